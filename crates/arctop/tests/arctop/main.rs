@@ -1,0 +1,3 @@
+//! Integration tests for `arctop`: one binary, one module per topic.
+
+mod netns;

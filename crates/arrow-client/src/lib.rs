@@ -1,0 +1,7 @@
+//! The Arrow client runtime.
+//!
+//! One TLS connection to the Arrow Service carries many sessions, each bridged to a local
+//! TCP service, with per-session flow control. The protocol core is sans-IO; a tokio driver
+//! owns the sockets.
+//!
+//! This crate is filled in by the Arrow client issue; it builds on `arrow-codec`.

@@ -1,0 +1,57 @@
+//! The command-line grammar. Flag names here are a public contract: extend, never rename.
+
+use clap::{Args, Parser, ValueEnum};
+
+use crate::commands::Command;
+
+/// Talk to Arctop, ARKEO and Angelcam Arrow devices, or to their built-in simulators.
+#[derive(Debug, Parser)]
+#[command(
+    name = "protoctl",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags accepted before or after any subcommand.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Machine output: one JSON object per line on stdout.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// More log detail on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

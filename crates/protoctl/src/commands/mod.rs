@@ -1,0 +1,31 @@
+//! The subcommands. Each protocol has one module; `run` dispatches.
+
+mod completions;
+mod demo;
+mod wire;
+
+use clap::Subcommand;
+
+use crate::exit::CliError;
+use crate::output::Output;
+
+/// Every top-level verb.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Length-prefixed framing: decode a captured stream, encode JSON Lines into frames.
+    #[command(subcommand)]
+    Wire(wire::WireCommand),
+    /// Run every built-in peer on 127.0.0.1 with a client against it, and show the traffic.
+    Demo(demo::DemoArgs),
+    /// Print a shell completion script.
+    Completions(completions::CompletionsArgs),
+}
+
+/// Runs one command to its end.
+pub(crate) async fn run(command: Command, out: &mut Output) -> Result<(), CliError> {
+    match command {
+        Command::Wire(cmd) => wire::run(cmd, out),
+        Command::Demo(args) => demo::run(args, out).await,
+        Command::Completions(args) => completions::run(args, out),
+    }
+}

@@ -1,0 +1,194 @@
+//! Every outcome of every command maps to an exit code here, and only here.
+//!
+//! | code | meaning |
+//! | --- | --- |
+//! | 0 | success (also: stdout was closed by the reader, e.g. `| head`) |
+//! | 1 | the peer answered "no": auth failure, error reply, refused registration |
+//! | 2 | usage or local configuration error (clap uses 2 for bad flags too) |
+//! | 3 | transport failure: refused, DNS, TLS, timeout, connection lost mid-exchange |
+//! | 4 | the peer broke the protocol: bad or oversize frame, wrong reply shape or id |
+
+use std::fmt;
+use std::io;
+use std::process::ExitCode;
+
+/// Who is at fault, which decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// The peer answered "no" (exit 1).
+    Refused,
+    /// The user's flags, files or configuration (exit 2).
+    Local,
+    /// The network or TLS (exit 3).
+    Transport,
+    /// The peer broke the protocol (exit 4).
+    Protocol,
+    /// Our reader went away; not an error (exit 0, silent).
+    StdoutClosed,
+}
+
+impl Fault {
+    fn code(self) -> u8 {
+        match self {
+            Fault::StdoutClosed => 0,
+            Fault::Refused => 1,
+            Fault::Local => 2,
+            Fault::Transport => 3,
+            Fault::Protocol => 4,
+        }
+    }
+}
+
+/// A failed command: what went wrong, said once on stderr, and whose fault it was.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    fault: Fault,
+    message: String,
+}
+
+impl CliError {
+    pub(crate) fn new(fault: Fault, message: impl fmt::Display) -> Self {
+        CliError {
+            fault,
+            message: message.to_string(),
+        }
+    }
+
+    /// The peer answered "no" (exit 1).
+    #[allow(dead_code)] // used by the protocol commands as they land
+    pub(crate) fn refused(message: impl fmt::Display) -> Self {
+        Self::new(Fault::Refused, message)
+    }
+
+    /// Bad flags, unreadable input, bad configuration (exit 2).
+    pub(crate) fn local(message: impl fmt::Display) -> Self {
+        Self::new(Fault::Local, message)
+    }
+
+    /// Network or TLS failure (exit 3).
+    pub(crate) fn transport(message: impl fmt::Display) -> Self {
+        Self::new(Fault::Transport, message)
+    }
+
+    /// The peer broke the protocol (exit 4).
+    pub(crate) fn protocol(message: impl fmt::Display) -> Self {
+        Self::new(Fault::Protocol, message)
+    }
+
+    /// Adds what we were doing in front of the message.
+    pub(crate) fn context(mut self, what: impl fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
+    /// A failed write to stdout: a closed pipe ends the program quietly.
+    pub(crate) fn stdout(e: io::Error) -> Self {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Self::new(Fault::StdoutClosed, "")
+        } else {
+            Self::local(format!("cannot write to stdout: {e}"))
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn fault(&self) -> Fault {
+        self.fault
+    }
+}
+
+/// Formats an error with its chain of sources.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
+}
+
+impl From<wire::FrameError> for CliError {
+    fn from(e: wire::FrameError) -> Self {
+        let fault = match &e {
+            wire::FrameError::Io(_) => Fault::Transport,
+            wire::FrameError::EncodeOversize { .. } => Fault::Local,
+            _ => Fault::Protocol,
+        };
+        Self::new(fault, chain(&e))
+    }
+}
+
+impl From<wire::JsonFrameError> for CliError {
+    fn from(e: wire::JsonFrameError) -> Self {
+        match e {
+            wire::JsonFrameError::Frame(e) => e.into(),
+            wire::JsonFrameError::Encode(e) => Self::local(e),
+            other => Self::protocol(chain(&other)),
+        }
+    }
+}
+
+/// Prints the error (if any) on stderr and turns the outcome into the process exit code.
+pub(crate) fn report(result: Result<(), CliError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if e.fault != Fault::StdoutClosed {
+                tracing::debug!(fault = ?e.fault, "command failed");
+                let _ = io::Write::write_all(
+                    &mut io::stderr().lock(),
+                    format!("protoctl: error: {}\n", e.message).as_bytes(),
+                );
+            }
+            ExitCode::from(e.fault.code())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        let cases = [
+            (Fault::StdoutClosed, 0),
+            (Fault::Refused, 1),
+            (Fault::Local, 2),
+            (Fault::Transport, 3),
+            (Fault::Protocol, 4),
+        ];
+        for (fault, code) in cases {
+            assert_eq!(fault.code(), code, "{fault:?}");
+        }
+    }
+
+    #[test]
+    fn frame_errors_map_by_fault() {
+        let oversize = wire::FrameError::Oversize {
+            announced: 9,
+            max: 1,
+        };
+        assert_eq!(CliError::from(oversize).fault(), Fault::Protocol);
+        let cut = wire::FrameError::EofMidFrame {
+            received: 1,
+            expected: 2,
+        };
+        assert_eq!(CliError::from(cut).fault(), Fault::Protocol);
+        let io = wire::FrameError::Io(io::Error::from(io::ErrorKind::ConnectionReset));
+        assert_eq!(CliError::from(io).fault(), Fault::Transport);
+        let encode = wire::FrameError::EncodeOversize { len: 2, max: 1 };
+        assert_eq!(CliError::from(encode).fault(), Fault::Local);
+    }
+
+    #[test]
+    fn broken_pipe_is_quiet_success() {
+        let e = CliError::stdout(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert_eq!(e.fault(), Fault::StdoutClosed);
+        assert_eq!(e.fault().code(), 0);
+    }
+}

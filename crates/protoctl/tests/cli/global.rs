@@ -1,0 +1,108 @@
+//! Global flags, usage errors, completions, broken pipes.
+
+use std::io::Read;
+use std::process::Stdio;
+
+use crate::support::{protoctl, stderr};
+
+#[test]
+fn unknown_flag_exits_2() {
+    let output = protoctl()
+        .args(["wire", "decode", "--prefix", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
+fn missing_input_file_exits_2() {
+    let output = protoctl()
+        .args([
+            "wire",
+            "decode",
+            "--prefix",
+            "2",
+            "/nonexistent/capture.bin",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("/nonexistent/capture.bin"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn json_flag_is_accepted_before_and_after_the_subcommand() {
+    for args in [
+        ["--json", "demo", "--only", "wire"],
+        ["demo", "--only", "wire", "--json"],
+    ] {
+        let output = protoctl().args(args).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        let first = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(first.starts_with('{'), "{args:?}: {first}");
+    }
+}
+
+#[test]
+fn completions_for_bash_name_the_binary() {
+    let output = protoctl().args(["completions", "bash"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("protoctl"));
+}
+
+#[test]
+fn broken_stdout_pipe_exits_0_quietly() {
+    // Far more output than a pipe buffer holds, and nobody reading it.
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("many.bin");
+    let mut stream = Vec::new();
+    for _ in 0..20_000 {
+        stream.extend_from_slice(&[0, 0, 0, 7]);
+        stream.extend_from_slice(b"{\"a\":1}");
+    }
+    std::fs::write(&capture, stream).unwrap();
+    let mut child = protoctl()
+        .args(["wire", "decode", "--prefix", "4"])
+        .arg(&capture)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "nothing said about the closed pipe: {err}");
+}
+
+#[test]
+fn rust_log_enables_logs_on_stderr_only() {
+    let output = protoctl()
+        .args(["demo", "--only", "wire", "--json"])
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("stdout holds only JSON lines");
+    }
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests of the `protoctl` binary: real processes, real exit codes.
+
+mod demo;
+mod global;
+mod support;
+mod wire_cmd;

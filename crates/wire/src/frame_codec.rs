@@ -1,0 +1,394 @@
+//! The raw frame codec: prefix + payload, nothing else.
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
+
+use crate::{FrameError, PrefixWidth};
+
+/// Default maximum payload for 4-byte prefixes: 16 MiB.
+const DEFAULT_MAX_U32: usize = 16 * 1024 * 1024;
+
+/// How much of an announced (and allowed) payload is reserved ahead of its arrival. Larger
+/// frames grow the buffer as their bytes come in, so a peer cannot make us reserve more than
+/// this by sending a prefix alone.
+const RESERVE_AHEAD: usize = 1024 * 1024;
+
+/// Sans-IO codec for big-endian length-prefixed frames.
+///
+/// Decoding yields each payload as [`Bytes`] split off the input buffer (no copy). Encoding
+/// accepts anything that dereferences to a byte slice.
+#[derive(Debug, Clone)]
+pub struct FrameCodec {
+    width: PrefixWidth,
+    max_payload: usize,
+    state: DecodeState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DecodeState {
+    /// Waiting for a whole prefix.
+    Head,
+    /// The prefix was consumed; waiting for this many payload bytes.
+    Payload(usize),
+}
+
+impl FrameCodec {
+    /// A codec with the default maximum payload: 65,535 bytes for [`PrefixWidth::U16`] (all
+    /// the prefix can say), 16 MiB for [`PrefixWidth::U32`].
+    pub fn new(width: PrefixWidth) -> Self {
+        let max_payload = match width {
+            PrefixWidth::U16 => u16::MAX as usize,
+            PrefixWidth::U32 => DEFAULT_MAX_U32,
+        };
+        FrameCodec {
+            width,
+            max_payload,
+            state: DecodeState::Head,
+        }
+    }
+
+    /// Sets the largest payload accepted when decoding and allowed when encoding.
+    ///
+    /// The value is clamped to what the prefix can express.
+    #[must_use]
+    pub fn with_max_payload(mut self, max: usize) -> Self {
+        self.max_payload =
+            max.min(usize::try_from(self.width.max_expressible()).unwrap_or(usize::MAX));
+        self
+    }
+
+    /// The prefix width.
+    pub fn width(&self) -> PrefixWidth {
+        self.width
+    }
+
+    /// The largest payload accepted or produced.
+    pub fn max_payload(&self) -> usize {
+        self.max_payload
+    }
+
+    /// True when no frame is half-way through decoding (the codec's own state; bytes may
+    /// still wait in the caller's buffer).
+    pub fn is_between_frames(&self) -> bool {
+        self.state == DecodeState::Head
+    }
+
+    /// Encodes one payload into `dst`, reserving the exact size first.
+    ///
+    /// Fails with [`FrameError::EncodeOversize`] when the payload is over the maximum;
+    /// nothing is written then.
+    pub fn encode_payload(&self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
+        if payload.len() > self.max_payload {
+            return Err(FrameError::EncodeOversize {
+                len: payload.len(),
+                max: self.max_payload,
+            });
+        }
+        dst.reserve(self.width.size() + payload.len());
+        self.width.write(payload.len(), dst);
+        dst.extend_from_slice(payload);
+        Ok(())
+    }
+}
+
+impl Decoder for FrameCodec {
+    type Item = Bytes;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        let len = match self.state {
+            DecodeState::Payload(len) => len,
+            DecodeState::Head => {
+                let head = self.width.size();
+                if src.len() < head {
+                    return Ok(None);
+                }
+                let announced = self.width.read(&src[..head]);
+                // The limit is checked before the buffer is asked to grow.
+                let len = match usize::try_from(announced) {
+                    Ok(len) if len <= self.max_payload => len,
+                    _ => {
+                        return Err(FrameError::Oversize {
+                            announced,
+                            max: self.max_payload,
+                        });
+                    }
+                };
+                src.advance(head);
+                self.state = DecodeState::Payload(len);
+                len
+            }
+        };
+        if src.len() < len {
+            src.reserve((len - src.len()).min(RESERVE_AHEAD));
+            return Ok(None);
+        }
+        self.state = DecodeState::Head;
+        Ok(Some(src.split_to(len).freeze()))
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        if let Some(frame) = self.decode(src)? {
+            return Ok(Some(frame));
+        }
+        let head = self.width.size();
+        match self.state {
+            DecodeState::Head if src.is_empty() => Ok(None),
+            DecodeState::Head => Err(FrameError::EofMidFrame {
+                received: src.len(),
+                expected: head,
+            }),
+            DecodeState::Payload(len) => Err(FrameError::EofMidFrame {
+                received: head + src.len(),
+                expected: head + len,
+            }),
+        }
+    }
+}
+
+impl Encoder<&[u8]> for FrameCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.encode_payload(payload, dst)
+    }
+}
+
+impl Encoder<Bytes> for FrameCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, payload: Bytes, dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.encode_payload(&payload, dst)
+    }
+}
+
+impl Encoder<Vec<u8>> for FrameCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, payload: Vec<u8>, dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.encode_payload(&payload, dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The spec matrix, for both prefix widths. Each case names the behaviour it pins.
+
+    use super::*;
+
+    const WIDTHS: [PrefixWidth; 2] = [PrefixWidth::U16, PrefixWidth::U32];
+
+    fn framed(width: PrefixWidth, payloads: &[&[u8]]) -> BytesMut {
+        let codec = FrameCodec::new(width);
+        let mut buf = BytesMut::new();
+        for p in payloads {
+            codec.encode_payload(p, &mut buf).unwrap();
+        }
+        buf
+    }
+
+    fn drain(codec: &mut FrameCodec, buf: &mut BytesMut) -> Vec<Bytes> {
+        let mut out = Vec::new();
+        while let Some(frame) = codec.decode(buf).unwrap() {
+            out.push(frame);
+        }
+        out
+    }
+
+    #[test]
+    fn read_single_frame_one_chunk() {
+        for width in WIDTHS {
+            let mut buf = framed(width, &[b"hello"]);
+            let mut codec = FrameCodec::new(width);
+            assert_eq!(
+                drain(&mut codec, &mut buf),
+                vec![Bytes::from_static(b"hello")]
+            );
+            assert!(buf.is_empty());
+            assert!(codec.decode_eof(&mut buf).unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn read_single_frame_byte_by_byte() {
+        for width in WIDTHS {
+            let wire = framed(width, &[b"{\"a\":1}"]);
+            let mut codec = FrameCodec::new(width);
+            let mut buf = BytesMut::new();
+            let mut frames = Vec::new();
+            for (i, byte) in wire.iter().enumerate() {
+                buf.extend_from_slice(&[*byte]);
+                let got = codec.decode(&mut buf).unwrap();
+                if i + 1 < wire.len() {
+                    assert!(got.is_none(), "{width}: frame before its last byte at {i}");
+                } else {
+                    frames.push(got.expect("frame at last byte"));
+                }
+            }
+            assert_eq!(frames, vec![Bytes::from_static(b"{\"a\":1}")]);
+        }
+    }
+
+    #[test]
+    fn read_multiple_frames_one_chunk() {
+        for width in WIDTHS {
+            let mut buf = framed(width, &[b"one", b"", b"three"]);
+            let mut codec = FrameCodec::new(width);
+            let frames = drain(&mut codec, &mut buf);
+            assert_eq!(
+                frames,
+                vec![
+                    Bytes::from_static(b"one"),
+                    Bytes::new(),
+                    Bytes::from_static(b"three")
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn read_zero_length_frame() {
+        for width in WIDTHS {
+            let mut buf = BytesMut::from(&vec![0u8; width.size()][..]);
+            let mut codec = FrameCodec::new(width);
+            assert_eq!(codec.decode(&mut buf).unwrap(), Some(Bytes::new()));
+        }
+    }
+
+    #[test]
+    fn read_incomplete_head_waits() {
+        for width in WIDTHS {
+            let mut buf = BytesMut::from(&[0u8][..]);
+            let mut codec = FrameCodec::new(width);
+            assert!(codec.decode(&mut buf).unwrap().is_none());
+            assert_eq!(buf.len(), 1, "a partial prefix stays in the buffer");
+        }
+    }
+
+    #[test]
+    fn read_incomplete_payload_waits() {
+        for width in WIDTHS {
+            let mut buf = framed(width, &[b"0123456789"]);
+            buf.truncate(width.size() + 4);
+            let mut codec = FrameCodec::new(width);
+            assert!(codec.decode(&mut buf).unwrap().is_none());
+            assert!(!codec.is_between_frames());
+            buf.extend_from_slice(b"456789");
+            assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), &b"0123456789"[..]);
+        }
+    }
+
+    #[test]
+    fn read_oversize_rejected_before_allocation() {
+        let cases: [(PrefixWidth, &[u8], usize); 3] = [
+            (
+                PrefixWidth::U32,
+                &[0x7f, 0xff, 0xff, 0xff],
+                16 * 1024 * 1024,
+            ),
+            (PrefixWidth::U32, &[0x00, 0x00, 0x04, 0x01], 1024),
+            (PrefixWidth::U16, &[0x01, 0x00], 255),
+        ];
+        for (width, head, max) in cases {
+            let mut codec = FrameCodec::new(width).with_max_payload(max);
+            let mut buf = BytesMut::with_capacity(head.len());
+            buf.extend_from_slice(head);
+            let capacity_before = buf.capacity();
+            let err = codec.decode(&mut buf).unwrap_err();
+            assert!(
+                matches!(err, FrameError::Oversize { max: m, .. } if m == max),
+                "{width}: {err}"
+            );
+            assert!(
+                err.to_string().contains(&max.to_string()),
+                "error names the limit"
+            );
+            assert_eq!(
+                buf.capacity(),
+                capacity_before,
+                "no allocation for the payload"
+            );
+        }
+    }
+
+    #[test]
+    fn read_payload_at_max_accepted() {
+        for width in WIDTHS {
+            let payload = vec![7u8; 300];
+            let mut buf = framed(width, &[&payload]);
+            let mut codec = FrameCodec::new(width).with_max_payload(300);
+            assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), &payload[..]);
+        }
+    }
+
+    #[test]
+    fn encode_oversize_rejected() {
+        let cases = [
+            (FrameCodec::new(PrefixWidth::U16), 65_536),
+            (FrameCodec::new(PrefixWidth::U32).with_max_payload(100), 101),
+            (
+                FrameCodec::new(PrefixWidth::U16).with_max_payload(1 << 30),
+                65_536,
+            ),
+        ];
+        for (codec, len) in cases {
+            let mut buf = BytesMut::new();
+            let err = codec.encode_payload(&vec![0u8; len], &mut buf).unwrap_err();
+            assert!(matches!(err, FrameError::EncodeOversize { .. }), "{err}");
+            assert!(buf.is_empty(), "nothing written on error, never truncated");
+        }
+    }
+
+    #[test]
+    fn encode_largest_u16_frame() {
+        let codec = FrameCodec::new(PrefixWidth::U16);
+        let mut buf = BytesMut::new();
+        codec.encode_payload(&vec![b'x'; 65_535], &mut buf).unwrap();
+        assert_eq!(&buf[..2], &[0xff, 0xff]);
+        assert_eq!(buf.len(), 65_537);
+    }
+
+    #[test]
+    fn eof_mid_payload_is_an_error() {
+        for width in WIDTHS {
+            let mut buf = framed(width, &[b"abcdef"]);
+            buf.truncate(width.size() + 2);
+            let mut codec = FrameCodec::new(width);
+            let err = codec.decode_eof(&mut buf).unwrap_err();
+            assert!(
+                matches!(err, FrameError::EofMidFrame { received, expected }
+                    if received == width.size() + 2 && expected == width.size() + 6),
+                "{width}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn eof_mid_head_is_an_error() {
+        for width in WIDTHS {
+            let mut buf = BytesMut::from(&[0u8][..]);
+            let mut codec = FrameCodec::new(width);
+            let err = codec.decode_eof(&mut buf).unwrap_err();
+            assert!(
+                matches!(err, FrameError::EofMidFrame { received: 1, .. }),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn eof_between_frames_is_clean() {
+        for width in WIDTHS {
+            let mut buf = framed(width, &[b"x"]);
+            let mut codec = FrameCodec::new(width);
+            assert!(codec.decode_eof(&mut buf).unwrap().is_some());
+            assert!(codec.decode_eof(&mut buf).unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn max_payload_is_clamped_to_prefix() {
+        let codec = FrameCodec::new(PrefixWidth::U16).with_max_payload(usize::MAX);
+        assert_eq!(codec.max_payload(), 65_535);
+    }
+}

@@ -1,0 +1,52 @@
+//! Length-prefixed framing for the JSON device protocols.
+//!
+//! Both JSON protocols that protoctl speaks put each message in a frame made of a
+//! big-endian unsigned length followed by exactly that many payload bytes:
+//!
+//! ```text
+//!  Arctop (2-byte prefix)            ARKEO (4-byte prefix)
+//! +--------+------------------+     +----------------+------------------+
+//! | len:u16| payload (len B)  |     |    len:u32     | payload (len B)  |
+//! +--------+------------------+     +----------------+------------------+
+//! ```
+//!
+//! This crate does no I/O. [`FrameCodec`] turns bytes into frames and frames into bytes;
+//! [`JsonCodec`] adds serde on top. Both implement the tokio-util
+//! [`Decoder`](tokio_util::codec::Decoder) and [`Encoder`](tokio_util::codec::Encoder)
+//! traits, so a driver wraps a socket in [`Framed`](tokio_util::codec::Framed), while tests
+//! and other runtimes feed a [`BytesMut`](bytes::BytesMut) by hand.
+//!
+//! The decoder contract is tokio-util's: `Ok(None)` means more bytes are needed,
+//! `Ok(Some(frame))` means one whole frame was consumed, `Err` means the stream is corrupt
+//! and must be dropped. The announced length is compared with the configured maximum
+//! *before* any buffer grows, so a hostile prefix such as `7F FF FF FF` fails at once with
+//! [`FrameError::Oversize`] instead of allocating two gigabytes.
+//!
+//! # Example
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use tokio_util::codec::{Decoder, Encoder};
+//! use wire::{FrameCodec, PrefixWidth};
+//!
+//! let mut codec = FrameCodec::new(PrefixWidth::U16);
+//! let mut buf = BytesMut::new();
+//! codec.encode(&b"{\"command\":\"auth\"}"[..], &mut buf)?;
+//! assert_eq!(&buf[..2], &[0x00, 0x12]);
+//!
+//! let frame = codec.decode(&mut buf)?.expect("one whole frame");
+//! assert_eq!(&frame[..], b"{\"command\":\"auth\"}");
+//! assert!(codec.decode_eof(&mut buf)?.is_none(), "clean end between frames");
+//! # Ok::<(), wire::FrameError>(())
+//! ```
+
+mod error;
+mod frame_codec;
+pub mod fuzzing;
+mod json_codec;
+mod prefix;
+
+pub use error::{FrameError, JsonFrameError};
+pub use frame_codec::FrameCodec;
+pub use json_codec::JsonCodec;
+pub use prefix::PrefixWidth;

@@ -1,0 +1,103 @@
+//! Golden vectors in `fixtures/wire/`: `<case>.hex` is the byte stream, `<case>.json` says
+//! the prefix width and the frames it holds. Checked both ways: the bytes decode to the
+//! frames, and the frames encode to the bytes.
+//!
+//! `cargo xtask fixtures` regenerates the files from [`cases`]; without it, any drift
+//! between the table and the files fails this test.
+
+use std::path::PathBuf;
+
+use bytes::BytesMut;
+use serde_json::json;
+use tokio_util::codec::Decoder;
+use wire::{FrameCodec, PrefixWidth};
+
+fn cases() -> Vec<(&'static str, PrefixWidth, Vec<&'static str>)> {
+    vec![
+        (
+            "u16-auth",
+            PrefixWidth::U16,
+            vec![r#"{"command":"auth","apiKey":"demo"}"#],
+        ),
+        (
+            "u16-stream",
+            PrefixWidth::U16,
+            vec![
+                r#"{"command":"auth-success"}"#,
+                r#"{"command":"valueChange","key":"focus","value":51.5,"timestamp":1700000000000}"#,
+                r#"{"command":"sessionComplete","timestamp":1700000000500}"#,
+            ],
+        ),
+        ("u16-empty-frame", PrefixWidth::U16, vec![""]),
+        (
+            "u32-request-reply",
+            PrefixWidth::U32,
+            vec![
+                r#"{"target":"MAIN","command":"GET_STATUS","parameter":{},"request_id":1}"#,
+                r#"{"status":"OK","data":{"state":"Idle"},"request_id":1}"#,
+            ],
+        ),
+        ("u32-empty-frame", PrefixWidth::U32, vec![""]),
+    ]
+}
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/wire")
+}
+
+fn hex_lines(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for line in bytes.chunks(32) {
+        out.push_str(&hex::encode(line));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn golden_vectors_match_fixtures() {
+    let update = std::env::var_os("PROTOCTL_UPDATE_FIXTURES").is_some();
+    for (name, width, frames) in cases() {
+        let codec = FrameCodec::new(width);
+        let mut stream = BytesMut::new();
+        for f in &frames {
+            codec.encode_payload(f.as_bytes(), &mut stream).unwrap();
+        }
+        let want_hex = hex_lines(&stream);
+        let want_json = serde_json::to_string_pretty(&json!({
+            "prefix": width.size(),
+            "frames": frames,
+        }))
+        .unwrap()
+            + "\n";
+        let (hex_path, json_path) = (
+            dir().join(format!("{name}.hex")),
+            dir().join(format!("{name}.json")),
+        );
+        if update {
+            std::fs::create_dir_all(dir()).unwrap();
+            std::fs::write(&hex_path, &want_hex).unwrap();
+            std::fs::write(&json_path, &want_json).unwrap();
+        }
+        let have_hex = std::fs::read_to_string(&hex_path).unwrap_or_default();
+        let have_json = std::fs::read_to_string(&json_path).unwrap_or_default();
+        assert_eq!(
+            have_hex, want_hex,
+            "{name}.hex drifted: run `cargo xtask fixtures`"
+        );
+        assert_eq!(
+            have_json, want_json,
+            "{name}.json drifted: run `cargo xtask fixtures`"
+        );
+
+        // The committed bytes decode to the committed frames.
+        let bytes = hex::decode(have_hex.split_whitespace().collect::<String>()).unwrap();
+        let mut buf = BytesMut::from(&bytes[..]);
+        let mut decoder = FrameCodec::new(width);
+        let mut decoded = Vec::new();
+        while let Some(frame) = decoder.decode_eof(&mut buf).unwrap() {
+            decoded.push(String::from_utf8(frame.to_vec()).unwrap());
+        }
+        assert_eq!(decoded, frames, "{name}: decoded frames");
+    }
+}

@@ -1,0 +1,151 @@
+//! Project chores as code: `cargo xtask <task>`.
+//!
+//! - `ci`: what CI checks, in the order a failure is cheapest to see: formatting, clippy on
+//!   every target with warnings denied, every test (network-namespace tests inside a
+//!   namespace made here), docs with warnings denied. Golden fixtures are checked by the
+//!   tests themselves.
+//! - `fixtures`: rewrite the golden vectors under `fixtures/` from the code's test tables.
+//! - `fuzz [--seconds N]`: install cargo-fuzz when missing, run every fuzz target N seconds.
+//! - `bench`: run the criterion benchmarks and write `docs/benchmarks.md`.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a chore runner talks to its user
+
+mod bench;
+mod netns;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+const USAGE: &str = "usage: cargo xtask <ci | fixtures | fuzz [--seconds N] | bench>";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("fixtures") => fixtures(),
+        Some("fuzz") => fuzz(&args[1..]),
+        Some("bench") => bench::run(),
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+/// Runs a command to completion; a non-zero exit is an error naming the step.
+fn run(step: &str, cmd: &mut Command) -> Result {
+    eprintln!("xtask: == {step}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{step}: cannot start {:?}: {e}", cmd.get_program()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{step} failed ({status})"))
+    }
+}
+
+fn ci() -> Result {
+    run("format", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(
+        "clippy",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run("tests", cargo().args(["test", "--workspace"]))?;
+    netns::run_namespace_tests()?;
+    run(
+        "docs",
+        cargo()
+            .args(["doc", "--workspace", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    eprintln!("xtask: ci passed");
+    Ok(())
+}
+
+fn fixtures() -> Result {
+    run(
+        "regenerate fixtures",
+        cargo()
+            .args(["test", "--workspace", "golden"])
+            .env("PROTOCTL_UPDATE_FIXTURES", "1"),
+    )
+}
+
+fn fuzz(args: &[String]) -> Result {
+    let seconds = match args {
+        [] => 60,
+        [flag, n] if flag == "--seconds" => n
+            .parse()
+            .map_err(|_| format!("--seconds {n}: not a number"))?,
+        _ => return Err(USAGE.to_string()),
+    };
+    let installed = cargo()
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        run(
+            "install cargo-fuzz",
+            cargo().args(["install", "cargo-fuzz", "--locked"]),
+        )?;
+    }
+    let targets = fuzz_targets()?;
+    for target in &targets {
+        run(
+            &format!("fuzz {target} for {seconds}s"),
+            cargo()
+                .args(["fuzz", "run", "-s", "none", target, "--"])
+                .arg(format!("-max_total_time={seconds}")),
+        )?;
+    }
+    eprintln!(
+        "xtask: fuzzed {} targets for {seconds}s each",
+        targets.len()
+    );
+    Ok(())
+}
+
+fn fuzz_targets() -> Result<Vec<String>> {
+    let dir = root().join("fuzz/fuzz_targets");
+    let mut targets: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            (path.extension()? == "rs").then(|| path.file_stem()?.to_str().map(String::from))?
+        })
+        .collect();
+    targets.sort();
+    Ok(targets)
+}
