@@ -35,7 +35,7 @@ pub(crate) fn run() -> Result {
     run_step(
         "benchmarks",
         cargo()
-            .args(["bench", "--workspace", "--benches", "--"])
+            .args(["bench", "--workspace", "--bench", "*", "--"])
             .args(CRITERION_ARGS),
     )?;
     let groups = collect(&target.join("criterion"))?;
@@ -108,8 +108,18 @@ fn rate(m: &Measurement) -> String {
         Some((unit, amount)) if unit == "Bytes" || unit == "BytesDecimal" => {
             format!("{:.2} GB/s", amount / seconds / 1e9)
         }
-        Some((_, amount)) => format!("{:.0} /s", amount / seconds),
-        None => format!("{:.0} /s", 1.0 / seconds),
+        Some((_, amount)) => per_second(amount / seconds),
+        None => per_second(1.0 / seconds),
+    }
+}
+
+/// An element rate with an SI suffix: `13.57 M/s`.
+fn per_second(rate: f64) -> String {
+    match rate {
+        r if r >= 1e9 => format!("{:.2} G/s", r / 1e9),
+        r if r >= 1e6 => format!("{:.2} M/s", r / 1e6),
+        r if r >= 1e3 => format!("{:.2} k/s", r / 1e3),
+        r => format!("{r:.1} /s"),
     }
 }
 
@@ -144,7 +154,8 @@ fn render(groups: &BTreeMap<String, Vec<Measurement>>, notes: &[String]) -> Stri
     let _ = writeln!(
         doc,
         "Each group runs its subject beside a `baseline-*` reference on the same bytes in \
-         the same run; *vs baseline* is subject rate / baseline rate. Times are medians per \
+         the same run; *vs baseline* is subject rate / baseline rate. Rates count the group's \
+         elements (frames, messages, round trips) or bytes. Times are medians per \
          iteration. Shared machines are noisy: compare ratios, not absolute times.\n"
     );
     for (group, list) in groups {
