@@ -3,7 +3,7 @@
 use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-use crate::control::ControlMessage;
+use crate::control::{ControlMessage, control_prefix};
 use crate::error::{DecodeError, Error};
 use crate::header::{HEADER_LEN, Header};
 use crate::message::{DataMessage, Message, data_header};
@@ -129,6 +129,17 @@ impl Decoder for ArrowCodec {
             return Ok(None);
         }
         self.state = State::Head;
+        // Known control types are parsed straight from the buffer: only data bodies and
+        // unknown control data are handed out as `Bytes`.
+        if header.is_control() {
+            let known = control_prefix(&src[..size])
+                .is_ok_and(|(_, code)| ControlMessage::is_known_type(code));
+            if known {
+                let parsed = ControlMessage::decode_body_slice(&src[..size]);
+                src.advance(size);
+                return Ok(Some(Message::Control(parsed?)));
+            }
+        }
         let body = src.split_to(size).freeze();
         Ok(Some(Message::from_parts(header, body)?))
     }
