@@ -24,6 +24,10 @@ const RESERVE_AHEAD: usize = 256 * 1024;
 /// on (tokio-util `Framed` stops at the first error whatever the kind).
 ///
 /// Encoding checks the same `max_body`, so a peer using the same limit accepts what we send.
+///
+/// `Encoder` is implemented for [`Message`], [`ControlMessage`] and [`DataMessage`], owned
+/// and borrowed. Because of that, sink calls that take no item need the item type named,
+/// e.g. `SinkExt::<Message>::close(&mut framed)`.
 #[derive(Debug, Clone)]
 pub struct ArrowCodec {
     max_body: u32,
