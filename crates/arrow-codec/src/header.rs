@@ -51,8 +51,14 @@ impl Header {
     }
 
     /// Reads a header from the front of `src` (streaming: `Ok(None)` when fewer than 11
-    /// bytes are there). Fails on a version other than 2. Consumes nothing.
+    /// bytes are there). Fails on a version other than 2 as soon as the first byte is
+    /// there (a peer speaking another protocol is caught at once). Consumes nothing.
     pub fn parse(src: &[u8]) -> Result<Option<Header>, DecodeError> {
+        if let Some(&version) = src.first()
+            && version != VERSION
+        {
+            return Err(DecodeError::UnsupportedVersion { version });
+        }
         match header(src) {
             Ok((_, (version, header))) if version == VERSION => Ok(Some(header)),
             Ok((_, (version, _))) => Err(DecodeError::UnsupportedVersion { version }),
@@ -150,13 +156,15 @@ mod tests {
     }
 
     #[test]
-    fn header_rejects_other_versions() {
-        for version in [0u8, 1, 3, 0xff] {
+    fn header_rejects_other_versions_from_the_first_byte() {
+        for version in [0u8, 1, 3, 0x16, 0xff] {
             let bytes = [version, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-            assert_eq!(
-                Header::parse(&bytes),
-                Err(DecodeError::UnsupportedVersion { version })
-            );
+            for len in [1, HEADER_LEN] {
+                assert_eq!(
+                    Header::parse(&bytes[..len]),
+                    Err(DecodeError::UnsupportedVersion { version })
+                );
+            }
         }
     }
 
