@@ -67,6 +67,23 @@ impl Header {
         }
     }
 
+    /// The header of a data message carrying `body_len` bytes, checked against the wire:
+    /// service id not 0, session id within 24 bits, body length within `u32`.
+    pub fn data(svc_id: u16, session_id: u32, body_len: usize) -> Result<Header, EncodeError> {
+        crate::message::data_header(svc_id, session_id, body_len, u32::MAX)
+    }
+
+    /// The 11 header bytes, for a vectored write next to a body kept as it is. The session
+    /// id is masked to 24 bits (build headers with [`Header::data`] to have it checked).
+    pub fn to_array(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0u8; HEADER_LEN];
+        out[0] = VERSION;
+        out[1..3].copy_from_slice(&self.svc_id.to_be_bytes());
+        out[3..7].copy_from_slice(&(self.session_id & MAX_SESSION_ID).to_be_bytes());
+        out[7..11].copy_from_slice(&self.body_size.to_be_bytes());
+        out
+    }
+
     /// Writes the header (reserving its 11 bytes). Fails when the session id is over 24
     /// bits; nothing is written then.
     pub fn encode(&self, dst: &mut BytesMut) -> Result<(), EncodeError> {
@@ -137,6 +154,24 @@ mod tests {
         let mut out = BytesMut::new();
         header.encode(&mut out).unwrap();
         assert_eq!(&out[..], &bytes);
+    }
+
+    #[test]
+    fn header_array_matches_the_encoder() {
+        let header = Header::data(0x1a2b, 0x00ab_cdef, 300).unwrap();
+        let mut out = BytesMut::new();
+        header.encode(&mut out).unwrap();
+        assert_eq!(&header.to_array()[..], &out[..]);
+        assert_eq!(
+            Header::data(0, 1, 0),
+            Err(EncodeError::DataOnControlService)
+        );
+        assert_eq!(
+            Header::data(1, 0x0100_0000, 0),
+            Err(EncodeError::SessionIdOutOfRange {
+                session_id: 0x0100_0000
+            })
+        );
     }
 
     #[test]
