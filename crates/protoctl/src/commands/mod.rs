@@ -3,6 +3,7 @@
 mod arrow;
 mod completions;
 mod demo;
+mod input;
 mod wire;
 
 use clap::Subcommand;

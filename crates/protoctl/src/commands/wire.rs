@@ -1,7 +1,7 @@
 //! `protoctl wire decode|encode`: framing as a debugging aid for captured streams.
 
 use std::io::{IsTerminal, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bytes::BytesMut;
 use clap::{Args, Subcommand, ValueEnum};
@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use tokio_util::codec::Decoder;
 use wire::{FrameCodec, PrefixWidth};
 
+use crate::commands::input::{open_bytes, read_all};
 use crate::exit::CliError;
 use crate::output::Output;
 
@@ -86,32 +87,6 @@ pub(crate) fn run(cmd: WireCommand, out: &mut Output) -> Result<(), CliError> {
     }
 }
 
-fn open(path: &Path) -> Result<Box<dyn Read>, CliError> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(std::io::stdin().lock()));
-    }
-    std::fs::File::open(path)
-        .map(|f| Box::new(f) as Box<dyn Read>)
-        .map_err(|e| CliError::local(format!("cannot open {}: {e}", path.display())))
-}
-
-fn read_all(path: &Path) -> Result<Vec<u8>, CliError> {
-    let mut data = Vec::new();
-    open(path)?
-        .read_to_end(&mut data)
-        .map_err(|e| CliError::local(format!("cannot read {}: {e}", path.display())))?;
-    Ok(data)
-}
-
-fn unhex(text: &[u8], path: &Path) -> Result<Vec<u8>, CliError> {
-    let digits: Vec<u8> = text
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    hex::decode(&digits).map_err(|e| CliError::local(format!("{} is not hex: {e}", path.display())))
-}
-
 /// The JSON line describing one frame.
 fn frame_record(offset: u64, payload: &[u8]) -> Value {
     let mut record = Map::new();
@@ -133,12 +108,7 @@ fn decode(args: DecodeArgs, out: &mut Output) -> Result<(), CliError> {
     if let Some(max) = args.max_payload {
         codec = codec.with_max_payload(max);
     }
-    let mut reader: Box<dyn Read> = if args.hex {
-        let bytes = unhex(&read_all(&args.input)?, &args.input)?;
-        Box::new(std::io::Cursor::new(bytes))
-    } else {
-        open(&args.input)?
-    };
+    let mut reader = open_bytes(&args.input, args.hex)?;
 
     // Streamed in chunks so a large capture is never held whole.
     let mut buf = BytesMut::with_capacity(64 * 1024);

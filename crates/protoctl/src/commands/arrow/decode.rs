@@ -9,7 +9,7 @@ use clap::Args;
 use serde_json::{Map, Value, json};
 use tokio_util::codec::Decoder;
 
-use super::input::{open, read_all, unhex};
+use crate::commands::input::open_bytes;
 use crate::exit::CliError;
 use crate::output::Output;
 
@@ -57,12 +57,7 @@ fn bad_message(start: u64, e: arrow_codec::Error) -> CliError {
 
 pub(super) fn run(args: DecodeArgs, out: &mut Output) -> Result<(), CliError> {
     let mut codec = ArrowCodec::new().with_max_body(args.max_body);
-    let mut reader: Box<dyn Read> = if args.hex {
-        let bytes = unhex(&read_all(&args.input)?, &args.input)?;
-        Box::new(std::io::Cursor::new(bytes))
-    } else {
-        open(&args.input)?
-    };
+    let mut reader = open_bytes(&args.input, args.hex)?;
 
     // Streamed in chunks so a large capture is never held whole.
     let mut buf = BytesMut::with_capacity(64 * 1024);

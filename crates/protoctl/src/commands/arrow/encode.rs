@@ -7,7 +7,7 @@ use arrow_codec::Message;
 use bytes::BytesMut;
 use clap::Args;
 
-use super::input::read_all;
+use crate::commands::input::read_all;
 use crate::exit::CliError;
 use crate::output::Output;
 

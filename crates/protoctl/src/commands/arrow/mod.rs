@@ -2,7 +2,6 @@
 
 mod decode;
 mod encode;
-mod input;
 
 use clap::Subcommand;
 
