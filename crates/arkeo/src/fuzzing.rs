@@ -8,6 +8,13 @@ use crate::nonfinite::to_strict_json;
 use crate::simulator::{Instrument, SimulatorConfig};
 use crate::{Dialect, Error, reply};
 
+/// The `arkeo_payloads` target: `data` as a reply ([`reply_payload`]) and as a request
+/// ([`simulator_request`]).
+pub fn payload(data: &[u8]) {
+    reply_payload(data);
+    simulator_request(data);
+}
+
 /// Classifies `data` as a reply payload in both dialects, with and without a request_id.
 ///
 /// Invariants: no panic; strict JSON passes through the NaN pre-pass unchanged; a reply
