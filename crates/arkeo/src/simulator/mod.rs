@@ -44,12 +44,12 @@ pub struct Timing {
 }
 
 impl Timing {
-    /// Close to a real instrument: 1 s to initialize, 0.5 s to start, 5 s to measure.
+    /// Close to a quick real sweep: 0.5 s to initialize, 0.25 s to start, 2.5 s to measure.
     pub const fn realistic() -> Self {
         Timing {
-            initialize: Duration::from_secs(1),
-            start: Duration::from_millis(500),
-            measure: Duration::from_secs(5),
+            initialize: Duration::from_millis(500),
+            start: Duration::from_millis(250),
+            measure: Duration::from_millis(2500),
         }
     }
 
