@@ -64,7 +64,9 @@ async fn raw_server(reply: Vec<u8>) -> SocketAddr {
                 let mut payload = Vec::new();
                 while s.read_exact(&mut head).await.is_ok() {
                     payload.resize(u32::from_be_bytes(head) as usize, 0);
-                    if s.read_exact(&mut payload).await.is_err() || s.write_all(&reply).await.is_err() {
+                    if s.read_exact(&mut payload).await.is_err()
+                        || s.write_all(&reply).await.is_err()
+                    {
                         break;
                     }
                 }

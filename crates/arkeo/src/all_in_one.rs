@@ -281,13 +281,34 @@ mod tests {
     #[test]
     fn builders_produce_the_documented_envelopes() {
         let cases = [
-            (main::start_routine("JV"), json!({"target":"MAIN","command":"StartRoutine","parameter":{"routine":"JV"}})),
-            (routine::apply_settings(json!({"points":50})), json!({"target":"ROUTINE","command":"ApplySettings","parameter":{"points":50}})),
-            (routine::get_test_status(), json!({"target":"ROUTINE","command":"GetTestStatus","parameter":{}})),
-            (routine::set_info(Some("ada"), None, Some(0.1)), json!({"target":"ROUTINE","command":"SetInfo","parameter":{"user_name":"ada","device_area":0.1}})),
-            (tmpctl::set_temperature(25.0), json!({"target":"TMPCTL","command":"SetTemperature","parameter":{"temperature":25.0}})),
-            (mux::set_status(&[true, false]), json!({"target":"MUX","command":"SetStatus","parameter":{"state":[true,false]}})),
-            (led::set_values("COM3", &[0.5, 1.0]), json!({"target":"LED","command":"SetValues","parameter":{"address":"COM3","values":[0.5,1.0]}})),
+            (
+                main::start_routine("JV"),
+                json!({"target":"MAIN","command":"StartRoutine","parameter":{"routine":"JV"}}),
+            ),
+            (
+                routine::apply_settings(json!({"points":50})),
+                json!({"target":"ROUTINE","command":"ApplySettings","parameter":{"points":50}}),
+            ),
+            (
+                routine::get_test_status(),
+                json!({"target":"ROUTINE","command":"GetTestStatus","parameter":{}}),
+            ),
+            (
+                routine::set_info(Some("ada"), None, Some(0.1)),
+                json!({"target":"ROUTINE","command":"SetInfo","parameter":{"user_name":"ada","device_area":0.1}}),
+            ),
+            (
+                tmpctl::set_temperature(25.0),
+                json!({"target":"TMPCTL","command":"SetTemperature","parameter":{"temperature":25.0}}),
+            ),
+            (
+                mux::set_status(&[true, false]),
+                json!({"target":"MUX","command":"SetStatus","parameter":{"state":[true,false]}}),
+            ),
+            (
+                led::set_values("COM3", &[0.5, 1.0]),
+                json!({"target":"LED","command":"SetValues","parameter":{"address":"COM3","values":[0.5,1.0]}}),
+            ),
         ];
         for (request, want) in cases {
             assert_eq!(request.encode(Dialect::AllInOne, None).unwrap(), want);

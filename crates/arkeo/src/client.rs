@@ -62,7 +62,12 @@ impl Client {
         let connect = TcpStream::connect(target.as_str());
         let stream = match tokio::time::timeout(options.connect_timeout, connect).await {
             Ok(Ok(stream)) => stream,
-            Ok(Err(source)) => return Err(Error::Connect { addr: target, source }),
+            Ok(Err(source)) => {
+                return Err(Error::Connect {
+                    addr: target,
+                    source,
+                });
+            }
             Err(_) => {
                 return Err(Error::Timeout {
                     waiting_for: format!("the connection to {target}"),
@@ -152,13 +157,12 @@ impl Client {
             }
             match self.stream.read_buf(&mut self.read_buf).await {
                 Ok(0) => {
-                    return Err(self
-                        .exchange
-                        .receive_eof(&mut self.read_buf)
-                        .unwrap_or(Error::Closed {
+                    return Err(self.exchange.receive_eof(&mut self.read_buf).unwrap_or(
+                        Error::Closed {
                             received: 0,
                             expected: 0,
-                        }));
+                        },
+                    ));
                 }
                 Ok(_) => {}
                 Err(e) => return Err(self.exchange.handle_transport_error(e)),

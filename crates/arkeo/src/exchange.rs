@@ -207,7 +207,9 @@ mod tests {
                 .unwrap();
             assert_eq!(sent, Some(id));
             assert_eq!(sent_json(&out)["request_id"], id);
-            let mut reply = frame(&format!(r#"{{"status":"OK","data":{{}},"request_id":{id}}}"#));
+            let mut reply = frame(&format!(
+                r#"{{"status":"OK","data":{{}},"request_id":{id}}}"#
+            ));
             assert!(ex.receive(&mut reply).unwrap().is_some());
             assert!(!ex.is_waiting());
         }
@@ -218,8 +220,12 @@ mod tests {
         let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
         let mut out = BytesMut::new();
         let req = Request::new("MAIN", "X").request_id(41);
-        assert_eq!(ex.send(&req, Instant::now(), T, &mut out).unwrap(), Some(41));
-        ex.receive(&mut frame(r#"{"status":"ok","request_id":41}"#)).unwrap();
+        assert_eq!(
+            ex.send(&req, Instant::now(), T, &mut out).unwrap(),
+            Some(41)
+        );
+        ex.receive(&mut frame(r#"{"status":"ok","request_id":41}"#))
+            .unwrap();
         let mut out = BytesMut::new();
         let next = ex.send(&Request::new("MAIN", "X"), Instant::now(), T, &mut out);
         assert_eq!(next.unwrap(), Some(42));
@@ -229,11 +235,21 @@ mod tests {
     fn second_request_while_waiting_is_refused_and_writes_nothing() {
         let mut ex = Exchange::new(Dialect::Multichannel, DEFAULT_MAX_REPLY);
         let mut out = BytesMut::new();
-        ex.send(&Request::command("GetEnvironments"), Instant::now(), T, &mut out)
-            .unwrap();
+        ex.send(
+            &Request::command("GetEnvironments"),
+            Instant::now(),
+            T,
+            &mut out,
+        )
+        .unwrap();
         let len = out.len();
         let err = ex
-            .send(&Request::command("GetEnvironments"), Instant::now(), T, &mut out)
+            .send(
+                &Request::command("GetEnvironments"),
+                Instant::now(),
+                T,
+                &mut out,
+            )
             .unwrap_err();
         assert!(matches!(err, Error::Usage(_)), "{err}");
         assert_eq!(out.len(), len);
@@ -244,8 +260,13 @@ mod tests {
         let mut ex = Exchange::new(Dialect::Multichannel, DEFAULT_MAX_REPLY);
         let mut out = BytesMut::new();
         assert_eq!(
-            ex.send(&Request::command("GetSensorsInfo"), Instant::now(), T, &mut out)
-                .unwrap(),
+            ex.send(
+                &Request::command("GetSensorsInfo"),
+                Instant::now(),
+                T,
+                &mut out
+            )
+            .unwrap(),
             None
         );
         assert!(sent_json(&out).get("request_id").is_none());
@@ -256,8 +277,13 @@ mod tests {
         let whole = frame(r#"{"status":"OK","data":{"a":[1,2,3]},"request_id":1}"#);
         for split in 1..whole.len() {
             let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
-            ex.send(&Request::new("MAIN", "X"), Instant::now(), T, &mut BytesMut::new())
-                .unwrap();
+            ex.send(
+                &Request::new("MAIN", "X"),
+                Instant::now(),
+                T,
+                &mut BytesMut::new(),
+            )
+            .unwrap();
             let mut buf = BytesMut::from(&whole[..split]);
             assert!(ex.receive(&mut buf).unwrap().is_none(), "split {split}");
             buf.extend_from_slice(&whole[split..]);
@@ -268,16 +294,26 @@ mod tests {
     #[test]
     fn rejection_keeps_the_connection_usable() {
         let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
-        ex.send(&Request::new("ROUTINE", "GetTestStatus"), Instant::now(), T, &mut BytesMut::new())
-            .unwrap();
+        ex.send(
+            &Request::new("ROUTINE", "GetTestStatus"),
+            Instant::now(),
+            T,
+            &mut BytesMut::new(),
+        )
+        .unwrap();
         let err = ex
             .receive(&mut frame(
                 r#"{"status":"ERROR","error":{"code":4006,"message":"No active routine"},"request_id":1}"#,
             ))
             .unwrap_err();
         assert!(matches!(err, Error::Rejected(_)));
-        ex.send(&Request::new("MAIN", "X"), Instant::now(), T, &mut BytesMut::new())
-            .expect("usable after a rejection");
+        ex.send(
+            &Request::new("MAIN", "X"),
+            Instant::now(),
+            T,
+            &mut BytesMut::new(),
+        )
+        .expect("usable after a rejection");
     }
 
     #[test]
@@ -290,12 +326,22 @@ mod tests {
         ];
         for mut reply in cases {
             let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
-            ex.send(&Request::new("MAIN", "X"), Instant::now(), T, &mut BytesMut::new())
-                .unwrap();
+            ex.send(
+                &Request::new("MAIN", "X"),
+                Instant::now(),
+                T,
+                &mut BytesMut::new(),
+            )
+            .unwrap();
             let err = ex.receive(&mut reply).unwrap_err();
             assert!(matches!(err, Error::Protocol(_)), "{err}");
             let again = ex
-                .send(&Request::new("MAIN", "X"), Instant::now(), T, &mut BytesMut::new())
+                .send(
+                    &Request::new("MAIN", "X"),
+                    Instant::now(),
+                    T,
+                    &mut BytesMut::new(),
+                )
                 .unwrap_err();
             assert!(matches!(again, Error::Unusable { .. }), "{again}");
         }
@@ -304,8 +350,13 @@ mod tests {
     #[test]
     fn oversize_prefix_fails_before_allocating() {
         let mut ex = Exchange::new(Dialect::AllInOne, 1024);
-        ex.send(&Request::new("MAIN", "X"), Instant::now(), T, &mut BytesMut::new())
-            .unwrap();
+        ex.send(
+            &Request::new("MAIN", "X"),
+            Instant::now(),
+            T,
+            &mut BytesMut::new(),
+        )
+        .unwrap();
         let mut buf = BytesMut::with_capacity(4);
         buf.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]);
         let err = ex.receive(&mut buf).unwrap_err();
@@ -328,8 +379,13 @@ mod tests {
         let start = Instant::now();
         let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
         assert!(ex.handle_timeout(start).is_none(), "nothing in flight");
-        ex.send(&Request::new("ROUTINE", "GetTestData"), start, T, &mut BytesMut::new())
-            .unwrap();
+        ex.send(
+            &Request::new("ROUTINE", "GetTestData"),
+            start,
+            T,
+            &mut BytesMut::new(),
+        )
+        .unwrap();
         assert_eq!(ex.deadline(), Some(start + T));
         assert!(ex.handle_timeout(start + T / 2).is_none());
         let err = ex.handle_timeout(start + T).unwrap();
@@ -346,19 +402,47 @@ mod tests {
         let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
         assert!(ex.receive_eof(&mut BytesMut::new()).is_none());
         // Close while waiting, nothing received.
-        ex.send(&Request::new("MAIN", "X"), Instant::now(), T, &mut BytesMut::new())
-            .unwrap();
+        ex.send(
+            &Request::new("MAIN", "X"),
+            Instant::now(),
+            T,
+            &mut BytesMut::new(),
+        )
+        .unwrap();
         let err = ex.receive_eof(&mut BytesMut::new()).unwrap();
-        assert!(matches!(err, Error::Closed { received: 0, expected: 0 }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::Closed {
+                    received: 0,
+                    expected: 0
+                }
+            ),
+            "{err}"
+        );
         // Close in the middle of a reply.
         let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
-        ex.send(&Request::new("MAIN", "X"), Instant::now(), T, &mut BytesMut::new())
-            .unwrap();
+        ex.send(
+            &Request::new("MAIN", "X"),
+            Instant::now(),
+            T,
+            &mut BytesMut::new(),
+        )
+        .unwrap();
         let mut buf = frame(r#"{"status":"OK"}"#);
         buf.truncate(10);
         assert!(ex.receive(&mut buf).unwrap().is_none());
         let err = ex.receive_eof(&mut buf).unwrap();
-        assert!(matches!(err, Error::Closed { received: 10, expected: 19 }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::Closed {
+                    received: 10,
+                    expected: 19
+                }
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("middle of a reply"));
     }
 }

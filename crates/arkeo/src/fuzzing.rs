@@ -21,7 +21,11 @@ pub fn payload(data: &[u8]) {
 /// that classifies as success is a JSON object with a status of "ok" in some letter case.
 pub fn reply_payload(data: &[u8]) {
     if serde_json::from_slice::<serde_json::Value>(data).is_ok() {
-        assert_eq!(&*to_strict_json(data), data, "the pre-pass changed strict JSON");
+        assert_eq!(
+            &*to_strict_json(data),
+            data,
+            "the pre-pass changed strict JSON"
+        );
     }
     for dialect in [Dialect::AllInOne, Dialect::Multichannel] {
         for sent in [None, Some(1)] {
@@ -45,6 +49,9 @@ pub fn simulator_request(data: &[u8]) {
         let reply = sim.handle_payload(data, now);
         let value: serde_json::Value =
             serde_json::from_slice(&to_strict_json(&reply)).expect("the reply is JSON");
-        assert!(value.get("status").is_some(), "reply without status: {value}");
+        assert!(
+            value.get("status").is_some(),
+            "reply without status: {value}"
+        );
     }
 }

@@ -220,7 +220,10 @@ mod tests {
         let string = set_channel_settings(&[0], &settings, SettingsEncoding::String);
         let sent = string.encode(Dialect::Multichannel, None).unwrap();
         assert_eq!(sent["parameter"]["settings"], "{\"enable\":true}");
-        assert_eq!(settings_value(&sent["parameter"]["settings"]), Some(settings));
+        assert_eq!(
+            settings_value(&sent["parameter"]["settings"]),
+            Some(settings)
+        );
     }
 
     #[test]

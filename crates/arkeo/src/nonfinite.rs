@@ -56,18 +56,17 @@ pub fn to_strict_json(input: &[u8]) -> Cow<'_, [u8]> {
             i += 1;
             continue;
         }
-        if b == b'-' || b == b'I' || b == b'N' {
-            if let Some((token, text)) = TOKENS.iter().find(|(t, _)| input[i..].starts_with(t))
-            {
-                let buf = out.get_or_insert_with(|| Vec::with_capacity(input.len() + 16));
-                buf.extend_from_slice(&input[copied..i]);
-                buf.push(b'"');
-                buf.extend_from_slice(text.as_bytes());
-                buf.push(b'"');
-                i += token.len();
-                copied = i;
-                continue;
-            }
+        if (b == b'-' || b == b'I' || b == b'N')
+            && let Some((token, text)) = TOKENS.iter().find(|(t, _)| input[i..].starts_with(t))
+        {
+            let buf = out.get_or_insert_with(|| Vec::with_capacity(input.len() + 16));
+            buf.extend_from_slice(&input[copied..i]);
+            buf.push(b'"');
+            buf.extend_from_slice(text.as_bytes());
+            buf.push(b'"');
+            i += token.len();
+            copied = i;
+            continue;
         }
         i += 1;
     }
@@ -207,7 +206,10 @@ mod tests {
     fn invalid_json_stays_invalid() {
         for input in ["NaNa", "[Nope]", "{\"a\":Inf}", "-Infinityx"] {
             let out = strict(input);
-            assert!(serde_json::from_str::<Value>(&out).is_err(), "{input} -> {out}");
+            assert!(
+                serde_json::from_str::<Value>(&out).is_err(),
+                "{input} -> {out}"
+            );
         }
     }
 

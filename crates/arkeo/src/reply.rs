@@ -100,14 +100,16 @@ fn json_type(value: &Value) -> &'static str {
 }
 
 /// Parses a reply payload into a JSON value, accepting NaN and Infinity.
-pub fn parse_payload(payload: &[u8], dialect: Dialect) -> Result<Map<String, Value>, ProtocolError> {
-    let value: Value =
-        serde_json::from_slice(&to_strict_json(payload)).map_err(|source| {
-            ProtocolError::NotJson {
-                len: payload.len(),
-                source,
-            }
-        })?;
+pub fn parse_payload(
+    payload: &[u8],
+    dialect: Dialect,
+) -> Result<Map<String, Value>, ProtocolError> {
+    let value: Value = serde_json::from_slice(&to_strict_json(payload)).map_err(|source| {
+        ProtocolError::NotJson {
+            len: payload.len(),
+            source,
+        }
+    })?;
     match value {
         Value::Object(object) => Ok(object),
         other => Err(ProtocolError::NotAnObject {
@@ -121,14 +123,14 @@ pub fn parse_payload(payload: &[u8], dialect: Dialect) -> Result<Map<String, Val
 /// Classifies one reply payload to a request that carried `sent_id` (if any).
 pub fn classify(payload: &[u8], dialect: Dialect, sent_id: Option<u64>) -> Result<Reply, Error> {
     let object = parse_payload(payload, dialect)?;
-    if let (Some(sent), Some(received)) = (sent_id, object.get("request_id")) {
-        if id_of(received) != Some(sent) {
-            return Err(ProtocolError::RequestIdMismatch {
-                sent,
-                received: received.to_string(),
-            }
-            .into());
+    if let (Some(sent), Some(received)) = (sent_id, object.get("request_id"))
+        && id_of(received) != Some(sent)
+    {
+        return Err(ProtocolError::RequestIdMismatch {
+            sent,
+            received: received.to_string(),
         }
+        .into());
     }
     if let Some(error) = object.get("error").filter(|e| !e.is_null()) {
         let (code, message) = error_details(error);
@@ -218,16 +220,31 @@ mod tests {
 
     #[test]
     fn error_null_is_no_error() {
-        ok(r#"{"status":"OK","error":null,"data":{"state":"OK"}}"#, None);
+        ok(
+            r#"{"status":"OK","error":null,"data":{"state":"OK"}}"#,
+            None,
+        );
     }
 
     #[test]
     fn odd_error_shapes_still_reject_and_keep_the_message() {
         let cases = [
             (r#"{"status":"error","error":"boom"}"#, None, "boom"),
-            (r#"{"status":"error","error":{"code":"5002","message":"bad env"}}"#, Some(5002), "bad env"),
-            (r#"{"status":"error","error":{"code":777}}"#, Some(777), "(no message)"),
-            (r#"{"status":"ERROR"}"#, None, "status \"error\" without an error object"),
+            (
+                r#"{"status":"error","error":{"code":"5002","message":"bad env"}}"#,
+                Some(5002),
+                "bad env",
+            ),
+            (
+                r#"{"status":"error","error":{"code":777}}"#,
+                Some(777),
+                "(no message)",
+            ),
+            (
+                r#"{"status":"ERROR"}"#,
+                None,
+                "status \"error\" without an error object",
+            ),
         ];
         for (payload, code, message) in cases {
             let r = rejected(payload);
@@ -239,7 +256,10 @@ mod tests {
 
     #[test]
     fn data_may_be_object_or_array_and_unknown_fields_are_kept() {
-        let reply = ok(r#"{"status":"OK","data":[{"channel":1}],"firmware":"2.1"}"#, None);
+        let reply = ok(
+            r#"{"status":"OK","data":[{"channel":1}],"firmware":"2.1"}"#,
+            None,
+        );
         assert!(reply.data().unwrap().is_array());
         assert_eq!(reply.get("firmware").unwrap(), "2.1");
         assert!(reply.payload().contains_key("firmware"));
@@ -255,7 +275,10 @@ mod tests {
         let data = reply.data().unwrap();
         assert!(crate::nonfinite::as_f64(&data["Voc"]).unwrap().is_nan());
         assert_eq!(crate::nonfinite::as_f64(&data["Rsh"]), Some(f64::INFINITY));
-        assert_eq!(crate::nonfinite::as_f64(&data["x"][0]), Some(f64::NEG_INFINITY));
+        assert_eq!(
+            crate::nonfinite::as_f64(&data["x"][0]),
+            Some(f64::NEG_INFINITY)
+        );
     }
 
     #[test]
@@ -272,7 +295,10 @@ mod tests {
         ] {
             let err = classify(payload.as_bytes(), Dialect::AllInOne, Some(5)).unwrap_err();
             assert!(
-                matches!(err, Error::Protocol(ProtocolError::RequestIdMismatch { sent: 5, .. })),
+                matches!(
+                    err,
+                    Error::Protocol(ProtocolError::RequestIdMismatch { sent: 5, .. })
+                ),
                 "{payload}: {err}"
             );
         }
@@ -289,7 +315,10 @@ mod tests {
         for (payload, found) in cases {
             let err = classify(payload.as_bytes(), Dialect::Multichannel, None).unwrap_err();
             let text = err.to_string();
-            assert!(text.contains(found) && text.contains("older than API v0.5"), "{text}");
+            assert!(
+                text.contains(found) && text.contains("older than API v0.5"),
+                "{text}"
+            );
         }
         let err = classify(b"\"OK\"", Dialect::AllInOne, None).unwrap_err();
         assert!(!err.to_string().contains("v0.5"), "{err}");
@@ -297,7 +326,12 @@ mod tests {
 
     #[test]
     fn non_json_replies_are_protocol_errors() {
-        for payload in [&b"Not a valid command"[..], b"1|2|3", b"{\"status\":", b"\xff\xfe"] {
+        for payload in [
+            &b"Not a valid command"[..],
+            b"1|2|3",
+            b"{\"status\":",
+            b"\xff\xfe",
+        ] {
             let err = classify(payload, Dialect::Multichannel, None).unwrap_err();
             assert!(
                 matches!(err, Error::Protocol(ProtocolError::NotJson { .. })),

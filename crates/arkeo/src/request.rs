@@ -198,7 +198,10 @@ mod tests {
     #[test]
     fn multichannel_sends_only_what_was_given() {
         let cases = [
-            (Request::command("GetEnvironments"), json!({"command":"GetEnvironments"})),
+            (
+                Request::command("GetEnvironments"),
+                json!({"command":"GetEnvironments"}),
+            ),
             (
                 Request::command("GetChannelState").indices([0, 2]),
                 json!({"command":"GetChannelState","indices":[0,2]}),
@@ -209,7 +212,10 @@ mod tests {
             ),
         ];
         for (request, want) in cases {
-            assert_eq!(request.encode(Dialect::Multichannel, Some(3)).unwrap(), want);
+            assert_eq!(
+                request.encode(Dialect::Multichannel, Some(3)).unwrap(),
+                want
+            );
         }
     }
 
@@ -218,7 +224,11 @@ mod tests {
         for key in ["parameter", "params", "data"] {
             let line = json!({"target":"MAIN","command":"StartRoutine", key: {"routine":"JV"}});
             let request = Request::from_json(&line).unwrap();
-            assert_eq!(request.parameter_value(), Some(&json!({"routine":"JV"})), "{key}");
+            assert_eq!(
+                request.parameter_value(),
+                Some(&json!({"routine":"JV"})),
+                "{key}"
+            );
         }
     }
 

@@ -78,14 +78,22 @@ impl std::fmt::Display for WorkflowEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             WorkflowEvent::RoutineStarted { routine } => write!(f, "routine {routine} started"),
-            WorkflowEvent::Initializing { state } => write!(f, "waiting for Ready ({})", state.as_str()),
+            WorkflowEvent::Initializing { state } => {
+                write!(f, "waiting for Ready ({})", state.as_str())
+            }
             WorkflowEvent::Ready => f.write_str("routine Ready"),
             WorkflowEvent::SettingsApplied => f.write_str("settings applied"),
             WorkflowEvent::MeasurementStarted => f.write_str("measurement started"),
-            WorkflowEvent::Progress { state, progress: Some(p) } => {
+            WorkflowEvent::Progress {
+                state,
+                progress: Some(p),
+            } => {
                 write!(f, "{} {p:.0}%", state.as_str())
             }
-            WorkflowEvent::Progress { state, progress: None } => f.write_str(state.as_str()),
+            WorkflowEvent::Progress {
+                state,
+                progress: None,
+            } => f.write_str(state.as_str()),
             WorkflowEvent::MeasurementFinished => f.write_str("measurement finished"),
             WorkflowEvent::DataFetched => f.write_str("data fetched"),
             WorkflowEvent::RoutineClosed => f.write_str("routine closed"),

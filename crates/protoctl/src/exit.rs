@@ -213,11 +213,15 @@ mod tests {
             after: std::time::Duration::from_secs(1),
         };
         assert_eq!(CliError::from(timeout).fault(), Fault::Transport);
-        let closed = arkeo::Error::Closed { received: 0, expected: 0 };
+        let closed = arkeo::Error::Closed {
+            received: 0,
+            expected: 0,
+        };
         assert_eq!(CliError::from(closed).fault(), Fault::Transport);
         let io = arkeo::Error::Io(io::Error::from(io::ErrorKind::ConnectionReset));
         assert_eq!(CliError::from(io).fault(), Fault::Transport);
-        let old = arkeo::reply::classify(b"\"OK\"", arkeo::Dialect::Multichannel, None).unwrap_err();
+        let old =
+            arkeo::reply::classify(b"\"OK\"", arkeo::Dialect::Multichannel, None).unwrap_err();
         let e = CliError::from(old);
         assert_eq!(e.fault(), Fault::Protocol);
         assert!(e.message.contains("older than API v0.5"), "{}", e.message);

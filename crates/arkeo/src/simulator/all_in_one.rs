@@ -172,7 +172,13 @@ impl AllInOneInstrument {
 
     /// Answers one request (already checked to be an object with string `target` and
     /// `command`; `parameter` is `{}` when absent).
-    pub fn handle(&mut self, target: &str, command: &str, parameter: &Value, now: Instant) -> Value {
+    pub fn handle(
+        &mut self,
+        target: &str,
+        command: &str,
+        parameter: &Value,
+        now: Instant,
+    ) -> Value {
         self.settle(now);
         let outcome = match target.to_ascii_uppercase().as_str() {
             "MAIN" => self.main(command, parameter, now),
@@ -180,7 +186,12 @@ impl AllInOneInstrument {
             "TMPCTL" => self.tmpctl(command, parameter, now),
             "MUX" => self.mux(command, parameter),
             "LED" => self.led(command, parameter),
-            _ => return error_reply(ErrorCode::INVALID_PARAMETERS, &format!("Unknown target {target}")),
+            _ => {
+                return error_reply(
+                    ErrorCode::INVALID_PARAMETERS,
+                    &format!("Unknown target {target}"),
+                );
+            }
         };
         match outcome {
             Ok(data) => json!({ "status": "OK", "data": data }),
@@ -191,7 +202,9 @@ impl AllInOneInstrument {
     /// Moves a finished measurement's data into place.
     fn settle(&mut self, now: Instant) {
         let timing = self.timing;
-        let Some(active) = &mut self.active else { return };
+        let Some(active) = &mut self.active else {
+            return;
+        };
         let Some(run) = &active.run else { return };
         if now >= run.started + timing.start + timing.measure {
             active.data = Some(synthesize(active, 1.0));
@@ -230,7 +243,9 @@ impl AllInOneInstrument {
                 "routine": self.active.as_ref().map(|a| a.name.clone())
             })),
             "GetAvailableRoutines" => Ok(json!({ "routines": ROUTINES })),
-            _ => Err(invalid(format!("Unknown command {command} for target MAIN"))),
+            _ => Err(invalid(format!(
+                "Unknown command {command} for target MAIN"
+            ))),
         }
     }
 
@@ -267,7 +282,10 @@ impl AllInOneInstrument {
             }
             "StartMeasurement" => {
                 if active.run.is_some() {
-                    return Err((ErrorCode::ALREADY_RUNNING, "Measurement already running".into()));
+                    return Err((
+                        ErrorCode::ALREADY_RUNNING,
+                        "Measurement already running".into(),
+                    ));
                 }
                 if initializing {
                     return Err(invalid("Routine is not Ready (Initializing)"));
@@ -297,15 +315,20 @@ impl AllInOneInstrument {
             "ApplySettings" => {
                 let settings = object_param(parameter).map_err(invalid)?;
                 if active.run.is_some() {
-                    return Err((ErrorCode::ALREADY_RUNNING, "Measurement running: settings are locked".into()));
+                    return Err((
+                        ErrorCode::ALREADY_RUNNING,
+                        "Measurement running: settings are locked".into(),
+                    ));
                 }
                 if initializing {
                     return Err(invalid("Routine is not Ready (Initializing)"));
                 }
-                if let Some(points) = settings.get("points") {
-                    if !points.as_u64().is_some_and(|p| (2..=100_000).contains(&p)) {
-                        return Err(invalid("Invalid parameters: points must be an integer from 2 to 100000"));
-                    }
+                if let Some(points) = settings.get("points")
+                    && !points.as_u64().is_some_and(|p| (2..=100_000).contains(&p))
+                {
+                    return Err(invalid(
+                        "Invalid parameters: points must be an integer from 2 to 100000",
+                    ));
                 }
                 for (k, v) in settings {
                     active.settings.insert(k.clone(), v.clone());
@@ -359,7 +382,9 @@ impl AllInOneInstrument {
                 "enabled": self.tmpctl.enabled,
             }])),
             "SetController" => {
-                let address = string_param(parameter, "address").map_err(invalid)?.to_string();
+                let address = string_param(parameter, "address")
+                    .map_err(invalid)?
+                    .to_string();
                 let channel = number_param(parameter, "channel")
                     .ok()
                     .filter(|c| c.fract() == 0.0 && *c >= 0.0)
@@ -381,7 +406,9 @@ impl AllInOneInstrument {
                 self.tmpctl.retarget(now, |c| c.enabled = enable);
                 ack()
             }
-            _ => Err(invalid(format!("Unknown command {command} for target TMPCTL"))),
+            _ => Err(invalid(format!(
+                "Unknown command {command} for target TMPCTL"
+            ))),
         }
     }
 
@@ -409,7 +436,9 @@ impl AllInOneInstrument {
                     .get("state")
                     .and_then(Value::as_array)
                     .and_then(|s| s.iter().map(Value::as_bool).collect::<Option<Vec<bool>>>())
-                    .ok_or_else(|| invalid("Invalid parameters: state must be an array of booleans"))?;
+                    .ok_or_else(|| {
+                        invalid("Invalid parameters: state must be an array of booleans")
+                    })?;
                 if state.len() != Self::RELAYS {
                     return Err(invalid(format!(
                         "Invalid parameters: {} relays, got {} states",
@@ -432,12 +461,16 @@ impl AllInOneInstrument {
                 "values": self.led_values,
             })),
             "SetValues" => {
-                let address = string_param(parameter, "address").map_err(invalid)?.to_string();
+                let address = string_param(parameter, "address")
+                    .map_err(invalid)?
+                    .to_string();
                 let values = parameter
                     .get("values")
                     .and_then(Value::as_array)
                     .and_then(|s| s.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>())
-                    .ok_or_else(|| invalid("Invalid parameters: values must be an array of numbers"))?;
+                    .ok_or_else(|| {
+                        invalid("Invalid parameters: values must be an array of numbers")
+                    })?;
                 if values.len() != Self::LED_CHANNELS {
                     return Err((
                         ErrorCode::LED_VALUE_COUNT,
@@ -467,13 +500,22 @@ fn synthesize(active: &ActiveRoutine, fraction: f64) -> Value {
     let points = s.get("points").and_then(Value::as_u64).unwrap_or(71) as usize;
     match active.name.as_str() {
         "JV" | "Dark JV" => {
-            let suns = num("light_intensity_suns", if active.name == "JV" { 1.0 } else { 0.0 });
+            let suns = num(
+                "light_intensity_suns",
+                if active.name == "JV" { 1.0 } else { 0.0 },
+            );
             let cell = if suns <= 0.0 {
                 Cell::dark()
             } else {
                 Cell::PEROVSKITE.scaled(suns)
             };
-            jv_curve(cell, num("v_start", -0.1), num("v_end", 1.3), points, fraction)
+            jv_curve(
+                cell,
+                num("v_start", -0.1),
+                num("v_end", 1.3),
+                points,
+                fraction,
+            )
         }
         "Luminescence" => spectrum(active.reference_acquired, fraction),
         other => trace(other, points, fraction),
@@ -503,7 +545,12 @@ mod tests {
     #[test]
     fn routine_commands_without_a_routine_fail_with_4006() {
         let mut sim = AllInOneInstrument::new(TIMING);
-        for command in ["GetTestStatus", "StartMeasurement", "GetTestData", "CloseRoutine"] {
+        for command in [
+            "GetTestStatus",
+            "StartMeasurement",
+            "GetTestData",
+            "CloseRoutine",
+        ] {
             let reply = sim.handle("ROUTINE", command, &json!({}), Instant::now());
             assert_eq!(code(&reply), Some(4006), "{command}");
         }
@@ -545,15 +592,34 @@ mod tests {
         let cases = [
             ("MAIN", "StartRoutine", json!({}), 101),
             ("MAIN", "StartRoutine", json!({"routine":"Nope"}), 101),
-            ("LED", "SetValues", json!({"address":"A","values":[0.1]}), 1001),
-            ("LED", "SetValues", json!({"address":"A","values":[2,0,0,0]}), 101),
+            (
+                "LED",
+                "SetValues",
+                json!({"address":"A","values":[0.1]}),
+                1001,
+            ),
+            (
+                "LED",
+                "SetValues",
+                json!({"address":"A","values":[2,0,0,0]}),
+                101,
+            ),
             ("MUX", "SetStatus", json!({"state":[true]}), 101),
-            ("TMPCTL", "SetTemperature", json!({"temperature":"hot"}), 101),
+            (
+                "TMPCTL",
+                "SetTemperature",
+                json!({"temperature":"hot"}),
+                101,
+            ),
             ("NOPE", "X", json!({}), 101),
         ];
         for (target, command, parameter, want) in cases {
             let reply = sim.handle(target, command, &parameter, now);
-            assert_eq!(code(&reply), Some(want), "{target} {command} {parameter}: {reply}");
+            assert_eq!(
+                code(&reply),
+                Some(want),
+                "{target} {command} {parameter}: {reply}"
+            );
             assert_eq!(reply["status"], "ERROR");
         }
     }
@@ -562,9 +628,19 @@ mod tests {
     fn tmpctl_status_is_an_array_approaching_the_setpoint() {
         let t0 = Instant::now();
         let mut sim = AllInOneInstrument::new(TIMING);
-        sim.handle("TMPCTL", "SetTemperature", &json!({"temperature": 60.0}), t0);
+        sim.handle(
+            "TMPCTL",
+            "SetTemperature",
+            &json!({"temperature": 60.0}),
+            t0,
+        );
         sim.handle("TMPCTL", "SetEnable", &json!({"enable": true}), t0);
-        let later = sim.handle("TMPCTL", "GetStatus", &json!({}), t0 + Duration::from_secs(2));
+        let later = sim.handle(
+            "TMPCTL",
+            "GetStatus",
+            &json!({}),
+            t0 + Duration::from_secs(2),
+        );
         let t = later["data"][0]["temperature"].as_f64().unwrap();
         assert!(t > 25.0 && t < 60.0, "{t}");
     }

@@ -105,9 +105,9 @@ impl SimulatorConfig {
 #[derive(Debug, Clone)]
 pub enum Instrument {
     /// An All-in-One instrument.
-    AllInOne(AllInOneInstrument),
+    AllInOne(Box<AllInOneInstrument>),
     /// A Multichannel instrument.
-    Multichannel(MultichannelInstrument),
+    Multichannel(Box<MultichannelInstrument>),
 }
 
 impl Instrument {
@@ -115,12 +115,11 @@ impl Instrument {
     /// epoch), for timestamps in replies.
     pub fn new(config: &SimulatorConfig, now: Instant, unix_now: f64) -> Self {
         match config.dialect {
-            Dialect::AllInOne => Instrument::AllInOne(AllInOneInstrument::new(config.timing)),
-            Dialect::Multichannel => Instrument::Multichannel(MultichannelInstrument::new(
-                config.timing,
-                config.channels,
-                now,
-                unix_now,
+            Dialect::AllInOne => {
+                Instrument::AllInOne(Box::new(AllInOneInstrument::new(config.timing)))
+            }
+            Dialect::Multichannel => Instrument::Multichannel(Box::new(
+                MultichannelInstrument::new(config.timing, config.channels, now, unix_now),
             )),
         }
     }
@@ -142,13 +141,24 @@ impl Instrument {
         };
         let request: Map<String, Value> = match serde_json::from_slice(payload) {
             Ok(Value::Object(m)) => m,
-            Ok(_) => return error(ErrorCode::INVALID_JSON, "Invalid JSON: request must be an object"),
+            Ok(_) => {
+                return error(
+                    ErrorCode::INVALID_JSON,
+                    "Invalid JSON: request must be an object",
+                );
+            }
             Err(e) => return error(ErrorCode::INVALID_JSON, &format!("Invalid JSON: {e}")),
         };
-        let parameter = match (request.get("parameter"), request.get("params"), request.get("data")) {
+        let parameter = match (
+            request.get("parameter"),
+            request.get("params"),
+            request.get("data"),
+        ) {
             (Some(p), _, _) => p.clone(),
             (None, Some(p), _) => {
-                tracing::warn!("request uses the legacy key \"params\"; the API says \"parameter\"");
+                tracing::warn!(
+                    "request uses the legacy key \"params\"; the API says \"parameter\""
+                );
                 p.clone()
             }
             (None, None, Some(p)) => {
@@ -158,14 +168,20 @@ impl Instrument {
             (None, None, None) => Value::Object(Map::new()),
         };
         let Some(command) = request.get("command").and_then(Value::as_str) else {
-            return error(ErrorCode::INVALID_PARAMETERS, "Invalid request: command missing");
+            return error(
+                ErrorCode::INVALID_PARAMETERS,
+                "Invalid request: command missing",
+            );
         };
         tracing::debug!(command, "request");
         match self {
             Instrument::AllInOne(sim) => {
                 let mut reply = match request.get("target").and_then(Value::as_str) {
                     Some(target) => sim.handle(target, command, &parameter, now),
-                    None => error(ErrorCode::INVALID_PARAMETERS, "Invalid request: target missing"),
+                    None => error(
+                        ErrorCode::INVALID_PARAMETERS,
+                        "Invalid request: target missing",
+                    ),
                 };
                 if let (Some(id), Value::Object(r)) = (request.get("request_id"), &mut reply) {
                     r.insert("request_id".into(), id.clone());
@@ -197,7 +213,11 @@ impl Simulator {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
-        let instrument = Arc::new(Mutex::new(Instrument::new(&config, Instant::now(), unix_now)));
+        let instrument = Arc::new(Mutex::new(Instrument::new(
+            &config,
+            Instant::now(),
+            unix_now,
+        )));
         let (stop, stopped) = watch::channel(false);
         tracing::info!(%addr, dialect = %config.dialect, "simulator listening");
         let task = tokio::spawn(accept_loop(listener, instrument, config, stopped));
@@ -331,7 +351,11 @@ mod tests {
     use serde_json::json;
 
     fn aio() -> Instrument {
-        Instrument::new(&SimulatorConfig::new(Dialect::AllInOne), Instant::now(), 0.0)
+        Instrument::new(
+            &SimulatorConfig::new(Dialect::AllInOne),
+            Instant::now(),
+            0.0,
+        )
     }
 
     fn reply(sim: &mut Instrument, request: &str) -> Value {
@@ -372,7 +396,10 @@ mod tests {
             r#"{"target":"MAIN","command":"StartRoutine","params":{"routine":"Luminescence"},"request_id":1001}"#,
         );
         assert_eq!(r["status"], "OK", "{r}");
-        let r = reply(&mut sim, r#"{"target":"MAIN","command":"GetActiveRoutine"}"#);
+        let r = reply(
+            &mut sim,
+            r#"{"target":"MAIN","command":"GetActiveRoutine"}"#,
+        );
         assert_eq!(r["data"]["routine"], "Luminescence");
     }
 }

@@ -82,8 +82,18 @@ impl Channel {
 
     fn jv(&self, now: Instant) -> Value {
         let num = |k: &str, d: f64| self.settings.get(k).and_then(Value::as_f64).unwrap_or(d);
-        let points = self.settings.get("points").and_then(Value::as_u64).unwrap_or(71) as usize;
-        jv_curve(self.cell(now), num("v_start", -0.1), num("v_end", 1.3), points, 1.0)
+        let points = self
+            .settings
+            .get("points")
+            .and_then(Value::as_u64)
+            .unwrap_or(71) as usize;
+        jv_curve(
+            self.cell(now),
+            num("v_start", -0.1),
+            num("v_end", 1.3),
+            points,
+            1.0,
+        )
     }
 
     fn full_settings(&self) -> Value {
@@ -118,7 +128,8 @@ impl MultichannelInstrument {
     /// An instrument with `channels` idle channels. `unix_now` is the wall-clock time at
     /// `now`, for the timestamps in replies.
     pub fn new(timing: Timing, channels: usize, now: Instant, unix_now: f64) -> Self {
-        let day_night = match json!({ "enabled": false, "day_minutes": 720, "night_minutes": 720 }) {
+        let day_night = match json!({ "enabled": false, "day_minutes": 720, "night_minutes": 720 })
+        {
             Value::Object(m) => m,
             _ => Map::new(),
         };
@@ -157,7 +168,11 @@ impl MultichannelInstrument {
         }
     }
 
-    fn indices(&self, indices: Option<&Value>, required: bool) -> Result<Vec<usize>, (ErrorCode, String)> {
+    fn indices(
+        &self,
+        indices: Option<&Value>,
+        required: bool,
+    ) -> Result<Vec<usize>, (ErrorCode, String)> {
         let Some(indices) = indices.filter(|i| !i.is_null()) else {
             if required {
                 return Err(invalid("Invalid parameters: indices required"));
@@ -182,7 +197,13 @@ impl MultichannelInstrument {
             .collect()
     }
 
-    fn dispatch(&mut self, command: &str, indices: Option<&Value>, parameter: &Value, now: Instant) -> Outcome {
+    fn dispatch(
+        &mut self,
+        command: &str,
+        indices: Option<&Value>,
+        parameter: &Value,
+        now: Instant,
+    ) -> Outcome {
         match command {
             "SetChannelSettings" => {
                 let picked = self.indices(indices, true)?;
@@ -190,7 +211,9 @@ impl MultichannelInstrument {
                 for &i in &picked {
                     apply_settings(&mut self.channels[i], &settings)?;
                 }
-                Ok(json!({ "channels": picked.iter().map(|i| json!({"index": i, "result": "ok"})).collect::<Vec<_>>() }))
+                Ok(
+                    json!({ "channels": picked.iter().map(|i| json!({"index": i, "result": "ok"})).collect::<Vec<_>>() }),
+                )
             }
             "GetChannelSettings" => {
                 let picked = self.indices(indices, false)?;
@@ -200,7 +223,10 @@ impl MultichannelInstrument {
             }
             "StartMeasurement" => {
                 if self.channels.iter().any(|c| c.state == State::Running) {
-                    return Err((ErrorCode::ALREADY_RUNNING, "Measurement already running".into()));
+                    return Err((
+                        ErrorCode::ALREADY_RUNNING,
+                        "Measurement already running".into(),
+                    ));
                 }
                 if !self.channels.iter().any(|c| c.enabled) {
                     return Err((
@@ -209,7 +235,12 @@ impl MultichannelInstrument {
                     ));
                 }
                 let mut report = Vec::new();
-                for (i, c) in self.channels.iter_mut().enumerate().filter(|(_, c)| c.enabled) {
+                for (i, c) in self
+                    .channels
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(_, c)| c.enabled)
+                {
                     let previous = c.state;
                     c.state = State::Running;
                     c.started = Some(now);
@@ -285,7 +316,10 @@ impl MultichannelInstrument {
                             c.latest_jv = Some((now, c.jv(now)));
                         }
                     }
-                    let jv = c.latest_jv.as_ref().map_or(Value::Null, |(_, jv)| jv.clone());
+                    let jv = c
+                        .latest_jv
+                        .as_ref()
+                        .map_or(Value::Null, |(_, jv)| jv.clone());
                     report.push(json!({ "index": i, "timestamp": Value::Null, "jv": jv }));
                 }
                 let created = self.created;
@@ -306,11 +340,20 @@ impl MultichannelInstrument {
                         let c = &self.channels[i];
                         if c.state == State::Running {
                             let (v, j) = c.cell(now).mpp();
-                            let area = c.settings.get("area_cm2").and_then(Value::as_f64).unwrap_or(0.1);
+                            let area = c
+                                .settings
+                                .get("area_cm2")
+                                .and_then(Value::as_f64)
+                                .unwrap_or(0.1);
                             json!([i, from_f64(v), from_f64(j * area), from_f64(v * j * area)])
                         } else {
                             // No live point on an idle channel: NaN, as the instrument sends.
-                            json!([i, from_f64(f64::NAN), from_f64(f64::NAN), from_f64(f64::NAN)])
+                            json!([
+                                i,
+                                from_f64(f64::NAN),
+                                from_f64(f64::NAN),
+                                from_f64(f64::NAN)
+                            ])
                         }
                     })
                     .collect();
@@ -323,7 +366,10 @@ impl MultichannelInstrument {
             "SetDeviceEnvironment" => {
                 let picked = self.indices(indices, true)?;
                 let environment = string_param(parameter, "environment").map_err(invalid)?;
-                let Some(env) = ENVIRONMENTS.iter().find(|e| e.eq_ignore_ascii_case(environment)) else {
+                let Some(env) = ENVIRONMENTS
+                    .iter()
+                    .find(|e| e.eq_ignore_ascii_case(environment))
+                else {
                     return Err((
                         ErrorCode::INVALID_ENVIRONMENT,
                         format!("Invalid environment: {environment}"),
@@ -332,7 +378,9 @@ impl MultichannelInstrument {
                 for &i in &picked {
                     self.channels[i].environment = (*env).to_string();
                 }
-                Ok(json!({ "channels": picked.iter().map(|i| json!({"index": i, "environment": env, "result": "ok"})).collect::<Vec<_>>() }))
+                Ok(
+                    json!({ "channels": picked.iter().map(|i| json!({"index": i, "environment": env, "result": "ok"})).collect::<Vec<_>>() }),
+                )
             }
             "GetEnvironments" => Ok(json!({ "environments": ENVIRONMENTS.iter().map(|e| json!({
                 "name": e, "channels": self.channels.iter().enumerate()
@@ -373,24 +421,34 @@ fn settings_param(parameter: &Value) -> Result<Map<String, Value>, (ErrorCode, S
         Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
             Ok(Value::Object(m)) => Ok(m),
             Ok(_) => Err(invalid("Invalid parameters: settings must be an object")),
-            Err(e) => Err((ErrorCode::INVALID_JSON, format!("Invalid JSON in settings: {e}"))),
+            Err(e) => Err((
+                ErrorCode::INVALID_JSON,
+                format!("Invalid JSON in settings: {e}"),
+            )),
         },
         _ => Err(invalid("Invalid parameters: settings required")),
     }
 }
 
-fn apply_settings(c: &mut Channel, settings: &Map<String, Value>) -> Result<(), (ErrorCode, String)> {
+fn apply_settings(
+    c: &mut Channel,
+    settings: &Map<String, Value>,
+) -> Result<(), (ErrorCode, String)> {
     for (k, v) in settings {
         match k.as_str() {
             "enable" | "enabled" => {
-                let on = v.as_bool().ok_or_else(|| invalid("Invalid parameters: enable"))?;
+                let on = v
+                    .as_bool()
+                    .ok_or_else(|| invalid("Invalid parameters: enable"))?;
                 c.enabled = on;
                 if c.state != State::Running {
                     c.state = if on { State::ReadyToStart } else { State::Idle };
                 }
             }
             "user" | "device" => {
-                let s = v.as_str().ok_or_else(|| invalid(format!("Invalid parameters: {k}")))?;
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| invalid(format!("Invalid parameters: {k}")))?;
                 if k == "user" {
                     c.user = s.into();
                 } else {
@@ -399,11 +457,19 @@ fn apply_settings(c: &mut Channel, settings: &Map<String, Value>) -> Result<(), 
             }
             "measurement" => match v.as_str() {
                 Some(m @ ("jv" | "tracking")) => c.measurement = m.into(),
-                _ => return Err(invalid("Invalid parameters: measurement must be jv or tracking")),
+                _ => {
+                    return Err(invalid(
+                        "Invalid parameters: measurement must be jv or tracking",
+                    ));
+                }
             },
             "direction" => match v.as_str() {
                 Some(d @ ("forward" | "reverse")) => c.direction = d.into(),
-                _ => return Err(invalid("Invalid parameters: direction must be forward or reverse")),
+                _ => {
+                    return Err(invalid(
+                        "Invalid parameters: direction must be forward or reverse",
+                    ));
+                }
             },
             _ => {
                 c.settings.insert(k.clone(), v.clone());
@@ -425,7 +491,10 @@ mod tests {
 
     fn sim() -> (MultichannelInstrument, Instant) {
         let now = Instant::now();
-        (MultichannelInstrument::new(Timing::fast(), 4, now, 1.7e9), now)
+        (
+            MultichannelInstrument::new(Timing::fast(), 4, now, 1.7e9),
+            now,
+        )
     }
 
     fn code(reply: &Value) -> Option<i64> {
@@ -455,8 +524,18 @@ mod tests {
     fn documented_error_codes() {
         let (mut sim, now) = sim();
         let cases = [
-            ("SetDeviceEnvironment", Some(json!([0])), json!({"environment":"mars"}), 5002),
-            ("SetChannelSettings", Some(json!([0])), json!({"settings":"{not json"}), 5001),
+            (
+                "SetDeviceEnvironment",
+                Some(json!([0])),
+                json!({"environment":"mars"}),
+                5002,
+            ),
+            (
+                "SetChannelSettings",
+                Some(json!([0])),
+                json!({"settings":"{not json"}),
+                5001,
+            ),
             ("SetChannelSettings", None, json!({"settings":{}}), 101),
             ("GetChannelState", Some(json!([9])), Value::Null, 101),
             ("Frobnicate", None, Value::Null, 101),
@@ -471,7 +550,12 @@ mod tests {
     #[test]
     fn live_iv_is_nan_on_idle_channels_and_latest_jv_appears_on_running_ones() {
         let (mut sim, now) = sim();
-        sim.handle("SetChannelSettings", Some(&json!([1])), &json!({"settings":{"enable":true}}), now);
+        sim.handle(
+            "SetChannelSettings",
+            Some(&json!([1])),
+            &json!({"settings":{"enable":true}}),
+            now,
+        );
         sim.handle("StartMeasurement", None, &Value::Null, now);
         let iv = sim.handle("GetIV", Some(&json!([0, 1])), &Value::Null, now);
         assert_eq!(iv["data"][0][1], "NaN", "{iv}");

@@ -61,18 +61,30 @@ impl Cell {
                 (v, self.current(v))
             })
             .fold((0.0, 0.0), |best, (v, j)| {
-                if v * j > best.0 * best.1 { (v, j) } else { best }
+                if v * j > best.0 * best.1 {
+                    (v, j)
+                } else {
+                    best
+                }
             })
     }
 }
 
 /// A JV sweep of `points` points from `v_start` to `v_end` (the last `fraction` of it
 /// missing when a measurement was stopped early), with derived parameters.
-pub(crate) fn jv_curve(cell: Cell, v_start: f64, v_end: f64, points: usize, fraction: f64) -> Value {
+pub(crate) fn jv_curve(
+    cell: Cell,
+    v_start: f64,
+    v_end: f64,
+    points: usize,
+    fraction: f64,
+) -> Value {
     let points = points.max(2);
     let taken = ((points as f64) * fraction.clamp(0.0, 1.0)).round() as usize;
     let step = (v_end - v_start) / (points - 1) as f64;
-    let voltage: Vec<Value> = (0..taken).map(|i| from_f64(v_start + step * i as f64)).collect();
+    let voltage: Vec<Value> = (0..taken)
+        .map(|i| from_f64(v_start + step * i as f64))
+        .collect();
     let current: Vec<Value> = (0..taken)
         .map(|i| from_f64(cell.current(v_start + step * i as f64)))
         .collect();
@@ -121,7 +133,10 @@ pub(crate) fn spectrum(reference_acquired: bool, fraction: f64) -> Value {
 pub(crate) fn trace(routine: &str, points: usize, fraction: f64) -> Value {
     let taken = ((points.max(2) as f64) * fraction.clamp(0.0, 1.0)).round() as usize;
     let x: Vec<f64> = (0..taken).map(|i| i as f64).collect();
-    let y: Vec<f64> = x.iter().map(|x| (x / 8.0).sin() * (-x / 80.0).exp()).collect();
+    let y: Vec<f64> = x
+        .iter()
+        .map(|x| (x / 8.0).sin() * (-x / 80.0).exp())
+        .collect();
     json!({ "routine": routine, "x": x, "y": y, "complete": fraction >= 1.0 })
 }
 

@@ -16,5 +16,8 @@ fn fuzz_corpus_replays_without_panic() {
             replayed += 1;
         }
     }
-    assert!(replayed >= 10, "the committed corpus went missing: {replayed} inputs");
+    assert!(
+        replayed >= 10,
+        "the committed corpus went missing: {replayed} inputs"
+    );
 }

@@ -35,7 +35,10 @@ async fn request_ids_are_generated_and_echoed() {
             let reply = c.request(&main::get_active_routine()).await.unwrap();
             assert_eq!(reply.request_id(), Some(want));
         }
-        let reply = c.request(&main::get_active_routine().request_id(900)).await.unwrap();
+        let reply = c
+            .request(&main::get_active_routine().request_id(900))
+            .await
+            .unwrap();
         assert_eq!(reply.request_id(), Some(900));
         sim.shutdown().await;
     })
@@ -48,20 +51,41 @@ async fn workflow_runs_a_jv_routine_to_its_data() {
         let sim = simulator(Dialect::AllInOne).await;
         let mut c = client(&sim, Dialect::AllInOne).await;
         let mut events = Vec::new();
-        let m = measure(&mut c, "JV", Some(json!({"points": 30})), fast_workflow(), |e| {
-            events.push(e.clone())
-        })
+        let m = measure(
+            &mut c,
+            "JV",
+            Some(json!({"points": 30})),
+            fast_workflow(),
+            |e| events.push(e.clone()),
+        )
         .await
         .unwrap();
         assert_eq!(m.data["voltage_V"].as_array().unwrap().len(), 30);
-        assert_eq!(as_f64(&m.data["parameters"]["Rsh_ohm_cm2"]), Some(f64::INFINITY));
+        assert_eq!(
+            as_f64(&m.data["parameters"]["Rsh_ohm_cm2"]),
+            Some(f64::INFINITY)
+        );
         assert!(as_f64(&m.data["parameters"]["Voc_V"]).unwrap() > 1.0);
-        assert_eq!(events.first(), Some(&WorkflowEvent::RoutineStarted { routine: "JV".into() }));
+        assert_eq!(
+            events.first(),
+            Some(&WorkflowEvent::RoutineStarted {
+                routine: "JV".into()
+            })
+        );
         assert_eq!(events.last(), Some(&WorkflowEvent::RoutineClosed));
         assert!(events.contains(&WorkflowEvent::SettingsApplied));
-        assert!(events.iter().any(|e| matches!(e, WorkflowEvent::Progress { state: RoutineState::Running, .. })));
+        assert!(events.iter().any(|e| matches!(
+            e,
+            WorkflowEvent::Progress {
+                state: RoutineState::Running,
+                ..
+            }
+        )));
         // Closed: ROUTINE commands are refused again.
-        assert_eq!(code(c.request(&routine::get_test_status()).await), Some(4006));
+        assert_eq!(
+            code(c.request(&routine::get_test_status()).await),
+            Some(4006)
+        );
         sim.shutdown().await;
     })
     .await;
@@ -72,12 +96,25 @@ async fn workflow_with_bad_settings_fails_and_closes_the_routine() {
     within(async {
         let sim = simulator(Dialect::AllInOne).await;
         let mut c = client(&sim, Dialect::AllInOne).await;
-        let err = measure(&mut c, "JV", Some(json!({"points": 1})), fast_workflow(), |_| {})
-            .await
-            .unwrap_err();
-        assert_eq!(err.rejection().unwrap().code, Some(ErrorCode::INVALID_PARAMETERS));
+        let err = measure(
+            &mut c,
+            "JV",
+            Some(json!({"points": 1})),
+            fast_workflow(),
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.rejection().unwrap().code,
+            Some(ErrorCode::INVALID_PARAMETERS)
+        );
         let active = c.request(&main::get_active_routine()).await.unwrap();
-        assert_eq!(active.data().unwrap()["routine"], json!(null), "routine was closed");
+        assert_eq!(
+            active.data().unwrap()["routine"],
+            json!(null),
+            "routine was closed"
+        );
         sim.shutdown().await;
     })
     .await;
@@ -88,14 +125,26 @@ async fn documented_error_codes_reach_the_client() {
     within(async {
         let sim = simulator(Dialect::AllInOne).await;
         let mut c = client(&sim, Dialect::AllInOne).await;
-        assert_eq!(code(c.request(&routine::start_measurement()).await), Some(4006));
-        assert_eq!(code(c.request(&main::start_routine("Nope")).await), Some(101));
-        assert_eq!(code(c.request(&led::set_values("COM1", &[0.5])).await), Some(1001));
+        assert_eq!(
+            code(c.request(&routine::start_measurement()).await),
+            Some(4006)
+        );
+        assert_eq!(
+            code(c.request(&main::start_routine("Nope")).await),
+            Some(101)
+        );
+        assert_eq!(
+            code(c.request(&led::set_values("COM1", &[0.5])).await),
+            Some(1001)
+        );
         assert_eq!(code(c.request(&mux::set_status(&[true])).await), Some(101));
         // Rejections leave the connection usable.
         c.request(&tmpctl::set_temperature(40.0)).await.unwrap();
         let status = c.request(&tmpctl::get_status()).await.unwrap();
-        assert!(status.data().unwrap().is_array(), "TMPCTL GetStatus data is an array");
+        assert!(
+            status.data().unwrap().is_array(),
+            "TMPCTL GetStatus data is an array"
+        );
         sim.shutdown().await;
     })
     .await;
@@ -106,11 +155,14 @@ async fn measurement_already_running_is_5005() {
     within(async {
         let sim = simulator(Dialect::AllInOne).await;
         let mut c = client(&sim, Dialect::AllInOne).await;
-        c.request(&main::start_routine("Luminescence")).await.unwrap();
+        c.request(&main::start_routine("Luminescence"))
+            .await
+            .unwrap();
         // Poll (bounded) until Ready.
         let mut ready = false;
         for _ in 0..200 {
-            let s = TestStatus::from_reply(&c.request(&routine::get_test_status()).await.unwrap()).unwrap();
+            let s = TestStatus::from_reply(&c.request(&routine::get_test_status()).await.unwrap())
+                .unwrap();
             if s.state == RoutineState::Ready {
                 ready = true;
                 break;
@@ -119,10 +171,16 @@ async fn measurement_already_running_is_5005() {
         }
         assert!(ready, "routine never became Ready");
         c.request(&routine::start_measurement()).await.unwrap();
-        assert_eq!(code(c.request(&routine::start_measurement()).await), Some(5005));
+        assert_eq!(
+            code(c.request(&routine::start_measurement()).await),
+            Some(5005)
+        );
         c.request(&routine::stop_measurement()).await.unwrap();
         let data = c.request(&routine::get_test_data()).await.unwrap();
-        assert!(as_f64(&data.data().unwrap()["PLQY"]).unwrap().is_nan(), "NaN survives the wire");
+        assert!(
+            as_f64(&data.data().unwrap()["PLQY"]).unwrap().is_nan(),
+            "NaN survives the wire"
+        );
         c.request(&routine::close_routine()).await.unwrap();
         sim.shutdown().await;
     })
@@ -139,12 +197,19 @@ async fn several_clients_share_one_instrument() {
         let seen = b.request(&main::get_active_routine()).await.unwrap();
         assert_eq!(seen.data().unwrap()["routine"], "IPCE");
         let custom = b.request(&routine::get_custom_commands()).await.unwrap();
-        assert!(custom.data().unwrap()["CustomCommands"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("SetWavelength")));
+        assert!(
+            custom.data().unwrap()["CustomCommands"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("SetWavelength"))
+        );
         // A custom command is just a request.
-        b.request(&routine::custom("SetWavelength", json!({"wavelength": 550}))).await.unwrap();
+        b.request(&routine::custom(
+            "SetWavelength",
+            json!({"wavelength": 550}),
+        ))
+        .await
+        .unwrap();
         sim.shutdown().await;
     })
     .await;
@@ -175,9 +240,15 @@ async fn raw_requests_reach_any_command() {
     within(async {
         let sim = simulator(Dialect::AllInOne).await;
         let mut c = client(&sim, Dialect::AllInOne).await;
-        let reply = c.request(&Request::new("main", "GetAvailableRoutines")).await.unwrap();
+        let reply = c
+            .request(&Request::new("main", "GetAvailableRoutines"))
+            .await
+            .unwrap();
         assert!(reply.data().unwrap()["routines"].as_array().unwrap().len() >= 10);
-        assert_eq!(code(c.request(&Request::new("MAIN", "SelfDestruct")).await), Some(101));
+        assert_eq!(
+            code(c.request(&Request::new("MAIN", "SelfDestruct")).await),
+            Some(101)
+        );
         sim.shutdown().await;
     })
     .await;

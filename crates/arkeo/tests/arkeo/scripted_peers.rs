@@ -41,9 +41,14 @@ async fn two_mib_reply_arrives_whole() {
             write(&mut s, &frame(payload.as_bytes())).await;
         })
         .await;
-        let mut c = Client::connect(&addr.to_string(), Dialect::AllInOne).await.unwrap();
+        let mut c = Client::connect(&addr.to_string(), Dialect::AllInOne)
+            .await
+            .unwrap();
         let reply = c.request(&get()).await.unwrap();
-        assert_eq!(reply.data().unwrap()["blob"].as_str().unwrap().len(), 2 * 1024 * 1024);
+        assert_eq!(
+            reply.data().unwrap()["blob"].as_str().unwrap().len(),
+            2 * 1024 * 1024
+        );
         peer.await.unwrap();
     })
     .await;
@@ -76,7 +81,16 @@ async fn connection_closed_before_reply_is_transport() {
         .await;
         let mut c = connect_short(addr, Dialect::AllInOne).await;
         let err = c.request(&get()).await.unwrap_err();
-        assert!(matches!(err, Error::Closed { received: 0, expected: 0 }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::Closed {
+                    received: 0,
+                    expected: 0
+                }
+            ),
+            "{err}"
+        );
         peer.await.unwrap();
     })
     .await;
@@ -114,7 +128,10 @@ async fn oversize_prefix_is_a_protocol_error() {
         .await;
         let mut c = connect_short(addr, Dialect::AllInOne).await;
         let err = c.request(&get()).await.unwrap_err();
-        assert!(matches!(err, Error::Protocol(ProtocolError::Frame(_))), "{err}");
+        assert!(
+            matches!(err, Error::Protocol(ProtocolError::Frame(_))),
+            "{err}"
+        );
         assert!(err.to_string().contains("4294967295"), "{err}");
         peer.await.unwrap();
     })
@@ -131,7 +148,10 @@ async fn non_json_reply_is_a_protocol_error() {
         .await;
         let mut c = connect_short(addr, Dialect::Multichannel).await;
         let err = c.request(&Request::command("X")).await.unwrap_err();
-        assert!(matches!(err, Error::Protocol(ProtocolError::NotJson { len: 19, .. })), "{err}");
+        assert!(
+            matches!(err, Error::Protocol(ProtocolError::NotJson { len: 19, .. })),
+            "{err}"
+        );
         peer.await.unwrap();
     })
     .await;
@@ -146,7 +166,10 @@ async fn pre_v05_multichannel_reply_names_the_cause() {
         })
         .await;
         let mut c = connect_short(addr, Dialect::Multichannel).await;
-        let err = c.request(&Request::command("StartMeasurement")).await.unwrap_err();
+        let err = c
+            .request(&Request::command("StartMeasurement"))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("older than API v0.5"), "{err}");
         peer.await.unwrap();
     })
@@ -181,13 +204,20 @@ async fn mismatched_request_id_is_a_protocol_error() {
     within(async {
         let (addr, peer) = scripted(|mut s| async move {
             read_request(&mut s).await;
-            write(&mut s, &frame(br#"{"status":"OK","data":{},"request_id":77}"#)).await;
+            write(
+                &mut s,
+                &frame(br#"{"status":"OK","data":{},"request_id":77}"#),
+            )
+            .await;
         })
         .await;
         let mut c = connect_short(addr, Dialect::AllInOne).await;
         let err = c.request(&get()).await.unwrap_err();
         assert!(
-            matches!(err, Error::Protocol(ProtocolError::RequestIdMismatch { sent: 1, .. })),
+            matches!(
+                err,
+                Error::Protocol(ProtocolError::RequestIdMismatch { sent: 1, .. })
+            ),
             "{err}"
         );
         peer.await.unwrap();
@@ -220,7 +250,9 @@ async fn refused_connection_is_a_connect_error() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let err = Client::connect(&addr.to_string(), Dialect::AllInOne).await.unwrap_err();
+        let err = Client::connect(&addr.to_string(), Dialect::AllInOne)
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::Connect { .. }), "{err}");
         assert!(err.is_transport());
     })

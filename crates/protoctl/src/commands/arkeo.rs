@@ -78,7 +78,11 @@ fn seconds(value: f64, flag: &str) -> Result<Duration, CliError> {
     Duration::try_from_secs_f64(value)
         .ok()
         .filter(|d| !d.is_zero())
-        .ok_or_else(|| CliError::local(format!("{flag} {value}: must be a positive number of seconds")))
+        .ok_or_else(|| {
+            CliError::local(format!(
+                "{flag} {value}: must be a positive number of seconds"
+            ))
+        })
 }
 
 /// Arguments of `protoctl arkeo send`.

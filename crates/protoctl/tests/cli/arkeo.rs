@@ -108,7 +108,10 @@ fn send_params_request_id_and_human_output() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("\n  \"request_id\": 42"), "pretty JSON: {text}");
+    assert!(
+        text.contains("\n  \"request_id\": 42"),
+        "pretty JSON: {text}"
+    );
     let out = send(&sim.addr, &["--command", "GetActiveRoutine"]);
     assert_eq!(stdout_lines(&out)[0]["data"]["routine"], "Dark JV");
 }
@@ -116,11 +119,21 @@ fn send_params_request_id_and_human_output() {
 #[test]
 fn send_error_reply_exits_1_with_code_on_stderr() {
     let sim = Served::start(false);
-    let out = send(&sim.addr, &["--target", "ROUTINE", "--command", "GetTestStatus"]);
+    let out = send(
+        &sim.addr,
+        &["--target", "ROUTINE", "--command", "GetTestStatus"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("4006") && err.contains("No active routine"), "{err}");
-    assert_eq!(stdout_lines(&out)[0]["error"]["code"], 4006, "the reply is still printed");
+    assert!(
+        err.contains("4006") && err.contains("No active routine"),
+        "{err}"
+    );
+    assert_eq!(
+        stdout_lines(&out)[0]["error"]["code"],
+        4006,
+        "the reply is still printed"
+    );
 }
 
 #[test]
@@ -139,9 +152,32 @@ fn send_multichannel_with_indices_and_parameter() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let out = send(&sim.addr, &["--multichannel", "--command", "GetChannelState", "--indices", "2"]);
-    assert_eq!(stdout_lines(&out)[0]["channels"][0]["state"], "ready to start");
-    let out = send(&sim.addr, &["--multichannel", "--command", "SetDeviceEnvironment", "--indices", "0", "--param", "environment=mars"]);
+    let out = send(
+        &sim.addr,
+        &[
+            "--multichannel",
+            "--command",
+            "GetChannelState",
+            "--indices",
+            "2",
+        ],
+    );
+    assert_eq!(
+        stdout_lines(&out)[0]["channels"][0]["state"],
+        "ready to start"
+    );
+    let out = send(
+        &sim.addr,
+        &[
+            "--multichannel",
+            "--command",
+            "SetDeviceEnvironment",
+            "--indices",
+            "0",
+            "--param",
+            "environment=mars",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("5002"), "{}", stderr(&out));
 }
@@ -161,7 +197,10 @@ fn send_usage_errors_exit_2() {
 
 #[test]
 fn send_to_a_closed_port_exits_3() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let out = send(&port.to_string(), &["--command", "GetActiveRoutine"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("cannot connect"), "{}", stderr(&out));
@@ -172,7 +211,10 @@ fn send_without_reply_times_out_with_3() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     // Accepted by the kernel's backlog, never answered.
-    let out = send(&addr, &["--command", "GetActiveRoutine", "--timeout", "0.3"]);
+    let out = send(
+        &addr,
+        &["--command", "GetActiveRoutine", "--timeout", "0.3"],
+    );
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("timed out"), "{}", stderr(&out));
     drop(listener);
@@ -193,7 +235,11 @@ fn send_closed_mid_reply_exits_3() {
     let out = send(&addr.to_string(), &["--command", "GetActiveRoutine"]);
     peer.join().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("middle of a reply"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("middle of a reply"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -201,7 +247,11 @@ fn protocol_violations_exit_4() {
     let cases: [(Vec<u8>, bool, &str); 4] = [
         (frame(b"\"OK\""), true, "older than API v0.5"),
         (frame(b"Not a valid command"), true, "not JSON"),
-        (frame(br#"{"status":"OK","request_id":5}"#), false, "request_id 5"),
+        (
+            frame(br#"{"status":"OK","request_id":5}"#),
+            false,
+            "request_id 5",
+        ),
         (vec![0xff, 0xff, 0xff, 0xff], false, "over the limit"),
     ];
     for (reply, multichannel, want) in cases {
@@ -219,8 +269,13 @@ fn protocol_violations_exit_4() {
 
 #[test]
 fn send_accepts_nan_in_replies() {
-    let (addr, peer) = scripted(frame(br#"{"status":"OK","data":{"FF":NaN,"Rsh":Infinity},"request_id":1}"#));
-    let out = send(&addr.to_string(), &["--command", "GetTestData", "--target", "ROUTINE"]);
+    let (addr, peer) = scripted(frame(
+        br#"{"status":"OK","data":{"FF":NaN,"Rsh":Infinity},"request_id":1}"#,
+    ));
+    let out = send(
+        &addr.to_string(),
+        &["--command", "GetTestData", "--target", "ROUTINE"],
+    );
     peer.join().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout_lines(&out)[0]["data"]["FF"], "NaN");
@@ -239,7 +294,10 @@ const RUN_LINES: &str = concat!(
 #[test]
 fn run_stops_at_the_first_error_reply() {
     let sim = Served::start(false);
-    let out = run_with_stdin(protoctl().args(["arkeo", "run", "--addr", &sim.addr, "-"]), RUN_LINES.as_bytes());
+    let out = run_with_stdin(
+        protoctl().args(["arkeo", "run", "--addr", &sim.addr, "-"]),
+        RUN_LINES.as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let lines = stdout_lines(&out);
     assert_eq!(lines.len(), 2, "one reply line per request sent");
@@ -263,7 +321,10 @@ fn run_keep_going_sends_everything_and_exits_with_the_worst() {
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[2]["status"], "OK");
     assert_eq!(
-        lines.iter().map(|l| l["request_id"].as_u64().unwrap()).collect::<Vec<_>>(),
+        lines
+            .iter()
+            .map(|l| l["request_id"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
         [1, 2, 3]
     );
 }
@@ -292,7 +353,15 @@ fn run_all_good_exits_0_and_bad_input_exits_2() {
 fn run_protocol_violation_exits_4() {
     let (addr, peer) = scripted(frame(b"42"));
     let out = run_with_stdin(
-        protoctl().args(["arkeo", "run", "--keep-going", "--multichannel", "--addr", &addr.to_string(), "-"]),
+        protoctl().args([
+            "arkeo",
+            "run",
+            "--keep-going",
+            "--multichannel",
+            "--addr",
+            &addr.to_string(),
+            "-",
+        ]),
         b"{\"command\":\"A\"}\n{\"command\":\"B\"}\n",
     );
     peer.join().unwrap();
@@ -308,7 +377,15 @@ fn measure_writes_the_routine_data() {
     let data = dir.path().join("jv.json");
     std::fs::write(&settings, r#"{"points": 25, "v_start": 0.0, "v_end": 1.2}"#).unwrap();
     let out = protoctl()
-        .args(["--json", "arkeo", "measure", "--addr", &sim.addr, "--routine", "JV"])
+        .args([
+            "--json",
+            "arkeo",
+            "measure",
+            "--addr",
+            &sim.addr,
+            "--routine",
+            "JV",
+        ])
         .arg("--settings")
         .arg(&settings)
         .arg("--out")
@@ -316,7 +393,10 @@ fn measure_writes_the_routine_data() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(!stderr(&out).contains('\r'), "no progress bar when stderr is not a terminal");
+    assert!(
+        !stderr(&out).contains('\r'),
+        "no progress bar when stderr is not a terminal"
+    );
     let written: Value = serde_json::from_slice(&std::fs::read(&data).unwrap()).unwrap();
     assert_eq!(written["routine"], "JV");
     assert_eq!(written["data"]["voltage_V"].as_array().unwrap().len(), 25);
@@ -334,7 +414,16 @@ fn measure_unknown_routine_exits_1_and_bad_settings_exit_2() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("101"), "{}", stderr(&out));
     let out = protoctl()
-        .args(["arkeo", "measure", "--addr", &sim.addr, "--routine", "JV", "--settings", "/nonexistent/s.json"])
+        .args([
+            "arkeo",
+            "measure",
+            "--addr",
+            &sim.addr,
+            "--routine",
+            "JV",
+            "--settings",
+            "/nonexistent/s.json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -357,8 +446,10 @@ fn serve_talks_to_raw_clients() {
     let sim = Served::start(false);
     let mut s = TcpStream::connect(&sim.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(&frame(br#"{"target":"MAIN","command":"GetActiveRoutine","parameter":{},"request_id":9}"#))
-        .unwrap();
+    s.write_all(&frame(
+        br#"{"target":"MAIN","command":"GetActiveRoutine","parameter":{},"request_id":9}"#,
+    ))
+    .unwrap();
     let mut head = [0u8; 4];
     s.read_exact(&mut head).unwrap();
     let mut payload = vec![0u8; u32::from_be_bytes(head) as usize];
@@ -369,12 +460,22 @@ fn serve_talks_to_raw_clients() {
 
 #[test]
 fn demo_arkeo_part_runs_the_workflow() {
-    let out = protoctl().args(["--json", "demo", "--only", "arkeo"]).output().unwrap();
+    let out = protoctl()
+        .args(["--json", "demo", "--only", "arkeo"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let lines = stdout_lines(&out);
     assert!(lines.iter().all(|l| l["demo"] == "arkeo"));
     let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
-    for want in ["routines", "progress", "jv_data", "error_reply", "channel_state", "live_iv"] {
+    for want in [
+        "routines",
+        "progress",
+        "jv_data",
+        "error_reply",
+        "channel_state",
+        "live_iv",
+    ] {
         assert!(events.contains(&want), "{want} missing from {events:?}");
     }
 }

@@ -71,7 +71,11 @@ async fn all_in_one(report: &mut Reporter<'_>) -> Result<(), CliError> {
         };
         report.event(name, fields, &event)?;
     }
-    let parameters = measurement.data.get("parameters").cloned().unwrap_or(Value::Null);
+    let parameters = measurement
+        .data
+        .get("parameters")
+        .cloned()
+        .unwrap_or(Value::Null);
     report.event(
         "jv_data",
         json!({ "points": measurement.data["voltage_V"].as_array().map_or(0, Vec::len), "parameters": parameters }),
@@ -110,7 +114,11 @@ async fn multichannel(report: &mut Reporter<'_>) -> Result<(), CliError> {
     let mut client = Client::connect(&addr.to_string(), Dialect::Multichannel).await?;
     let settings = json!({ "enable": true, "user": "demo", "device": "cell-A" });
     client
-        .request(&multichannel::set_channel_settings(&[0, 1], &settings, SettingsEncoding::Object))
+        .request(&multichannel::set_channel_settings(
+            &[0, 1],
+            &settings,
+            SettingsEncoding::Object,
+        ))
         .await?;
     let started = client.request(&multichannel::start_measurement()).await?;
     report.event(
@@ -118,7 +126,9 @@ async fn multichannel(report: &mut Reporter<'_>) -> Result<(), CliError> {
         payload(&started),
         format_args!("channels 0 and 1 enabled and started"),
     )?;
-    let states = client.request(&multichannel::get_channel_state(&[0, 1, 2])).await?;
+    let states = client
+        .request(&multichannel::get_channel_state(&[0, 1, 2]))
+        .await?;
     for state in ChannelState::from_reply(&states).map_err(arkeo::Error::from)? {
         report.event(
             "channel_state",
