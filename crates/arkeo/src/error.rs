@@ -227,10 +227,10 @@ pub enum ProtocolError {
         /// What is missing or of the wrong type.
         detail: String,
     },
-    /// A frame arrived while no request was waiting for one.
-    #[error("unsolicited frame of {len} bytes while no request was in flight")]
+    /// Bytes arrived while no request was waiting for them (a second reply, say).
+    #[error("{len} unsolicited bytes arrived while no request was waiting for a reply")]
     Unsolicited {
-        /// The payload length.
+        /// How many bytes (the payload, or whatever followed the reply).
         len: usize,
     },
 }

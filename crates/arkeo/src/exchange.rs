@@ -128,6 +128,10 @@ impl Exchange {
         let Some(in_flight) = self.in_flight.take() else {
             return Err(self.fail(ProtocolError::Unsolicited { len: frame.len() }.into()));
         };
+        if !buf.is_empty() {
+            // More bytes after the one reply: the peer answered twice, or pipelines.
+            return Err(self.fail(ProtocolError::Unsolicited { len: buf.len() }.into()));
+        }
         match classify(&frame, self.dialect, in_flight.request_id) {
             Ok(reply) => Ok(Some(reply)),
             Err(e @ Error::Rejected(_)) => Err(e),
@@ -370,6 +374,25 @@ mod tests {
         let err = ex.receive(&mut frame(r#"{"status":"OK"}"#)).unwrap_err();
         assert!(
             matches!(err, Error::Protocol(ProtocolError::Unsolicited { .. })),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bytes_after_the_reply_are_a_protocol_error() {
+        let mut ex = Exchange::new(Dialect::Multichannel, DEFAULT_MAX_REPLY);
+        ex.send(
+            &Request::command("GetEnvironments"),
+            Instant::now(),
+            T,
+            &mut BytesMut::new(),
+        )
+        .unwrap();
+        let mut two = frame(r#"{"status":"ok"}"#);
+        two.extend_from_slice(&frame(r#"{"status":"ok"}"#));
+        let err = ex.receive(&mut two).unwrap_err();
+        assert!(
+            matches!(err, Error::Protocol(ProtocolError::Unsolicited { len: 19 })),
             "{err}"
         );
     }
