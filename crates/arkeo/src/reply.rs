@@ -3,7 +3,7 @@
 //! Pure code: bytes in, a typed outcome out. The rules, which absorb what the vendor's
 //! documents disagree on:
 //!
-//! 1. The payload is parsed after [`to_strict_json`](crate::nonfinite::to_strict_json), so
+//! 1. The payload is parsed after [`to_strict_json`], so
 //!    `NaN`, `Infinity` and `-Infinity` never fail a reply.
 //! 2. It must be a JSON object; anything else is a protocol violation (for the Multichannel
 //!    API the message names the likely cause, a server older than v0.5).
