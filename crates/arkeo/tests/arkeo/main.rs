@@ -4,5 +4,6 @@ mod corpus;
 mod golden;
 mod loopback_all_in_one;
 mod loopback_multichannel;
+mod properties;
 mod scripted_peers;
 mod support;

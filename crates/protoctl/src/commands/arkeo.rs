@@ -226,6 +226,9 @@ async fn send(args: SendArgs, out: &mut Output) -> Result<(), CliError> {
         request = request.indices(indices);
     }
     if let Some(id) = args.request_id {
+        if dialect == Dialect::Multichannel {
+            tracing::warn!("--request-id is ignored by the Multichannel API (it has none)");
+        }
         request = request.request_id(id);
     }
     let mut client = args.connect.connect().await?;
