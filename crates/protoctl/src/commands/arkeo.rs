@@ -363,7 +363,8 @@ async fn measure(args: MeasureArgs, out: &mut Output) -> Result<(), CliError> {
             }
             WorkflowEvent::MeasurementFinished => bar.set_position(100),
             other => {
-                tracing::info!("{other}");
+                // Log lines and the bar share stderr: hide the bar while logging.
+                bar.suspend(|| tracing::info!("{other}"));
                 bar.set_message(other.to_string());
             }
         },
