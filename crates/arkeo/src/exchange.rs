@@ -39,6 +39,8 @@ pub struct Exchange {
     next_id: u64,
     in_flight: Option<InFlight>,
     unusable: Option<String>,
+    /// The request's JSON text, reused between requests.
+    scratch: Vec<u8>,
 }
 
 impl Exchange {
@@ -50,6 +52,7 @@ impl Exchange {
             next_id: 1,
             in_flight: None,
             unusable: None,
+            scratch: Vec::with_capacity(256),
         }
     }
 
@@ -96,11 +99,10 @@ impl Exchange {
             Dialect::AllInOne => Some(request.fixed_request_id().unwrap_or(self.next_id)),
             Dialect::Multichannel => None,
         };
-        let object = request.encode(self.dialect, request_id)?;
-        let payload = serde_json::to_vec(&object)
-            .map_err(|e| UsageError::new(format!("cannot serialize the request: {e}")))?;
+        self.scratch.clear();
+        request.write_json(self.dialect, request_id, &mut self.scratch)?;
         self.codec
-            .encode_payload(&payload, out)
+            .encode_payload(&self.scratch, out)
             .map_err(|e| UsageError::new(e.to_string()))?;
         if let Some(id) = request_id {
             self.next_id = id.wrapping_add(1);

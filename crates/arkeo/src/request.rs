@@ -1,5 +1,7 @@
 //! A request, and its encoding for each dialect.
 
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use crate::Dialect;
@@ -136,12 +138,10 @@ impl Request {
         let mut object = Map::new();
         match dialect {
             Dialect::AllInOne => {
-                let target = self.target.as_deref().ok_or_else(|| {
-                    UsageError::new(format!(
-                        "All-in-One request {} needs a target (MAIN, ROUTINE, TMPCTL, MUX, LED...)",
-                        self.command
-                    ))
-                })?;
+                let target = self
+                    .target
+                    .as_deref()
+                    .ok_or_else(|| self.missing_target())?;
                 object.insert("target".into(), target.into());
                 object.insert("command".into(), self.command.clone().into());
                 object.insert(
@@ -168,6 +168,86 @@ impl Request {
             }
         }
         Ok(Value::Object(object))
+    }
+}
+
+impl Request {
+    /// Writes the JSON text of [`encode`](Self::encode) into `out` without building an
+    /// intermediate JSON value (the hot path of every request).
+    pub fn write_json(
+        &self,
+        dialect: Dialect,
+        request_id: Option<u64>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), UsageError> {
+        let written = match dialect {
+            Dialect::AllInOne => {
+                let target = self
+                    .target
+                    .as_deref()
+                    .ok_or_else(|| self.missing_target())?;
+                serde_json::to_writer(
+                    out,
+                    &AllInOneEnvelope {
+                        target,
+                        command: &self.command,
+                        parameter: ParameterOrEmpty(self.parameter.as_ref()),
+                        indices: self.indices.as_deref(),
+                        request_id,
+                    },
+                )
+            }
+            Dialect::Multichannel => serde_json::to_writer(
+                out,
+                &MultichannelEnvelope {
+                    command: &self.command,
+                    indices: self.indices.as_deref(),
+                    parameter: self.parameter.as_ref(),
+                },
+            ),
+        };
+        written.map_err(|e| UsageError::new(format!("cannot serialize the request: {e}")))
+    }
+
+    fn missing_target(&self) -> UsageError {
+        UsageError::new(format!(
+            "All-in-One request {} needs a target (MAIN, ROUTINE, TMPCTL, MUX, LED...)",
+            self.command
+        ))
+    }
+}
+
+/// The All-in-One envelope, field order as documented.
+#[derive(Serialize)]
+struct AllInOneEnvelope<'a> {
+    target: &'a str,
+    command: &'a str,
+    parameter: ParameterOrEmpty<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    indices: Option<&'a [u32]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<u64>,
+}
+
+/// The Multichannel envelope: only what was given.
+#[derive(Serialize)]
+struct MultichannelEnvelope<'a> {
+    command: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    indices: Option<&'a [u32]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameter: Option<&'a Value>,
+}
+
+/// The parameter, or `{}` when none was given.
+struct ParameterOrEmpty<'a>(Option<&'a Value>);
+
+impl Serialize for ParameterOrEmpty<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(value) => value.serialize(serializer),
+            None => serializer.serialize_map(Some(0))?.end(),
+        }
     }
 }
 
@@ -216,6 +296,32 @@ mod tests {
                 request.encode(Dialect::Multichannel, Some(3)).unwrap(),
                 want
             );
+        }
+    }
+
+    #[test]
+    fn write_json_matches_encode() {
+        let requests = [
+            Request::new("MAIN", "GetActiveRoutine"),
+            Request::new("ROUTINE", "ApplySettings").parameter(json!({"points": 5, "x": [1.5]})),
+            Request::new("MAIN", "X").indices([1, 2]).request_id(9),
+            Request::command("GetIV").indices([0]),
+            Request::command("SetGlobalDayNight").parameter(json!({"settings": "{}"})),
+            Request::command("GetEnvironments"),
+        ];
+        for dialect in [Dialect::AllInOne, Dialect::Multichannel] {
+            for (n, request) in requests.iter().enumerate() {
+                let id = Some(n as u64);
+                let mut text = Vec::new();
+                match request.encode(dialect, id) {
+                    Ok(want) => {
+                        request.write_json(dialect, id, &mut text).unwrap();
+                        // Same value and same bytes (field order included).
+                        assert_eq!(text, serde_json::to_vec(&want).unwrap(), "{request:?}");
+                    }
+                    Err(_) => assert!(request.write_json(dialect, id, &mut text).is_err()),
+                }
+            }
         }
     }
 

@@ -180,18 +180,22 @@ impl AllInOneInstrument {
         now: Instant,
     ) -> Value {
         self.settle(now);
-        let outcome = match target.to_ascii_uppercase().as_str() {
-            "MAIN" => self.main(command, parameter, now),
-            "ROUTINE" => self.routine(command, parameter, now),
-            "TMPCTL" => self.tmpctl(command, parameter, now),
-            "MUX" => self.mux(command, parameter),
-            "LED" => self.led(command, parameter),
-            _ => {
-                return error_reply(
-                    ErrorCode::INVALID_PARAMETERS,
-                    &format!("Unknown target {target}"),
-                );
-            }
+        let is = |name: &str| target.eq_ignore_ascii_case(name);
+        let outcome = if is("MAIN") {
+            self.main(command, parameter, now)
+        } else if is("ROUTINE") {
+            self.routine(command, parameter, now)
+        } else if is("TMPCTL") {
+            self.tmpctl(command, parameter, now)
+        } else if is("MUX") {
+            self.mux(command, parameter)
+        } else if is("LED") {
+            self.led(command, parameter)
+        } else {
+            return error_reply(
+                ErrorCode::INVALID_PARAMETERS,
+                &format!("Unknown target {target}"),
+            );
         };
         match outcome {
             Ok(data) => json!({ "status": "OK", "data": data }),

@@ -79,6 +79,18 @@ impl SimulatorConfig {
     }
 }
 
+/// The request fields either dialect may carry (absent ones are `None`).
+#[derive(Debug, serde::Deserialize)]
+struct Envelope {
+    target: Option<Value>,
+    command: Option<Value>,
+    parameter: Option<Value>,
+    params: Option<Value>,
+    data: Option<Value>,
+    indices: Option<Value>,
+    request_id: Option<Value>,
+}
+
 /// The simulated instrument, either dialect, without I/O.
 #[derive(Debug, Clone)]
 pub enum Instrument {
@@ -117,35 +129,33 @@ impl Instrument {
             Dialect::AllInOne => all_in_one::error_reply(code, message),
             Dialect::Multichannel => multichannel::error_reply(code, message),
         };
-        let request: Map<String, Value> = match serde_json::from_slice(payload) {
-            Ok(Value::Object(m)) => m,
-            Ok(_) => {
-                return error(
-                    ErrorCode::INVALID_JSON,
-                    "Invalid JSON: request must be an object",
-                );
+        // Fields are read straight into a struct (no map of the whole request); unknown
+        // fields are ignored.
+        let request: Envelope = match serde_json::from_slice(payload) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                let message = match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
+                    Ok(_) => "Invalid JSON: request must be an object".to_string(),
+                    Err(_) => format!("Invalid JSON: {e}"),
+                };
+                return error(ErrorCode::INVALID_JSON, &message);
             }
-            Err(e) => return error(ErrorCode::INVALID_JSON, &format!("Invalid JSON: {e}")),
         };
-        let parameter = match (
-            request.get("parameter"),
-            request.get("params"),
-            request.get("data"),
-        ) {
-            (Some(p), _, _) => p.clone(),
+        let parameter = match (request.parameter, request.params, request.data) {
+            (Some(p), _, _) => p,
             (None, Some(p), _) => {
                 tracing::warn!(
                     "request uses the legacy key \"params\"; the API says \"parameter\""
                 );
-                p.clone()
+                p
             }
             (None, None, Some(p)) => {
                 tracing::warn!("request uses the key \"data\"; the API says \"parameter\"");
-                p.clone()
+                p
             }
             (None, None, None) => Value::Object(Map::new()),
         };
-        let Some(command) = request.get("command").and_then(Value::as_str) else {
+        let Some(command) = request.command.as_ref().and_then(Value::as_str) else {
             return error(
                 ErrorCode::INVALID_PARAMETERS,
                 "Invalid request: command missing",
@@ -154,20 +164,20 @@ impl Instrument {
         tracing::debug!(command, "request");
         match self {
             Instrument::AllInOne(sim) => {
-                let mut reply = match request.get("target").and_then(Value::as_str) {
+                let mut reply = match request.target.as_ref().and_then(Value::as_str) {
                     Some(target) => sim.handle(target, command, &parameter, now),
                     None => error(
                         ErrorCode::INVALID_PARAMETERS,
                         "Invalid request: target missing",
                     ),
                 };
-                if let (Some(id), Value::Object(r)) = (request.get("request_id"), &mut reply) {
-                    r.insert("request_id".into(), id.clone());
+                if let (Some(id), Value::Object(r)) = (request.request_id, &mut reply) {
+                    r.insert("request_id".into(), id);
                 }
                 reply
             }
             Instrument::Multichannel(sim) => {
-                sim.handle(command, request.get("indices"), &parameter, now)
+                sim.handle(command, request.indices.as_ref(), &parameter, now)
             }
         }
     }
