@@ -85,9 +85,10 @@ async fn accept_loop(
                 Ok((socket, peer)) => {
                     tracing::info!(%peer, "client connected");
                     let instrument = Arc::clone(&instrument);
-                    let stopped = stopped.clone();
+                    // Shutdown aborts these tasks (JoinSet::shutdown below): no per-read
+                    // select on the stop signal in the hot loop.
                     connections.spawn(async move {
-                        if let Err(e) = serve_connection(socket, instrument, config, stopped).await {
+                        if let Err(e) = serve_connection(socket, instrument, config).await {
                             tracing::info!(%peer, "connection ended: {e}");
                         } else {
                             tracing::info!(%peer, "client disconnected");
@@ -106,7 +107,6 @@ async fn serve_connection(
     mut socket: TcpStream,
     instrument: Arc<Mutex<Instrument>>,
     config: SimulatorConfig,
-    mut stopped: watch::Receiver<bool>,
 ) -> Result<(), wire::FrameError> {
     socket.set_nodelay(true)?;
     let mut codec = FrameCodec::new(PrefixWidth::U32).with_max_payload(config.max_request);
@@ -124,10 +124,7 @@ async fn serve_connection(
             socket.write_all(&write_buf).await?;
             write_buf.clear();
         }
-        let n = tokio::select! {
-            _ = stopped.changed() => return Ok(()),
-            n = socket.read_buf(&mut read_buf) => n?,
-        };
+        let n = socket.read_buf(&mut read_buf).await?;
         if n == 0 {
             return codec.decode_eof(&mut read_buf).map(|_| ());
         }
