@@ -31,7 +31,11 @@ pub(crate) enum ArkeoCommand {
     /// --indices and the parameter when given.
     Send(SendArgs),
     /// Send JSON Lines of requests over one connection, strictly in sequence, and print one
-    /// reply line each. The exit code is the worst outcome.
+    /// reply line each.
+    ///
+    /// Each line is sent as soon as it is read (a pipe can drive the instrument
+    /// interactively). The first error reply or bad line stops the run unless --keep-going;
+    /// transport and protocol failures always stop it. The exit code is the worst outcome.
     Run(RunArgs),
     /// Run an All-in-One routine to its end: start it, wait until Ready, apply settings,
     /// measure with a progress bar, fetch the data, close it.
@@ -252,33 +256,69 @@ fn severity(e: &arkeo::Error) -> u8 {
     }
 }
 
+/// One input line as a request, or why it is not one.
+fn parse_line(line: &str) -> Result<Request, String> {
+    let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    Request::from_json(&value).map_err(|e| e.to_string())
+}
+
+/// The worst failure so far (by exit code), kept for the end of `run`.
+#[derive(Default)]
+struct Worst(Option<(u8, CliError)>);
+
+impl Worst {
+    fn record(&mut self, rank: u8, error: CliError) {
+        if self.0.as_ref().is_none_or(|(w, _)| rank > *w) {
+            self.0 = Some((rank, error));
+        }
+    }
+}
+
 async fn run_lines(args: RunArgs, out: &mut Output) -> Result<(), CliError> {
-    let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
+    let input = args.input.display().to_string();
+    let reader: Box<dyn BufRead + Send> = if input == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
         let file = std::fs::File::open(&args.input)
-            .map_err(|e| CliError::local(format!("cannot open {}: {e}", args.input.display())))?;
+            .map_err(|e| CliError::local(format!("cannot open {input}: {e}")))?;
         Box::new(std::io::BufReader::new(file))
     };
-    // Read every line first: a bad file is reported before anything is sent.
-    let mut requests = Vec::new();
-    for (n, line) in reader.lines().enumerate() {
-        let line = line
-            .map_err(|e| CliError::local(format!("cannot read {}: {e}", args.input.display())))?;
+    let mut client = args.connect.connect().await?;
+    // Lines are streamed: each request is sent as soon as its line arrives, so a script
+    // (or a person) can drive the instrument interactively through a pipe. A thread does
+    // the blocking reads and hands lines over; it ends when we stop listening.
+    let (tx, mut lines) = tokio::sync::mpsc::channel::<std::io::Result<String>>(16);
+    std::thread::spawn(move || {
+        for line in reader.lines() {
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut worst = Worst::default();
+    let (mut number, mut ok, mut failed) = (0usize, 0usize, 0usize);
+    loop {
+        let Some(line) = lines.recv().await else {
+            break;
+        };
+        let line = line.map_err(|e| CliError::local(format!("cannot read {input}: {e}")))?;
+        number += 1;
         if line.trim().is_empty() {
             continue;
         }
-        let value: Value = serde_json::from_str(&line)
-            .map_err(|e| CliError::local(format!("line {} is not JSON: {e}", n + 1)))?;
-        let request = Request::from_json(&value)
-            .map_err(|e| CliError::local(format!("line {}: {e}", n + 1)))?;
-        requests.push((n + 1, request));
-    }
-    let mut client = args.connect.connect().await?;
-    let mut worst: Option<(u8, CliError)> = None;
-    let (mut ok, mut failed) = (0usize, 0usize);
-    for (line, request) in &requests {
-        match client.request(request).await {
+        let request = match parse_line(&line) {
+            Ok(request) => request,
+            Err(why) => {
+                failed += 1;
+                worst.record(2, CliError::local(format!("line {number}: {why}")));
+                if args.keep_going {
+                    tracing::warn!("line {number} skipped: {why}");
+                    continue;
+                }
+                break;
+            }
+        };
+        match client.request(&request).await {
             Ok(reply) => {
                 ok += 1;
                 out.json_line(&reply.into_value())?;
@@ -290,19 +330,19 @@ async fn run_lines(args: RunArgs, out: &mut Output) -> Result<(), CliError> {
                 }
                 let fatal = !matches!(e, arkeo::Error::Rejected(_) | arkeo::Error::Usage(_));
                 let rank = severity(&e);
-                let error = CliError::from(e).context(format_args!("line {line}"));
-                tracing::warn!("line {line}: request {} failed", request.command_name());
-                if worst.as_ref().is_none_or(|(w, _)| rank > *w) {
-                    worst = Some((rank, error));
-                }
+                tracing::warn!("line {number}: request {} failed", request.command_name());
+                worst.record(
+                    rank,
+                    CliError::from(e).context(format_args!("line {number}")),
+                );
                 if fatal || !args.keep_going {
                     break;
                 }
             }
         }
     }
-    tracing::info!(ok, failed, total = requests.len(), "run finished");
-    match worst {
+    tracing::info!(ok, failed, "run finished");
+    match worst.0 {
         None => Ok(()),
         Some((_, error)) => Err(error),
     }

@@ -345,8 +345,24 @@ fn run_all_good_exits_0_and_bad_input_exits_2() {
             bad.as_bytes(),
         );
         assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
-        assert!(out.stdout.is_empty(), "nothing sent for a bad file");
+        assert!(stderr(&out).contains("line 1"), "{}", stderr(&out));
     }
+    // A bad line in the middle: skipped with --keep-going, the rest is sent, exit 2.
+    let mixed = "{\"command\":\"GetSensorsInfo\"}\nnot json\n{\"command\":\"GetEnvironments\"}\n";
+    let out = run_with_stdin(
+        protoctl().args([
+            "arkeo",
+            "run",
+            "--multichannel",
+            "--keep-going",
+            "--addr",
+            &sim.addr,
+            "-",
+        ]),
+        mixed.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stdout_lines(&out).len(), 2);
 }
 
 #[test]
