@@ -208,8 +208,15 @@ impl MultichannelInstrument {
             "SetChannelSettings" => {
                 let picked = self.indices(indices, true)?;
                 let settings = settings_param(parameter)?;
+                // All or nothing: apply to copies, commit only when every channel took them.
+                let mut updated = Vec::with_capacity(picked.len());
                 for &i in &picked {
-                    apply_settings(&mut self.channels[i], &settings)?;
+                    let mut channel = self.channels[i].clone();
+                    apply_settings(&mut channel, &settings)?;
+                    updated.push((i, channel));
+                }
+                for (i, channel) in updated {
+                    self.channels[i] = channel;
                 }
                 Ok(
                     json!({ "channels": picked.iter().map(|i| json!({"index": i, "result": "ok"})).collect::<Vec<_>>() }),
@@ -471,6 +478,11 @@ fn apply_settings(
                     ));
                 }
             },
+            "points" if !v.as_u64().is_some_and(|p| (2..=100_000).contains(&p)) => {
+                return Err(invalid(
+                    "Invalid parameters: points must be an integer from 2 to 100000",
+                ));
+            }
             _ => {
                 c.settings.insert(k.clone(), v.clone());
             }
@@ -538,6 +550,12 @@ mod tests {
             ),
             ("SetChannelSettings", None, json!({"settings":{}}), 101),
             ("GetChannelState", Some(json!([9])), Value::Null, 101),
+            (
+                "SetChannelSettings",
+                Some(json!([0])),
+                json!({"settings":{"points": 1_000_000_000_000u64}}),
+                101,
+            ),
             ("Frobnicate", None, Value::Null, 101),
         ];
         for (command, indices, parameter, want) in cases {
