@@ -79,3 +79,19 @@ proptest! {
         prop_assert_eq!(reply.get("m"), Some(&Value::String(text)));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_bytes_are_classified_without_panic(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+        arkeo::fuzzing::payload(&data);
+    }
+
+    #[test]
+    fn json_like_text_is_classified_without_panic(
+        text in r#"[{}\[\]":, a-zNIfy0-9.\\-]{0,80}"#
+    ) {
+        arkeo::fuzzing::payload(text.as_bytes());
+    }
+}
