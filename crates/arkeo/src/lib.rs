@@ -1,7 +1,73 @@
-//! Client for the ARKEO instrument APIs.
+//! Client and simulator for the ARKEO instrument APIs.
 //!
-//! Two dialects over one framing (a 4-byte big-endian length and a JSON object): the
-//! All-in-One API on TCP port 6360 and the Multichannel API on port 6340. Requests are
-//! strictly sequential: one in flight per connection.
+//! Two dialects over one framing: the All-in-One API (TCP port 6360) and the
+//! Multichannel API (port 6340). Every message is a 4-byte big-endian length and a UTF-8
+//! JSON object; one request, then exactly one reply, then the next request.
 //!
-//! This crate is filled in by the ARKEO issue; it builds on the `wire` framing crate.
+//! ```text
+//! +----------------+-------------------------------------------------------------+
+//! | len: u32 (BE)  | {"target":"MAIN","command":"StartRoutine",                  |
+//! | payload bytes  |  "parameter":{"routine":"JV"},"request_id":1}   (All-in-One)|
+//! +----------------+-------------------------------------------------------------+
+//! | len: u32 (BE)  | {"status":"OK","data":{"state":"OK"},"request_id":1}        |
+//! +----------------+-------------------------------------------------------------+
+//!
+//! Multichannel:  {"command":"GetChannelState","indices":[0,1]}
+//!            ->  {"status":"ok","channels":[{"index":0,"state":"idle",...},...]}
+//! ```
+//!
+//! # Layers
+//!
+//! - Sans-IO: [`Request`] encoding, [`reply::classify`] (status in any letter case, an
+//!   `error` object wins, NaN/Infinity accepted via [`nonfinite`], request_id checked),
+//!   and [`Exchange`], the one-request-in-flight state machine with its deadline.
+//! - Driver: [`Client`], one TCP connection; requests take `&mut self`, so pipelining is
+//!   impossible by construction. Connect and request timeouts in [`ClientOptions`].
+//! - Helpers: [`all_in_one`] and [`multichannel`] request builders and typed replies
+//!   (raw [`Request`]s stay available for any command); [`workflow::measure`] runs the
+//!   documented routine workflow with progress events.
+//! - [`simulator`]: a real TCP server for either dialect, with routines, channels, the
+//!   documented error codes and synthetic data.
+//!
+//! # Example
+//!
+//! ```
+//! use arkeo::simulator::{Simulator, SimulatorConfig, Timing};
+//! use arkeo::{Client, Dialect, all_in_one};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = SimulatorConfig::new(Dialect::AllInOne).timing(Timing::fast());
+//! let sim = Simulator::start("127.0.0.1:0".parse()?, config).await?;
+//!
+//! let mut client = Client::connect(&sim.local_addr().to_string(), Dialect::AllInOne).await?;
+//! let reply = client.request(&all_in_one::main::get_available_routines()).await?;
+//! assert!(reply.data().unwrap()["routines"].as_array().unwrap().len() > 5);
+//!
+//! // The instrument saying no is a typed error with its code.
+//! let err = client.request(&all_in_one::routine::get_test_status()).await.unwrap_err();
+//! assert_eq!(err.rejection().unwrap().code, Some(arkeo::ErrorCode::NO_ACTIVE_ROUTINE));
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod all_in_one;
+mod client;
+mod dialect;
+mod error;
+pub mod exchange;
+pub mod fuzzing;
+pub mod multichannel;
+pub mod nonfinite;
+pub mod reply;
+mod request;
+pub mod simulator;
+pub mod workflow;
+
+pub use client::{Client, ClientOptions, with_default_port};
+pub use dialect::Dialect;
+pub use error::{Error, ErrorCode, KnownError, ProtocolError, Rejection, UsageError};
+pub use exchange::Exchange;
+pub use reply::Reply;
+pub use request::Request;

@@ -144,6 +144,53 @@ impl From<arrow_codec::Error> for CliError {
     }
 }
 
+impl From<arkeo::Error> for CliError {
+    fn from(e: arkeo::Error) -> Self {
+        match &e {
+            // The message and code go to stderr; the reply itself is data (stdout).
+            arkeo::Error::Rejected(_) => Self::refused(chain(&e)),
+            arkeo::Error::Usage(_) => Self::local(chain(&e)),
+            arkeo::Error::Protocol(_) => Self::protocol(chain(&e)),
+            // Connect, I/O, closed mid-reply, timeouts, a connection spoiled earlier.
+            _ => Self::transport(chain(&e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod arkeo_tests {
+    use super::*;
+
+    #[test]
+    fn arkeo_errors_map_by_fault() {
+        let rejected = arkeo::Error::Rejected(arkeo::Rejection {
+            code: Some(arkeo::ErrorCode(4006)),
+            message: "No active routine".into(),
+            reply: serde_json::Map::new(),
+        });
+        let e = CliError::from(rejected);
+        assert_eq!(e.fault(), Fault::Refused);
+        assert!(e.message.contains("4006") && e.message.contains("No active routine"));
+        let timeout = arkeo::Error::Timeout {
+            waiting_for: "the reply".into(),
+            after: std::time::Duration::from_secs(1),
+        };
+        assert_eq!(CliError::from(timeout).fault(), Fault::Transport);
+        let closed = arkeo::Error::Closed {
+            received: 0,
+            expected: 0,
+        };
+        assert_eq!(CliError::from(closed).fault(), Fault::Transport);
+        let io = arkeo::Error::Io(io::Error::from(io::ErrorKind::ConnectionReset));
+        assert_eq!(CliError::from(io).fault(), Fault::Transport);
+        let old =
+            arkeo::reply::classify(b"\"OK\"", arkeo::Dialect::Multichannel, None).unwrap_err();
+        let e = CliError::from(old);
+        assert_eq!(e.fault(), Fault::Protocol);
+        assert!(e.message.contains("older than API v0.5"), "{}", e.message);
+    }
+}
+
 /// Prints the error (if any) on stderr and turns the outcome into the process exit code.
 pub(crate) fn report(result: Result<(), CliError>) -> ExitCode {
     match result {

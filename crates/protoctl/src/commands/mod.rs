@@ -1,5 +1,6 @@
 //! The subcommands. Each protocol has one module; `run` dispatches.
 
+mod arkeo;
 mod arrow;
 mod completions;
 mod demo;
@@ -20,6 +21,9 @@ pub(crate) enum Command {
     /// Angelcam Arrow v2: decode a captured stream, encode JSON Lines into messages.
     #[command(subcommand)]
     Arrow(arrow::ArrowCommand),
+    /// ARKEO instruments (All-in-One and Multichannel APIs): send, run, measure, serve.
+    #[command(subcommand)]
+    Arkeo(arkeo::ArkeoCommand),
     /// Run every built-in peer on 127.0.0.1 with a client against it, and show the traffic.
     Demo(demo::DemoArgs),
     /// Print a shell completion script.
@@ -31,6 +35,7 @@ pub(crate) async fn run(command: Command, out: &mut Output) -> Result<(), CliErr
     match command {
         Command::Wire(cmd) => wire::run(cmd, out),
         Command::Arrow(cmd) => arrow::run(cmd, out).await,
+        Command::Arkeo(cmd) => arkeo::run(cmd, out).await,
         Command::Demo(args) => demo::run(args, out).await,
         Command::Completions(args) => completions::run(args, out),
     }

@@ -1,0 +1,57 @@
+//! Entry points for the fuzz targets, and for replaying their corpus under `cargo test`.
+//!
+//! They panic when an invariant breaks; on any input they must otherwise return.
+
+use std::time::Instant;
+
+use crate::nonfinite::to_strict_json;
+use crate::simulator::{Instrument, SimulatorConfig};
+use crate::{Dialect, Error, reply};
+
+/// The `arkeo_payloads` target: `data` as a reply ([`reply_payload`]) and as a request
+/// ([`simulator_request`]).
+pub fn payload(data: &[u8]) {
+    reply_payload(data);
+    simulator_request(data);
+}
+
+/// Classifies `data` as a reply payload in both dialects, with and without a request_id.
+///
+/// Invariants: no panic; strict JSON passes through the NaN pre-pass unchanged; a reply
+/// that classifies as success is a JSON object with a status of "ok" in some letter case.
+pub fn reply_payload(data: &[u8]) {
+    if serde_json::from_slice::<serde_json::Value>(data).is_ok() {
+        assert_eq!(
+            &*to_strict_json(data),
+            data,
+            "the pre-pass changed strict JSON"
+        );
+    }
+    for dialect in [Dialect::AllInOne, Dialect::Multichannel] {
+        for sent in [None, Some(1)] {
+            match reply::classify(data, dialect, sent) {
+                Ok(r) => assert!(r.status().eq_ignore_ascii_case("ok"), "success without ok"),
+                Err(Error::Rejected(_) | Error::Protocol(_)) => {}
+                Err(other) => panic!("classification produced a non-peer error: {other}"),
+            }
+        }
+    }
+}
+
+/// Feeds `data` to both simulated instruments as a request payload.
+///
+/// Invariants: no panic; every reply is a JSON object (after the NaN pre-pass) with a
+/// status.
+pub fn simulator_request(data: &[u8]) {
+    let now = Instant::now();
+    for dialect in [Dialect::AllInOne, Dialect::Multichannel] {
+        let mut sim = Instrument::new(&SimulatorConfig::new(dialect), now, 0.0);
+        let reply = sim.handle_payload(data, now);
+        let value: serde_json::Value =
+            serde_json::from_slice(&to_strict_json(&reply)).expect("the reply is JSON");
+        assert!(
+            value.get("status").is_some(),
+            "reply without status: {value}"
+        );
+    }
+}

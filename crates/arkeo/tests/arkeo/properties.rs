@@ -1,0 +1,97 @@
+//! Property tests: replies decode the same however the bytes are split, and any number the
+//! instrument writes (NaN and infinities included) comes back as the same f64.
+
+use std::time::{Duration, Instant};
+
+use arkeo::nonfinite::{as_f64, from_f64, to_lenient_json};
+use arkeo::{Dialect, Exchange, Request};
+use bytes::BytesMut;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+fn number() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        -1e6..1e6f64,
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(f64::NEG_INFINITY),
+        Just(0.0),
+    ]
+}
+
+/// A reply as the instrument writes it: lenient JSON, framed.
+fn reply_frame(values: &[f64], note: &str, id: u64) -> Vec<u8> {
+    let reply = json!({
+        "status": "OK",
+        "data": { "values": values.iter().map(|&x| from_f64(x)).collect::<Vec<_>>(), "note": note },
+        "request_id": id,
+    });
+    let payload = to_lenient_json(&reply);
+    let mut out = (payload.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(&payload);
+    out
+}
+
+fn same(a: f64, b: f64) -> bool {
+    (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= a.abs() * 1e-15
+}
+
+proptest! {
+    #[test]
+    fn reply_decodes_the_same_however_it_is_split(
+        values in proptest::collection::vec(number(), 0..40),
+        note in "[ -~]{0,40}",
+        cuts in proptest::collection::vec(1usize..64, 0..8),
+    ) {
+        let bytes = reply_frame(&values, &note, 1);
+        let now = Instant::now();
+        let mut ex = Exchange::new(Dialect::AllInOne, 1 << 20);
+        ex.send(&Request::new("ROUTINE", "GetTestData"), now, Duration::from_secs(1), &mut BytesMut::new()).unwrap();
+        let mut buf = BytesMut::new();
+        let mut rest = &bytes[..];
+        let mut reply = None;
+        for cut in cuts.iter().chain(std::iter::once(&usize::MAX)) {
+            let (piece, tail) = rest.split_at((*cut).min(rest.len()));
+            rest = tail;
+            buf.extend_from_slice(piece);
+            let got = ex.receive(&mut buf).unwrap();
+            if rest.is_empty() {
+                reply = got;
+                break;
+            }
+            prop_assert!(got.is_none(), "a reply before its last byte");
+        }
+        let reply = reply.expect("a reply once every byte is in");
+        let data = reply.data().unwrap();
+        prop_assert_eq!(data["note"].as_str().unwrap(), note.as_str());
+        let got: Vec<f64> = data["values"].as_array().unwrap().iter().map(|v| as_f64(v).unwrap()).collect();
+        prop_assert_eq!(got.len(), values.len());
+        for (g, v) in got.iter().zip(&values) {
+            prop_assert!(same(*g, *v), "{} != {}", g, v);
+        }
+    }
+
+    #[test]
+    fn strings_that_look_like_tokens_stay_strings(text in "(NaN|Infinity|-Infinity|[a-z\\\\\"]){0,6}") {
+        // Inside a JSON string the pre-pass must never rewrite anything.
+        let payload = serde_json::to_vec(&json!({"status": "ok", "m": text})).unwrap();
+        let reply = arkeo::reply::classify(&payload, Dialect::Multichannel, None).unwrap();
+        prop_assert_eq!(reply.get("m"), Some(&Value::String(text)));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_bytes_are_classified_without_panic(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+        arkeo::fuzzing::payload(&data);
+    }
+
+    #[test]
+    fn json_like_text_is_classified_without_panic(
+        text in r#"[{}\[\]":, a-zNIfy0-9.\\-]{0,80}"#
+    ) {
+        arkeo::fuzzing::payload(text.as_bytes());
+    }
+}

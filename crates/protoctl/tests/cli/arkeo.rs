@@ -1,0 +1,497 @@
+//! `protoctl arkeo send|run|measure|serve`: every exit code, against the simulator (run as
+//! `protoctl arkeo serve`) and scripted peers.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Stdio};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{protoctl, run_with_stdin, stderr, stdout_lines};
+
+/// `protoctl arkeo serve` on an ephemeral port; killed and reaped on drop.
+struct Served {
+    child: Child,
+    addr: String,
+}
+
+impl Served {
+    fn start(multichannel: bool) -> Served {
+        let mut cmd = protoctl();
+        cmd.args(["--json", "arkeo", "serve", "--bind", "127.0.0.1:0"]);
+        if multichannel {
+            cmd.arg("--multichannel");
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn protoctl arkeo serve");
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        // The first line is written as soon as the socket is bound; EOF would end it too.
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        // From here on the guard owns the child: a failed assert still kills it.
+        let mut served = Served {
+            child,
+            addr: String::new(),
+        };
+        let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        assert_eq!(event["event"], "listening");
+        served.addr = event["addr"].as_str().unwrap().to_string();
+        served
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A peer that answers one request with `reply` (raw bytes, prefix included), then waits
+/// for the client to close.
+fn scripted(reply: Vec<u8>) -> (SocketAddr, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut head = [0u8; 4];
+        s.read_exact(&mut head).unwrap();
+        let mut payload = vec![0u8; u32::from_be_bytes(head) as usize];
+        s.read_exact(&mut payload).unwrap();
+        let _ = s.write_all(&reply);
+        // Until the client hangs up (or the read timeout ends the wait).
+        let _ = s.read(&mut [0u8; 1]);
+    });
+    (addr, peer)
+}
+
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = (payload.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(payload);
+    out
+}
+
+fn send(addr: &str, extra: &[&str]) -> std::process::Output {
+    protoctl()
+        .args(["--json", "arkeo", "send", "--addr", addr])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn send_prints_the_reply_and_exits_0() {
+    let sim = Served::start(false);
+    let out = send(&sim.addr, &["--command", "GetAvailableRoutines"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines = stdout_lines(&out);
+    assert_eq!(lines.len(), 1, "one compact line with --json");
+    assert_eq!(lines[0]["status"], "OK");
+    assert_eq!(lines[0]["request_id"], 1);
+    assert!(lines[0]["data"]["routines"].as_array().unwrap().len() > 5);
+}
+
+#[test]
+fn send_params_request_id_and_human_output() {
+    let sim = Served::start(false);
+    let out = protoctl()
+        .args(["arkeo", "send", "--addr", &sim.addr, "--target", "MAIN"])
+        .args(["--command", "StartRoutine", "--param", "routine=Dark JV"])
+        .args(["--request-id", "42"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\n  \"request_id\": 42"),
+        "pretty JSON: {text}"
+    );
+    let out = send(&sim.addr, &["--command", "GetActiveRoutine"]);
+    assert_eq!(stdout_lines(&out)[0]["data"]["routine"], "Dark JV");
+}
+
+#[test]
+fn send_error_reply_exits_1_with_code_on_stderr() {
+    let sim = Served::start(false);
+    let out = send(
+        &sim.addr,
+        &["--target", "ROUTINE", "--command", "GetTestStatus"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("4006") && err.contains("No active routine"),
+        "{err}"
+    );
+    assert_eq!(
+        stdout_lines(&out)[0]["error"]["code"],
+        4006,
+        "the reply is still printed"
+    );
+}
+
+#[test]
+fn send_multichannel_with_indices_and_parameter() {
+    let sim = Served::start(true);
+    let out = send(
+        &sim.addr,
+        &[
+            "--multichannel",
+            "--command",
+            "SetChannelSettings",
+            "--indices",
+            "0,2",
+            "--parameter",
+            r#"{"settings":{"enable":true}}"#,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = send(
+        &sim.addr,
+        &[
+            "--multichannel",
+            "--command",
+            "GetChannelState",
+            "--indices",
+            "2",
+        ],
+    );
+    assert_eq!(
+        stdout_lines(&out)[0]["channels"][0]["state"],
+        "ready to start"
+    );
+    let out = send(
+        &sim.addr,
+        &[
+            "--multichannel",
+            "--command",
+            "SetDeviceEnvironment",
+            "--indices",
+            "0",
+            "--param",
+            "environment=mars",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("5002"), "{}", stderr(&out));
+}
+
+#[test]
+fn send_usage_errors_exit_2() {
+    let cases: [&[&str]; 3] = [
+        &["--command", "X", "--parameter", "{not json"],
+        &["--command", "X", "--param", "novalue"],
+        &["--command", "X", "--timeout", "0"],
+    ];
+    for args in cases {
+        let out = send("127.0.0.1:9", args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn send_to_a_closed_port_exits_3() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let out = send(&port.to_string(), &["--command", "GetActiveRoutine"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot connect"), "{}", stderr(&out));
+}
+
+#[test]
+fn send_without_reply_times_out_with_3() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    // Accepted by the kernel's backlog, never answered.
+    let out = send(
+        &addr,
+        &["--command", "GetActiveRoutine", "--timeout", "0.3"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("timed out"), "{}", stderr(&out));
+    drop(listener);
+}
+
+#[test]
+fn send_closed_mid_reply_exits_3() {
+    let mut cut = frame(br#"{"status":"OK","data":{},"request_id":1}"#);
+    cut.truncate(10);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 256];
+        let _ = s.read(&mut buf);
+        s.write_all(&cut).unwrap();
+    });
+    let out = send(&addr.to_string(), &["--command", "GetActiveRoutine"]);
+    peer.join().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("middle of a reply"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn protocol_violations_exit_4() {
+    let cases: [(Vec<u8>, bool, &str); 4] = [
+        (frame(b"\"OK\""), true, "older than API v0.5"),
+        (frame(b"Not a valid command"), true, "not JSON"),
+        (
+            frame(br#"{"status":"OK","request_id":5}"#),
+            false,
+            "request_id 5",
+        ),
+        (vec![0xff, 0xff, 0xff, 0xff], false, "over the limit"),
+    ];
+    for (reply, multichannel, want) in cases {
+        let (addr, peer) = scripted(reply);
+        let mut args = vec!["--command", "GetActiveRoutine"];
+        if multichannel {
+            args.push("--multichannel");
+        }
+        let out = send(&addr.to_string(), &args);
+        peer.join().unwrap();
+        assert_eq!(out.status.code(), Some(4), "{want}: {}", stderr(&out));
+        assert!(stderr(&out).contains(want), "{want}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn send_accepts_nan_in_replies() {
+    let (addr, peer) = scripted(frame(
+        br#"{"status":"OK","data":{"FF":NaN,"Rsh":Infinity},"request_id":1}"#,
+    ));
+    let out = send(
+        &addr.to_string(),
+        &["--command", "GetTestData", "--target", "ROUTINE"],
+    );
+    peer.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout_lines(&out)[0]["data"]["FF"], "NaN");
+    assert_eq!(stdout_lines(&out)[0]["data"]["Rsh"], "Infinity");
+}
+
+const RUN_LINES: &str = concat!(
+    r#"{"target":"MAIN","command":"GetAvailableRoutines"}"#,
+    "\n",
+    r#"{"target":"ROUTINE","command":"GetTestStatus"}"#,
+    "\n\n",
+    r#"{"target":"MAIN","command":"StartRoutine","params":{"routine":"JV"}}"#,
+    "\n"
+);
+
+#[test]
+fn run_stops_at_the_first_error_reply() {
+    let sim = Served::start(false);
+    let out = run_with_stdin(
+        protoctl().args(["arkeo", "run", "--addr", &sim.addr, "-"]),
+        RUN_LINES.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let lines = stdout_lines(&out);
+    assert_eq!(lines.len(), 2, "one reply line per request sent");
+    assert_eq!(lines[1]["error"]["code"], 4006);
+    assert!(stderr(&out).contains("line 2"), "{}", stderr(&out));
+}
+
+#[test]
+fn run_keep_going_sends_everything_and_exits_with_the_worst() {
+    let sim = Served::start(false);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("requests.jsonl");
+    std::fs::write(&file, RUN_LINES).unwrap();
+    let out = protoctl()
+        .args(["arkeo", "run", "--keep-going", "--addr", &sim.addr])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let lines = stdout_lines(&out);
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2]["status"], "OK");
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l["request_id"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+}
+
+#[test]
+fn run_all_good_exits_0_and_bad_input_exits_2() {
+    let sim = Served::start(true);
+    let good = "{\"command\":\"GetSensorsInfo\"}\n{\"command\":\"GetEnvironments\"}\n";
+    let out = run_with_stdin(
+        protoctl().args(["arkeo", "run", "--multichannel", "--addr", &sim.addr, "-"]),
+        good.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout_lines(&out).len(), 2);
+    for bad in ["not json\n", "{\"target\":\"MAIN\"}\n"] {
+        let out = run_with_stdin(
+            protoctl().args(["arkeo", "run", "--addr", &sim.addr, "-"]),
+            bad.as_bytes(),
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains("line 1"), "{}", stderr(&out));
+    }
+    // A bad line in the middle: skipped with --keep-going, the rest is sent, exit 2.
+    let mixed = "{\"command\":\"GetSensorsInfo\"}\nnot json\n{\"command\":\"GetEnvironments\"}\n";
+    let out = run_with_stdin(
+        protoctl().args([
+            "arkeo",
+            "run",
+            "--multichannel",
+            "--keep-going",
+            "--addr",
+            &sim.addr,
+            "-",
+        ]),
+        mixed.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stdout_lines(&out).len(), 2);
+}
+
+#[test]
+fn run_protocol_violation_exits_4() {
+    let (addr, peer) = scripted(frame(b"42"));
+    let out = run_with_stdin(
+        protoctl().args([
+            "arkeo",
+            "run",
+            "--keep-going",
+            "--multichannel",
+            "--addr",
+            &addr.to_string(),
+            "-",
+        ]),
+        b"{\"command\":\"A\"}\n{\"command\":\"B\"}\n",
+    );
+    peer.join().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn measure_writes_the_routine_data() {
+    let sim = Served::start(false);
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("settings.json");
+    let data = dir.path().join("jv.json");
+    std::fs::write(&settings, r#"{"points": 25, "v_start": 0.0, "v_end": 1.2}"#).unwrap();
+    let out = protoctl()
+        .args([
+            "--json",
+            "arkeo",
+            "measure",
+            "--addr",
+            &sim.addr,
+            "--routine",
+            "JV",
+        ])
+        .arg("--settings")
+        .arg(&settings)
+        .arg("--out")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains('\r'),
+        "no progress bar when stderr is not a terminal"
+    );
+    let written: Value = serde_json::from_slice(&std::fs::read(&data).unwrap()).unwrap();
+    assert_eq!(written["routine"], "JV");
+    assert_eq!(written["data"]["voltage_V"].as_array().unwrap().len(), 25);
+    assert_eq!(written["data"]["parameters"]["Rsh_ohm_cm2"], "Infinity");
+    assert_eq!(stdout_lines(&out)[0]["out"], data.display().to_string());
+}
+
+#[test]
+fn measure_unknown_routine_exits_1_and_bad_settings_exit_2() {
+    let sim = Served::start(false);
+    let out = protoctl()
+        .args(["arkeo", "measure", "--addr", &sim.addr, "--routine", "Nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("101"), "{}", stderr(&out));
+    let out = protoctl()
+        .args([
+            "arkeo",
+            "measure",
+            "--addr",
+            &sim.addr,
+            "--routine",
+            "JV",
+            "--settings",
+            "/nonexistent/s.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn serve_on_a_busy_port_exits_3() {
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let out = protoctl()
+        .args(["arkeo", "serve", "--bind", &addr])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+}
+
+#[test]
+fn serve_talks_to_raw_clients() {
+    let sim = Served::start(false);
+    let mut s = TcpStream::connect(&sim.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(&frame(
+        br#"{"target":"MAIN","command":"GetActiveRoutine","parameter":{},"request_id":9}"#,
+    ))
+    .unwrap();
+    let mut head = [0u8; 4];
+    s.read_exact(&mut head).unwrap();
+    let mut payload = vec![0u8; u32::from_be_bytes(head) as usize];
+    s.read_exact(&mut payload).unwrap();
+    let reply: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(reply["request_id"], 9);
+}
+
+#[test]
+fn demo_arkeo_part_runs_the_workflow() {
+    let out = protoctl()
+        .args(["--json", "demo", "--only", "arkeo"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines = stdout_lines(&out);
+    assert!(lines.iter().all(|l| l["demo"] == "arkeo"));
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    for want in [
+        "routines",
+        "progress",
+        "jv_data",
+        "error_reply",
+        "channel_state",
+        "live_iv",
+    ] {
+        assert!(events.contains(&want), "{want} missing from {events:?}");
+    }
+}
