@@ -1,0 +1,2 @@
+//! Placeholder, replaced by the listen benchmark.
+fn main() {}
