@@ -276,7 +276,7 @@ impl Driver {
             return Err(cause);
         }
         let delay = backoff.delay(self.failures);
-        tracing::warn!(attempt = self.failures, delay_ms = delay.as_millis() as u64, error = %cause, "reconnecting");
+        tracing::info!(attempt = self.failures, delay_ms = delay.as_millis() as u64, error = %cause, "reconnecting");
         self.wait = Some(delay);
         Ok(Event::Reconnecting {
             attempt: self.failures,
