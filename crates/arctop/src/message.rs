@@ -423,8 +423,8 @@ impl Message {
         let text = mutf8::decode(payload)?;
         let value: Value = match serde_json::from_str(&text) {
             Ok(value) => value,
-            Err(e) => match quote_non_finite(&text) {
-                // Bare NaN / Infinity, as some JSON writers emit: read as strings.
+            Err(e) => match repair(&text) {
+                // Bare NaN / Infinity, raw control characters: what loose writers emit.
                 Some(fixed) => serde_json::from_str(&fixed).map_err(|_| json_error(&e))?,
                 None => return Err(json_error(&e)),
             },
@@ -624,9 +624,11 @@ fn reading(v: &Value) -> Option<Reading> {
     }
 }
 
-/// Quotes bare `NaN`, `Infinity` and `-Infinity` tokens outside strings, or `None` when
-/// there are none.
-fn quote_non_finite(text: &str) -> Option<String> {
+/// Repairs what lenient JSON writers produce and strict JSON forbids, or `None` when
+/// there is nothing to repair: bare `NaN`, `Infinity` and `-Infinity` outside strings
+/// become strings; raw control characters inside strings (a NUL that arrived as `C0 80`)
+/// become `\u00XX` escapes.
+fn repair(text: &str) -> Option<String> {
     const TOKENS: [&str; 3] = ["-Infinity", "Infinity", "NaN"];
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + 8);
@@ -640,6 +642,12 @@ fn quote_non_finite(text: &str) -> Option<String> {
                 (true, _) => escaped = false,
                 (false, b'\\') => escaped = true,
                 (false, b'"') => in_string = false,
+                (false, 0x00..=0x1F) => {
+                    out.push_str(&text[copied..i]);
+                    out.push_str(&format!("\\u{b:04x}"));
+                    copied = i + 1;
+                    changed = true;
+                }
                 _ => {}
             }
         } else if b == b'"' {
@@ -735,6 +743,10 @@ mod tests {
             };
             assert!(value.is_low_confidence(), "{text}");
         }
+        // A raw NUL inside a string (from C0 80) is read as U+0000.
+        let received =
+            Message::parse(b"{\"command\":\"error\",\"message\":\"a\xC0\x80b\"}").unwrap();
+        assert_eq!(received.object["message"], "a\u{0}b");
         // A bare NaN inside a string is left alone.
         let received =
             Message::parse(br#"{"command":"error","errorCode":3,"message":"NaN here","x":NaN}"#)
