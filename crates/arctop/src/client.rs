@@ -357,7 +357,7 @@ fn configure(stream: &TcpStream) {
     let keepalive = socket2::TcpKeepalive::new()
         .with_time(Duration::from_secs(20))
         .with_interval(Duration::from_secs(5));
-    #[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
     let keepalive = keepalive.with_retries(6);
     let _ = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive);
 }

@@ -7,3 +7,4 @@ mod properties;
 mod scripted_peer;
 mod simulator;
 mod support;
+mod tidy;

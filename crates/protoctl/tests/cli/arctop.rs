@@ -489,3 +489,25 @@ fn netns_nothing_discovered_exits_3() {
         stderr(&output)
     );
 }
+
+#[test]
+fn demo_arctop_part_shows_a_refusal_then_a_whole_session() {
+    let mut cmd = protoctl();
+    cmd.args(["--json", "demo", "--only", "arctop"]);
+    let output = run_bounded(cmd);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lines = stdout_lines(&output);
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        events[..3],
+        ["peer_listening", "auth_refused", "authenticated"],
+        "{events:?}"
+    );
+    assert_eq!(events.last(), Some(&"done"));
+    let values = lines
+        .iter()
+        .filter(|l| l["event"] == "message" && l["message"]["command"] == "valueChange")
+        .count();
+    assert_eq!(values, 10);
+    assert!(lines.iter().all(|l| l["demo"] == "arctop"));
+}

@@ -19,8 +19,8 @@ pub(crate) enum ArctopCommand {
     /// stream until sessionComplete.
     ///
     /// Exit codes: 0 sessionComplete; 1 auth-failed; 3 connection lost before
-    /// sessionComplete, no auth reply within --timeout, nothing discovered; 4 oversize or
-    /// broken frame, data before the auth reply.
+    /// sessionComplete (also inside a frame), no auth reply within --timeout, nothing
+    /// discovered; 4 oversize frame, stream data before the auth reply.
     Listen(listen::ListenArgs),
     /// Browse mDNS for Arctop servers (ArctopService*, NeuosService*): one line per server.
     Discover(discover::DiscoverArgs),
