@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use arctop::discovery::{Browser, Server};
+use arctop::discovery::Server;
 use clap::Args;
 use serde_json::json;
 
@@ -17,20 +17,18 @@ pub(crate) struct DiscoverArgs {
     timeout: Duration,
 }
 
-/// Prints servers as they are found; exit 3 when none answered within the timeout.
+/// Browses for the whole timeout, then prints one line per server with every address it
+/// announced; exit 3 when none answered.
 pub(crate) async fn run(args: DiscoverArgs, out: &mut Output) -> Result<(), CliError> {
-    let deadline = tokio::time::Instant::now() + args.timeout;
-    let mut browser = Browser::start()?;
-    let mut found = 0usize;
-    while let Some(server) = browser.next_until(deadline).await? {
-        found += 1;
-        out.event(human(&server), &record(&server))?;
-    }
-    if found == 0 {
+    let servers = arctop::discover(args.timeout).await?;
+    if servers.is_empty() {
         return Err(arctop::Error::NoServerFound {
             after: args.timeout,
         }
         .into());
+    }
+    for server in &servers {
+        out.event(human(server), &record(server))?;
     }
     Ok(())
 }
