@@ -24,6 +24,8 @@ use crate::session::{Phase, Session, Step};
 pub enum Target {
     /// `HOST:PORT` (a name is resolved; every address is tried in turn).
     Addr(String),
+    /// A server found earlier by [`discovery`](crate::discovery) (its addresses in turn).
+    Server(Server),
     /// The first server mDNS finds; found again on every reconnect.
     Discover,
 }
@@ -288,6 +290,7 @@ impl Driver {
     async fn open(&mut self) -> Result<Connection, Error> {
         let (addrs, server) = match &self.config.target {
             Target::Addr(text) => (resolve(text).await?, None),
+            Target::Server(server) => (server.socket_addrs(), Some(server.clone())),
             Target::Discover => {
                 let server = discovery::discover_first(self.config.discover_timeout).await?;
                 tracing::info!(name = %server.name, host = %server.host, port = server.port, "discovered");

@@ -202,3 +202,25 @@ fn concurrent_clients_each_get_a_whole_session() {
         }
     });
 }
+
+#[test]
+fn client_tries_every_address_of_a_discovered_server() {
+    run(async {
+        let sim = simulator("127.0.0.1:0", |c| c.count = Some(3)).await;
+        // 127.0.0.2 is loopback too, but nothing listens there: refused, then the next.
+        let addresses = vec!["127.0.0.2".parse().unwrap(), sim.addr().ip()];
+        let server = arctop::Server::new(
+            "ArctopService",
+            "phone.local.",
+            addresses,
+            sim.addr().port(),
+        );
+        let config = ClientConfig::new(Target::Server(server.clone()), ApiKey::new("sim-key"));
+        let (events, error) = collect(config).await;
+        assert!(error.is_none(), "{error:?}");
+        assert!(
+            matches!(&events[0], Event::Connected { addr, server: Some(s) } if *addr == sim.addr() && *s == server),
+            "{events:?}"
+        );
+    });
+}
