@@ -511,3 +511,97 @@ fn demo_arctop_part_shows_a_refusal_then_a_whole_session() {
     assert_eq!(values, 10);
     assert!(lines.iter().all(|l| l["demo"] == "arctop"));
 }
+
+#[test]
+fn reconnect_after_a_drop_then_exit_0_at_session_complete() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = std::thread::spawn(move || {
+        let replies = [
+            [frame(AUTH_SUCCESS), frame(VALUE)].concat(),
+            [frame(AUTH_SUCCESS), frame(VALUE), frame(END)].concat(),
+        ];
+        for reply in replies {
+            let (mut socket, _) = listener.accept().unwrap();
+            socket.set_read_timeout(Some(WAIT)).unwrap();
+            let mut head = [0u8; 2];
+            socket.read_exact(&mut head).unwrap();
+            let mut auth = vec![0u8; usize::from(u16::from_be_bytes(head))];
+            socket.read_exact(&mut auth).unwrap();
+            socket.write_all(&reply).unwrap();
+        }
+    });
+    let output = listen(addr, true, &["--api-key", KEY, "--reconnect"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout_lines(&output).len(),
+        3,
+        "two values, then sessionComplete"
+    );
+    assert!(
+        stderr(&output).contains("reconnecting in"),
+        "{}",
+        stderr(&output)
+    );
+    peer.join().unwrap();
+
+    // Without --reconnect the same drop is exit 3.
+    let (addr, _peer) = scripted_peer([frame(AUTH_SUCCESS), frame(VALUE)].concat(), false);
+    let output = listen(addr, true, &["--api-key", KEY]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+}
+
+#[test]
+fn ctrl_c_during_listen_flushes_the_record_and_exits_0() {
+    let serve = Serve::start(&["--rate", "50"]);
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("partial.jsonl");
+    let mut child = protoctl()
+        .args([
+            "--json",
+            "arctop",
+            "listen",
+            "--addr",
+            &serve.addr.to_string(),
+            "--api-key",
+            KEY,
+        ])
+        .arg("--record")
+        .arg(&recording)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for a few messages on stdout, then interrupt.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    for _ in 0..5 {
+        rx.recv_timeout(WAIT).expect("messages on stdout");
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let (tx_status, rx_status) = mpsc::channel();
+    let pid = child.id();
+    std::thread::spawn(move || tx_status.send(child.wait()));
+    let status = match rx_status.recv_timeout(WAIT) {
+        Ok(status) => status.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("listen did not stop on SIGINT");
+        }
+    };
+    assert_eq!(status.code(), Some(0));
+    let recorded = std::fs::read_to_string(&recording).unwrap();
+    assert!(recorded.lines().count() >= 5, "{recorded}");
+    for line in recorded.lines() {
+        serde_json::from_str::<Value>(line).expect("whole JSON lines only");
+    }
+}

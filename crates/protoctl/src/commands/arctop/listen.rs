@@ -101,7 +101,12 @@ pub(crate) async fn run(args: ListenArgs, out: &mut Output) -> Result<(), CliErr
     }
     let mut printer = Printer {
         format,
-        keys: args.keys,
+        keys: args
+            .keys
+            .iter()
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect(),
         record,
         record_path: args.record.unwrap_or_default(),
         header_done: false,
