@@ -12,6 +12,14 @@
 //!   frame codec, the session and the JSON-line writer, without a socket.
 //! - `baseline-decode`: the same bytes through the frame codec and `serde_json` into a
 //!   `Value` per frame: the floor of any client.
+//!
+//! When a release `protoctl` binary sits next to this bench's directory
+//! (`target/release/protoctl`, from `cargo build --release -p protoctl`), the real commands
+//! are measured too: `protoctl arctop serve --rate 0 --count N` and
+//! `protoctl --json arctop listen > /dev/null`, wall time of the whole `listen` process
+//! (start-up included), best of three, written to `target/bench-notes/arctop.md`.
+
+#![allow(clippy::print_stderr)] // a bench reports to whoever runs it
 
 use std::hint::black_box;
 use std::io::{BufWriter, Write};
@@ -143,5 +151,88 @@ fn listen(c: &mut Criterion) {
     runtime.block_on(sim.stop()).unwrap();
 }
 
-criterion_group!(benches, listen);
-criterion_main!(benches);
+/// The real binary end to end, when it has been built (see the module docs).
+fn binary_note() {
+    let Some(release) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.to_path_buf()))
+    else {
+        return;
+    };
+    let binary = release.join("protoctl");
+    if !binary.exists() {
+        eprintln!(
+            "arctop bench: {} not built; binary measurement skipped",
+            binary.display()
+        );
+        return;
+    }
+    const COUNT: &str = "200000";
+    let mut serve = std::process::Command::new(&binary)
+        .args([
+            "--json",
+            "arctop",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--api-key",
+            KEY,
+        ])
+        .args(["--rate", "0", "--count", COUNT])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Keep draining serve's stdout: a closed pipe would end it.
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(serve.stdout.take().unwrap()));
+    let first = lines.next().unwrap().unwrap();
+    std::thread::spawn(move || lines.for_each(drop));
+    let listening: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let addr = listening["addr"].as_str().unwrap().to_string();
+    let listen = |stdout: std::process::Stdio| {
+        let started = Instant::now();
+        let output = std::process::Command::new(&binary)
+            .args([
+                "--json",
+                "arctop",
+                "listen",
+                "--addr",
+                &addr,
+                "--api-key",
+                KEY,
+            ])
+            .stdout(stdout)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        (started.elapsed(), output.stdout)
+    };
+    let (_, lines) = listen(std::process::Stdio::piped());
+    let messages = lines.iter().filter(|&&b| b == b'\n').count() as f64;
+    let best = (0..3)
+        .map(|_| listen(std::fs::File::create("/dev/null").unwrap().into()).0)
+        .min()
+        .unwrap();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    let rate = messages / best.as_secs_f64();
+    let note = format!(
+        "### arctop: `protoctl arctop listen --json > /dev/null`, real processes\n\n\
+         Against `protoctl arctop serve --rate 0 --count {COUNT}` on 127.0.0.1 (release \
+         binaries, both processes on this machine): {messages:.0} messages in {:.3} s, \
+         **{:.0} messages/s** (whole `listen` process, start-up included, best of 3).\n",
+        best.as_secs_f64(),
+        rate
+    );
+    let dir = release.parent().unwrap().join("bench-notes");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("arctop.md"), note).unwrap();
+}
+
+fn benches(c: &mut Criterion) {
+    listen(c);
+    binary_note();
+}
+
+criterion_group!(all, benches);
+criterion_main!(all);
