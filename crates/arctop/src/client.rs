@@ -24,7 +24,7 @@ use crate::session::{Phase, Session, Step};
 pub enum Target {
     /// `HOST:PORT` (a name is resolved; every address is tried in turn).
     Addr(String),
-    /// A server found earlier by [`discovery`](crate::discovery) (its addresses in turn).
+    /// A server found earlier by [`discovery`] (its addresses in turn).
     Server(Server),
     /// The first server mDNS finds; found again on every reconnect.
     Discover,
