@@ -1,8 +1,77 @@
-//! Client for the Arctop Stream Server.
+//! Client, discovery and simulator for the Arctop Stream Server.
 //!
 //! The Arctop app on a phone serves a TCP stream on the local network, advertised by mDNS
 //! as `ArctopService` under `_http._tcp.local.`. A client authenticates with an API key and
-//! then receives JSON events, each in a frame of a 2-byte big-endian length and Java
-//! modified UTF-8, until `sessionComplete`.
+//! then receives JSON events until `sessionComplete`.
 //!
-//! This crate is filled in by the Arctop issue; it builds on the `wire` framing crate.
+//! ```text
+//!  0      2                                   2+len
+//!  +------+-----------------------------------+
+//!  | len  | JSON object, Java modified UTF-8  |   len: u16 big-endian, 0..=65,535
+//!  +------+-----------------------------------+
+//!
+//!  client                                   server (phone)
+//!    | --- {"command":"auth","apiKey":"..."} --> |
+//!    | <-- {"command":"auth-success"} ---------- |   (or auth-failed, then close)
+//!    | <-- {"command":"valueChange","timestamp":..,"key":"focus","value":52.1}
+//!    | <-- ... qa, connection, error, challenge, unknown ...
+//!    | <-- {"command":"sessionComplete"} -------- |   then close
+//! ```
+//!
+//! - [`message`]: the typed model ([`Message`]), lenient where real peers are loose.
+//! - [`mutf8`] and [`ascii_json`]: the app writes Java modified UTF-8 (`C0 80` for NUL,
+//!   surrogate pairs for emoji); we decode strict UTF-8 first, then modified UTF-8, and send
+//!   ASCII-only JSON so the app's `readUTF` accepts anything we send.
+//! - [`frame`]: the 2-byte frames, on [`wire::FrameCodec`].
+//! - [`session`]: the client's protocol state machine, sans I/O.
+//! - [`client`]: the tokio driver, a [`Stream`](futures::Stream) of [`Event`]s with
+//!   optional reconnect and backoff.
+//! - [`discovery`]: mDNS browsing and advertising with mdns-sd.
+//! - [`simulator`]: a real server that behaves like the app, for tests and demos.
+//!
+//! # Example
+//!
+//! A simulator on loopback and a client reading one session from it:
+//!
+//! ```
+//! use futures::StreamExt;
+//! use arctop::{ApiKey, ClientConfig, Event, Message, Target};
+//! use arctop::simulator::{Simulator, SimulatorConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), arctop::Error> {
+//! let mut sim = SimulatorConfig::new(ApiKey::new("demo-key"));
+//! sim.rate = 0.0; // as fast as possible
+//! sim.count = Some(20);
+//! let server = Simulator::bind("127.0.0.1:0", sim).await?.spawn()?;
+//!
+//! let config = ClientConfig::new(Target::Addr(server.addr().to_string()), ApiKey::new("demo-key"));
+//! let mut events = arctop::connect(config);
+//! let mut values = 0;
+//! while let Some(event) = events.next().await {
+//!     if let Event::Message(received) = event? {
+//!         if let Message::ValueChange { key, value, .. } = &received.message {
+//!             values += 1;
+//!             assert!(!key.as_str().is_empty(), "{value}");
+//!         }
+//!     }
+//! }
+//! assert_eq!(values, 20); // the stream ended at sessionComplete
+//! # Ok(()) }
+//! ```
+
+pub mod ascii_json;
+pub mod client;
+pub mod discovery;
+mod error;
+pub mod frame;
+pub mod fuzzing;
+pub mod message;
+pub mod mutf8;
+pub mod session;
+pub mod simulator;
+
+pub use client::{Backoff, ClientConfig, Event, EventStream, Target, connect};
+pub use discovery::{Server, discover};
+pub use error::Error;
+pub use message::{ApiKey, Message, MessageError, Reading, Received, ValueKey};

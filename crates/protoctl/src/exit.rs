@@ -191,6 +191,27 @@ mod arkeo_tests {
     }
 }
 
+impl From<arctop::Error> for CliError {
+    fn from(e: arctop::Error) -> Self {
+        let fault = if e.is_refusal() {
+            Fault::Refused
+        } else if e.is_peer_fault() {
+            Fault::Protocol
+        } else if e.is_config() {
+            Fault::Local
+        } else {
+            Fault::Transport
+        };
+        let message = match &e {
+            arctop::Error::AuthFailed => {
+                "authentication failed: the server refused the API key (auth-failed)".into()
+            }
+            _ => chain(&e),
+        };
+        Self::new(fault, message)
+    }
+}
+
 /// Prints the error (if any) on stderr and turns the outcome into the process exit code.
 pub(crate) fn report(result: Result<(), CliError>) -> ExitCode {
     match result {
@@ -242,6 +263,51 @@ mod tests {
         assert_eq!(CliError::from(io).fault(), Fault::Transport);
         let encode = wire::FrameError::EncodeOversize { len: 2, max: 1 };
         assert_eq!(CliError::from(encode).fault(), Fault::Local);
+    }
+
+    #[test]
+    fn arctop_errors_map_by_fault() {
+        use std::time::Duration;
+        let cases = [
+            (arctop::Error::AuthFailed, Fault::Refused),
+            (
+                arctop::Error::OversizeFrame {
+                    announced: 9,
+                    max: 1,
+                },
+                Fault::Protocol,
+            ),
+            (
+                arctop::Error::UnexpectedBeforeAuth {
+                    command: "qa".into(),
+                },
+                Fault::Protocol,
+            ),
+            (
+                arctop::Error::ConnectionLost {
+                    during_auth: false,
+                    inside_frame: Some((3, 9)),
+                },
+                Fault::Transport,
+            ),
+            (
+                arctop::Error::AuthTimeout {
+                    after: Duration::from_secs(1),
+                },
+                Fault::Transport,
+            ),
+            (
+                arctop::Error::NoServerFound {
+                    after: Duration::from_secs(1),
+                },
+                Fault::Transport,
+            ),
+            (arctop::Error::Config("bad".into()), Fault::Local),
+        ];
+        for (error, fault) in cases {
+            let text = error.to_string();
+            assert_eq!(CliError::from(error).fault(), fault, "{text}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The subcommands. Each protocol has one module; `run` dispatches.
 
+mod arctop;
 mod arkeo;
 mod arrow;
 mod completions;
@@ -24,6 +25,9 @@ pub(crate) enum Command {
     /// ARKEO instruments (All-in-One and Multichannel APIs): send, run, measure, serve.
     #[command(subcommand)]
     Arkeo(arkeo::ArkeoCommand),
+    /// Arctop Stream Server: listen to a stream, discover servers, run the phone simulator.
+    #[command(subcommand)]
+    Arctop(arctop::ArctopCommand),
     /// Run every built-in peer on 127.0.0.1 with a client against it, and show the traffic.
     Demo(demo::DemoArgs),
     /// Print a shell completion script.
@@ -36,6 +40,7 @@ pub(crate) async fn run(command: Command, out: &mut Output) -> Result<(), CliErr
         Command::Wire(cmd) => wire::run(cmd, out),
         Command::Arrow(cmd) => arrow::run(cmd, out).await,
         Command::Arkeo(cmd) => arkeo::run(cmd, out).await,
+        Command::Arctop(cmd) => arctop::run(cmd, out).await,
         Command::Demo(args) => demo::run(args, out).await,
         Command::Completions(args) => completions::run(args, out),
     }

@@ -5,6 +5,7 @@
 //! client sees, and stops its peer. Parts run one after another; the first failure ends the
 //! demo with that part's exit code.
 
+mod arctop;
 mod arkeo;
 mod wire_echo;
 
@@ -29,16 +30,19 @@ pub(crate) struct DemoArgs {
 pub(crate) enum Part {
     /// JSON over 4-byte length-prefixed frames, against an echo peer.
     Wire,
+    /// The Arctop phone simulator, a refused key, then a session to sessionComplete.
+    Arctop,
     /// ARKEO All-in-One routine workflow and Multichannel channels, against the simulator.
     Arkeo,
 }
 
 impl Part {
-    const ALL: &'static [Part] = &[Part::Wire, Part::Arkeo];
+    const ALL: &'static [Part] = &[Part::Wire, Part::Arctop, Part::Arkeo];
 
     fn name(self) -> &'static str {
         match self {
             Part::Wire => "wire",
+            Part::Arctop => "arctop",
             Part::Arkeo => "arkeo",
         }
     }
@@ -83,6 +87,7 @@ pub(crate) async fn run(args: DemoArgs, out: &mut Output) -> Result<(), CliError
         };
         match part {
             Part::Wire => wire_echo::run(&mut reporter).await,
+            Part::Arctop => arctop::run(&mut reporter).await,
             Part::Arkeo => arkeo::run(&mut reporter).await,
         }
         .map_err(|e| e.context(format_args!("demo part {}", part.name())))?;

@@ -1,0 +1,422 @@
+//! The built-in phone simulator: a real Stream Server that speaks the protocol as the app
+//! does (modified UTF-8 frames), checks the API key, then streams generated data or a
+//! recording until `--count` values or shutdown, and ends each session with
+//! `sessionComplete`.
+//!
+//! Unlike the app, which stops after one session, the simulator keeps accepting clients
+//! (each gets a fresh session) until it is shut down; sessions run concurrently.
+
+mod generator;
+mod replay;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::BytesMut;
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::codec::FramedRead;
+
+pub use replay::{MAX_GAP, ReplayItem, parse_recording};
+
+use self::generator::Generator;
+use crate::Error;
+use crate::discovery::{Advertisement, SERVICE_NAME};
+use crate::frame;
+use crate::message::{ApiKey, Message};
+
+/// What the simulator streams.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Source {
+    /// Generated data (see the generator's docs): focus, enjoyment, zone_state drifting
+    /// around 50, heart_rate, avg_motion, occasional qa and connection events.
+    Generated,
+    /// A recording, with its original timing.
+    Replay(Arc<Vec<ReplayItem>>),
+}
+
+/// How the simulator behaves.
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    /// The key clients must send.
+    pub api_key: ApiKey,
+    /// `valueChange` messages per second for generated data; 0 is as fast as the socket
+    /// takes them.
+    pub rate: f64,
+    /// End each session with `sessionComplete` after this many values.
+    pub count: Option<u64>,
+    /// What to stream.
+    pub source: Source,
+    /// How long a client has to send `auth`.
+    pub auth_timeout: Duration,
+    /// Publish the server by mDNS under this instance name (`ArctopService`).
+    pub advertise: Option<String>,
+    /// Where to report what happens (connections, auth, session ends).
+    pub observer: Option<mpsc::UnboundedSender<SimulatorEvent>>,
+}
+
+impl SimulatorConfig {
+    /// Generated data at 10 values/s, no count, 10 s auth timeout, not advertised.
+    pub fn new(api_key: ApiKey) -> Self {
+        SimulatorConfig {
+            api_key,
+            rate: 10.0,
+            count: None,
+            source: Source::Generated,
+            auth_timeout: Duration::from_secs(10),
+            advertise: None,
+            observer: None,
+        }
+    }
+
+    /// Advertises as `ArctopService`.
+    #[must_use]
+    pub fn advertised(mut self) -> Self {
+        self.advertise = Some(SERVICE_NAME.to_string());
+        self
+    }
+}
+
+/// What happened in the simulator, for its operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SimulatorEvent {
+    /// Published by mDNS under this full name.
+    Advertised {
+        /// The DNS-SD full name.
+        fullname: String,
+    },
+    /// A client connected.
+    Connected {
+        /// Its address.
+        peer: SocketAddr,
+    },
+    /// The client's key was accepted.
+    AuthAccepted {
+        /// Its address.
+        peer: SocketAddr,
+    },
+    /// The client's key was refused (or it sent no `auth`): `auth-failed`, then close.
+    AuthRefused {
+        /// Its address.
+        peer: SocketAddr,
+        /// Why.
+        reason: String,
+    },
+    /// The session ended with `sessionComplete`.
+    SessionComplete {
+        /// Its address.
+        peer: SocketAddr,
+        /// The `valueChange` messages sent.
+        values: u64,
+    },
+    /// The client went away before the end.
+    ClientGone {
+        /// Its address.
+        peer: SocketAddr,
+        /// What the socket said.
+        reason: String,
+    },
+}
+
+/// A bound simulator, not yet serving.
+#[derive(Debug)]
+pub struct Simulator {
+    listener: TcpListener,
+    config: Arc<SimulatorConfig>,
+    stop: watch::Sender<bool>,
+}
+
+/// Stops a running simulator: every session sends `sessionComplete` and closes.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle(Arc<watch::Sender<bool>>);
+
+impl ShutdownHandle {
+    /// Asks the simulator to stop.
+    pub fn shutdown(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// A simulator serving on a tokio task. Dropping it shuts the simulator down.
+#[derive(Debug)]
+pub struct RunningSimulator {
+    addr: SocketAddr,
+    handle: ShutdownHandle,
+    task: Option<tokio::task::JoinHandle<Result<(), Error>>>,
+}
+
+impl RunningSimulator {
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A handle to stop it.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.handle.clone()
+    }
+
+    /// Shuts it down and waits until every session has ended.
+    pub async fn stop(mut self) -> Result<(), Error> {
+        self.handle.shutdown();
+        match self.task.take() {
+            Some(task) => task
+                .await
+                .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningSimulator {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+    }
+}
+
+impl Simulator {
+    /// Listens on `addr` (`HOST:PORT`; port 0 for any).
+    pub async fn bind(addr: &str, config: SimulatorConfig) -> Result<Self, Error> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
+        Ok(Simulator {
+            listener,
+            config: Arc::new(config),
+            stop: watch::channel(false).0,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// A handle to stop it once it runs.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(Arc::new(self.stop.clone()))
+    }
+
+    /// Serves on a new tokio task.
+    pub fn spawn(self) -> Result<RunningSimulator, Error> {
+        let addr = self.local_addr()?;
+        let handle = self.shutdown_handle();
+        let task = tokio::spawn(self.run());
+        Ok(RunningSimulator {
+            addr,
+            handle,
+            task: Some(task),
+        })
+    }
+
+    /// Serves clients until shut down, then waits (up to 5 s) for the sessions to end.
+    pub async fn run(self) -> Result<(), Error> {
+        let addr = self.local_addr()?;
+        let _advertisement = match &self.config.advertise {
+            Some(instance) => {
+                let ips: Vec<IpAddr> = if addr.ip().is_unspecified() {
+                    Vec::new()
+                } else {
+                    vec![addr.ip()]
+                };
+                let ad = Advertisement::publish(instance, addr.port(), &ips)?;
+                tracing::info!(name = ad.fullname(), "advertised by mDNS");
+                notify(
+                    &self.config,
+                    SimulatorEvent::Advertised {
+                        fullname: ad.fullname().to_string(),
+                    },
+                );
+                Some(ad)
+            }
+            None => None,
+        };
+        let mut stop = self.stop.subscribe();
+        let mut sessions = JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (socket, peer) = match accepted {
+                        Ok(pair) => pair,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            continue;
+                        }
+                    };
+                    tracing::info!(%peer, "client connected");
+                    notify(&self.config, SimulatorEvent::Connected { peer });
+                    let config = self.config.clone();
+                    let stop = self.stop.subscribe();
+                    sessions.spawn(async move {
+                        let event = serve(socket, peer, &config, stop).await;
+                        notify(&config, event);
+                    });
+                }
+                _ = stop.wait_for(|stopped| *stopped) => break,
+            }
+            // Reap finished sessions as we go.
+            while sessions.try_join_next().is_some() {}
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while let Ok(Some(_)) = tokio::time::timeout_at(deadline, sessions.join_next()).await {}
+        sessions.abort_all();
+        Ok(())
+    }
+}
+
+fn notify(config: &SimulatorConfig, event: SimulatorEvent) {
+    if let Some(observer) = &config.observer {
+        let _ = observer.send(event);
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Flush at least this often when streaming at full speed.
+const FLUSH_AT: usize = 32 * 1024;
+
+/// One client's session, from `auth` to `sessionComplete`.
+async fn serve(
+    socket: TcpStream,
+    peer: SocketAddr,
+    config: &SimulatorConfig,
+    mut stop: watch::Receiver<bool>,
+) -> SimulatorEvent {
+    let _ = socket.set_nodelay(true);
+    let (read, mut write) = socket.into_split();
+    let mut frames = FramedRead::new(read, frame::codec());
+    let mut out = BytesMut::with_capacity(FLUSH_AT * 2);
+
+    // The handshake.
+    let refusal = match tokio::time::timeout(config.auth_timeout, frames.next()).await {
+        Err(_) => Some("no auth request within the timeout".to_string()),
+        Ok(None) => {
+            return SimulatorEvent::ClientGone {
+                peer,
+                reason: "closed before auth".into(),
+            };
+        }
+        Ok(Some(Err(e))) => Some(format!("bad frame: {e}")),
+        Ok(Some(Ok(payload))) => match Message::parse(&payload).map(|r| r.message) {
+            Ok(Message::Auth { api_key }) if config.api_key.matches(api_key.expose()) => None,
+            Ok(Message::Auth { .. }) => Some("wrong API key".into()),
+            Ok(other) => Some(format!("expected auth, got {}", other.command())),
+            Err(e) => Some(format!("unreadable auth request: {e}")),
+        },
+    };
+    if let Some(reason) = refusal {
+        tracing::info!(%peer, %reason, "auth refused");
+        let _ = frame::encode_modified(r#"{"command":"auth-failed"}"#, &mut out);
+        let _ = write.write_all(&out).await;
+        let _ = write.shutdown().await;
+        return SimulatorEvent::AuthRefused { peer, reason };
+    }
+    let _ = frame::encode_modified(r#"{"command":"auth-success"}"#, &mut out);
+    tracing::info!(%peer, "auth accepted");
+    if let Some(observer) = &config.observer {
+        let _ = observer.send(SimulatorEvent::AuthAccepted { peer });
+    }
+
+    // The stream.
+    let interval = (config.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / config.rate));
+    let mut generator = Generator::new();
+    let mut replay_at = 0usize;
+    let mut next_at = Instant::now();
+    let mut values = 0u64;
+    let mut ended_by_source = false;
+    loop {
+        if config.count.is_some_and(|count| values >= count) || *stop.borrow() {
+            break;
+        }
+        let (text, is_value, delay) = match &config.source {
+            Source::Generated => {
+                let g = generator.next(now_ms());
+                let delay = if g.is_value { interval } else { None };
+                (g.text, g.is_value, delay)
+            }
+            Source::Replay(items) => {
+                let Some(item) = items.get(replay_at) else {
+                    break;
+                };
+                replay_at += 1;
+                let text = serde_json::to_string(&item.object).unwrap_or_default();
+                ended_by_source = item.is_end();
+                (
+                    text,
+                    item.is_value(),
+                    Some(item.delay).filter(|d| !d.is_zero()),
+                )
+            }
+        };
+        if let Some(delay) = delay {
+            // Paced: flush what is pending, then wait for the slot (or a shutdown).
+            if let Err(e) = flush(&mut write, &mut out).await {
+                return gone(peer, &e);
+            }
+            next_at += delay;
+            tokio::select! {
+                _ = tokio::time::sleep_until(next_at) => {}
+                _ = stop.wait_for(|stopped| *stopped) => break,
+            }
+        }
+        if let Err(e) = frame::encode_modified(&text, &mut out) {
+            tracing::warn!(error = %e, "message too large to send; skipped");
+            continue;
+        }
+        values += u64::from(is_value);
+        if ended_by_source {
+            break;
+        }
+        if (out.len() >= FLUSH_AT || delay.is_some())
+            && let Err(e) = flush(&mut write, &mut out).await
+        {
+            return gone(peer, &e);
+        }
+    }
+    if !ended_by_source {
+        let end = format!(
+            r#"{{"command":"sessionComplete","timestamp":{}}}"#,
+            now_ms()
+        );
+        let _ = frame::encode_modified(&end, &mut out);
+    }
+    if let Err(e) = flush(&mut write, &mut out).await {
+        return gone(peer, &e);
+    }
+    let _ = write.shutdown().await;
+    tracing::info!(%peer, values, "session complete");
+    SimulatorEvent::SessionComplete { peer, values }
+}
+
+fn gone(peer: SocketAddr, e: &std::io::Error) -> SimulatorEvent {
+    tracing::info!(%peer, error = %e, "client gone");
+    SimulatorEvent::ClientGone {
+        peer,
+        reason: e.to_string(),
+    }
+}
+
+async fn flush(
+    write: &mut tokio::net::tcp::OwnedWriteHalf,
+    out: &mut BytesMut,
+) -> std::io::Result<()> {
+    if !out.is_empty() {
+        write.write_all(out).await?;
+        out.clear();
+    }
+    Ok(())
+}

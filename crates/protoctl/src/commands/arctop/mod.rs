@@ -1,0 +1,77 @@
+//! `protoctl arctop listen|discover|serve`: the Arctop Stream Server client, mDNS
+//! discovery and the built-in phone simulator.
+
+mod discover;
+mod listen;
+mod serve;
+
+use std::time::Duration;
+
+use clap::Subcommand;
+
+use crate::exit::CliError;
+use crate::output::Output;
+
+/// `protoctl arctop ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum ArctopCommand {
+    /// Connect (to --addr, or to the first server mDNS finds), authenticate and print the
+    /// stream until sessionComplete.
+    ///
+    /// Exit codes: 0 sessionComplete; 1 auth-failed; 3 connection lost before
+    /// sessionComplete (also inside a frame), no auth reply within --timeout, nothing
+    /// discovered; 4 oversize frame, stream data before the auth reply.
+    Listen(listen::ListenArgs),
+    /// Browse mDNS for Arctop servers (ArctopService*, NeuosService*): one line per server.
+    Discover(discover::DiscoverArgs),
+    /// Run the built-in phone simulator: a real Stream Server streaming realistic data.
+    Serve(serve::ServeArgs),
+}
+
+pub(crate) async fn run(cmd: ArctopCommand, out: &mut Output) -> Result<(), CliError> {
+    match cmd {
+        ArctopCommand::Listen(args) => listen::run(args, out).await,
+        ArctopCommand::Discover(args) => discover::run(args, out).await,
+        ArctopCommand::Serve(args) => serve::run(args, out).await,
+    }
+}
+
+/// Parses an API key into a type that never shows it in `Debug` output or logs.
+fn api_key(text: &str) -> Result<arctop::ApiKey, String> {
+    if text.is_empty() {
+        return Err("the API key is empty".into());
+    }
+    Ok(arctop::ApiKey::new(text))
+}
+
+/// Parses a positive number of seconds (fractions allowed).
+fn seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!("{text} s is out of range (0 < SECS <= 86400)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_accepts_positive_fractions_only() {
+        assert_eq!(seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(seconds("3"), Ok(Duration::from_secs(3)));
+        for bad in ["0", "-1", "x", "NaN", "1e9"] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn api_key_is_redacted() {
+        let key = api_key("s3cret").unwrap();
+        assert!(!format!("{key:?}").contains("s3cret"));
+        assert!(api_key("").is_err());
+    }
+}

@@ -1,0 +1,607 @@
+//! `protoctl arctop listen | discover | serve`: real processes, real sockets, every exit code.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{protoctl, stderr, stdout_lines};
+
+const KEY: &str = "cli-test-key";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// `protoctl arctop serve` in the background; killed and reaped on drop.
+struct Serve {
+    child: Child,
+    addr: SocketAddr,
+    lines: mpsc::Receiver<Value>,
+}
+
+impl Serve {
+    fn start(extra: &[&str]) -> Self {
+        let mut child = protoctl()
+            .args([
+                "--json",
+                "arctop",
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--api-key",
+                KEY,
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn protoctl arctop serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx
+                    .send(serde_json::from_str::<Value>(&line).unwrap())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let mut serve = Serve {
+            child,
+            addr: "0.0.0.0:0".parse().unwrap(),
+            lines,
+        };
+        let first = serve.next_line();
+        assert_eq!(first["event"], "listening", "{first}");
+        serve.addr = first["addr"].as_str().unwrap().parse().unwrap();
+        serve
+    }
+
+    fn next_line(&self) -> Value {
+        self.lines
+            .recv_timeout(WAIT)
+            .expect("a line from serve in time")
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `protoctl [--json] arctop listen --addr ADDR ...`.
+fn listen(addr: SocketAddr, json: bool, extra: &[&str]) -> Output {
+    let mut cmd = protoctl();
+    if json {
+        cmd.arg("--json");
+    }
+    cmd.args(["arctop", "listen", "--addr", &addr.to_string()])
+        .args(extra)
+        .env_remove("ARCTOP_API_KEY");
+    run_bounded(cmd)
+}
+
+/// Runs a command to its end, killing it if it outlives the test bound.
+fn run_bounded(mut cmd: Command) -> Output {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(WAIT) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("protoctl did not finish within {WAIT:?}");
+        }
+    }
+}
+
+fn frame(text: &str) -> Vec<u8> {
+    let mut out = u16::try_from(text.len()).unwrap().to_be_bytes().to_vec();
+    out.extend_from_slice(text.as_bytes());
+    out
+}
+
+const AUTH_SUCCESS: &str = r#"{"command":"auth-success"}"#;
+const VALUE: &str =
+    r#"{"command":"valueChange","timestamp":7,"key":"focus","value":50.5,"extra":"kept"}"#;
+const END: &str = r#"{"command":"sessionComplete","timestamp":8}"#;
+
+/// A one-connection server: reads the auth frame, writes `reply`, then closes (or, with
+/// `hold`, waits for the client to close first).
+fn scripted_peer(reply: Vec<u8>, hold: bool) -> (SocketAddr, JoinHandle<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        socket.set_read_timeout(Some(WAIT)).unwrap();
+        let mut head = [0u8; 2];
+        socket.read_exact(&mut head).unwrap();
+        let mut auth = vec![0u8; usize::from(u16::from_be_bytes(head))];
+        socket.read_exact(&mut auth).unwrap();
+        socket.write_all(&reply).unwrap();
+        if hold {
+            let mut sink = [0u8; 16];
+            while socket.read(&mut sink).is_ok_and(|n| n > 0) {}
+        }
+        auth
+    });
+    (addr, task)
+}
+
+#[test]
+fn listen_json_prints_every_message_as_received_and_exits_0() {
+    let serve = Serve::start(&["--rate", "0", "--count", "40"]);
+    let output = listen(serve.addr, true, &["--api-key", KEY]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lines = stdout_lines(&output);
+    let values = lines
+        .iter()
+        .filter(|l| l["command"] == "valueChange")
+        .count();
+    assert_eq!(values, 40);
+    assert_eq!(lines.last().unwrap()["command"], "sessionComplete");
+    assert!(
+        lines.iter().all(|l| l["command"] != "auth-success"),
+        "only messages after auth"
+    );
+    let value = lines
+        .iter()
+        .find(|l| l["command"] == "valueChange")
+        .unwrap();
+    let fields: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields,
+        ["command", "timestamp", "key", "value"],
+        "as received, in order"
+    );
+}
+
+#[test]
+fn listen_keeps_unknown_fields_and_skips_invalid_json() {
+    let mut reply = frame(AUTH_SUCCESS);
+    reply.extend(frame(VALUE));
+    reply.extend(frame("{not json"));
+    reply.extend(frame(r#"{"command":"brandNew","n":[1,2]}"#));
+    reply.extend(frame(END));
+    let (addr, peer) = scripted_peer(reply, false);
+    let output = listen(addr, true, &["--api-key", KEY]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lines = stdout_lines(&output);
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0], serde_json::from_str::<Value>(VALUE).unwrap());
+    assert_eq!(lines[1]["n"], serde_json::json!([1, 2]));
+    assert!(
+        stderr(&output).contains("skipped a frame of 9 bytes"),
+        "{}",
+        stderr(&output)
+    );
+    let auth: Value = serde_json::from_slice(&peer.join().unwrap()).unwrap();
+    assert_eq!(auth, serde_json::json!({"command": "auth", "apiKey": KEY}));
+}
+
+#[test]
+fn listen_takes_the_key_from_the_environment_and_never_logs_it() {
+    let serve = Serve::start(&["--rate", "0", "--count", "5"]);
+    let mut cmd = protoctl();
+    cmd.args([
+        "-vvv",
+        "arctop",
+        "listen",
+        "--addr",
+        &serve.addr.to_string(),
+    ])
+    .env("ARCTOP_API_KEY", KEY);
+    let output = run_bounded(cmd);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!stderr(&output).is_empty(), "trace logs were written");
+    assert!(
+        !stderr(&output).contains(KEY),
+        "the key leaked into the logs"
+    );
+    assert!(!String::from_utf8_lossy(&output.stdout).contains(KEY));
+}
+
+#[test]
+fn listen_text_and_csv_formats_with_a_keys_filter() {
+    let serve = Serve::start(&["--rate", "0", "--count", "25"]);
+    let output = listen(
+        serve.addr,
+        false,
+        &[
+            "--api-key",
+            KEY,
+            "--format",
+            "csv",
+            "--keys",
+            "focus,heart_rate",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut rows = text.lines();
+    assert_eq!(rows.next(), Some("timestamp,key,value"));
+    let rows: Vec<&str> = rows.collect();
+    assert_eq!(
+        rows.len(),
+        10,
+        "5 focus + 5 heart_rate of 25 values:\n{text}"
+    );
+    for row in rows {
+        let fields: Vec<&str> = row.split(',').collect();
+        assert_eq!(fields.len(), 3, "{row}");
+        assert!(fields[0].parse::<i64>().is_ok(), "{row}");
+        assert!(["focus", "heart_rate"].contains(&fields[1]), "{row}");
+        assert!(fields[2].parse::<f64>().is_ok(), "{row}");
+    }
+
+    let output = listen(serve.addr, false, &["--api-key", KEY]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.lines().next().unwrap().starts_with("connected to "),
+        "{text}"
+    );
+    assert!(
+        text.lines().last().unwrap().ends_with("session complete"),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l.contains("zone_state")), "{text}");
+}
+
+#[test]
+fn record_then_replay_gives_back_the_same_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("session.jsonl");
+    let serve = Serve::start(&["--rate", "0", "--count", "12"]);
+    let recorded = listen(
+        serve.addr,
+        true,
+        &[
+            "--api-key",
+            KEY,
+            "--record",
+            recording.to_str().unwrap(),
+            "--keys",
+            "focus",
+        ],
+    );
+    assert_eq!(recorded.status.code(), Some(0), "{}", stderr(&recorded));
+    let file = std::fs::read_to_string(&recording).unwrap();
+    assert_eq!(
+        file.lines().filter(|l| l.contains("valueChange")).count(),
+        12,
+        "the record ignores --keys"
+    );
+
+    let replay = Serve::start(&["--replay", recording.to_str().unwrap()]);
+    let replayed = listen(replay.addr, true, &["--api-key", KEY]);
+    assert_eq!(replayed.status.code(), Some(0), "{}", stderr(&replayed));
+    let want: Vec<Value> = file
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(stdout_lines(&replayed), want);
+}
+
+#[test]
+fn auth_failed_exits_1_with_a_clear_message() {
+    let serve = Serve::start(&[]);
+    let output = listen(serve.addr, false, &["--api-key", "wrong", "--reconnect"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("authentication failed"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !stderr(&output).contains("wrong"),
+        "the key is never printed"
+    );
+}
+
+#[test]
+fn drop_before_session_complete_exits_3() {
+    let mut reply = frame(AUTH_SUCCESS);
+    reply.extend(frame(VALUE));
+    reply.extend([0, 50, b'{']);
+    let (addr, _peer) = scripted_peer(reply, false);
+    let output = listen(addr, true, &["--api-key", KEY]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(
+        stdout_lines(&output).len(),
+        1,
+        "the message before the drop is printed"
+    );
+    assert!(
+        stderr(&output).contains("inside a frame (3 of 52 bytes"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn no_auth_reply_within_timeout_exits_3() {
+    let (addr, _peer) = scripted_peer(Vec::new(), true);
+    let output = listen(addr, false, &["--api-key", KEY, "--timeout", "0.3"]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no auth reply within 0.3s"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn connection_refused_exits_3() {
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let output = listen(addr, false, &["--api-key", KEY]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cannot connect"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn data_before_the_auth_reply_exits_4() {
+    let (addr, _peer) = scripted_peer(frame(VALUE), true);
+    let output = listen(addr, false, &["--api-key", KEY]);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("before answering auth"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let cases: [(&[&str], bool); 4] = [
+        (&[], false),                                               // no key at all
+        (&["--api-key", KEY, "--format", "csv"], true),             // --json and csv
+        (&["--api-key", KEY, "--timeout", "0"], false),             // no such timeout
+        (&["--api-key", KEY, "--record", "/nonexistent/x"], false), // unwritable record
+    ];
+    for (extra, json) in cases {
+        let output = listen(addr, json, extra);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{extra:?}: {}",
+            stderr(&output)
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"command\":\"qa\"}\nnot json\n").unwrap();
+    let mut cmd = protoctl();
+    cmd.args([
+        "arctop",
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--api-key",
+        KEY,
+        "--replay",
+    ])
+    .arg(&bad);
+    let output = run_bounded(cmd);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("line 2"), "{}", stderr(&output));
+}
+
+#[test]
+fn serve_reports_sessions_as_json_lines() {
+    let serve = Serve::start(&["--rate", "0", "--count", "3"]);
+    let output = listen(serve.addr, true, &["--api-key", KEY]);
+    assert_eq!(output.status.code(), Some(0));
+    let events: Vec<String> = (0..3)
+        .map(|_| serve.next_line()["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(events, ["connected", "auth_accepted", "session_complete"]);
+}
+
+// ---- mDNS: only inside the private network namespace `cargo xtask ci` makes.
+
+/// The namespace's loopback is shared by the tests of this binary: one mDNS test at a time.
+static MDNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[test]
+#[ignore = "needs a private network namespace: run by cargo xtask ci"]
+fn netns_discover_lists_the_advertising_simulator_and_listen_finds_it() {
+    let _alone = MDNS.lock().unwrap_or_else(|p| p.into_inner());
+    let serve = Serve::start(&["--advertise", "--rate", "0", "--count", "5"]);
+    let advertised = serve.next_line();
+    assert_eq!(advertised["event"], "advertised", "{advertised}");
+
+    let mut cmd = protoctl();
+    cmd.args(["--json", "arctop", "discover", "--timeout", "3"]);
+    let output = run_bounded(cmd);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let servers = stdout_lines(&output);
+    assert_eq!(servers.len(), 1, "{servers:?}");
+    assert_eq!(servers[0]["name"], "ArctopService");
+    assert_eq!(servers[0]["port"], serve.addr.port());
+    assert_eq!(servers[0]["addresses"], serde_json::json!(["127.0.0.1"]));
+
+    let mut cmd = protoctl();
+    cmd.args([
+        "--json",
+        "arctop",
+        "listen",
+        "--api-key",
+        KEY,
+        "--discover-timeout",
+        "10",
+    ]);
+    let output = run_bounded(cmd);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout_lines(&output).last().unwrap()["command"],
+        "sessionComplete"
+    );
+}
+
+#[test]
+#[ignore = "needs a private network namespace: run by cargo xtask ci"]
+fn netns_nothing_discovered_exits_3() {
+    let _alone = MDNS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut cmd = protoctl();
+    cmd.args(["arctop", "discover", "--timeout", "0.5"]);
+    let output = run_bounded(cmd);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let mut cmd = protoctl();
+    cmd.args([
+        "arctop",
+        "listen",
+        "--api-key",
+        KEY,
+        "--discover-timeout",
+        "0.5",
+    ]);
+    let output = run_bounded(cmd);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no Arctop server found"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn demo_arctop_part_shows_a_refusal_then_a_whole_session() {
+    let mut cmd = protoctl();
+    cmd.args(["--json", "demo", "--only", "arctop"]);
+    let output = run_bounded(cmd);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lines = stdout_lines(&output);
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        events[..3],
+        ["peer_listening", "auth_refused", "authenticated"],
+        "{events:?}"
+    );
+    assert_eq!(events.last(), Some(&"done"));
+    let values = lines
+        .iter()
+        .filter(|l| l["event"] == "message" && l["message"]["command"] == "valueChange")
+        .count();
+    assert_eq!(values, 10);
+    assert!(lines.iter().all(|l| l["demo"] == "arctop"));
+}
+
+#[test]
+fn reconnect_after_a_drop_then_exit_0_at_session_complete() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = std::thread::spawn(move || {
+        let replies = [
+            [frame(AUTH_SUCCESS), frame(VALUE)].concat(),
+            [frame(AUTH_SUCCESS), frame(VALUE), frame(END)].concat(),
+        ];
+        for reply in replies {
+            let (mut socket, _) = listener.accept().unwrap();
+            socket.set_read_timeout(Some(WAIT)).unwrap();
+            let mut head = [0u8; 2];
+            socket.read_exact(&mut head).unwrap();
+            let mut auth = vec![0u8; usize::from(u16::from_be_bytes(head))];
+            socket.read_exact(&mut auth).unwrap();
+            socket.write_all(&reply).unwrap();
+        }
+    });
+    let output = listen(addr, true, &["--api-key", KEY, "--reconnect"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout_lines(&output).len(),
+        3,
+        "two values, then sessionComplete"
+    );
+    assert!(
+        stderr(&output).contains("reconnecting in"),
+        "{}",
+        stderr(&output)
+    );
+    peer.join().unwrap();
+
+    // Without --reconnect the same drop is exit 3.
+    let (addr, _peer) = scripted_peer([frame(AUTH_SUCCESS), frame(VALUE)].concat(), false);
+    let output = listen(addr, true, &["--api-key", KEY]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+}
+
+#[test]
+fn ctrl_c_during_listen_flushes_the_record_and_exits_0() {
+    let serve = Serve::start(&["--rate", "50"]);
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("partial.jsonl");
+    let mut child = protoctl()
+        .args([
+            "--json",
+            "arctop",
+            "listen",
+            "--addr",
+            &serve.addr.to_string(),
+            "--api-key",
+            KEY,
+        ])
+        .arg("--record")
+        .arg(&recording)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for a few messages on stdout, then interrupt.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    for _ in 0..5 {
+        rx.recv_timeout(WAIT).expect("messages on stdout");
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let (tx_status, rx_status) = mpsc::channel();
+    let pid = child.id();
+    std::thread::spawn(move || tx_status.send(child.wait()));
+    let status = match rx_status.recv_timeout(WAIT) {
+        Ok(status) => status.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("listen did not stop on SIGINT");
+        }
+    };
+    assert_eq!(status.code(), Some(0));
+    let recorded = std::fs::read_to_string(&recording).unwrap();
+    assert!(recorded.lines().count() >= 5, "{recorded}");
+    for line in recorded.lines() {
+        serde_json::from_str::<Value>(line).expect("whole JSON lines only");
+    }
+}
