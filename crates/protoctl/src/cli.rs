@@ -4,6 +4,17 @@ use clap::{Args, Parser, ValueEnum};
 
 use crate::commands::Command;
 
+/// The exit-code contract, shown under `protoctl --help`.
+const EXIT_CODES: &str = "\
+Exit codes (every command):
+  0  success (also when the reader of stdout goes away, e.g. `| head`)
+  1  the peer answered no: auth failure, error reply, refused registration
+  2  usage or local configuration error
+  3  transport: refused, DNS, TLS, timeout, connection lost mid-exchange
+  4  the peer broke the protocol: bad or oversize frame, wrong reply shape or id
+
+Start with `protoctl demo`: every built-in peer on 127.0.0.1 and a client against it.";
+
 /// Talk to Arctop, ARKEO and Angelcam Arrow devices, or to their built-in simulators.
 #[derive(Debug, Parser)]
 #[command(
