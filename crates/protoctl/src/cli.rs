@@ -21,7 +21,8 @@ Start with `protoctl demo`: every built-in peer on 127.0.0.1 and a client agains
     name = "protoctl",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = EXIT_CODES
 )]
 pub(crate) struct Cli {
     #[command(flatten)]
