@@ -393,6 +393,12 @@ fn usage_errors_exit_2() {
             stderr(&output)
         );
     }
+    // The Stream Server has no default port: an address without one is a usage error.
+    let mut cmd = protoctl();
+    cmd.args(["arctop", "listen", "--api-key", KEY, "--addr", "127.0.0.1"]);
+    let output = run_bounded(cmd);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("no default port"), "{}", stderr(&output));
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"command\":\"qa\"}\nnot json\n").unwrap();
