@@ -398,7 +398,11 @@ fn usage_errors_exit_2() {
     cmd.args(["arctop", "listen", "--api-key", KEY, "--addr", "127.0.0.1"]);
     let output = run_bounded(cmd);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(stderr(&output).contains("no default port"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no default port"),
+        "{}",
+        stderr(&output)
+    );
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"command\":\"qa\"}\nnot json\n").unwrap();

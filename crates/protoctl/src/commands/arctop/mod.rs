@@ -49,7 +49,11 @@ fn api_key(text: &str) -> Result<arctop::ApiKey, String> {
 /// rather than a failed lookup.
 fn host_port(text: &str) -> Result<String, String> {
     match text.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0) => {
+        Some((host, port))
+            if !host.is_empty()
+                && (!host.contains(':') || host.starts_with('[') && host.ends_with(']'))
+                && port.parse::<u16>().is_ok_and(|p| p != 0) =>
+        {
             Ok(text.to_string())
         }
         _ => Err(format!(
@@ -88,7 +92,15 @@ mod tests {
         for good in ["127.0.0.1:4567", "phone.local:80", "[::1]:9"] {
             assert_eq!(host_port(good).as_deref(), Ok(good));
         }
-        for bad in ["127.0.0.1", "phone.local", ":80", "host:0", "host:x", "::1", ""] {
+        for bad in [
+            "127.0.0.1",
+            "phone.local",
+            ":80",
+            "host:0",
+            "host:x",
+            "::1",
+            "",
+        ] {
             assert!(host_port(bad).is_err(), "{bad}");
         }
     }
