@@ -87,6 +87,17 @@ fn listen(addr: SocketAddr, json: bool, extra: &[&str]) -> Output {
     run_bounded(cmd)
 }
 
+/// The command exited with `code` and said `needle` on stderr.
+#[track_caller]
+fn assert_exit(output: &Output, code: i32, needle: &str) {
+    let stderr = stderr(output);
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    assert!(
+        stderr.contains(needle),
+        "expected {needle:?} on stderr: {stderr}"
+    );
+}
+
 /// Runs a command to its end, killing it if it outlives the test bound.
 fn run_bounded(mut cmd: Command) -> Output {
     let child = cmd
@@ -304,12 +315,7 @@ fn record_then_replay_gives_back_the_same_messages() {
 fn auth_failed_exits_1_with_a_clear_message() {
     let serve = Serve::start(&[]);
     let output = listen(serve.addr, false, &["--api-key", "wrong", "--reconnect"]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("authentication failed"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exit(&output, 1, "authentication failed");
     assert!(
         !stderr(&output).contains("wrong"),
         "the key is never printed"
@@ -340,12 +346,7 @@ fn drop_before_session_complete_exits_3() {
 fn no_auth_reply_within_timeout_exits_3() {
     let (addr, _peer) = scripted_peer(Vec::new(), true);
     let output = listen(addr, false, &["--api-key", KEY, "--timeout", "0.3"]);
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("no auth reply within 0.3s"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exit(&output, 3, "no auth reply within 0.3s");
 }
 
 #[test]
@@ -355,24 +356,14 @@ fn connection_refused_exits_3() {
         .local_addr()
         .unwrap();
     let output = listen(addr, false, &["--api-key", KEY]);
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("cannot connect"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exit(&output, 3, "cannot connect");
 }
 
 #[test]
 fn data_before_the_auth_reply_exits_4() {
     let (addr, _peer) = scripted_peer(frame(VALUE), true);
     let output = listen(addr, false, &["--api-key", KEY]);
-    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("before answering auth"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exit(&output, 4, "before answering auth");
 }
 
 #[test]
@@ -397,12 +388,7 @@ fn usage_errors_exit_2() {
     let mut cmd = protoctl();
     cmd.args(["arctop", "listen", "--api-key", KEY, "--addr", "127.0.0.1"]);
     let output = run_bounded(cmd);
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("no default port"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exit(&output, 2, "no default port");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"command\":\"qa\"}\nnot json\n").unwrap();
@@ -492,12 +478,7 @@ fn netns_nothing_discovered_exits_3() {
         "0.5",
     ]);
     let output = run_bounded(cmd);
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("no Arctop server found"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exit(&output, 3, "no Arctop server found");
 }
 
 #[test]
