@@ -198,6 +198,14 @@ mod tests {
         buf
     }
 
+    /// A fresh exchange with `request` sent, waiting for its reply.
+    fn waiting(dialect: Dialect, max_reply: usize, request: &Request) -> Exchange {
+        let mut ex = Exchange::new(dialect, max_reply);
+        ex.send(request, Instant::now(), T, &mut BytesMut::new())
+            .unwrap();
+        ex
+    }
+
     fn sent_json(out: &BytesMut) -> Value {
         serde_json::from_slice(&out[4..]).unwrap()
     }
@@ -282,14 +290,11 @@ mod tests {
     fn reply_split_anywhere_decodes_once_whole() {
         let whole = frame(r#"{"status":"OK","data":{"a":[1,2,3]},"request_id":1}"#);
         for split in 1..whole.len() {
-            let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
-            ex.send(
+            let mut ex = waiting(
+                Dialect::AllInOne,
+                DEFAULT_MAX_REPLY,
                 &Request::new("MAIN", "X"),
-                Instant::now(),
-                T,
-                &mut BytesMut::new(),
-            )
-            .unwrap();
+            );
             let mut buf = BytesMut::from(&whole[..split]);
             assert!(ex.receive(&mut buf).unwrap().is_none(), "split {split}");
             buf.extend_from_slice(&whole[split..]);
@@ -299,14 +304,11 @@ mod tests {
 
     #[test]
     fn rejection_keeps_the_connection_usable() {
-        let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
-        ex.send(
+        let mut ex = waiting(
+            Dialect::AllInOne,
+            DEFAULT_MAX_REPLY,
             &Request::new("ROUTINE", "GetTestStatus"),
-            Instant::now(),
-            T,
-            &mut BytesMut::new(),
-        )
-        .unwrap();
+        );
         let err = ex
             .receive(&mut frame(
                 r#"{"status":"ERROR","error":{"code":4006,"message":"No active routine"},"request_id":1}"#,
@@ -331,14 +333,11 @@ mod tests {
             BytesMut::from(&[0x7f, 0xff, 0xff, 0xff][..]),
         ];
         for mut reply in cases {
-            let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
-            ex.send(
+            let mut ex = waiting(
+                Dialect::AllInOne,
+                DEFAULT_MAX_REPLY,
                 &Request::new("MAIN", "X"),
-                Instant::now(),
-                T,
-                &mut BytesMut::new(),
-            )
-            .unwrap();
+            );
             let err = ex.receive(&mut reply).unwrap_err();
             assert!(matches!(err, Error::Protocol(_)), "{err}");
             let again = ex
@@ -355,14 +354,7 @@ mod tests {
 
     #[test]
     fn oversize_prefix_fails_before_allocating() {
-        let mut ex = Exchange::new(Dialect::AllInOne, 1024);
-        ex.send(
-            &Request::new("MAIN", "X"),
-            Instant::now(),
-            T,
-            &mut BytesMut::new(),
-        )
-        .unwrap();
+        let mut ex = waiting(Dialect::AllInOne, 1024, &Request::new("MAIN", "X"));
         let mut buf = BytesMut::with_capacity(4);
         buf.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]);
         let err = ex.receive(&mut buf).unwrap_err();
@@ -382,14 +374,11 @@ mod tests {
 
     #[test]
     fn bytes_after_the_reply_are_a_protocol_error() {
-        let mut ex = Exchange::new(Dialect::Multichannel, DEFAULT_MAX_REPLY);
-        ex.send(
+        let mut ex = waiting(
+            Dialect::Multichannel,
+            DEFAULT_MAX_REPLY,
             &Request::command("GetEnvironments"),
-            Instant::now(),
-            T,
-            &mut BytesMut::new(),
-        )
-        .unwrap();
+        );
         let mut two = frame(r#"{"status":"ok"}"#);
         two.extend_from_slice(&frame(r#"{"status":"ok"}"#));
         let err = ex.receive(&mut two).unwrap_err();
@@ -446,14 +435,11 @@ mod tests {
             "{err}"
         );
         // Close in the middle of a reply.
-        let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
-        ex.send(
+        let mut ex = waiting(
+            Dialect::AllInOne,
+            DEFAULT_MAX_REPLY,
             &Request::new("MAIN", "X"),
-            Instant::now(),
-            T,
-            &mut BytesMut::new(),
-        )
-        .unwrap();
+        );
         let mut buf = frame(r#"{"status":"OK"}"#);
         buf.truncate(10);
         assert!(ex.receive(&mut buf).unwrap().is_none());
