@@ -98,19 +98,35 @@ fn assert_exit(output: &Output, code: i32, needle: &str) {
     );
 }
 
-/// Runs a command to its end, killing it if it outlives the test bound.
+/// Runs a command to its end (stdin closed), killing it if it outlives the test bound.
 fn run_bounded(mut cmd: Command) -> Output {
-    let child = cmd
-        .stdin(Stdio::null())
+    bounded(&mut cmd, None)
+}
+
+/// Runs a command to its end with `stdin` fed (or closed when `None`), killing it if it
+/// outlives the test bound: a command that hangs fails its test instead of hanging CI.
+/// Also used by the ARKEO CLI tests.
+pub(crate) fn bounded(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
+    let mut child = cmd
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .expect("spawn protoctl");
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        let input = input.to_vec();
+        // A command that stops reading early closes the pipe: that is not a test failure.
+        std::thread::spawn(move || pipe.write_all(&input));
+    }
     let pid = child.id();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || tx.send(child.wait_with_output()));
     match rx.recv_timeout(WAIT) {
-        Ok(output) => output.unwrap(),
+        Ok(output) => output.expect("wait for protoctl"),
         Err(_) => {
             let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
             panic!("protoctl did not finish within {WAIT:?}");
