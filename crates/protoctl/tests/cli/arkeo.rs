@@ -461,6 +461,74 @@ fn measure_unknown_routine_exits_1_and_bad_settings_exit_2() {
 }
 
 #[test]
+fn ctrl_c_during_measure_stops_and_closes_the_routine() {
+    let sim = Served::start(false);
+    let mut child = protoctl()
+        .args([
+            "-v",
+            "arkeo",
+            "measure",
+            "--addr",
+            &sim.addr,
+            "--routine",
+            "JV",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    // Killed and reaped on every path out of this test.
+    let mut measure = Served {
+        child,
+        addr: String::new(),
+    };
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // The simulator measures for 2.5 s after this line: interrupt in the middle.
+    let wait = Duration::from_secs(20);
+    while !lines
+        .recv_timeout(wait)
+        .expect("measure logs its progress")
+        .contains("measurement started")
+    {}
+    let pid = measure.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut log = Vec::new();
+    loop {
+        match lines.recv_timeout(wait) {
+            Ok(line) => log.push(line),
+            // stderr closed: measure has exited.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("measure did not exit after SIGINT: {log:?}")
+            }
+        }
+    }
+    let status = measure.child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "{log:?}");
+    assert!(
+        log.iter()
+            .any(|l| l.contains("interrupted: the routine was stopped and closed")),
+        "{log:?}"
+    );
+    // The instrument is free again.
+    let out = send(&sim.addr, &["--command", "GetActiveRoutine"]);
+    assert_eq!(stdout_lines(&out)[0]["data"]["routine"], Value::Null);
+}
+
+#[test]
 fn serve_on_a_busy_port_exits_3() {
     let busy = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = busy.local_addr().unwrap().to_string();
