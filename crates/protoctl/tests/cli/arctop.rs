@@ -98,6 +98,17 @@ fn assert_exit(output: &Output, code: i32, needle: &str) {
     );
 }
 
+/// A child process killed and reaped when the guard drops (also on a failed assert).
+/// Also used by the ARKEO CLI tests.
+pub(crate) struct Reaped(pub(crate) Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Runs a command to its end (stdin closed), killing it if it outlives the test bound.
 fn run_bounded(mut cmd: Command) -> Output {
     bounded(&mut cmd, None)
@@ -581,6 +592,7 @@ fn ctrl_c_during_listen_flushes_the_record_and_exits_0() {
         .unwrap();
     // Wait for a few messages on stdout, then interrupt.
     let stdout = child.stdout.take().unwrap();
+    let mut child = Reaped(child);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -591,20 +603,19 @@ fn ctrl_c_during_listen_flushes_the_record_and_exits_0() {
         rx.recv_timeout(WAIT).expect("messages on stdout");
     }
     let interrupted = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(interrupted.success());
-    let (tx_status, rx_status) = mpsc::channel();
-    let pid = child.id();
-    std::thread::spawn(move || tx_status.send(child.wait()));
-    let status = match rx_status.recv_timeout(WAIT) {
-        Ok(status) => status.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("listen did not stop on SIGINT");
+    // stdout closes when listen exits.
+    loop {
+        match rx.recv_timeout(WAIT) {
+            Ok(_) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!("listen did not stop on SIGINT"),
         }
-    };
+    }
+    let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     let recorded = std::fs::read_to_string(&recording).unwrap();
     assert!(recorded.lines().count() >= 5, "{recorded}");

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::arctop::bounded;
+use crate::arctop::{Reaped, bounded};
 use crate::support::{protoctl, stderr, stdout_lines};
 
 /// `protoctl arkeo serve` on an ephemeral port; killed and reaped on drop.
@@ -479,11 +479,7 @@ fn ctrl_c_during_measure_stops_and_closes_the_routine() {
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
-    // Killed and reaped on every path out of this test.
-    let mut measure = Served {
-        child,
-        addr: String::new(),
-    };
+    let mut measure = Reaped(child);
     let (tx, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -497,7 +493,7 @@ fn ctrl_c_during_measure_stops_and_closes_the_routine() {
         .expect("measure logs its progress")
         .contains("measurement started")
     {}
-    let pid = measure.child.id().to_string();
+    let pid = measure.0.id().to_string();
     assert!(
         std::process::Command::new("kill")
             .args(["-INT", &pid])
@@ -516,7 +512,7 @@ fn ctrl_c_during_measure_stops_and_closes_the_routine() {
             }
         }
     }
-    let status = measure.child.wait().unwrap();
+    let status = measure.0.wait().unwrap();
     assert_eq!(status.code(), Some(2), "{log:?}");
     assert!(
         log.iter()
