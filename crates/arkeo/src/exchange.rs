@@ -169,6 +169,16 @@ impl Exchange {
         Some(self.fail(error))
     }
 
+    /// The caller stopped waiting for the reply in flight (a driver's request future was
+    /// dropped, e.g. by an outer timeout): the reply may still arrive, so the connection
+    /// is out of step and turns unusable. Nothing happens when no request is in flight.
+    pub fn abandon(&mut self) {
+        if let Some(f) = self.in_flight.take() {
+            let reason = format!("the request {} was abandoned before its reply", f.command);
+            self.unusable.get_or_insert(reason);
+        }
+    }
+
     /// Marks the connection unusable after a transport failure the driver saw.
     pub fn handle_transport_error(&mut self, error: std::io::Error) -> Error {
         self.fail(Error::Io(error))
@@ -408,6 +418,32 @@ mod tests {
             ex.send(&Request::new("MAIN", "X"), start, T, &mut BytesMut::new()),
             Err(Error::Unusable { .. })
         ));
+    }
+
+    #[test]
+    fn abandoned_request_makes_the_connection_unusable() {
+        let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
+        ex.abandon();
+        assert!(!ex.is_waiting(), "nothing in flight: nothing abandoned");
+        ex.send(
+            &Request::new("MAIN", "X"),
+            Instant::now(),
+            T,
+            &mut BytesMut::new(),
+        )
+        .expect("still usable");
+        ex.abandon();
+        assert!(!ex.is_waiting());
+        let err = ex
+            .send(
+                &Request::new("MAIN", "Y"),
+                Instant::now(),
+                T,
+                &mut BytesMut::new(),
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::Unusable { .. }), "{err}");
+        assert!(err.to_string().contains("X was abandoned"), "{err}");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use arkeo::nonfinite::as_f64;
 use arkeo::{Client, Dialect, Error, ProtocolError, Reply, Request};
+use std::time::Duration;
+
 use tokio::io::AsyncWriteExt;
 
 use crate::support::{connect_short, frame, read_request, scripted, within, write};
@@ -122,6 +124,30 @@ async fn no_reply_times_out_and_spoils_the_connection() {
         assert!(err.to_string().contains("GetActiveRoutine"), "{err}");
         let again = c.request(&get()).await.unwrap_err();
         assert!(matches!(again, Error::Unusable { .. }), "{again}");
+        done_tx.send(()).unwrap();
+        peer.await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_cancelled_by_the_caller_spoils_the_connection() {
+    within(async {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr, peer) = scripted(move |mut s| async move {
+            read_request(&mut s).await;
+            let _ = done_rx.await;
+        })
+        .await;
+        let mut c = Client::connect(&addr.to_string(), Dialect::AllInOne)
+            .await
+            .unwrap();
+        // The caller's own, shorter timeout drops the request future mid-way.
+        let cancelled = tokio::time::timeout(Duration::from_millis(50), c.request(&get())).await;
+        assert!(cancelled.is_err(), "the peer never answers");
+        let err = c.request(&get()).await.unwrap_err();
+        assert!(matches!(err, Error::Unusable { .. }), "{err}");
+        assert!(err.is_transport(), "{err}");
         done_tx.send(()).unwrap();
         peer.await.unwrap();
     })
