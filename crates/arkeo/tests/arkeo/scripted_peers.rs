@@ -2,9 +2,12 @@
 
 use arkeo::nonfinite::as_f64;
 use arkeo::{Client, Dialect, Error, ProtocolError, Reply, Request};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use crate::support::{connect_short, frame, read_request, scripted, within, write};
 
@@ -28,6 +31,18 @@ async fn answered_with(
     let result = c.request(&request).await;
     peer.await.unwrap();
     result
+}
+
+/// A peer that reads one request and never answers, holding the connection open until
+/// `done` is sent.
+async fn silent_peer() -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
+    let (done, done_rx) = oneshot::channel::<()>();
+    let (addr, peer) = scripted(move |mut s| async move {
+        read_request(&mut s).await;
+        let _ = done_rx.await;
+    })
+    .await;
+    (addr, done, peer)
 }
 
 #[tokio::test]
@@ -111,20 +126,14 @@ async fn connection_closed_before_reply_is_transport() {
 #[tokio::test]
 async fn no_reply_times_out_and_spoils_the_connection() {
     within(async {
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr, peer) = scripted(move |mut s| async move {
-            read_request(&mut s).await;
-            // Hold the connection open without answering until the test is done.
-            let _ = done_rx.await;
-        })
-        .await;
+        let (addr, done, peer) = silent_peer().await;
         let mut c = connect_short(addr, Dialect::AllInOne).await;
         let err = c.request(&get()).await.unwrap_err();
         assert!(matches!(err, Error::Timeout { .. }), "{err}");
         assert!(err.to_string().contains("GetActiveRoutine"), "{err}");
         let again = c.request(&get()).await.unwrap_err();
         assert!(matches!(again, Error::Unusable { .. }), "{again}");
-        done_tx.send(()).unwrap();
+        done.send(()).unwrap();
         peer.await.unwrap();
     })
     .await;
@@ -133,12 +142,7 @@ async fn no_reply_times_out_and_spoils_the_connection() {
 #[tokio::test]
 async fn a_request_cancelled_by_the_caller_spoils_the_connection() {
     within(async {
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr, peer) = scripted(move |mut s| async move {
-            read_request(&mut s).await;
-            let _ = done_rx.await;
-        })
-        .await;
+        let (addr, done, peer) = silent_peer().await;
         let mut c = Client::connect(&addr.to_string(), Dialect::AllInOne)
             .await
             .unwrap();
@@ -148,7 +152,7 @@ async fn a_request_cancelled_by_the_caller_spoils_the_connection() {
         let err = c.request(&get()).await.unwrap_err();
         assert!(matches!(err, Error::Unusable { .. }), "{err}");
         assert!(err.is_transport(), "{err}");
-        done_tx.send(()).unwrap();
+        done.send(()).unwrap();
         peer.await.unwrap();
     })
     .await;

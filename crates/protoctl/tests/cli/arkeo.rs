@@ -399,6 +399,16 @@ fn run_protocol_violation_exits_4() {
     peer.join().unwrap();
 }
 
+/// Runs `protoctl arkeo measure --addr ADDR ...` to its end.
+fn measure(addr: &str, extra: &[&str]) -> std::process::Output {
+    bounded(
+        protoctl()
+            .args(["arkeo", "measure", "--addr", addr])
+            .args(extra),
+        None,
+    )
+}
+
 #[test]
 fn measure_writes_the_routine_data() {
     let sim = Served::start(false);
@@ -406,22 +416,17 @@ fn measure_writes_the_routine_data() {
     let settings = dir.path().join("settings.json");
     let data = dir.path().join("jv.json");
     std::fs::write(&settings, r#"{"points": 25, "v_start": 0.0, "v_end": 1.2}"#).unwrap();
-    let out = bounded(
-        protoctl()
-            .args([
-                "--json",
-                "arkeo",
-                "measure",
-                "--addr",
-                &sim.addr,
-                "--routine",
-                "JV",
-            ])
-            .arg("--settings")
-            .arg(&settings)
-            .arg("--out")
-            .arg(&data),
-        None,
+    let out = measure(
+        &sim.addr,
+        &[
+            "--json",
+            "--routine",
+            "JV",
+            "--settings",
+            settings.to_str().unwrap(),
+            "--out",
+            data.to_str().unwrap(),
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
@@ -438,24 +443,12 @@ fn measure_writes_the_routine_data() {
 #[test]
 fn measure_unknown_routine_exits_1_and_bad_settings_exit_2() {
     let sim = Served::start(false);
-    let out = bounded(
-        protoctl().args(["arkeo", "measure", "--addr", &sim.addr, "--routine", "Nope"]),
-        None,
-    );
+    let out = measure(&sim.addr, &["--routine", "Nope"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("101"), "{}", stderr(&out));
-    let out = bounded(
-        protoctl().args([
-            "arkeo",
-            "measure",
-            "--addr",
-            &sim.addr,
-            "--routine",
-            "JV",
-            "--settings",
-            "/nonexistent/s.json",
-        ]),
-        None,
+    let out = measure(
+        &sim.addr,
+        &["--routine", "JV", "--settings", "/nonexistent/s.json"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
