@@ -120,11 +120,17 @@ impl Client {
     }
 
     /// Like [`request`](Self::request) with another timeout for this one request.
+    ///
+    /// Dropping the returned future before it completes (an outer timeout, a `select!`)
+    /// abandons the request: its reply may still arrive, so later requests on this client
+    /// fail with [`Error::Unusable`] instead of reading that stale reply. Reconnect.
     pub async fn request_within(
         &mut self,
         request: &Request,
         timeout: Duration,
     ) -> Result<Reply, Error> {
+        // Still waiting here means the previous request's future was dropped mid-way.
+        self.exchange.abandon();
         self.write_buf.clear();
         let id = self
             .exchange

@@ -169,6 +169,16 @@ impl Exchange {
         Some(self.fail(error))
     }
 
+    /// The caller stopped waiting for the reply in flight (a driver's request future was
+    /// dropped, e.g. by an outer timeout): the reply may still arrive, so the connection
+    /// is out of step and turns unusable. Nothing happens when no request is in flight.
+    pub fn abandon(&mut self) {
+        if let Some(f) = self.in_flight.take() {
+            let reason = format!("the request {} was abandoned before its reply", f.command);
+            self.unusable.get_or_insert(reason);
+        }
+    }
+
     /// Marks the connection unusable after a transport failure the driver saw.
     pub fn handle_transport_error(&mut self, error: std::io::Error) -> Error {
         self.fail(Error::Io(error))
@@ -196,6 +206,14 @@ mod tests {
             .encode_payload(payload.as_bytes(), &mut buf)
             .unwrap();
         buf
+    }
+
+    /// A fresh exchange with `request` sent, waiting for its reply.
+    fn waiting(dialect: Dialect, max_reply: usize, request: &Request) -> Exchange {
+        let mut ex = Exchange::new(dialect, max_reply);
+        ex.send(request, Instant::now(), T, &mut BytesMut::new())
+            .unwrap();
+        ex
     }
 
     fn sent_json(out: &BytesMut) -> Value {
@@ -282,14 +300,11 @@ mod tests {
     fn reply_split_anywhere_decodes_once_whole() {
         let whole = frame(r#"{"status":"OK","data":{"a":[1,2,3]},"request_id":1}"#);
         for split in 1..whole.len() {
-            let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
-            ex.send(
+            let mut ex = waiting(
+                Dialect::AllInOne,
+                DEFAULT_MAX_REPLY,
                 &Request::new("MAIN", "X"),
-                Instant::now(),
-                T,
-                &mut BytesMut::new(),
-            )
-            .unwrap();
+            );
             let mut buf = BytesMut::from(&whole[..split]);
             assert!(ex.receive(&mut buf).unwrap().is_none(), "split {split}");
             buf.extend_from_slice(&whole[split..]);
@@ -299,14 +314,11 @@ mod tests {
 
     #[test]
     fn rejection_keeps_the_connection_usable() {
-        let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
-        ex.send(
+        let mut ex = waiting(
+            Dialect::AllInOne,
+            DEFAULT_MAX_REPLY,
             &Request::new("ROUTINE", "GetTestStatus"),
-            Instant::now(),
-            T,
-            &mut BytesMut::new(),
-        )
-        .unwrap();
+        );
         let err = ex
             .receive(&mut frame(
                 r#"{"status":"ERROR","error":{"code":4006,"message":"No active routine"},"request_id":1}"#,
@@ -331,14 +343,11 @@ mod tests {
             BytesMut::from(&[0x7f, 0xff, 0xff, 0xff][..]),
         ];
         for mut reply in cases {
-            let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
-            ex.send(
+            let mut ex = waiting(
+                Dialect::AllInOne,
+                DEFAULT_MAX_REPLY,
                 &Request::new("MAIN", "X"),
-                Instant::now(),
-                T,
-                &mut BytesMut::new(),
-            )
-            .unwrap();
+            );
             let err = ex.receive(&mut reply).unwrap_err();
             assert!(matches!(err, Error::Protocol(_)), "{err}");
             let again = ex
@@ -355,14 +364,7 @@ mod tests {
 
     #[test]
     fn oversize_prefix_fails_before_allocating() {
-        let mut ex = Exchange::new(Dialect::AllInOne, 1024);
-        ex.send(
-            &Request::new("MAIN", "X"),
-            Instant::now(),
-            T,
-            &mut BytesMut::new(),
-        )
-        .unwrap();
+        let mut ex = waiting(Dialect::AllInOne, 1024, &Request::new("MAIN", "X"));
         let mut buf = BytesMut::with_capacity(4);
         buf.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]);
         let err = ex.receive(&mut buf).unwrap_err();
@@ -382,14 +384,11 @@ mod tests {
 
     #[test]
     fn bytes_after_the_reply_are_a_protocol_error() {
-        let mut ex = Exchange::new(Dialect::Multichannel, DEFAULT_MAX_REPLY);
-        ex.send(
+        let mut ex = waiting(
+            Dialect::Multichannel,
+            DEFAULT_MAX_REPLY,
             &Request::command("GetEnvironments"),
-            Instant::now(),
-            T,
-            &mut BytesMut::new(),
-        )
-        .unwrap();
+        );
         let mut two = frame(r#"{"status":"ok"}"#);
         two.extend_from_slice(&frame(r#"{"status":"ok"}"#));
         let err = ex.receive(&mut two).unwrap_err();
@@ -422,6 +421,32 @@ mod tests {
     }
 
     #[test]
+    fn abandoned_request_makes_the_connection_unusable() {
+        let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
+        ex.abandon();
+        assert!(!ex.is_waiting(), "nothing in flight: nothing abandoned");
+        ex.send(
+            &Request::new("MAIN", "X"),
+            Instant::now(),
+            T,
+            &mut BytesMut::new(),
+        )
+        .expect("still usable");
+        ex.abandon();
+        assert!(!ex.is_waiting());
+        let err = ex
+            .send(
+                &Request::new("MAIN", "Y"),
+                Instant::now(),
+                T,
+                &mut BytesMut::new(),
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::Unusable { .. }), "{err}");
+        assert!(err.to_string().contains("X was abandoned"), "{err}");
+    }
+
+    #[test]
     fn eof_cases() {
         // Clean close between exchanges.
         let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
@@ -446,14 +471,11 @@ mod tests {
             "{err}"
         );
         // Close in the middle of a reply.
-        let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
-        ex.send(
+        let mut ex = waiting(
+            Dialect::AllInOne,
+            DEFAULT_MAX_REPLY,
             &Request::new("MAIN", "X"),
-            Instant::now(),
-            T,
-            &mut BytesMut::new(),
-        )
-        .unwrap();
+        );
         let mut buf = frame(r#"{"status":"OK"}"#);
         buf.truncate(10);
         assert!(ex.receive(&mut buf).unwrap().is_none());

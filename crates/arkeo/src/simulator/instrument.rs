@@ -134,9 +134,14 @@ impl Instrument {
         let request: Envelope = match serde_json::from_slice(payload) {
             Ok(envelope) => envelope,
             Err(e) => {
-                let message = match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
-                    Ok(_) => "Invalid JSON: request must be an object".to_string(),
-                    Err(_) => format!("Invalid JSON: {e}"),
+                // "Not an object" only for well-formed JSON of another kind; an object that
+                // fails (a number out of range, a bad string, a duplicate key) says why.
+                let is_object = payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+                let other_json = serde_json::from_slice::<serde::de::IgnoredAny>(payload).is_ok();
+                let message = if other_json && !is_object {
+                    "Invalid JSON: request must be an object".to_string()
+                } else {
+                    format!("Invalid JSON: {e}")
                 };
                 return error(ErrorCode::INVALID_JSON, &message);
             }
@@ -213,6 +218,30 @@ mod tests {
         for (request, code) in cases {
             let r = reply(&mut sim, request);
             assert_eq!(r["error"]["code"], code, "{request}: {r}");
+        }
+    }
+
+    #[test]
+    fn invalid_json_says_why() {
+        let mut sim = aio();
+        let cases = [
+            ("[1,2]", "request must be an object"),
+            (" \"text\"", "request must be an object"),
+            ("{oops", "key must be a string"),
+            (
+                r#"{"target":"LED","command":"SetValues","parameter":{"values":[1e999]}}"#,
+                "number out of range",
+            ),
+            (
+                r#"{"target":"MAIN","command":"A","command":"B"}"#,
+                "duplicate field",
+            ),
+        ];
+        for (request, why) in cases {
+            let r = reply(&mut sim, request);
+            assert_eq!(r["error"]["code"], 5001, "{request}: {r}");
+            let message = r["error"]["message"].as_str().unwrap();
+            assert!(message.contains(why), "{request}: {message}");
         }
     }
 

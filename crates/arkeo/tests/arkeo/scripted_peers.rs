@@ -1,13 +1,48 @@
 //! Scripted peers on 127.0.0.1 for every malformed case a real instrument can produce.
 
 use arkeo::nonfinite::as_f64;
-use arkeo::{Client, Dialect, Error, ProtocolError, Request};
+use arkeo::{Client, Dialect, Error, ProtocolError, Reply, Request};
+use std::net::SocketAddr;
+use std::time::Duration;
+
 use tokio::io::AsyncWriteExt;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use crate::support::{connect_short, frame, read_request, scripted, within, write};
 
 fn get() -> Request {
     Request::new("MAIN", "GetActiveRoutine")
+}
+
+/// A peer reads one request, writes `answer` (any bytes, maybe none) and closes: what the
+/// client makes of it.
+async fn answered_with(
+    dialect: Dialect,
+    request: Request,
+    answer: Vec<u8>,
+) -> Result<Reply, Error> {
+    let (addr, peer) = scripted(move |mut s| async move {
+        read_request(&mut s).await;
+        write(&mut s, &answer).await;
+    })
+    .await;
+    let mut c = connect_short(addr, dialect).await;
+    let result = c.request(&request).await;
+    peer.await.unwrap();
+    result
+}
+
+/// A peer that reads one request and never answers, holding the connection open until
+/// `done` is sent.
+async fn silent_peer() -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
+    let (done, done_rx) = oneshot::channel::<()>();
+    let (addr, peer) = scripted(move |mut s| async move {
+        read_request(&mut s).await;
+        let _ = done_rx.await;
+    })
+    .await;
+    (addr, done, peer)
 }
 
 #[tokio::test]
@@ -57,17 +92,13 @@ async fn two_mib_reply_arrives_whole() {
 #[tokio::test]
 async fn connection_closed_mid_reply_is_transport() {
     within(async {
-        let (addr, peer) = scripted(|mut s| async move {
-            read_request(&mut s).await;
-            let bytes = frame(br#"{"status":"OK","data":{},"request_id":1}"#);
-            write(&mut s, &bytes[..12]).await;
-        })
-        .await;
-        let mut c = connect_short(addr, Dialect::AllInOne).await;
-        let err = c.request(&get()).await.unwrap_err();
+        let mut bytes = frame(br#"{"status":"OK","data":{},"request_id":1}"#);
+        bytes.truncate(12);
+        let err = answered_with(Dialect::AllInOne, get(), bytes)
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::Closed { received: 12, .. }), "{err}");
         assert!(err.is_transport());
-        peer.await.unwrap();
     })
     .await;
 }
@@ -75,12 +106,9 @@ async fn connection_closed_mid_reply_is_transport() {
 #[tokio::test]
 async fn connection_closed_before_reply_is_transport() {
     within(async {
-        let (addr, peer) = scripted(|mut s| async move {
-            read_request(&mut s).await;
-        })
-        .await;
-        let mut c = connect_short(addr, Dialect::AllInOne).await;
-        let err = c.request(&get()).await.unwrap_err();
+        let err = answered_with(Dialect::AllInOne, get(), Vec::new())
+            .await
+            .unwrap_err();
         assert!(
             matches!(
                 err,
@@ -91,7 +119,6 @@ async fn connection_closed_before_reply_is_transport() {
             ),
             "{err}"
         );
-        peer.await.unwrap();
     })
     .await;
 }
@@ -99,20 +126,33 @@ async fn connection_closed_before_reply_is_transport() {
 #[tokio::test]
 async fn no_reply_times_out_and_spoils_the_connection() {
     within(async {
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr, peer) = scripted(move |mut s| async move {
-            read_request(&mut s).await;
-            // Hold the connection open without answering until the test is done.
-            let _ = done_rx.await;
-        })
-        .await;
+        let (addr, done, peer) = silent_peer().await;
         let mut c = connect_short(addr, Dialect::AllInOne).await;
         let err = c.request(&get()).await.unwrap_err();
         assert!(matches!(err, Error::Timeout { .. }), "{err}");
         assert!(err.to_string().contains("GetActiveRoutine"), "{err}");
         let again = c.request(&get()).await.unwrap_err();
         assert!(matches!(again, Error::Unusable { .. }), "{again}");
-        done_tx.send(()).unwrap();
+        done.send(()).unwrap();
+        peer.await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_cancelled_by_the_caller_spoils_the_connection() {
+    within(async {
+        let (addr, done, peer) = silent_peer().await;
+        let mut c = Client::connect(&addr.to_string(), Dialect::AllInOne)
+            .await
+            .unwrap();
+        // The caller's own, shorter timeout drops the request future mid-way.
+        let cancelled = tokio::time::timeout(Duration::from_millis(50), c.request(&get())).await;
+        assert!(cancelled.is_err(), "the peer never answers");
+        let err = c.request(&get()).await.unwrap_err();
+        assert!(matches!(err, Error::Unusable { .. }), "{err}");
+        assert!(err.is_transport(), "{err}");
+        done.send(()).unwrap();
         peer.await.unwrap();
     })
     .await;
@@ -121,19 +161,15 @@ async fn no_reply_times_out_and_spoils_the_connection() {
 #[tokio::test]
 async fn oversize_prefix_is_a_protocol_error() {
     within(async {
-        let (addr, peer) = scripted(|mut s| async move {
-            read_request(&mut s).await;
-            write(&mut s, &[0xff, 0xff, 0xff, 0xff, b'{']).await;
-        })
-        .await;
-        let mut c = connect_short(addr, Dialect::AllInOne).await;
-        let err = c.request(&get()).await.unwrap_err();
+        let answer = vec![0xff, 0xff, 0xff, 0xff, b'{'];
+        let err = answered_with(Dialect::AllInOne, get(), answer)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, Error::Protocol(ProtocolError::Frame(_))),
             "{err}"
         );
         assert!(err.to_string().contains("4294967295"), "{err}");
-        peer.await.unwrap();
     })
     .await;
 }
@@ -141,18 +177,14 @@ async fn oversize_prefix_is_a_protocol_error() {
 #[tokio::test]
 async fn non_json_reply_is_a_protocol_error() {
     within(async {
-        let (addr, peer) = scripted(|mut s| async move {
-            read_request(&mut s).await;
-            write(&mut s, &frame(b"Not a valid command")).await;
-        })
-        .await;
-        let mut c = connect_short(addr, Dialect::Multichannel).await;
-        let err = c.request(&Request::command("X")).await.unwrap_err();
+        let answer = frame(b"Not a valid command");
+        let err = answered_with(Dialect::Multichannel, Request::command("X"), answer)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, Error::Protocol(ProtocolError::NotJson { len: 19, .. })),
             "{err}"
         );
-        peer.await.unwrap();
     })
     .await;
 }
@@ -160,18 +192,11 @@ async fn non_json_reply_is_a_protocol_error() {
 #[tokio::test]
 async fn pre_v05_multichannel_reply_names_the_cause() {
     within(async {
-        let (addr, peer) = scripted(|mut s| async move {
-            read_request(&mut s).await;
-            write(&mut s, &frame(b"\"OK\"")).await;
-        })
-        .await;
-        let mut c = connect_short(addr, Dialect::Multichannel).await;
-        let err = c
-            .request(&Request::command("StartMeasurement"))
+        let request = Request::command("StartMeasurement");
+        let err = answered_with(Dialect::Multichannel, request, frame(b"\"OK\""))
             .await
             .unwrap_err();
         assert!(err.to_string().contains("older than API v0.5"), "{err}");
-        peer.await.unwrap();
     })
     .await;
 }
@@ -202,17 +227,10 @@ async fn nan_and_infinity_in_data_are_accepted() {
 #[tokio::test]
 async fn mismatched_request_id_is_a_protocol_error() {
     within(async {
-        let (addr, peer) = scripted(|mut s| async move {
-            read_request(&mut s).await;
-            write(
-                &mut s,
-                &frame(br#"{"status":"OK","data":{},"request_id":77}"#),
-            )
-            .await;
-        })
-        .await;
-        let mut c = connect_short(addr, Dialect::AllInOne).await;
-        let err = c.request(&get()).await.unwrap_err();
+        let answer = frame(br#"{"status":"OK","data":{},"request_id":77}"#);
+        let err = answered_with(Dialect::AllInOne, get(), answer)
+            .await
+            .unwrap_err();
         assert!(
             matches!(
                 err,
@@ -220,7 +238,6 @@ async fn mismatched_request_id_is_a_protocol_error() {
             ),
             "{err}"
         );
-        peer.await.unwrap();
     })
     .await;
 }

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use arkeo::all_in_one::routine;
 use arkeo::simulator::{Simulator, SimulatorConfig, Timing};
 use arkeo::workflow::{WorkflowEvent, WorkflowOptions};
 use arkeo::{Client, ClientOptions, Dialect, Reply, Request};
@@ -39,6 +40,9 @@ pub(crate) enum ArkeoCommand {
     Run(RunArgs),
     /// Run an All-in-One routine to its end: start it, wait until Ready, apply settings,
     /// measure with a progress bar, fetch the data, close it.
+    ///
+    /// Ctrl-C stops the measurement and closes the routine (on a fresh connection), then
+    /// exits 2.
     Measure(MeasureArgs),
     /// Run the built-in instrument simulator until interrupted.
     Serve(ServeArgs),
@@ -388,28 +392,42 @@ async fn measure(args: MeasureArgs, out: &mut Output) -> Result<(), CliError> {
     };
     let mut client = Client::connect_with(&args.addr, Dialect::AllInOne, options).await?;
     let bar = progress_bar(&args.routine);
-    let result = arkeo::workflow::measure(
+    let opened = std::cell::Cell::new(false);
+    let workflow = arkeo::workflow::measure(
         &mut client,
         &args.routine,
         settings,
         WorkflowOptions::default(),
-        |event| match event {
-            WorkflowEvent::Initializing { state } => bar.set_message(state.as_str().to_string()),
-            WorkflowEvent::Progress { state, progress } => {
-                bar.set_message(state.as_str().to_string());
-                if let Some(p) = progress.filter(|p| p.is_finite()) {
-                    bar.set_position(p.clamp(0.0, 100.0) as u64);
+        |event| {
+            if matches!(event, WorkflowEvent::RoutineStarted { .. }) {
+                opened.set(true);
+            }
+            match event {
+                WorkflowEvent::Initializing { state } => {
+                    bar.set_message(state.as_str().to_string())
+                }
+                WorkflowEvent::Progress { state, progress } => {
+                    bar.set_message(state.as_str().to_string());
+                    if let Some(p) = progress.filter(|p| p.is_finite()) {
+                        bar.set_position(p.clamp(0.0, 100.0) as u64);
+                    }
+                }
+                WorkflowEvent::MeasurementFinished => bar.set_position(100),
+                other => {
+                    // Log lines and the bar share stderr: hide the bar while logging.
+                    bar.suspend(|| tracing::info!("{other}"));
+                    bar.set_message(other.to_string());
                 }
             }
-            WorkflowEvent::MeasurementFinished => bar.set_position(100),
-            other => {
-                // Log lines and the bar share stderr: hide the bar while logging.
-                bar.suspend(|| tracing::info!("{other}"));
-                bar.set_message(other.to_string());
-            }
         },
-    )
-    .await;
+    );
+    let result = tokio::select! {
+        result = workflow => result.map_err(CliError::from),
+        _ = tokio::signal::ctrl_c() => {
+            bar.finish_and_clear();
+            Err(interrupted(&args.addr, options, opened.get()).await)
+        }
+    };
     bar.finish_and_clear();
     let measurement = result?;
     let record = json!({
@@ -430,6 +448,33 @@ async fn measure(args: MeasureArgs, out: &mut Output) -> Result<(), CliError> {
         }
         None => print_reply(out, &record),
     }
+}
+
+/// Ctrl-C during `measure`: the request in flight was abandoned with its connection, so a
+/// fresh connection stops the measurement and closes the routine (best effort, as the
+/// workflow does after a failure) to leave the instrument free for the next user.
+async fn interrupted(addr: &str, options: ClientOptions, opened: bool) -> CliError {
+    let routine = if !opened {
+        "no routine was started"
+    } else {
+        match Client::connect_with(addr, Dialect::AllInOne, options).await {
+            Ok(mut client) => {
+                let _ = client.request(&routine::stop_measurement()).await;
+                match client.request(&routine::close_routine()).await {
+                    Ok(_) => "the routine was stopped and closed",
+                    Err(e) => {
+                        tracing::warn!("CloseRoutine after the interrupt: {e}");
+                        "closing the routine failed"
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot reconnect to close the routine: {e}");
+                "the routine may still be open"
+            }
+        }
+    };
+    CliError::local(format!("interrupted: {routine}"))
 }
 
 async fn serve(args: ServeArgs, out: &mut Output) -> Result<(), CliError> {

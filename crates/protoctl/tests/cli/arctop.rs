@@ -87,19 +87,57 @@ fn listen(addr: SocketAddr, json: bool, extra: &[&str]) -> Output {
     run_bounded(cmd)
 }
 
-/// Runs a command to its end, killing it if it outlives the test bound.
+/// The command exited with `code` and said `needle` on stderr.
+#[track_caller]
+fn assert_exit(output: &Output, code: i32, needle: &str) {
+    let stderr = stderr(output);
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    assert!(
+        stderr.contains(needle),
+        "expected {needle:?} on stderr: {stderr}"
+    );
+}
+
+/// A child process killed and reaped when the guard drops (also on a failed assert).
+/// Also used by the ARKEO CLI tests.
+pub(crate) struct Reaped(pub(crate) Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs a command to its end (stdin closed), killing it if it outlives the test bound.
 fn run_bounded(mut cmd: Command) -> Output {
-    let child = cmd
-        .stdin(Stdio::null())
+    bounded(&mut cmd, None)
+}
+
+/// Runs a command to its end with `stdin` fed (or closed when `None`), killing it if it
+/// outlives the test bound: a command that hangs fails its test instead of hanging CI.
+/// Also used by the ARKEO CLI tests.
+pub(crate) fn bounded(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
+    let mut child = cmd
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .expect("spawn protoctl");
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        let input = input.to_vec();
+        // A command that stops reading early closes the pipe: that is not a test failure.
+        std::thread::spawn(move || pipe.write_all(&input));
+    }
     let pid = child.id();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || tx.send(child.wait_with_output()));
     match rx.recv_timeout(WAIT) {
-        Ok(output) => output.unwrap(),
+        Ok(output) => output.expect("wait for protoctl"),
         Err(_) => {
             let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
             panic!("protoctl did not finish within {WAIT:?}");
@@ -304,12 +342,7 @@ fn record_then_replay_gives_back_the_same_messages() {
 fn auth_failed_exits_1_with_a_clear_message() {
     let serve = Serve::start(&[]);
     let output = listen(serve.addr, false, &["--api-key", "wrong", "--reconnect"]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("authentication failed"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exit(&output, 1, "authentication failed");
     assert!(
         !stderr(&output).contains("wrong"),
         "the key is never printed"
@@ -340,12 +373,7 @@ fn drop_before_session_complete_exits_3() {
 fn no_auth_reply_within_timeout_exits_3() {
     let (addr, _peer) = scripted_peer(Vec::new(), true);
     let output = listen(addr, false, &["--api-key", KEY, "--timeout", "0.3"]);
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("no auth reply within 0.3s"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exit(&output, 3, "no auth reply within 0.3s");
 }
 
 #[test]
@@ -355,24 +383,14 @@ fn connection_refused_exits_3() {
         .local_addr()
         .unwrap();
     let output = listen(addr, false, &["--api-key", KEY]);
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("cannot connect"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exit(&output, 3, "cannot connect");
 }
 
 #[test]
 fn data_before_the_auth_reply_exits_4() {
     let (addr, _peer) = scripted_peer(frame(VALUE), true);
     let output = listen(addr, false, &["--api-key", KEY]);
-    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("before answering auth"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exit(&output, 4, "before answering auth");
 }
 
 #[test]
@@ -393,6 +411,11 @@ fn usage_errors_exit_2() {
             stderr(&output)
         );
     }
+    // The Stream Server has no default port: an address without one is a usage error.
+    let mut cmd = protoctl();
+    cmd.args(["arctop", "listen", "--api-key", KEY, "--addr", "127.0.0.1"]);
+    let output = run_bounded(cmd);
+    assert_exit(&output, 2, "no default port");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"command\":\"qa\"}\nnot json\n").unwrap();
@@ -482,12 +505,7 @@ fn netns_nothing_discovered_exits_3() {
         "0.5",
     ]);
     let output = run_bounded(cmd);
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("no Arctop server found"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exit(&output, 3, "no Arctop server found");
 }
 
 #[test]
@@ -574,6 +592,7 @@ fn ctrl_c_during_listen_flushes_the_record_and_exits_0() {
         .unwrap();
     // Wait for a few messages on stdout, then interrupt.
     let stdout = child.stdout.take().unwrap();
+    let mut child = Reaped(child);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -584,20 +603,19 @@ fn ctrl_c_during_listen_flushes_the_record_and_exits_0() {
         rx.recv_timeout(WAIT).expect("messages on stdout");
     }
     let interrupted = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(interrupted.success());
-    let (tx_status, rx_status) = mpsc::channel();
-    let pid = child.id();
-    std::thread::spawn(move || tx_status.send(child.wait()));
-    let status = match rx_status.recv_timeout(WAIT) {
-        Ok(status) => status.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("listen did not stop on SIGINT");
+    // stdout closes when listen exits.
+    loop {
+        match rx.recv_timeout(WAIT) {
+            Ok(_) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!("listen did not stop on SIGINT"),
         }
-    };
+    }
+    let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     let recorded = std::fs::read_to_string(&recording).unwrap();
     assert!(recorded.lines().count() >= 5, "{recorded}");

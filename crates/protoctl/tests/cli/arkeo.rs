@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{protoctl, run_with_stdin, stderr, stdout_lines};
+use crate::arctop::{Reaped, bounded};
+use crate::support::{protoctl, stderr, stdout_lines};
 
 /// `protoctl arkeo serve` on an ephemeral port; killed and reaped on drop.
 struct Served {
@@ -29,15 +30,23 @@ impl Served {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn protoctl arkeo serve");
-        let mut line = String::new();
         let stdout = child.stdout.take().unwrap();
-        // The first line is written as soon as the socket is bound; EOF would end it too.
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        // From here on the guard owns the child: a failed assert still kills it.
+        // The guard owns the child from here on: a failed assert still kills it.
         let mut served = Served {
             child,
             addr: String::new(),
         };
+        // The first line is written as soon as the socket is bound; read it on a thread so
+        // a serve that never prints fails the test instead of hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("serve prints its address in time");
         let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
         assert_eq!(event["event"], "listening");
         served.addr = event["addr"].as_str().unwrap().to_string();
@@ -53,7 +62,8 @@ impl Drop for Served {
 }
 
 /// A peer that answers one request with `reply` (raw bytes, prefix included), then waits
-/// for the client to close.
+/// for the client to close. Join it only after checking the client got that far: until a
+/// client connects, it waits in accept.
 fn scripted(reply: Vec<u8>) -> (SocketAddr, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -78,11 +88,12 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 }
 
 fn send(addr: &str, extra: &[&str]) -> std::process::Output {
-    protoctl()
-        .args(["--json", "arkeo", "send", "--addr", addr])
-        .args(extra)
-        .output()
-        .unwrap()
+    bounded(
+        protoctl()
+            .args(["--json", "arkeo", "send", "--addr", addr])
+            .args(extra),
+        None,
+    )
 }
 
 #[test]
@@ -100,12 +111,13 @@ fn send_prints_the_reply_and_exits_0() {
 #[test]
 fn send_params_request_id_and_human_output() {
     let sim = Served::start(false);
-    let out = protoctl()
-        .args(["arkeo", "send", "--addr", &sim.addr, "--target", "MAIN"])
-        .args(["--command", "StartRoutine", "--param", "routine=Dark JV"])
-        .args(["--request-id", "42"])
-        .output()
-        .unwrap();
+    let out = bounded(
+        protoctl()
+            .args(["arkeo", "send", "--addr", &sim.addr, "--target", "MAIN"])
+            .args(["--command", "StartRoutine", "--param", "routine=Dark JV"])
+            .args(["--request-id", "42"]),
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -233,13 +245,14 @@ fn send_closed_mid_reply_exits_3() {
         s.write_all(&cut).unwrap();
     });
     let out = send(&addr.to_string(), &["--command", "GetActiveRoutine"]);
-    peer.join().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("middle of a reply"),
         "{}",
         stderr(&out)
     );
+    // Joined only once the client is known to have connected (else accept never returns).
+    peer.join().unwrap();
 }
 
 #[test]
@@ -261,9 +274,9 @@ fn protocol_violations_exit_4() {
             args.push("--multichannel");
         }
         let out = send(&addr.to_string(), &args);
-        peer.join().unwrap();
         assert_eq!(out.status.code(), Some(4), "{want}: {}", stderr(&out));
         assert!(stderr(&out).contains(want), "{want}: {}", stderr(&out));
+        peer.join().unwrap();
     }
 }
 
@@ -276,10 +289,10 @@ fn send_accepts_nan_in_replies() {
         &addr.to_string(),
         &["--command", "GetTestData", "--target", "ROUTINE"],
     );
-    peer.join().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout_lines(&out)[0]["data"]["FF"], "NaN");
     assert_eq!(stdout_lines(&out)[0]["data"]["Rsh"], "Infinity");
+    peer.join().unwrap();
 }
 
 const RUN_LINES: &str = concat!(
@@ -294,9 +307,9 @@ const RUN_LINES: &str = concat!(
 #[test]
 fn run_stops_at_the_first_error_reply() {
     let sim = Served::start(false);
-    let out = run_with_stdin(
+    let out = bounded(
         protoctl().args(["arkeo", "run", "--addr", &sim.addr, "-"]),
-        RUN_LINES.as_bytes(),
+        Some(RUN_LINES.as_bytes()),
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let lines = stdout_lines(&out);
@@ -311,11 +324,12 @@ fn run_keep_going_sends_everything_and_exits_with_the_worst() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("requests.jsonl");
     std::fs::write(&file, RUN_LINES).unwrap();
-    let out = protoctl()
-        .args(["arkeo", "run", "--keep-going", "--addr", &sim.addr])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = bounded(
+        protoctl()
+            .args(["arkeo", "run", "--keep-going", "--addr", &sim.addr])
+            .arg(&file),
+        None,
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let lines = stdout_lines(&out);
     assert_eq!(lines.len(), 3);
@@ -333,23 +347,23 @@ fn run_keep_going_sends_everything_and_exits_with_the_worst() {
 fn run_all_good_exits_0_and_bad_input_exits_2() {
     let sim = Served::start(true);
     let good = "{\"command\":\"GetSensorsInfo\"}\n{\"command\":\"GetEnvironments\"}\n";
-    let out = run_with_stdin(
+    let out = bounded(
         protoctl().args(["arkeo", "run", "--multichannel", "--addr", &sim.addr, "-"]),
-        good.as_bytes(),
+        Some(good.as_bytes()),
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout_lines(&out).len(), 2);
     for bad in ["not json\n", "{\"target\":\"MAIN\"}\n"] {
-        let out = run_with_stdin(
+        let out = bounded(
             protoctl().args(["arkeo", "run", "--addr", &sim.addr, "-"]),
-            bad.as_bytes(),
+            Some(bad.as_bytes()),
         );
         assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
         assert!(stderr(&out).contains("line 1"), "{}", stderr(&out));
     }
     // A bad line in the middle: skipped with --keep-going, the rest is sent, exit 2.
     let mixed = "{\"command\":\"GetSensorsInfo\"}\nnot json\n{\"command\":\"GetEnvironments\"}\n";
-    let out = run_with_stdin(
+    let out = bounded(
         protoctl().args([
             "arkeo",
             "run",
@@ -359,7 +373,7 @@ fn run_all_good_exits_0_and_bad_input_exits_2() {
             &sim.addr,
             "-",
         ]),
-        mixed.as_bytes(),
+        Some(mixed.as_bytes()),
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(stdout_lines(&out).len(), 2);
@@ -368,7 +382,7 @@ fn run_all_good_exits_0_and_bad_input_exits_2() {
 #[test]
 fn run_protocol_violation_exits_4() {
     let (addr, peer) = scripted(frame(b"42"));
-    let out = run_with_stdin(
+    let out = bounded(
         protoctl().args([
             "arkeo",
             "run",
@@ -378,11 +392,21 @@ fn run_protocol_violation_exits_4() {
             &addr.to_string(),
             "-",
         ]),
-        b"{\"command\":\"A\"}\n{\"command\":\"B\"}\n",
+        Some(b"{\"command\":\"A\"}\n{\"command\":\"B\"}\n"),
     );
-    peer.join().unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
+    peer.join().unwrap();
+}
+
+/// Runs `protoctl arkeo measure --addr ADDR ...` to its end.
+fn measure(addr: &str, extra: &[&str]) -> std::process::Output {
+    bounded(
+        protoctl()
+            .args(["arkeo", "measure", "--addr", addr])
+            .args(extra),
+        None,
+    )
 }
 
 #[test]
@@ -392,22 +416,18 @@ fn measure_writes_the_routine_data() {
     let settings = dir.path().join("settings.json");
     let data = dir.path().join("jv.json");
     std::fs::write(&settings, r#"{"points": 25, "v_start": 0.0, "v_end": 1.2}"#).unwrap();
-    let out = protoctl()
-        .args([
+    let out = measure(
+        &sim.addr,
+        &[
             "--json",
-            "arkeo",
-            "measure",
-            "--addr",
-            &sim.addr,
             "--routine",
             "JV",
-        ])
-        .arg("--settings")
-        .arg(&settings)
-        .arg("--out")
-        .arg(&data)
-        .output()
-        .unwrap();
+            "--settings",
+            settings.to_str().unwrap(),
+            "--out",
+            data.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         !stderr(&out).contains('\r'),
@@ -423,37 +443,90 @@ fn measure_writes_the_routine_data() {
 #[test]
 fn measure_unknown_routine_exits_1_and_bad_settings_exit_2() {
     let sim = Served::start(false);
-    let out = protoctl()
-        .args(["arkeo", "measure", "--addr", &sim.addr, "--routine", "Nope"])
-        .output()
-        .unwrap();
+    let out = measure(&sim.addr, &["--routine", "Nope"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("101"), "{}", stderr(&out));
-    let out = protoctl()
+    let out = measure(
+        &sim.addr,
+        &["--routine", "JV", "--settings", "/nonexistent/s.json"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn ctrl_c_during_measure_stops_and_closes_the_routine() {
+    let sim = Served::start(false);
+    let mut child = protoctl()
         .args([
+            "-v",
             "arkeo",
             "measure",
             "--addr",
             &sim.addr,
             "--routine",
             "JV",
-            "--settings",
-            "/nonexistent/s.json",
         ])
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let stderr = child.stderr.take().unwrap();
+    let mut measure = Reaped(child);
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // The simulator measures for 2.5 s after this line: interrupt in the middle.
+    let wait = Duration::from_secs(20);
+    while !lines
+        .recv_timeout(wait)
+        .expect("measure logs its progress")
+        .contains("measurement started")
+    {}
+    let pid = measure.0.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut log = Vec::new();
+    loop {
+        match lines.recv_timeout(wait) {
+            Ok(line) => log.push(line),
+            // stderr closed: measure has exited.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("measure did not exit after SIGINT: {log:?}")
+            }
+        }
+    }
+    let status = measure.0.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "{log:?}");
+    assert!(
+        log.iter()
+            .any(|l| l.contains("interrupted: the routine was stopped and closed")),
+        "{log:?}"
+    );
+    // The instrument is free again.
+    let out = send(&sim.addr, &["--command", "GetActiveRoutine"]);
+    assert_eq!(stdout_lines(&out)[0]["data"]["routine"], Value::Null);
 }
 
 #[test]
 fn serve_on_a_busy_port_exits_3() {
     let busy = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = busy.local_addr().unwrap().to_string();
-    let out = protoctl()
-        .args(["arkeo", "serve", "--bind", &addr])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = bounded(
+        protoctl()
+            .args(["arkeo", "serve", "--bind", &addr])
+            .stdin(Stdio::null()),
+        None,
+    );
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
 }
 
@@ -476,10 +549,7 @@ fn serve_talks_to_raw_clients() {
 
 #[test]
 fn demo_arkeo_part_runs_the_workflow() {
-    let out = protoctl()
-        .args(["--json", "demo", "--only", "arkeo"])
-        .output()
-        .unwrap();
+    let out = bounded(protoctl().args(["--json", "demo", "--only", "arkeo"]), None);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let lines = stdout_lines(&out);
     assert!(lines.iter().all(|l| l["demo"] == "arkeo"));

@@ -23,7 +23,7 @@ use crate::output::Output;
 #[derive(Debug, Args)]
 pub(crate) struct ListenArgs {
     /// The server; without it, the first Arctop server mDNS finds.
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", value_parser = super::host_port)]
     addr: Option<String>,
     /// The application's API key. Prefer the environment variable, which other users
     /// cannot see in the process list. Never logged.

@@ -44,6 +44,25 @@ fn api_key(text: &str) -> Result<arctop::ApiKey, String> {
     Ok(arctop::ApiKey::new(text))
 }
 
+/// Checks that an address names its port: the Stream Server has no default port (the app
+/// picks one; mDNS or the user must say which), so `--addr phone.local` is a usage error
+/// rather than a failed lookup.
+fn host_port(text: &str) -> Result<String, String> {
+    match text.rsplit_once(':') {
+        Some((host, port))
+            if !host.is_empty()
+                && (!host.contains(':') || host.starts_with('[') && host.ends_with(']'))
+                && port.parse::<u16>().is_ok_and(|p| p != 0) =>
+        {
+            Ok(text.to_string())
+        }
+        _ => Err(format!(
+            "{text:?} is not HOST:PORT (the Stream Server has no default port; \
+             IPv6 as [ADDR]:PORT)"
+        )),
+    }
+}
+
 /// Parses a positive number of seconds (fractions allowed).
 fn seconds(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
@@ -65,6 +84,24 @@ mod tests {
         assert_eq!(seconds("3"), Ok(Duration::from_secs(3)));
         for bad in ["0", "-1", "x", "NaN", "1e9"] {
             assert!(seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn addr_must_name_a_port() {
+        for good in ["127.0.0.1:4567", "phone.local:80", "[::1]:9"] {
+            assert_eq!(host_port(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "127.0.0.1",
+            "phone.local",
+            ":80",
+            "host:0",
+            "host:x",
+            "::1",
+            "",
+        ] {
+            assert!(host_port(bad).is_err(), "{bad}");
         }
     }
 
