@@ -1,5 +1,7 @@
 //! Logs go to stderr through tracing-subscriber; `RUST_LOG` wins over `-v`/`-q`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{GlobalArgs, LogFormat};
@@ -17,6 +19,7 @@ pub(crate) fn init(global: &GlobalArgs) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(global.verbose >= 2);
     let installed = match global.log_format {
         LogFormat::Text => builder.try_init(),
