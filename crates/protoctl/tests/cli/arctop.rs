@@ -5,14 +5,12 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{protoctl, stderr, stdout_lines};
+use crate::support::{Reaped, WAIT, bounded, protoctl, stderr, stdout_lines};
 
 const KEY: &str = "cli-test-key";
-const WAIT: Duration = Duration::from_secs(20);
 
 /// `protoctl arctop serve` in the background; killed and reaped on drop.
 struct Serve {
@@ -98,51 +96,9 @@ fn assert_exit(output: &Output, code: i32, needle: &str) {
     );
 }
 
-/// A child process killed and reaped when the guard drops (also on a failed assert).
-/// Also used by the ARKEO CLI tests.
-pub(crate) struct Reaped(pub(crate) Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Runs a command to its end (stdin closed), killing it if it outlives the test bound.
 fn run_bounded(mut cmd: Command) -> Output {
     bounded(&mut cmd, None)
-}
-
-/// Runs a command to its end with `stdin` fed (or closed when `None`), killing it if it
-/// outlives the test bound: a command that hangs fails its test instead of hanging CI.
-/// Also used by the ARKEO CLI tests.
-pub(crate) fn bounded(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
-    let mut child = cmd
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn protoctl");
-    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        let input = input.to_vec();
-        // A command that stops reading early closes the pipe: that is not a test failure.
-        std::thread::spawn(move || pipe.write_all(&input));
-    }
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || tx.send(child.wait_with_output()));
-    match rx.recv_timeout(WAIT) {
-        Ok(output) => output.expect("wait for protoctl"),
-        Err(_) => {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("protoctl did not finish within {WAIT:?}");
-        }
-    }
 }
 
 fn frame(text: &str) -> Vec<u8> {

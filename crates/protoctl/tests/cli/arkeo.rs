@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::arctop::{Reaped, bounded};
-use crate::support::{protoctl, stderr, stdout_lines};
+use crate::support::{Reaped, bounded, protoctl, stderr, stdout_lines};
 
 /// `protoctl arkeo serve` on an ephemeral port; killed and reaped on drop.
 struct Served {

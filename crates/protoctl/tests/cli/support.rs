@@ -1,7 +1,12 @@
 //! Running the built binary.
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The longest any single protoctl run may take in a test before it is killed.
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
 /// The binary under test, with logs quiet unless a test asks.
 pub(crate) fn protoctl() -> Command {
@@ -10,20 +15,49 @@ pub(crate) fn protoctl() -> Command {
     cmd
 }
 
-/// Runs with `stdin` fed and returns the finished process's output.
+/// Runs with `stdin` fed and returns the finished process's output (bounded by [`WAIT`]).
 pub(crate) fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
+    bounded(cmd, Some(stdin))
+}
+
+/// A child process killed and reaped when the guard drops (also on a failed assert).
+pub(crate) struct Reaped(pub(crate) Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs a command to its end with `stdin` fed (or closed when `None`), killing it if it
+/// outlives the test bound: a command that hangs fails its test instead of hanging CI.
+pub(crate) fn bounded(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
     let mut child = cmd
-        .stdin(Stdio::piped())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn protoctl");
-    let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || pipe.write_all(&input));
-    let output = child.wait_with_output().expect("wait for protoctl");
-    writer.join().unwrap().expect("feed stdin");
-    output
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        let input = input.to_vec();
+        // A command that stops reading early closes the pipe: that is not a test failure.
+        std::thread::spawn(move || pipe.write_all(&input));
+    }
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(WAIT) {
+        Ok(output) => output.expect("wait for protoctl"),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("protoctl did not finish within {WAIT:?}");
+        }
+    }
 }
 
 pub(crate) fn stdout_lines(output: &Output) -> Vec<serde_json::Value> {
