@@ -123,10 +123,19 @@ fn fuzz(args: &[String]) -> Result {
     }
     let targets = fuzz_targets()?;
     for target in &targets {
+        // New inputs go to a scratch folder (ignored by git); the committed corpus is only
+        // read. Crashes land in fuzz/artifacts/<target>/: commit a minimised one under
+        // fuzz/corpus/<target>/ so `cargo test` replays it from then on.
+        let scratch = root().join("fuzz/target/new-corpus").join(target);
+        std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+        let corpus = root().join("fuzz/corpus").join(target);
         run(
             &format!("fuzz {target} for {seconds}s"),
             cargo()
-                .args(["fuzz", "run", "-s", "none", target, "--"])
+                .args(["fuzz", "run", "-s", "none", target])
+                .arg(&scratch)
+                .arg(&corpus)
+                .arg("--")
                 .arg(format!("-max_total_time={seconds}")),
         )?;
     }
