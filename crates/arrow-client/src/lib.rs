@@ -5,3 +5,13 @@
 //! owns the sockets.
 //!
 //! This crate is filled in by the Arrow client issue; it builds on `arrow-codec`.
+
+pub mod connection;
+mod error;
+pub mod flow;
+pub mod identity;
+pub mod message;
+pub mod service_table;
+pub mod tls;
+
+pub use error::{Error, ProtocolViolation};
