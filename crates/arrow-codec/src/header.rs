@@ -1,0 +1,179 @@
+//! The 11-byte header in front of every message.
+//!
+//! ```text
+//!  0         1          3          4             7                 11
+//! +---------+----------+----------+-------------+-----------------+
+//! | version | svc_id   | reserved | session_id  | body_size       |
+//! | u8 = 2  | u16      | u8 = 0   | u24         | u32             |
+//! +---------+----------+----------+-------------+-----------------+
+//! ```
+//!
+//! All big-endian. The reserved byte is written as 0 and ignored on receipt.
+
+use bytes::{BufMut, BytesMut};
+use nom::Parser;
+use nom::number::streaming::{be_u16, be_u24, be_u32, u8 as byte};
+
+use crate::error::{DecodeError, EncodeError};
+
+/// The protocol version this crate speaks, and the only one it accepts.
+pub const VERSION: u8 = 2;
+
+/// Bytes in a message header.
+pub const HEADER_LEN: usize = 11;
+
+/// The largest session id: session ids are 24 bits on the wire.
+pub const MAX_SESSION_ID: u32 = 0x00ff_ffff;
+
+/// Service id 0 carries control messages.
+pub const CONTROL_SVC_ID: u16 = 0;
+
+/// A decoded message header (the version is checked, not kept: it is always 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Header {
+    /// Service id; 0 for control messages.
+    pub svc_id: u16,
+    /// Session id (24 bits; ignored for control messages).
+    pub session_id: u32,
+    /// Bytes of body after the header.
+    pub body_size: u32,
+}
+
+impl Header {
+    /// True for the control service (id 0).
+    pub fn is_control(&self) -> bool {
+        self.svc_id == CONTROL_SVC_ID
+    }
+
+    /// Bytes of the whole message, header included.
+    pub fn message_len(&self) -> usize {
+        HEADER_LEN + self.body_size as usize
+    }
+
+    /// Reads a header from the front of `src` (streaming: `Ok(None)` when fewer than 11
+    /// bytes are there). Fails on a version other than 2. Consumes nothing.
+    pub fn parse(src: &[u8]) -> Result<Option<Header>, DecodeError> {
+        match header(src) {
+            Ok((_, (version, header))) if version == VERSION => Ok(Some(header)),
+            Ok((_, (version, _))) => Err(DecodeError::UnsupportedVersion { version }),
+            // Streaming parsers only fail by asking for more.
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Writes the header (reserving its 11 bytes). Fails when the session id is over 24
+    /// bits; nothing is written then.
+    pub fn encode(&self, dst: &mut BytesMut) -> Result<(), EncodeError> {
+        check_session_id(self.session_id)?;
+        dst.reserve(HEADER_LEN);
+        self.put(dst);
+        Ok(())
+    }
+
+    /// Writes the header with no checks (callers validated the session id).
+    pub(crate) fn put(&self, dst: &mut BytesMut) {
+        dst.put_u8(VERSION);
+        dst.put_u16(self.svc_id);
+        // reserved byte + 24-bit session id
+        dst.put_u32(self.session_id & MAX_SESSION_ID);
+        dst.put_u32(self.body_size);
+    }
+}
+
+/// Fails for session ids over 24 bits.
+pub(crate) fn check_session_id(session_id: u32) -> Result<(), EncodeError> {
+    if session_id > MAX_SESSION_ID {
+        Err(EncodeError::SessionIdOutOfRange { session_id })
+    } else {
+        Ok(())
+    }
+}
+
+type StreamResult<'a, T> = nom::IResult<&'a [u8], T, nom::error::Error<&'a [u8]>>;
+
+fn header(i: &[u8]) -> StreamResult<'_, (u8, Header)> {
+    let (i, version) = byte.parse(i)?;
+    let (i, svc_id) = be_u16.parse(i)?;
+    let (i, _reserved) = byte.parse(i)?;
+    let (i, session_id) = be_u24.parse(i)?;
+    let (i, body_size) = be_u32.parse(i)?;
+    Ok((
+        i,
+        (
+            version,
+            Header {
+                svc_id,
+                session_id,
+                body_size,
+            },
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_parses_the_reference_register_header() {
+        let bytes = [
+            0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x70,
+        ];
+        let header = Header::parse(&bytes).unwrap().unwrap();
+        assert_eq!(
+            header,
+            Header {
+                svc_id: 0,
+                session_id: 0,
+                body_size: 0x170
+            }
+        );
+        let mut out = BytesMut::new();
+        header.encode(&mut out).unwrap();
+        assert_eq!(&out[..], &bytes);
+    }
+
+    #[test]
+    fn header_needs_all_eleven_bytes() {
+        let bytes = [0x02, 0, 1, 0, 0, 0, 7, 0, 0, 0, 4];
+        for cut in 0..HEADER_LEN {
+            assert_eq!(Header::parse(&bytes[..cut]), Ok(None), "cut at {cut}");
+        }
+        assert!(Header::parse(&bytes).unwrap().is_some());
+    }
+
+    #[test]
+    fn header_ignores_the_reserved_byte() {
+        let bytes = [0x02, 0, 1, 0xff, 0, 0, 7, 0, 0, 0, 4];
+        let header = Header::parse(&bytes).unwrap().unwrap();
+        assert_eq!(header.session_id, 7);
+    }
+
+    #[test]
+    fn header_rejects_other_versions() {
+        for version in [0u8, 1, 3, 0xff] {
+            let bytes = [version, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+            assert_eq!(
+                Header::parse(&bytes),
+                Err(DecodeError::UnsupportedVersion { version })
+            );
+        }
+    }
+
+    #[test]
+    fn header_encode_rejects_session_ids_over_24_bits() {
+        let header = Header {
+            svc_id: 1,
+            session_id: 0x0100_0000,
+            body_size: 0,
+        };
+        let mut out = BytesMut::new();
+        assert_eq!(
+            header.encode(&mut out),
+            Err(EncodeError::SessionIdOutOfRange {
+                session_id: 0x0100_0000
+            })
+        );
+        assert!(out.is_empty());
+    }
+}
