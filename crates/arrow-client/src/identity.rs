@@ -18,48 +18,7 @@ use crate::Error;
 /// The file inside the state directory.
 pub const IDENTITY_FILE: &str = "identity.json";
 
-/// A MAC address (6 octets).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct MacAddr(pub [u8; 6]);
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
-    }
-}
-
-impl fmt::Debug for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl std::str::FromStr for MacAddr {
-    type Err = Error;
-
-    /// Parses `aa:bb:cc:dd:ee:ff` (or with `-`).
-    fn from_str(s: &str) -> Result<Self, Error> {
-        let bad = || Error::Config(format!("{s:?} is not a MAC address (aa:bb:cc:dd:ee:ff)"));
-        let mut out = [0u8; 6];
-        let mut parts = s.split([':', '-']);
-        for byte in &mut out {
-            let part = parts.next().ok_or_else(bad)?;
-            if part.len() != 2 {
-                return Err(bad());
-            }
-            *byte = u8::from_str_radix(part, 16).map_err(|_| bad())?;
-        }
-        if parts.next().is_some() {
-            return Err(bad());
-        }
-        Ok(MacAddr(out))
-    }
-}
+pub use arrow_codec::MacAddr;
 
 /// The client's credentials.
 #[derive(Clone, PartialEq, Eq)]
@@ -215,7 +174,7 @@ pub fn first_interface_mac() -> Option<MacAddr> {
         let text =
             fs::read_to_string(Path::new("/sys/class/net").join(&name).join("address")).ok()?;
         let mac: MacAddr = text.trim().parse().ok()?;
-        (mac != MacAddr::default()).then_some(mac)
+        (mac.octets() != [0; 6]).then_some(mac)
     })
 }
 
@@ -267,21 +226,5 @@ mod tests {
             key: [0xab; 16],
         };
         assert!(!format!("{id:?}").contains("ab"));
-    }
-
-    #[test]
-    fn mac_parses_and_prints() {
-        let mac: MacAddr = "02:00:0A:0b:0c:0d".parse().unwrap();
-        assert_eq!(mac.0, [2, 0, 10, 11, 12, 13]);
-        assert_eq!(mac.to_string(), "02:00:0a:0b:0c:0d");
-        for bad in [
-            "",
-            "02:00",
-            "02:00:0a:0b:0c:0d:0e",
-            "zz:00:0a:0b:0c:0d",
-            "2:00:0a:0b:0c:0d",
-        ] {
-            assert!(bad.parse::<MacAddr>().is_err(), "{bad}");
-        }
     }
 }

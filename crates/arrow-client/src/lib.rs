@@ -7,11 +7,14 @@
 //! This crate is filled in by the Arrow client issue; it builds on `arrow-codec`.
 
 pub mod connection;
+pub mod driver;
 mod error;
 pub mod flow;
 pub mod identity;
 pub mod message;
+mod pump;
 pub mod service_table;
 pub mod tls;
+pub mod wire;
 
 pub use error::{Error, ProtocolViolation};

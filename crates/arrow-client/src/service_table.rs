@@ -234,6 +234,23 @@ impl ServiceTable {
             .map(|i| &self.services[i])
     }
 
+    /// The records REGISTER carries, in id order.
+    pub fn records(&self) -> Vec<arrow_codec::Service> {
+        self.services
+            .iter()
+            .map(|s| {
+                arrow_codec::Service::new(
+                    s.id,
+                    arrow_codec::ServiceType::from(s.kind.code()),
+                    s.addr.ip(),
+                    s.addr.port(),
+                )
+                .with_mac(s.mac)
+                .with_path(s.path.clone())
+            })
+            .collect()
+    }
+
     /// Number of services.
     pub fn len(&self) -> usize {
         self.services.len()
