@@ -475,7 +475,7 @@ impl Driver {
 }
 
 /// Writes queued chunks to the TLS stream, coalescing what is ready into one write.
-async fn write_loop<W>(
+pub(crate) async fn write_loop<W>(
     mut writer: W,
     mut chunks: mpsc::UnboundedReceiver<Bytes>,
     backlog: Arc<AtomicUsize>,

@@ -13,6 +13,7 @@ pub mod flow;
 pub mod identity;
 pub mod message;
 mod pump;
+pub mod service;
 pub mod service_table;
 pub mod tls;
 pub mod wire;

@@ -1,0 +1,1 @@
+//! A scripted malicious service.
