@@ -57,3 +57,130 @@ async fn local_service_refusing_ends_the_session_with_hup_3() {
         ClientEvent::Connection(Event::SessionClosed { end: SessionEnd::LocalFailed, .. })
     ));
 }
+
+/// Sends `len` pseudo-random bytes through the tunnel to the echo service and checks the
+/// SHA-256 of what comes back against what was sent, both streams running at once.
+async fn transfer_verified(port: u16, len: usize) {
+    use sha2::{Digest, Sha256};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    socket.set_nodelay(true).unwrap();
+    let (mut r, mut w) = socket.split();
+    let write = async {
+        let mut hash = Sha256::new();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut block = vec![0u8; 64 * 1024];
+        let mut sent = 0;
+        while sent < len {
+            for chunk in block.chunks_mut(8) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+            }
+            let n = block.len().min(len - sent);
+            hash.update(&block[..n]);
+            w.write_all(&block[..n]).await.unwrap();
+            sent += n;
+        }
+        hash.finalize()
+    };
+    let read = async {
+        let mut hash = Sha256::new();
+        let mut got = 0;
+        let mut chunk = vec![0u8; 64 * 1024];
+        while got < len {
+            let n = r.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "tunnel closed after {got} of {len} bytes");
+            hash.update(&chunk[..n]);
+            got += n;
+        }
+        hash.finalize()
+    };
+    let (sent, received) = tokio::time::timeout(std::time::Duration::from_secs(600), async {
+        tokio::join!(write, read)
+    })
+    .await
+    .expect("transfer timed out");
+    assert_eq!(sent, received, "SHA-256 of the bytes sent and echoed back");
+}
+
+async fn large_transfer(len: usize) {
+    let certs = certs();
+    let (echo, _echo) = echo_server().await;
+    let mut service = start_service(&certs).await;
+    let _client = start_client(client_config(service.addr, &certs, &[echo]));
+    let port = service.exposed_port().await;
+    transfer_verified(port, len).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_mib_each_way_verified_by_sha256() {
+    large_transfer(16 << 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "1 GiB each way takes minutes in a debug build: run with --release -- --ignored"]
+async fn one_gib_each_way_verified_by_sha256() {
+    large_transfer(1 << 30).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_sessions() {
+    let certs = certs();
+    let (echo, _echo) = echo_server().await;
+    let mut service = start_service(&certs).await;
+    let _client = start_client(client_config(service.addr, &certs, &[echo]));
+    let port = service.exposed_port().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..1000u32 {
+        tasks.spawn(async move {
+            let message: Vec<u8> = (0..1024u32).map(|j| (i.wrapping_mul(31) ^ j) as u8).collect();
+            let back = echo_through(port, &message).await;
+            assert_eq!(back, message, "session {i}");
+        });
+    }
+    let mut done = 0;
+    while let Some(result) = tasks.join_next().await {
+        result.unwrap();
+        done += 1;
+    }
+    assert_eq!(done, 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_restarted_mid_transfer_the_client_reconnects() {
+    let certs = certs();
+    let (echo, _echo) = echo_server().await;
+    let mut service = start_service(&certs).await;
+    let addr = service.addr;
+    let mut client = start_client(client_config(addr, &certs, &[echo]));
+    let port = service.exposed_port().await;
+
+    // A transfer that is cut by the restart.
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    socket.write_all(&vec![1u8; 100_000]).await.unwrap();
+    let mut first = [0u8; 1];
+    socket.read_exact(&mut first).await.unwrap();
+    service.stop().await;
+    let mut rest = Vec::new();
+    let cut = tokio::time::timeout(WAIT, socket.read_to_end(&mut rest)).await.expect("cut");
+    assert!(cut.is_err() || rest.len() < 100_000 - 1, "the restart cut the transfer");
+    let ended = wait_for(&mut client.events, |e| {
+        matches!(e, ClientEvent::Connection(Event::SessionClosed { .. }))
+    })
+    .await;
+    assert!(matches!(
+        ended,
+        ClientEvent::Connection(Event::SessionClosed { end: SessionEnd::Disconnected, .. })
+    ));
+    wait_for(&mut client.events, |e| matches!(e, ClientEvent::Disconnected { .. })).await;
+
+    // The service comes back on the same address; the client registers again and the
+    // tunnel works.
+    let mut service = start_service_on(addr, &certs).await;
+    wait_for(&mut client.events, |e| *e == ClientEvent::Connection(Event::Registered)).await;
+    let port = service.exposed_port().await;
+    transfer_verified(port, 1 << 20).await;
+}
