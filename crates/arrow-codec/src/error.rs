@@ -58,7 +58,7 @@ pub enum DecodeError {
         actual: usize,
     },
     /// The body ended inside a field.
-    #[error("{message} ends inside {field} at byte offset {offset}")]
+    #[error("{message} ends inside {field} at byte {offset} of the message")]
     Truncated {
         /// The message type name.
         message: &'static str,
@@ -68,7 +68,7 @@ pub enum DecodeError {
         offset: usize,
     },
     /// Bytes left in the body after the message was complete.
-    #[error("{extra} trailing bytes after {message} at byte offset {offset}")]
+    #[error("{extra} trailing bytes after {message} at byte {offset} of the message")]
     TrailingBytes {
         /// The message type name.
         message: &'static str,
@@ -78,7 +78,7 @@ pub enum DecodeError {
         extra: usize,
     },
     /// A NUL-terminated string without its NUL.
-    #[error("{message} {field} at byte offset {offset} has no terminating NUL")]
+    #[error("{message} {field} at byte {offset} of the message has no terminating NUL")]
     MissingNul {
         /// The message type name.
         message: &'static str,
@@ -88,7 +88,7 @@ pub enum DecodeError {
         offset: usize,
     },
     /// A string field that is not UTF-8.
-    #[error("{message} {field} at byte offset {offset} is not UTF-8")]
+    #[error("{message} {field} at byte {offset} of the message is not UTF-8")]
     NotUtf8 {
         /// The message type name.
         message: &'static str,
@@ -98,7 +98,7 @@ pub enum DecodeError {
         offset: usize,
     },
     /// An `ip_version` other than 4 or 6.
-    #[error("{message} ip_version {version} at byte offset {offset} is neither 4 nor 6")]
+    #[error("{message} ip_version {version} at byte {offset} of the message is neither 4 nor 6")]
     BadIpVersion {
         /// The message type name.
         message: &'static str,
@@ -108,7 +108,9 @@ pub enum DecodeError {
         offset: usize,
     },
     /// A service table that ends without its terminator record (id 0, type 0).
-    #[error("{message} service table has no terminator record (body ends at byte offset {offset})")]
+    #[error(
+        "{message} service table has no terminator record (body ends at byte {offset} of the message)"
+    )]
     MissingTerminator {
         /// The message type name.
         message: &'static str,
@@ -117,7 +119,7 @@ pub enum DecodeError {
     },
     /// A record count that cannot fit in the bytes left (checked before allocating).
     #[error(
-        "{message} {field} {count} at byte offset {offset} overruns the body: \
+        "{message} {field} {count} at byte {offset} of the message overruns the body: \
          {remaining} bytes left, each record takes at least {min_each}"
     )]
     CountOverrun {
@@ -137,6 +139,21 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
+    /// Where in the message the error is, counted from the first header byte (`None` for
+    /// errors about the header or the stream as a whole).
+    pub fn offset(&self) -> Option<usize> {
+        match self {
+            DecodeError::Truncated { offset, .. }
+            | DecodeError::TrailingBytes { offset, .. }
+            | DecodeError::MissingNul { offset, .. }
+            | DecodeError::NotUtf8 { offset, .. }
+            | DecodeError::BadIpVersion { offset, .. }
+            | DecodeError::MissingTerminator { offset, .. }
+            | DecodeError::CountOverrun { offset, .. } => Some(*offset),
+            _ => None,
+        }
+    }
+
     /// True when the error is inside one message whose bytes were already consumed: the
     /// stream is still in step and the next message can be decoded.
     pub fn is_within_message(&self) -> bool {

@@ -132,6 +132,18 @@ impl From<wire::JsonFrameError> for CliError {
     }
 }
 
+impl From<arrow_codec::Error> for CliError {
+    fn from(e: arrow_codec::Error) -> Self {
+        let fault = match &e {
+            arrow_codec::Error::Decode(_) => Fault::Protocol,
+            arrow_codec::Error::Encode(_) => Fault::Local,
+            arrow_codec::Error::Io(_) => Fault::Transport,
+            _ => Fault::Protocol,
+        };
+        Self::new(fault, chain(&e))
+    }
+}
+
 /// Prints the error (if any) on stderr and turns the outcome into the process exit code.
 pub(crate) fn report(result: Result<(), CliError>) -> ExitCode {
     match result {

@@ -323,6 +323,32 @@ impl ControlBody {
     }
 }
 
+/// `ControlBody::from(data)` for every message type that has data.
+macro_rules! body_from {
+    ($($variant:ident($ty:ty)),* $(,)?) => {
+        $(
+            impl From<$ty> for ControlBody {
+                fn from(data: $ty) -> Self {
+                    ControlBody::$variant(data)
+                }
+            }
+        )*
+    };
+}
+
+body_from!(
+    Ack(ErrorCode),
+    Register(Register),
+    Redirect(Redirect),
+    Update(Update),
+    Hup(Hup),
+    Status(Status),
+    ScanReport(ScanReport),
+    DataAck(DataAck),
+    Connect(Connect),
+    Unknown(UnknownControl),
+);
+
 /// One control message: its id and what it says.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ControlMessage {

@@ -1,5 +1,6 @@
 //! The subcommands. Each protocol has one module; `run` dispatches.
 
+mod arrow;
 mod completions;
 mod demo;
 mod wire;
@@ -15,6 +16,9 @@ pub(crate) enum Command {
     /// Length-prefixed framing: decode a captured stream, encode JSON Lines into frames.
     #[command(subcommand)]
     Wire(wire::WireCommand),
+    /// Angelcam Arrow v2: decode a captured stream, encode JSON Lines into messages.
+    #[command(subcommand)]
+    Arrow(arrow::ArrowCommand),
     /// Run every built-in peer on 127.0.0.1 with a client against it, and show the traffic.
     Demo(demo::DemoArgs),
     /// Print a shell completion script.
@@ -25,6 +29,7 @@ pub(crate) enum Command {
 pub(crate) async fn run(command: Command, out: &mut Output) -> Result<(), CliError> {
     match command {
         Command::Wire(cmd) => wire::run(cmd, out),
+        Command::Arrow(cmd) => arrow::run(cmd, out).await,
         Command::Demo(args) => demo::run(args, out).await,
         Command::Completions(args) => completions::run(args, out),
     }

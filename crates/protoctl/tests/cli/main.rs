@@ -1,5 +1,6 @@
 //! End-to-end tests of the `protoctl` binary: real processes, real exit codes.
 
+mod arrow;
 mod demo;
 mod global;
 mod support;
