@@ -63,7 +63,14 @@ impl Identity {
         match Self::load(state_dir)? {
             Some(identity) => Ok((identity, false)),
             None => {
-                fs::create_dir_all(state_dir).map_err(|source| Error::State {
+                let mut dir = fs::DirBuilder::new();
+                dir.recursive(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::DirBuilderExt;
+                    dir.mode(0o700);
+                }
+                dir.create(state_dir).map_err(|source| Error::State {
                     path: state_dir.to_path_buf(),
                     source,
                 })?;

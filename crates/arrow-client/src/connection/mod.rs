@@ -154,6 +154,7 @@ impl SessionEnd {
 
 /// Things worth reporting.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// The service accepted REGISTER.
     Registered,
