@@ -5,6 +5,7 @@
 //! client sees, and stops its peer. Parts run one after another; the first failure ends the
 //! demo with that part's exit code.
 
+mod arrow;
 mod wire_echo;
 
 use std::fmt;
@@ -28,14 +29,18 @@ pub(crate) struct DemoArgs {
 pub(crate) enum Part {
     /// JSON over 4-byte length-prefixed frames, against an echo peer.
     Wire,
+    /// Arrow v2: a development Arrow Service, a client, and an HTTP request through the
+    /// tunnel to a local web server.
+    Arrow,
 }
 
 impl Part {
-    const ALL: &'static [Part] = &[Part::Wire];
+    const ALL: &'static [Part] = &[Part::Wire, Part::Arrow];
 
     fn name(self) -> &'static str {
         match self {
             Part::Wire => "wire",
+            Part::Arrow => "arrow",
         }
     }
 }
@@ -79,6 +84,7 @@ pub(crate) async fn run(args: DemoArgs, out: &mut Output) -> Result<(), CliError
         };
         match part {
             Part::Wire => wire_echo::run(&mut reporter).await,
+            Part::Arrow => arrow::run(&mut reporter).await,
         }
         .map_err(|e| e.context(format_args!("demo part {}", part.name())))?;
     }
