@@ -1,6 +1,7 @@
 //! End-to-end tests of the `protoctl` binary: real processes, real exit codes.
 
 mod arrow;
+mod arrow_client;
 mod demo;
 mod global;
 mod support;

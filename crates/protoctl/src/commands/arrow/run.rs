@@ -114,13 +114,15 @@ pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError>
     let mut client = tokio::spawn(driver::run(config, events_tx, stop_rx));
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    let mut stopping = false;
     loop {
         tokio::select! {
             event = events.recv() => match event {
                 Some(event) => report(out, &event)?,
                 None => break,
             },
-            _ = &mut ctrl_c => {
+            _ = &mut ctrl_c, if !stopping => {
+                stopping = true;
                 let _ = stop.send(true);
             }
             done = &mut client => {
