@@ -4,7 +4,7 @@
 //! One task per connection reads the TLS stream, runs the core and the timers; a second
 //! task writes to the TLS stream, so reading from the service (and so seeing its
 //! DATA_ACKs and PINGs) never waits on a blocked write. Each local connection is a
-//! [`pump`](crate::pump) task.
+//! `pump` task.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,7 +21,9 @@ use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsConnector;
 use tokio_util::codec::Decoder;
 
-use crate::connection::{Connection, ConnectionConfig, Disconnect, Event, LocalCommand, SessionHandle, State};
+use crate::connection::{
+    Connection, ConnectionConfig, Disconnect, Event, LocalCommand, SessionHandle, State,
+};
 use crate::identity::{Identity, MacAddr};
 use crate::pump::{self, PumpCommand, PumpEvent, Socket};
 use crate::service_table::ServiceTable;
@@ -93,11 +95,8 @@ impl ClientConfig {
     }
 
     fn register(&self) -> Register {
-        let mut register = Register::new(
-            self.identity.uuid,
-            ClientKey(self.identity.key),
-            self.mac,
-        );
+        let mut register =
+            Register::new(self.identity.uuid, ClientKey(self.identity.key), self.mac);
         register.window_size = u16::try_from(self.connection.capacity - 1).unwrap_or(u16::MAX);
         register.flags = self.flags;
         register.extended_info = self.extended_info.clone();
@@ -316,7 +315,11 @@ impl Driver {
         loop {
             self.flush()?;
             if self.conn.state() == State::Disconnected {
-                let reason = self.conn.close_reason().cloned().unwrap_or(Disconnect::Closed);
+                let reason = self
+                    .conn
+                    .close_reason()
+                    .cloned()
+                    .unwrap_or(Disconnect::Closed);
                 return Ok((reason, self.registered));
             }
             let deadline = self.conn.poll_timeout();
@@ -403,8 +406,8 @@ impl Driver {
             }
         }
         self.send_out();
-        let limit = CONTROL_BACKLOG
-            + self.conn.active_sessions() * self.conn.config().capacity as usize;
+        let limit =
+            CONTROL_BACKLOG + self.conn.active_sessions() * self.conn.config().capacity as usize;
         let queued = self.backlog.load(Ordering::Relaxed);
         if queued > limit {
             self.conn

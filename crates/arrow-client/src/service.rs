@@ -360,7 +360,9 @@ impl ClientConn<'_> {
                 let _ = s.pump.send(PumpCommand::Write(data.body));
             }
             Message::Control(msg) => match msg.body {
-                ControlBody::Ping => self.control(ControlMessage::ack(msg.msg_id, ErrorCode::NoError)),
+                ControlBody::Ping => {
+                    self.control(ControlMessage::ack(msg.msg_id, ErrorCode::NoError))
+                }
                 ControlBody::Ack(_) => {
                     if *ping == Some(msg.msg_id) {
                         *ping = None;
@@ -379,7 +381,10 @@ impl ClientConn<'_> {
                 }
                 ControlBody::Register(_) => return Err("REGISTER after the handshake".into()),
                 ControlBody::Status(_) | ControlBody::ScanReport(_) | ControlBody::Update(_) => {}
-                _ => self.control(ControlMessage::ack(msg.msg_id, ErrorCode::UnsupportedMethod)),
+                _ => self.control(ControlMessage::ack(
+                    msg.msg_id,
+                    ErrorCode::UnsupportedMethod,
+                )),
             },
         }
         Ok(())
@@ -433,7 +438,11 @@ async fn serve_client(
 
     let (writer_tx, writer_rx) = mpsc::unbounded_channel::<Bytes>();
     let backlog = Arc::new(AtomicUsize::new(0));
-    let mut writer_task = tokio::spawn(crate::driver::write_loop(writer, writer_rx, backlog.clone()));
+    let mut writer_task = tokio::spawn(crate::driver::write_loop(
+        writer,
+        writer_rx,
+        backlog.clone(),
+    ));
     let send = |out: &mut BytesMut| {
         if !out.is_empty() {
             let chunk = out.split().freeze();
@@ -442,7 +451,10 @@ async fn serve_client(
         }
     };
 
-    let allowed = config.allow.as_ref().is_none_or(|a| a.contains(&register.uuid));
+    let allowed = config
+        .allow
+        .as_ref()
+        .is_none_or(|a| a.contains(&register.uuid));
     let mut out = BytesMut::new();
     if !allowed {
         let _ = ControlMessage::ack(msg_id, ErrorCode::Unauthorized).encode(&mut out);
@@ -477,7 +489,11 @@ async fn serve_client(
         let target = if service.path.is_empty() {
             SocketAddr::new(service.ip, service.port).to_string()
         } else {
-            format!("{}{}", SocketAddr::new(service.ip, service.port), service.path)
+            format!(
+                "{}{}",
+                SocketAddr::new(service.ip, service.port),
+                service.path
+            )
         };
         let _ = events.send(ServiceEvent::PortExposed {
             client,

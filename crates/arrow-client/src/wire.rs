@@ -2,8 +2,7 @@
 //! [`Outgoing`] to bytes.
 
 use arrow_codec::{
-    ArrowCodec, ControlBody, ControlMessage, ErrorCode, Message, Register, ScanReport,
-    StatusFlags,
+    ArrowCodec, ControlBody, ControlMessage, ErrorCode, Message, Register, ScanReport, StatusFlags,
 };
 use bytes::BytesMut;
 

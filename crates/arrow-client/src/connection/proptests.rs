@@ -146,11 +146,13 @@ impl Model {
             }
             Op::ServiceData { sid, len } => {
                 let data = self.next_bytes(len);
-                if let Some(side) = self.service.get_mut(&sid).filter(|s| s.live) {
-                    if len <= side.credit {
-                        side.sent.extend_from_slice(&data);
-                        side.credit -= len;
-                    }
+                if let Some(side) = self
+                    .service
+                    .get_mut(&sid)
+                    .filter(|s| s.live && len <= s.credit)
+                {
+                    side.sent.extend_from_slice(&data);
+                    side.credit -= len;
                 }
                 self.h.feed(Incoming::Data {
                     svc_id: svc,

@@ -12,7 +12,10 @@ async fn echo_through_the_tunnel() {
     let (echo, _echo) = echo_server().await;
     let mut service = start_service(&certs).await;
     let mut client = start_client(client_config(service.addr, &certs, &[echo]));
-    wait_for(&mut client.events, |e| *e == ClientEvent::Connection(Event::Registered)).await;
+    wait_for(&mut client.events, |e| {
+        *e == ClientEvent::Connection(Event::Registered)
+    })
+    .await;
     let port = service.exposed_port().await;
     let back = echo_through(port, b"hello through the tunnel").await;
     assert_eq!(back, b"hello through the tunnel");
@@ -23,11 +26,18 @@ async fn echo_through_the_tunnel() {
     assert!(
         matches!(
             closed,
-            ClientEvent::Connection(Event::SessionClosed { bytes_up: 24, bytes_down: 24, .. })
+            ClientEvent::Connection(Event::SessionClosed {
+                bytes_up: 24,
+                bytes_down: 24,
+                ..
+            })
         ),
         "{closed:?}"
     );
-    let _ = wait_for(&mut service.events, |e| matches!(e, ServiceEvent::SessionClosed { .. })).await;
+    let _ = wait_for(&mut service.events, |e| {
+        matches!(e, ServiceEvent::SessionClosed { .. })
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -43,7 +53,10 @@ async fn local_service_refusing_ends_the_session_with_hup_3() {
     let port = service.exposed_port().await;
     let back = echo_through(port, b"anyone?").await;
     assert!(back.is_empty());
-    let closed = wait_for(&mut service.events, |e| matches!(e, ServiceEvent::SessionClosed { .. })).await;
+    let closed = wait_for(&mut service.events, |e| {
+        matches!(e, ServiceEvent::SessionClosed { .. })
+    })
+    .await;
     assert!(
         matches!(&closed, ServiceEvent::SessionClosed { reason, code: Some(3), .. } if reason == "client_hup"),
         "{closed:?}"
@@ -54,7 +67,10 @@ async fn local_service_refusing_ends_the_session_with_hup_3() {
     .await;
     assert!(matches!(
         end,
-        ClientEvent::Connection(Event::SessionClosed { end: SessionEnd::LocalFailed, .. })
+        ClientEvent::Connection(Event::SessionClosed {
+            end: SessionEnd::LocalFailed,
+            ..
+        })
     ));
 }
 
@@ -63,7 +79,9 @@ async fn local_service_refusing_ends_the_session_with_hup_3() {
 async fn transfer_verified(port: u16, len: usize) {
     use sha2::{Digest, Sha256};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
     socket.set_nodelay(true).unwrap();
     let (mut r, mut w) = socket.split();
     let write = async {
@@ -135,7 +153,9 @@ async fn a_thousand_concurrent_sessions() {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..1000u32 {
         tasks.spawn(async move {
-            let message: Vec<u8> = (0..1024u32).map(|j| (i.wrapping_mul(31) ^ j) as u8).collect();
+            let message: Vec<u8> = (0..1024u32)
+                .map(|j| (i.wrapping_mul(31) ^ j) as u8)
+                .collect();
             let back = echo_through(port, &message).await;
             assert_eq!(back, message, "session {i}");
         });
@@ -158,29 +178,45 @@ async fn service_restarted_mid_transfer_the_client_reconnects() {
     let port = service.exposed_port().await;
 
     // A transfer that is cut by the restart.
-    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     socket.write_all(&vec![1u8; 100_000]).await.unwrap();
     let mut first = [0u8; 1];
     socket.read_exact(&mut first).await.unwrap();
     service.stop().await;
     let mut rest = Vec::new();
-    let cut = tokio::time::timeout(WAIT, socket.read_to_end(&mut rest)).await.expect("cut");
-    assert!(cut.is_err() || rest.len() < 100_000 - 1, "the restart cut the transfer");
+    let cut = tokio::time::timeout(WAIT, socket.read_to_end(&mut rest))
+        .await
+        .expect("cut");
+    assert!(
+        cut.is_err() || rest.len() < 100_000 - 1,
+        "the restart cut the transfer"
+    );
     let ended = wait_for(&mut client.events, |e| {
         matches!(e, ClientEvent::Connection(Event::SessionClosed { .. }))
     })
     .await;
     assert!(matches!(
         ended,
-        ClientEvent::Connection(Event::SessionClosed { end: SessionEnd::Disconnected, .. })
+        ClientEvent::Connection(Event::SessionClosed {
+            end: SessionEnd::Disconnected,
+            ..
+        })
     ));
-    wait_for(&mut client.events, |e| matches!(e, ClientEvent::Disconnected { .. })).await;
+    wait_for(&mut client.events, |e| {
+        matches!(e, ClientEvent::Disconnected { .. })
+    })
+    .await;
 
     // The service comes back on the same address; the client registers again and the
     // tunnel works.
     let mut service = start_service_on(addr, &certs).await;
-    wait_for(&mut client.events, |e| *e == ClientEvent::Connection(Event::Registered)).await;
+    wait_for(&mut client.events, |e| {
+        *e == ClientEvent::Connection(Event::Registered)
+    })
+    .await;
     let port = service.exposed_port().await;
     transfer_verified(port, 1 << 20).await;
 }

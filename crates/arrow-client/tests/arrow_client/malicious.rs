@@ -8,9 +8,9 @@ use arrow_codec::{ArrowCodec, ControlBody, ControlMessage, ErrorCode, Message};
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
-use tokio::net::TcpStream;
 use tokio_util::codec::Decoder;
 
 use crate::support::*;
@@ -27,7 +27,11 @@ impl Peer {
     async fn recv(&mut self) -> Option<Message> {
         tokio::time::timeout(WAIT, async {
             loop {
-                if let Some(m) = self.codec.decode(&mut self.input).expect("the client sends valid messages") {
+                if let Some(m) = self
+                    .codec
+                    .decode(&mut self.input)
+                    .expect("the client sends valid messages")
+                {
                     return Some(m);
                 }
                 match self.tls.read_buf(&mut self.input).await {
@@ -45,7 +49,8 @@ impl Peer {
         loop {
             match self.recv().await? {
                 Message::Control(c) if c.body == ControlBody::Ping => {
-                    self.send(&ControlMessage::ack(c.msg_id, ErrorCode::NoError)).await;
+                    self.send(&ControlMessage::ack(c.msg_id, ErrorCode::NoError))
+                        .await;
                 }
                 Message::Control(c) => return Some(c),
                 Message::Data(_) => {}
@@ -81,10 +86,21 @@ impl Scripted {
     /// Accepts the next connection and registers it; returns the peer and the client's
     /// first service id.
     async fn accept(&self) -> (Peer, u16) {
-        let (tcp, _) = tokio::time::timeout(WAIT, self.listener.accept()).await.expect("client connects").unwrap();
+        let (tcp, _) = tokio::time::timeout(WAIT, self.listener.accept())
+            .await
+            .expect("client connects")
+            .unwrap();
         let tls = self.acceptor.accept(tcp).await.unwrap();
-        let mut peer = Peer { tls, codec: ArrowCodec::new(), input: BytesMut::new() };
-        let Some(Message::Control(ControlMessage { msg_id: 0, body: ControlBody::Register(register) })) = peer.recv().await else {
+        let mut peer = Peer {
+            tls,
+            codec: ArrowCodec::new(),
+            input: BytesMut::new(),
+        };
+        let Some(Message::Control(ControlMessage {
+            msg_id: 0,
+            body: ControlBody::Register(register),
+        })) = peer.recv().await
+        else {
             panic!("REGISTER first, with msg_id 0");
         };
         assert_eq!(register.window_size, 65_535);
@@ -109,7 +125,11 @@ async fn setup() -> (Scripted, Client, Peer, u16, crate::support::Guard<()>) {
     let certs = certs();
     let scripted = Scripted::new(&certs).await;
     let (echo, echo_guard) = echo_server().await;
-    let client = start_client(client_config(scripted.listener.local_addr().unwrap(), &certs, &[echo]));
+    let client = start_client(client_config(
+        scripted.listener.local_addr().unwrap(),
+        &certs,
+        &[echo],
+    ));
     let (peer, svc) = scripted.accept().await;
     (scripted, client, peer, svc, echo_guard)
 }
@@ -164,10 +184,15 @@ async fn unknown_control_type_gets_unsupported_method_and_the_connection_stays()
     bytes.extend_from_slice(&[0x12, 0x34, 0x00, 0x42, 1, 2, 3]);
     peer.raw(&bytes).await;
     let reply = peer.recv_control().await.expect("an answer");
-    assert_eq!(reply, ControlMessage::ack(0x1234, ErrorCode::UnsupportedMethod));
+    assert_eq!(
+        reply,
+        ControlMessage::ack(0x1234, ErrorCode::UnsupportedMethod)
+    );
     // Still up: a PING is answered.
     peer.send(&ControlMessage::ping(7)).await;
-    let Some(Message::Control(ack)) = peer.recv().await else { panic!("ACK") };
+    let Some(Message::Control(ack)) = peer.recv().await else {
+        panic!("ACK")
+    };
     assert_eq!(ack, ControlMessage::ack(7, ErrorCode::NoError));
 }
 
@@ -180,7 +205,10 @@ async fn window_overrun_gets_hup_3() {
     bytes.extend_from_slice(&vec![0u8; 65_537]);
     peer.raw(&bytes).await;
     let hup = peer.recv_control().await.expect("HUP");
-    assert!(matches!(hup.body, ControlBody::Hup(h) if h.session_id == 5 && h.error == ErrorCode::ConnectionError), "{hup:?}");
+    assert!(
+        matches!(hup.body, ControlBody::Hup(h) if h.session_id == 5 && h.error == ErrorCode::ConnectionError),
+        "{hup:?}"
+    );
 }
 
 #[tokio::test]
@@ -200,10 +228,17 @@ async fn exactly_the_window_is_accepted() {
                 assert_eq!(d.session_id, 5);
                 echoed += d.body.len();
                 // Let it send the rest.
-                peer.send(&ControlMessage::data_ack(2, 5, d.body.len() as u32)).await;
+                peer.send(&ControlMessage::data_ack(2, 5, d.body.len() as u32))
+                    .await;
             }
-            Message::Control(ControlMessage { body: ControlBody::DataAck(a), .. }) => acked += a.length as usize,
-            Message::Control(ControlMessage { body: ControlBody::Hup(h), .. }) => panic!("unexpected {h:?}"),
+            Message::Control(ControlMessage {
+                body: ControlBody::DataAck(a),
+                ..
+            }) => acked += a.length as usize,
+            Message::Control(ControlMessage {
+                body: ControlBody::Hup(h),
+                ..
+            }) => panic!("unexpected {h:?}"),
             Message::Control(_) => {}
         }
     }
@@ -217,22 +252,30 @@ async fn data_for_unknown_session_gets_hup() {
     bytes.extend_from_slice(b"abc");
     peer.raw(&bytes).await;
     let hup = peer.recv_control().await.expect("HUP");
-    assert!(matches!(hup.body, ControlBody::Hup(h) if h.session_id == 0x00beef), "{hup:?}");
+    assert!(
+        matches!(hup.body, ControlBody::Hup(h) if h.session_id == 0x00beef),
+        "{hup:?}"
+    );
 }
 
 #[tokio::test]
 async fn connect_for_unknown_service_gets_hup() {
     let (_scripted, _client, mut peer, svc, _e) = setup().await;
-    peer.send(&ControlMessage::connect(1, svc.wrapping_add(1), 9)).await;
+    peer.send(&ControlMessage::connect(1, svc.wrapping_add(1), 9))
+        .await;
     let hup = peer.recv_control().await.expect("HUP");
-    assert!(matches!(hup.body, ControlBody::Hup(h) if h.session_id == 9 && h.error == ErrorCode::ConnectionError), "{hup:?}");
+    assert!(
+        matches!(hup.body, ControlBody::Hup(h) if h.session_id == 9 && h.error == ErrorCode::ConnectionError),
+        "{hup:?}"
+    );
 }
 
 #[tokio::test]
 async fn get_status_and_scan_report_are_answered() {
     let (_scripted, _client, mut peer, svc, _e) = setup().await;
     peer.send(&ControlMessage::connect(1, svc, 9)).await;
-    peer.send(&ControlMessage::new(2, ControlBody::GetStatus)).await;
+    peer.send(&ControlMessage::new(2, ControlBody::GetStatus))
+        .await;
     let status = peer.recv_control().await.expect("STATUS");
     match status.body {
         ControlBody::Status(s) => {
@@ -242,22 +285,43 @@ async fn get_status_and_scan_report_are_answered() {
         }
         other => panic!("{other:?}"),
     }
-    peer.send(&ControlMessage::new(3, ControlBody::GetScanReport)).await;
+    peer.send(&ControlMessage::new(3, ControlBody::GetScanReport))
+        .await;
     let report = peer.recv_control().await.expect("SCAN_REPORT");
-    assert!(matches!(report.body, ControlBody::ScanReport(r) if r.request_id == 3 && r.hosts.is_empty() && r.services.is_empty()));
+    assert!(
+        matches!(report.body, ControlBody::ScanReport(r) if r.request_id == 3 && r.hosts.is_empty() && r.services.is_empty())
+    );
 }
 
 #[tokio::test]
 async fn refused_registration_is_retried() {
     let certs = certs();
     let scripted = Scripted::new(&certs).await;
-    let mut client = start_client(client_config(scripted.listener.local_addr().unwrap(), &certs, &[]));
+    let mut client = start_client(client_config(
+        scripted.listener.local_addr().unwrap(),
+        &certs,
+        &[],
+    ));
     let (tcp, _) = scripted.listener.accept().await.unwrap();
     let tls = scripted.acceptor.accept(tcp).await.unwrap();
-    let mut peer = Peer { tls, codec: ArrowCodec::new(), input: BytesMut::new() };
-    assert!(matches!(peer.recv().await, Some(Message::Control(ControlMessage { body: ControlBody::Register(_), .. }))));
-    peer.send(&ControlMessage::ack(0, ErrorCode::Unauthorized)).await;
-    let gone = wait_for(&mut client.events, |e| matches!(e, arrow_client::driver::ClientEvent::Disconnected { .. })).await;
+    let mut peer = Peer {
+        tls,
+        codec: ArrowCodec::new(),
+        input: BytesMut::new(),
+    };
+    assert!(matches!(
+        peer.recv().await,
+        Some(Message::Control(ControlMessage {
+            body: ControlBody::Register(_),
+            ..
+        }))
+    ));
+    peer.send(&ControlMessage::ack(0, ErrorCode::Unauthorized))
+        .await;
+    let gone = wait_for(&mut client.events, |e| {
+        matches!(e, arrow_client::driver::ClientEvent::Disconnected { .. })
+    })
+    .await;
     assert!(format!("{gone:?}").contains("UNAUTHORIZED"), "{gone:?}");
     let _ = scripted.accept().await;
     let _ = Duration::ZERO;

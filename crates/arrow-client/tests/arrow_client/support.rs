@@ -59,15 +59,27 @@ pub(crate) async fn start_service(certs: &DevCertificates) -> Service {
 pub(crate) async fn start_service_on(addr: SocketAddr, certs: &DevCertificates) -> Service {
     let listener = TcpListener::bind(addr).await.unwrap();
     let (tx, events) = mpsc::unbounded_channel();
-    let service = DevService::spawn(listener, ServiceConfig::new(certs.server_config().unwrap()), tx).unwrap();
+    let service = DevService::spawn(
+        listener,
+        ServiceConfig::new(certs.server_config().unwrap()),
+        tx,
+    )
+    .unwrap();
     let addr = service.local_addr();
-    Service { service: Some(service), events, addr }
+    Service {
+        service: Some(service),
+        events,
+        addr,
+    }
 }
 
 impl Service {
     /// Waits for the port exposing the first service of a client.
     pub(crate) async fn exposed_port(&mut self) -> u16 {
-        let event = wait_for(&mut self.events, |e| matches!(e, ServiceEvent::PortExposed { .. })).await;
+        let event = wait_for(&mut self.events, |e| {
+            matches!(e, ServiceEvent::PortExposed { .. })
+        })
+        .await;
         match event {
             ServiceEvent::PortExposed { service, .. } => service.port,
             _ => unreachable!(),
@@ -93,10 +105,19 @@ impl Drop for Client {
     }
 }
 
-pub(crate) fn client_config(server: SocketAddr, certs: &DevCertificates, tcp: &[SocketAddr]) -> ClientConfig {
+pub(crate) fn client_config(
+    server: SocketAddr,
+    certs: &DevCertificates,
+    tcp: &[SocketAddr],
+) -> ClientConfig {
     let resolved = tcp
         .iter()
-        .map(|a| (ServiceSpec::host_port(ServiceKind::Tcp, &a.to_string()).unwrap(), *a))
+        .map(|a| {
+            (
+                ServiceSpec::host_port(ServiceKind::Tcp, &a.to_string()).unwrap(),
+                *a,
+            )
+        })
         .collect();
     let table = ServiceTable::new(resolved).unwrap();
     let mut config = ClientConfig::new(
@@ -107,7 +128,10 @@ pub(crate) fn client_config(server: SocketAddr, certs: &DevCertificates, tcp: &[
         table,
     );
     config.reconnect_delay = Duration::from_millis(100);
-    config.connection = ConnectionConfig { max_sessions: 20_000, ..ConnectionConfig::default() };
+    config.connection = ConnectionConfig {
+        max_sessions: 20_000,
+        ..ConnectionConfig::default()
+    };
     config
 }
 
@@ -115,7 +139,11 @@ pub(crate) fn start_client(config: ClientConfig) -> Client {
     let (tx, events) = mpsc::unbounded_channel();
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(driver::run(config, tx, stop_rx));
-    Client { events, stop, _task: Guard(task) }
+    Client {
+        events,
+        stop,
+        _task: Guard(task),
+    }
 }
 
 /// The next item matching `pred`, skipping others; fails the test after [`WAIT`].
@@ -139,7 +167,9 @@ pub(crate) async fn wait_for<T: std::fmt::Debug>(
 /// the tunnel closed the connection. (Arrow has no half-close: a user that shut down its
 /// writing side would end the session before the answer came back.)
 pub(crate) async fn echo_through(port: u16, data: &[u8]) -> Vec<u8> {
-    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
     socket.set_nodelay(true).unwrap();
     let (mut r, mut w) = socket.split();
     tokio::time::timeout(WAIT, async {

@@ -33,7 +33,8 @@ impl Running {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                let value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
                 if tx.send(value).is_err() {
                     break;
                 }
@@ -60,7 +61,10 @@ impl Running {
     /// SIGINT, then the exit code.
     fn interrupt(mut self) -> Option<i32> {
         let pid = self.child.id().to_string();
-        let status = std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
         assert!(status.success());
         for _ in 0..200 {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -84,20 +88,32 @@ fn arrow_identity_is_created_once_and_never_shows_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let state = state.to_str().unwrap();
-    let first = protoctl().args(["--json", "arrow", "identity", "--state-dir", state]).output().unwrap();
+    let first = protoctl()
+        .args(["--json", "arrow", "identity", "--state-dir", state])
+        .output()
+        .unwrap();
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let first = stdout_lines(&first);
     assert_eq!(first.len(), 1);
     assert_eq!(first[0]["created"], true);
-    let second = protoctl().args(["--json", "arrow", "identity", "--state-dir", state]).output().unwrap();
+    let second = protoctl()
+        .args(["--json", "arrow", "identity", "--state-dir", state])
+        .output()
+        .unwrap();
     let second = stdout_lines(&second);
     assert_eq!(second[0]["created"], false);
     assert_eq!(first[0]["uuid"], second[0]["uuid"]);
     assert!(second[0]["mac"].as_str().unwrap().len() == 17);
 
-    let file: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("state/identity.json")).unwrap()).unwrap();
+    let file: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("state/identity.json")).unwrap(),
+    )
+    .unwrap();
     let key = file["key"].as_str().unwrap();
-    let human = protoctl().args(["arrow", "identity", "--state-dir", state]).output().unwrap();
+    let human = protoctl()
+        .args(["arrow", "identity", "--state-dir", state])
+        .output()
+        .unwrap();
     assert!(!String::from_utf8_lossy(&human.stdout).contains(key));
     assert!(!second[0].to_string().contains(key));
 }
@@ -107,7 +123,10 @@ fn arrow_identity_in_an_unusable_directory_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a-file");
     std::fs::write(&file, "x").unwrap();
-    let out = protoctl().args(["arrow", "identity", "--state-dir", file.to_str().unwrap()]).output().unwrap();
+    let out = protoctl()
+        .args(["arrow", "identity", "--state-dir", file.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
@@ -119,7 +138,14 @@ fn arrow_run_bad_configuration_exits_2() {
     let ca = ca.to_str().unwrap();
     let state = dir.path().join("state");
     let state = state.to_str().unwrap();
-    let base = ["arrow", "run", "--server", "localhost:1", "--state-dir", state];
+    let base = [
+        "arrow",
+        "run",
+        "--server",
+        "localhost:1",
+        "--state-dir",
+        state,
+    ];
     let cases: Vec<Vec<&str>> = vec![
         vec!["--ca", ca],
         vec!["--ca", "/nonexistent/ca.pem"],
@@ -142,8 +168,16 @@ fn arrow_serve_needs_a_certificate_exits_2() {
     let cert = dir.path().join("c.pem");
     std::fs::write(&cert, "x").unwrap();
     let cert = cert.to_str().unwrap();
-    for extra in [vec![], vec!["--cert", cert], vec!["--cert", cert, "--key", cert]] {
-        let out = protoctl().args(["arrow", "serve", "--bind", "127.0.0.1:0"]).args(&extra).output().unwrap();
+    for extra in [
+        vec![],
+        vec!["--cert", cert],
+        vec!["--cert", cert, "--key", cert],
+    ] {
+        let out = protoctl()
+            .args(["arrow", "serve", "--bind", "127.0.0.1:0"])
+            .args(&extra)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
     }
 }
@@ -168,17 +202,41 @@ fn arrow_serve_and_run_carry_a_session_and_stop_on_sigint_with_0() {
         }
     });
 
-    let service = Running::start(&["arrow", "serve", "--bind", "127.0.0.1:0", "--self-signed", certs.to_str().unwrap()]);
+    let service = Running::start(&[
+        "arrow",
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--self-signed",
+        certs.to_str().unwrap(),
+    ]);
     let trust = service.wait_event("self_signed");
     assert_eq!(trust["created"], true);
     let listening = service.wait_event("listening");
-    let port = listening["addr"].as_str().unwrap().rsplit_once(':').unwrap().1.to_string();
+    let port = listening["addr"]
+        .as_str()
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .to_string();
     let server = format!("localhost:{port}");
     let ca = certs.join("ca.pem");
 
     let client = Running::start(&[
-        "--json", "arrow", "run", "--server", &server, "--ca", ca.to_str().unwrap(),
-        "--state-dir", state.to_str().unwrap(), "--tcp", &echo_addr, "--window", "4096",
+        "--json",
+        "arrow",
+        "run",
+        "--server",
+        &server,
+        "--ca",
+        ca.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--tcp",
+        &echo_addr,
+        "--window",
+        "4096",
     ]);
     client.wait_event("registered");
     let registered = service.wait_event("client_registered");
@@ -205,10 +263,16 @@ fn arrow_serve_and_run_carry_a_session_and_stop_on_sigint_with_0() {
 
 #[test]
 fn demo_arrow_part_sends_a_request_through_the_tunnel() {
-    let output = protoctl().args(["--json", "demo", "--only", "arrow"]).output().unwrap();
+    let output = protoctl()
+        .args(["--json", "demo", "--only", "arrow"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let lines = stdout_lines(&output);
-    let response = lines.iter().find(|l| l["event"] == "response").expect("a response line");
+    let response = lines
+        .iter()
+        .find(|l| l["event"] == "response")
+        .expect("a response line");
     assert_eq!(response["status"], "HTTP/1.1 200 OK");
     assert!(lines.iter().all(|l| l["demo"] == "arrow"));
     assert_eq!(lines.last().unwrap()["event"], "done");

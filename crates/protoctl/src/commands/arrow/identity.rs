@@ -33,7 +33,11 @@ pub(crate) fn run(args: IdentityArgs, out: &mut Output) -> Result<(), CliError> 
         format_args!(
             "uuid {}\nmac  {mac}{}",
             identity.uuid,
-            if created { "\n(new identity created)" } else { "" }
+            if created {
+                "\n(new identity created)"
+            } else {
+                ""
+            }
         ),
         &json!({
             "uuid": identity.uuid,

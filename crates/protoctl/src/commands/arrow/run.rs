@@ -86,7 +86,9 @@ pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError>
     let tls = arrow_client::tls::client_config(&args.ca)?;
     let table = table(&args.tcp, &args.http, &args.rtsp, &args.mjpeg).await?;
     let (identity, created) = Identity::load_or_create(&args.state_dir)?;
-    let mac = args.mac.unwrap_or_else(|| super::identity::default_mac(&identity));
+    let mac = args
+        .mac
+        .unwrap_or_else(|| super::identity::default_mac(&identity));
     if table.is_empty() {
         tracing::warn!("no service given (--tcp, --http, --rtsp, --mjpeg): nothing to expose");
     }

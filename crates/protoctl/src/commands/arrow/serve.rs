@@ -52,11 +52,20 @@ pub(crate) async fn run(args: ServeArgs, out: &mut Output) -> Result<(), CliErro
                 args.bind.port(),
                 ca.display()
             );
-            tracing::warn!("development CA in {}: clients trust it with `{hint}`", ca.display());
-            out.json_line(&json!({"event": "self_signed", "ca": ca, "created": created, "trust": hint}))?;
+            tracing::warn!(
+                "development CA in {}: clients trust it with `{hint}`",
+                ca.display()
+            );
+            out.json_line(
+                &json!({"event": "self_signed", "ca": ca, "created": created, "trust": hint}),
+            )?;
             certs.server_config()?
         }
-        _ => return Err(CliError::local("give --cert and --key, or --self-signed DIR")),
+        _ => {
+            return Err(CliError::local(
+                "give --cert and --key, or --self-signed DIR",
+            ));
+        }
     };
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await

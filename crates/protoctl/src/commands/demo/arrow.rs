@@ -138,7 +138,8 @@ pub(crate) async fn run(report: &mut Reporter<'_>) -> Result<(), CliError> {
         let mut socket = TcpStream::connect(("127.0.0.1", port))
             .await
             .map_err(transport("connect to the exposed port"))?;
-        let request = format!("GET / HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n\r\n");
+        let request =
+            format!("GET / HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n\r\n");
         socket
             .write_all(request.as_bytes())
             .await
@@ -151,7 +152,9 @@ pub(crate) async fn run(report: &mut Reporter<'_>) -> Result<(), CliError> {
         let text = String::from_utf8_lossy(&response);
         let status = text.lines().next().unwrap_or_default().to_string();
         if !text.ends_with(BODY) {
-            return Err(CliError::protocol(format!("unexpected response through the tunnel: {text:?}")));
+            return Err(CliError::protocol(format!(
+                "unexpected response through the tunnel: {text:?}"
+            )));
         }
         report.event(
             "response",
@@ -160,8 +163,11 @@ pub(crate) async fn run(report: &mut Reporter<'_>) -> Result<(), CliError> {
         )?;
         let closed = within("the session to close", async {
             loop {
-                if let ClientEvent::Connection(Event::SessionClosed { bytes_up, bytes_down, .. }) =
-                    client_events.recv().await?
+                if let ClientEvent::Connection(Event::SessionClosed {
+                    bytes_up,
+                    bytes_down,
+                    ..
+                }) = client_events.recv().await?
                 {
                     return Some((bytes_up, bytes_down));
                 }
@@ -171,7 +177,10 @@ pub(crate) async fn run(report: &mut Reporter<'_>) -> Result<(), CliError> {
         report.event(
             "session_closed",
             json!({ "bytes_up": closed.0, "bytes_down": closed.1 }),
-            format_args!("session closed: {} bytes up, {} bytes down", closed.0, closed.1),
+            format_args!(
+                "session closed: {} bytes up, {} bytes down",
+                closed.0, closed.1
+            ),
         )
     }
     .await;
