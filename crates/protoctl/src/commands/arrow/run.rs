@@ -32,10 +32,10 @@ pub(crate) struct RunArgs {
     /// Expose an HTTP service; repeatable.
     #[arg(long, value_name = "HOST:PORT")]
     http: Vec<String>,
-    /// Expose an RTSP stream, rtsp://HOST[:PORT]/path; repeatable.
+    /// Expose an RTSP stream, rtsp://HOST:PORT/path (port 554 if left out); repeatable.
     #[arg(long, value_name = "URL")]
     rtsp: Vec<String>,
-    /// Expose an MJPEG stream, http://HOST[:PORT]/path; repeatable.
+    /// Expose an MJPEG stream, http://HOST:PORT/path (port 80 if left out); repeatable.
     #[arg(long, value_name = "URL")]
     mjpeg: Vec<String>,
     /// MAC address to register with [default: the first non-loopback interface's].
