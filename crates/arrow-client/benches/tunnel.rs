@@ -117,7 +117,9 @@ async fn serve_tls(role: Role, certs: &DevCertificates) -> SocketAddr {
             s.set_nodelay(true).unwrap();
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(s).await else { return };
+                let Ok(tls) = acceptor.accept(s).await else {
+                    return;
+                };
                 match role {
                     Role::Sink => sink(tls).await,
                     Role::Source => source(tls).await,
@@ -203,10 +205,18 @@ async fn setup() -> Setup {
     let echo_addr = serve_tcp(Role::Echo).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (tx, mut events) = mpsc::unbounded_channel();
-    let service = DevService::spawn(listener, ServiceConfig::new(certs.server_config().unwrap()), tx).unwrap();
+    let service = DevService::spawn(
+        listener,
+        ServiceConfig::new(certs.server_config().unwrap()),
+        tx,
+    )
+    .unwrap();
     let mut specs = Vec::new();
     for addr in [sink_addr, source_addr, echo_addr] {
-        specs.push((ServiceSpec::host_port(ServiceKind::Tcp, &addr.to_string()).unwrap(), addr));
+        specs.push((
+            ServiceSpec::host_port(ServiceKind::Tcp, &addr.to_string()).unwrap(),
+            addr,
+        ));
     }
     let table = ServiceTable::new(specs).unwrap();
     let targets: Vec<(u16, SocketAddr)> = table.services().iter().map(|s| (s.id, s.addr)).collect();
@@ -217,7 +227,10 @@ async fn setup() -> Setup {
         MacAddr([2, 0, 0, 0, 0, 1]),
         table,
     );
-    config.connection = ConnectionConfig { max_sessions: 20_000, ..ConnectionConfig::default() };
+    config.connection = ConnectionConfig {
+        max_sessions: 20_000,
+        ..ConnectionConfig::default()
+    };
     let (ctx, _cevents) = mpsc::unbounded_channel::<ClientEvent>();
     std::mem::forget(_cevents);
     let (stop, stop_rx) = watch::channel(false);
@@ -225,7 +238,11 @@ async fn setup() -> Setup {
     let mut ports = std::collections::HashMap::new();
     while ports.len() < 3 {
         if let Some(ServiceEvent::PortExposed { service, .. }) = events.recv().await {
-            let target = targets.iter().find(|(id, _)| *id == service.svc_id).unwrap().1;
+            let target = targets
+                .iter()
+                .find(|(id, _)| *id == service.svc_id)
+                .unwrap()
+                .1;
             ports.insert(target, service.port);
         }
     }
@@ -248,7 +265,9 @@ fn throughput(c: &mut Criterion, rt: &Runtime, s: &Setup) {
     let mut group = c.benchmark_group("arrow/down-1-session");
     group.throughput(Throughput::Bytes(MIB as u64));
     let mut user = rt.block_on(dial(s.sink));
-    group.bench_function("tunnel", |b| b.iter(|| rt.block_on(push(&mut user, &block, MIB))));
+    group.bench_function("tunnel", |b| {
+        b.iter(|| rt.block_on(push(&mut user, &block, MIB)))
+    });
     let mut direct = rt.block_on(dial_tls(s.tls_sink, &s.certs));
     group.bench_function("baseline-direct-tls", |b| {
         b.iter(|| rt.block_on(push(&mut direct, &block, MIB)))
@@ -259,7 +278,9 @@ fn throughput(c: &mut Criterion, rt: &Runtime, s: &Setup) {
     let mut group = c.benchmark_group("arrow/up-1-session");
     group.throughput(Throughput::Bytes(MIB as u64));
     let mut user = rt.block_on(dial(s.source));
-    group.bench_function("tunnel", |b| b.iter(|| rt.block_on(pull(&mut user, &mut buf, 16))));
+    group.bench_function("tunnel", |b| {
+        b.iter(|| rt.block_on(pull(&mut user, &mut buf, 16)))
+    });
     let mut direct = rt.block_on(dial_tls(s.tls_source, &s.certs));
     group.bench_function("baseline-direct-tls", |b| {
         b.iter(|| rt.block_on(pull(&mut direct, &mut buf, 16)))
@@ -340,7 +361,9 @@ fn latency(c: &mut Criterion, rt: &Runtime, s: &Setup) -> String {
     let mut buf = [0u8; 64];
     let mut group = c.benchmark_group("arrow/echo-64B");
     let mut user = rt.block_on(dial(s.echo));
-    group.bench_function("tunnel", |b| b.iter(|| rt.block_on(round_trip(&mut user, &msg, &mut buf))));
+    group.bench_function("tunnel", |b| {
+        b.iter(|| rt.block_on(round_trip(&mut user, &msg, &mut buf)))
+    });
     let mut direct = rt.block_on(TcpStream::connect(s.tcp_echo)).unwrap();
     direct.set_nodelay(true).unwrap();
     group.bench_function("baseline-direct-tcp", |b| {
@@ -357,7 +380,10 @@ fn latency(c: &mut Criterion, rt: &Runtime, s: &Setup) -> String {
             })
             .collect();
         samples.sort();
-        (samples[samples.len() / 2], samples[samples.len() * 99 / 100])
+        (
+            samples[samples.len() / 2],
+            samples[samples.len() * 99 / 100],
+        )
     };
     let (t50, t99) = percentiles(&mut user);
     let (d50, d99) = percentiles(&mut direct);
@@ -368,7 +394,11 @@ fn latency(c: &mut Criterion, rt: &Runtime, s: &Setup) -> String {
          | user -> dev service -> TLS -> client -> local echo | {:.1} µs | {:.1} µs |\n\
          | direct TCP to the same kind of echo server | {:.1} µs | {:.1} µs |\n\n\
          Added by the tunnel at p50: {:.1} µs (aim: under 100 µs).\n",
-        us(t50), us(t99), us(d50), us(d99), us(t50) - us(d50)
+        us(t50),
+        us(t99),
+        us(d50),
+        us(d99),
+        us(t50) - us(d50)
     )
 }
 
@@ -410,7 +440,10 @@ fn idle_session_memory(rt: &Runtime, n: usize) -> String {
             MacAddr([2, 0, 0, 0, 0, 1]),
             table,
         );
-        config.connection = ConnectionConfig { max_sessions: n + 10, ..ConnectionConfig::default() };
+        config.connection = ConnectionConfig {
+            max_sessions: n + 10,
+            ..ConnectionConfig::default()
+        };
         let (ctx, crx) = mpsc::unbounded_channel::<ClientEvent>();
         drop(crx);
         let (stop, stop_rx) = watch::channel(false);
@@ -428,13 +461,17 @@ fn idle_session_memory(rt: &Runtime, n: usize) -> String {
             tls.read_buf(&mut input).await.unwrap();
         }
         let mut out = bytes::BytesMut::new();
-        arrow_codec::ControlMessage::ack(0, arrow_codec::ErrorCode::NoError).encode(&mut out).unwrap();
+        arrow_codec::ControlMessage::ack(0, arrow_codec::ErrorCode::NoError)
+            .encode(&mut out)
+            .unwrap();
         tls.write_all(&out).await.unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
         let before = rss_bytes();
         out.clear();
         for i in 0..n {
-            arrow_codec::ControlMessage::connect(i as u16, svc, i as u32 + 1).encode(&mut out).unwrap();
+            arrow_codec::ControlMessage::connect(i as u16, svc, i as u32 + 1)
+                .encode(&mut out)
+                .unwrap();
         }
         tls.write_all(&out).await.unwrap();
         tls.flush().await.unwrap();
@@ -464,12 +501,18 @@ fn idle_session_memory(rt: &Runtime, n: usize) -> String {
 
 /// The child process for the memory measurement: accepts and holds connections.
 fn idle_server() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("{}", listener.local_addr().unwrap());
         let mut held = Vec::new();
-        let target: usize = std::env::var("ARROW_BENCH_SESSIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
+        let target: usize = std::env::var("ARROW_BENCH_SESSIONS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10_000);
         while let Ok((s, _)) = listener.accept().await {
             held.push(s);
             if held.len() == target {
@@ -484,7 +527,11 @@ fn main() {
         idle_server();
         return;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let setup = rt.block_on(setup());
     let mut c = Criterion::default().configure_from_args();
     throughput(&mut c, &rt, &setup);
@@ -493,6 +540,9 @@ fn main() {
     c.final_summary();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-notes");
     let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join("arrow-client.md"), format!("{latency_note}\n{memory_note}"));
+    let _ = std::fs::write(
+        dir.join("arrow-client.md"),
+        format!("{latency_note}\n{memory_note}"),
+    );
     println!("{latency_note}\n{memory_note}");
 }

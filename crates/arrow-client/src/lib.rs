@@ -68,6 +68,7 @@ pub mod connection;
 pub mod driver;
 mod error;
 pub mod flow;
+pub mod fuzzing;
 pub mod identity;
 pub mod message;
 mod pump;
