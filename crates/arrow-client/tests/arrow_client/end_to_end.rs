@@ -220,3 +220,59 @@ async fn service_restarted_mid_transfer_the_client_reconnects() {
     let port = service.exposed_port().await;
     transfer_verified(port, 1 << 20).await;
 }
+
+#[tokio::test]
+async fn an_untrusted_service_certificate_is_refused() {
+    let service_certs = certs();
+    let other_ca = certs();
+    let service = start_service(&service_certs).await;
+    let mut client = start_client(client_config(service.addr, &other_ca, &[]));
+    let gone = wait_for(&mut client.events, |e| {
+        matches!(e, ClientEvent::Disconnected { .. })
+    })
+    .await;
+    let ClientEvent::Disconnected { reason, .. } = gone else {
+        unreachable!()
+    };
+    assert!(reason.contains("TLS"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_name_is_refused() {
+    // The certificate names only "localhost"; the client dials 127.0.0.1.
+    let certs = arrow_client::tls::DevCertificates::generate(&["localhost".into()]).unwrap();
+    let service = start_service(&certs).await;
+    let mut client = start_client(client_config(service.addr, &certs, &[]));
+    let gone = wait_for(&mut client.events, |e| {
+        matches!(e, ClientEvent::Disconnected { .. })
+    })
+    .await;
+    let ClientEvent::Disconnected { reason, .. } = gone else {
+        unreachable!()
+    };
+    assert!(
+        reason.contains("TLS") && reason.contains("certificate"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn the_service_refuses_a_uuid_outside_its_allow_list() {
+    let certs = certs();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let mut config = arrow_client::service::ServiceConfig::new(certs.server_config().unwrap());
+    config.allow = Some([uuid::Uuid::new_v4()].into_iter().collect());
+    let service = arrow_client::service::DevService::spawn(listener, config, tx).unwrap();
+    let mut client = start_client(client_config(service.local_addr(), &certs, &[]));
+    let gone = wait_for(&mut client.events, |e| {
+        matches!(e, ClientEvent::Disconnected { .. })
+    })
+    .await;
+    assert!(format!("{gone:?}").contains("UNAUTHORIZED"), "{gone:?}");
+    wait_for(&mut events, |e| {
+        matches!(e, ServiceEvent::ClientRefused { .. })
+    })
+    .await;
+    service.stop().await;
+}
