@@ -1,9 +1,10 @@
 //! The tokio driver of the client: owns the TLS stream and the local sockets, feeds the
 //! sans-IO [`Connection`] and carries out what it returns; reconnects after a disconnect.
 //!
-//! One task per connection reads the TLS stream, runs the core and the timers; a second
-//! task writes to the TLS stream, so reading from the service (and so seeing its
-//! DATA_ACKs and PINGs) never waits on a blocked write. Each local connection is a
+//! One task per connection reads the TLS stream, runs the core and the timers, and writes
+//! to the TLS stream with cancel-safe partial writes polled in the same `select!` as the
+//! reads, so reading from the service (and so seeing its DATA_ACKs and PINGs) never waits
+//! on a blocked write, and no message crosses a task boundary on its way out. Each local connection is a
 //! `pump` task.
 
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow_codec::{ClientKey, Register, RegisterFlags};
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -262,33 +263,33 @@ async fn connect_once(
     result
 }
 
-struct Driver {
+struct Driver<W> {
     conn: Connection,
     register: Register,
     pumps: HashMap<SessionHandle, mpsc::UnboundedSender<PumpCommand>>,
     pump_events_tx: pump::EventSender<SessionHandle>,
     pump_events: mpsc::UnboundedReceiver<(SessionHandle, PumpEvent)>,
-    writer_tx: mpsc::UnboundedSender<Bytes>,
-    backlog: Arc<AtomicUsize>,
-    writer: tokio::task::JoinHandle<std::io::Result<()>>,
-    events: mpsc::UnboundedSender<ClientEvent>,
+    /// The TLS write half, written from the same task with cancel-safe `write` calls in
+    /// the same `select!` as the reads: a blocked write never stops reading.
+    writer: W,
+    /// Encoded messages not yet taken by the TLS writer.
     out: BytesMut,
+    /// Bytes went into TLS since the last flush.
+    needs_flush: bool,
+    events: mpsc::UnboundedSender<ClientEvent>,
     registered: bool,
 }
 
-impl Driver {
-    fn new<W>(
+impl<W> Driver<W>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    fn new(
         conn: Connection,
         register: Register,
         writer: W,
         events: mpsc::UnboundedSender<ClientEvent>,
-    ) -> Self
-    where
-        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
-        let (writer_tx, writer_rx) = mpsc::unbounded_channel();
-        let backlog = Arc::new(AtomicUsize::new(0));
-        let writer = tokio::spawn(write_loop(writer, writer_rx, backlog.clone()));
+    ) -> Self {
         let (pump_events_tx, pump_events) = mpsc::unbounded_channel();
         Driver {
             conn,
@@ -296,11 +297,10 @@ impl Driver {
             pumps: HashMap::new(),
             pump_events_tx,
             pump_events,
-            writer_tx,
-            backlog,
             writer,
+            out: BytesMut::with_capacity(64 * 1024),
+            needs_flush: false,
             events,
-            out: BytesMut::new(),
             registered: false,
         }
     }
@@ -368,11 +368,15 @@ impl Driver {
                     }
                 }
                 () = sleep => self.conn.handle_timeout(Instant::now()),
-                done = &mut self.writer => {
-                    return Err(match done {
-                        Ok(Err(e)) => Error::io("writing to the Arrow Service", e),
-                        _ => Error::Closed,
-                    });
+                io = write_or_flush(&mut self.writer, &self.out), if !self.out.is_empty() || self.needs_flush => {
+                    match io.map_err(|e| Error::io("writing to the Arrow Service", e))? {
+                        Some(0) => return Err(Error::Closed),
+                        Some(n) => {
+                            self.out.advance(n);
+                            self.needs_flush = true;
+                        }
+                        None => self.needs_flush = false,
+                    }
                 }
             }
         }
@@ -401,14 +405,10 @@ impl Driver {
             if let Err(e) = wire::encode(&message, &self.register, &mut self.out) {
                 return Err(Error::Config(format!("cannot encode {message:?}: {e}")));
             }
-            if self.out.len() >= 64 * 1024 {
-                self.send_out();
-            }
         }
-        self.send_out();
         let limit =
             CONTROL_BACKLOG + self.conn.active_sessions() * self.conn.config().capacity as usize;
-        let queued = self.backlog.load(Ordering::Relaxed);
+        let queued = self.out.len();
         if queued > limit {
             self.conn
                 .handle_violation(ProtocolViolation::NotReading { queued });
@@ -457,23 +457,27 @@ impl Driver {
         Ok(())
     }
 
-    fn send_out(&mut self) {
-        if self.out.is_empty() {
-            return;
-        }
-        let chunk = self.out.split().freeze();
-        self.backlog.fetch_add(chunk.len(), Ordering::Relaxed);
-        let _ = self.writer_tx.send(chunk);
-    }
-
-    /// Closes every local connection (the core already told them to drain) and the writer.
+    /// Closes every local connection (the core already told them to drain).
     fn shutdown(&mut self) {
         self.conn.close();
         let _ = self.flush();
         for (_, tx) in self.pumps.drain() {
             let _ = tx.send(PumpCommand::Close);
         }
-        self.writer.abort();
+    }
+}
+
+/// One step of the writer: a partial write of `out` (cancel-safe: nothing is taken unless
+/// it returns), or a flush once everything was written. `Some(n)` bytes written, `None`
+/// flushed.
+async fn write_or_flush<W>(writer: &mut W, out: &[u8]) -> std::io::Result<Option<usize>>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    if out.is_empty() {
+        writer.flush().await.map(|()| None)
+    } else {
+        writer.write(out).await.map(Some)
     }
 }
 
