@@ -10,11 +10,10 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow_codec::{ClientKey, Register, RegisterFlags};
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BytesMut};
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -470,7 +469,7 @@ where
 /// One step of the writer: a partial write of `out` (cancel-safe: nothing is taken unless
 /// it returns), or a flush once everything was written. `Some(n)` bytes written, `None`
 /// flushed.
-async fn write_or_flush<W>(writer: &mut W, out: &[u8]) -> std::io::Result<Option<usize>>
+pub(crate) async fn write_or_flush<W>(writer: &mut W, out: &[u8]) -> std::io::Result<Option<usize>>
 where
     W: tokio::io::AsyncWrite + Unpin,
 {
@@ -479,38 +478,4 @@ where
     } else {
         writer.write(out).await.map(Some)
     }
-}
-
-/// Writes queued chunks to the TLS stream, coalescing what is ready into one write.
-pub(crate) async fn write_loop<W>(
-    mut writer: W,
-    mut chunks: mpsc::UnboundedReceiver<Bytes>,
-    backlog: Arc<AtomicUsize>,
-) -> std::io::Result<()>
-where
-    W: tokio::io::AsyncWrite + Unpin,
-{
-    let mut batch = BytesMut::new();
-    while let Some(chunk) = chunks.recv().await {
-        let mut total = chunk.len();
-        if chunks.is_empty() {
-            writer.write_all(&chunk).await?;
-        } else {
-            batch.extend_from_slice(&chunk);
-            while batch.len() < 256 * 1024 {
-                match chunks.try_recv() {
-                    Ok(more) => {
-                        total += more.len();
-                        batch.extend_from_slice(&more);
-                    }
-                    Err(_) => break,
-                }
-            }
-            writer.write_all(&batch).await?;
-            batch.clear();
-        }
-        writer.flush().await?;
-        backlog.fetch_sub(total, Ordering::Relaxed);
-    }
-    writer.shutdown().await
 }

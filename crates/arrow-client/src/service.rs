@@ -12,13 +12,12 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use arrow_codec::{ArrowCodec, ControlBody, ControlMessage, ErrorCode, Message, Register};
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, BytesMut};
 use serde::Serialize;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
@@ -436,20 +435,8 @@ async fn serve_client(
     .await
     .map_err(|_| "no REGISTER in time".to_string())??;
 
-    let (writer_tx, writer_rx) = mpsc::unbounded_channel::<Bytes>();
-    let backlog = Arc::new(AtomicUsize::new(0));
-    let mut writer_task = tokio::spawn(crate::driver::write_loop(
-        writer,
-        writer_rx,
-        backlog.clone(),
-    ));
-    let send = |out: &mut BytesMut| {
-        if !out.is_empty() {
-            let chunk = out.split().freeze();
-            backlog.fetch_add(chunk.len(), Ordering::Relaxed);
-            let _ = writer_tx.send(chunk);
-        }
-    };
+    let mut writer = writer;
+    let mut needs_flush = false;
 
     let allowed = config
         .allow
@@ -458,9 +445,11 @@ async fn serve_client(
     let mut out = BytesMut::new();
     if !allowed {
         let _ = ControlMessage::ack(msg_id, ErrorCode::Unauthorized).encode(&mut out);
-        send(&mut out);
-        drop(writer_tx);
-        let _ = tokio::time::timeout(Duration::from_secs(5), &mut writer_task).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            writer.write_all(&out).await?;
+            writer.shutdown().await
+        })
+        .await;
         let _ = events.send(ServiceEvent::ClientRefused {
             uuid: register.uuid,
             peer,
@@ -533,11 +522,9 @@ async fn serve_client(
     );
     let mut ping_deadline: Option<tokio::time::Instant> = None;
     let result = loop {
-        send(&mut conn.out);
         if let Some(Err(e)) = codec_drain(&mut codec, &mut input, &mut conn, &mut ping) {
             break Err(e);
         }
-        send(&mut conn.out);
         let deadline = ping_deadline;
         tokio::select! {
             read = reader.read_buf(&mut input) => match read {
@@ -569,7 +556,17 @@ async fn serve_client(
                 }
                 ping_deadline = None;
             }
-            done = &mut writer_task => break Err(format!("write: {done:?}")),
+            io = crate::driver::write_or_flush(&mut writer, &conn.out), if !conn.out.is_empty() || needs_flush => {
+                match io {
+                    Ok(Some(0)) => break Err("write: connection closed".into()),
+                    Ok(Some(n)) => {
+                        conn.out.advance(n);
+                        needs_flush = true;
+                    }
+                    Ok(None) => needs_flush = false,
+                    Err(e) => break Err(format!("write: {e}")),
+                }
+            }
             _ = stop.wait_for(|s| *s) => break Ok(()),
         }
     };
@@ -578,7 +575,6 @@ async fn serve_client(
         conn.close_session(session, "disconnected", None);
     }
     listeners.shutdown().await;
-    writer_task.abort();
     result
 }
 
