@@ -326,3 +326,73 @@ async fn refused_registration_is_retried() {
     let _ = scripted.accept().await;
     let _ = Duration::ZERO;
 }
+
+/// A local service that writes `len` bytes as fast as it may.
+async fn source_server(len: usize) -> (std::net::SocketAddr, crate::support::Guard<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        if let Ok((mut socket, _)) = listener.accept().await {
+            let _ = socket.write_all(&vec![9u8; len]).await;
+            let mut sink = Vec::new();
+            let _ = socket.read_to_end(&mut sink).await;
+        }
+    });
+    (addr, crate::support::Guard(task))
+}
+
+/// Reads data for `session` until a PING sent now is answered; returns the data bytes.
+async fn data_until_pong(peer: &mut Peer, session: u32, ping_id: u16) -> usize {
+    peer.send(&ControlMessage::ping(ping_id)).await;
+    let mut total = 0;
+    loop {
+        match peer.recv().await.expect("client stays connected") {
+            Message::Data(d) => {
+                assert_eq!(d.session_id, session);
+                total += d.body.len();
+            }
+            Message::Control(c) if c == ControlMessage::ack(ping_id, ErrorCode::NoError) => {
+                return total;
+            }
+            Message::Control(_) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_client_never_sends_more_than_the_window_without_data_ack() {
+    let certs = certs();
+    let scripted = Scripted::new(&certs).await;
+    let (source, _source) = source_server(1 << 20).await;
+    let _client = start_client(client_config(
+        scripted.listener.local_addr().unwrap(),
+        &certs,
+        &[source],
+    ));
+    let (mut peer, svc) = scripted.accept().await;
+    peer.send(&ControlMessage::connect(1, svc, 3)).await;
+    // Wait for the whole window, then make sure nothing more is on its way.
+    let mut total = 0;
+    let mut ping = 100;
+    while total < 65_536 {
+        assert!(ping < 300, "the window never filled: {total} bytes");
+        total += data_until_pong(&mut peer, 3, ping).await;
+        ping += 1;
+    }
+    total += data_until_pong(&mut peer, 3, ping).await;
+    assert_eq!(
+        total, 65_536,
+        "exactly the window, no more, while the service acknowledges nothing"
+    );
+    // A DATA_ACK of 1,000 bytes lets exactly 1,000 more through.
+    peer.send(&ControlMessage::data_ack(200, 3, 1_000)).await;
+    let mut more = 0;
+    let mut ping = 300;
+    while more < 1_000 {
+        assert!(ping < 500, "the granted bytes never came: {more}");
+        more += data_until_pong(&mut peer, 3, ping).await;
+        ping += 1;
+    }
+    more += data_until_pong(&mut peer, 3, ping).await;
+    assert_eq!(more, 1_000);
+}
