@@ -3,7 +3,7 @@
 use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-use crate::control::ControlMessage;
+use crate::control::{ControlMessage, control_prefix};
 use crate::error::{DecodeError, Error};
 use crate::header::{HEADER_LEN, Header};
 use crate::message::{DataMessage, Message, data_header};
@@ -24,6 +24,10 @@ const RESERVE_AHEAD: usize = 256 * 1024;
 /// on (tokio-util `Framed` stops at the first error whatever the kind).
 ///
 /// Encoding checks the same `max_body`, so a peer using the same limit accepts what we send.
+///
+/// `Encoder` is implemented for [`Message`], [`ControlMessage`] and [`DataMessage`], owned
+/// and borrowed. Because of that, sink calls that take no item need the item type named,
+/// e.g. `SinkExt::<Message>::close(&mut framed)`.
 #[derive(Debug, Clone)]
 pub struct ArrowCodec {
     max_body: u32,
@@ -129,6 +133,17 @@ impl Decoder for ArrowCodec {
             return Ok(None);
         }
         self.state = State::Head;
+        // Known control types are parsed straight from the buffer: only data bodies and
+        // unknown control data are handed out as `Bytes`.
+        if header.is_control() {
+            let known = control_prefix(&src[..size])
+                .is_ok_and(|(_, code)| ControlMessage::is_known_type(code));
+            if known {
+                let parsed = ControlMessage::decode_body_slice(&src[..size]);
+                src.advance(size);
+                return Ok(Some(Message::Control(parsed?)));
+            }
+        }
         let body = src.split_to(size).freeze();
         Ok(Some(Message::from_parts(header, body)?))
     }

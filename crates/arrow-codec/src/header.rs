@@ -51,14 +51,37 @@ impl Header {
     }
 
     /// Reads a header from the front of `src` (streaming: `Ok(None)` when fewer than 11
-    /// bytes are there). Fails on a version other than 2. Consumes nothing.
+    /// bytes are there). Fails on a version other than 2 as soon as the first byte is
+    /// there (a peer speaking another protocol is caught at once). Consumes nothing.
     pub fn parse(src: &[u8]) -> Result<Option<Header>, DecodeError> {
+        if let Some(&version) = src.first()
+            && version != VERSION
+        {
+            return Err(DecodeError::UnsupportedVersion { version });
+        }
         match header(src) {
             Ok((_, (version, header))) if version == VERSION => Ok(Some(header)),
             Ok((_, (version, _))) => Err(DecodeError::UnsupportedVersion { version }),
             // Streaming parsers only fail by asking for more.
             Err(_) => Ok(None),
         }
+    }
+
+    /// The header of a data message carrying `body_len` bytes, checked against the wire:
+    /// service id not 0, session id within 24 bits, body length within `u32`.
+    pub fn data(svc_id: u16, session_id: u32, body_len: usize) -> Result<Header, EncodeError> {
+        crate::message::data_header(svc_id, session_id, body_len, u32::MAX)
+    }
+
+    /// The 11 header bytes, for a vectored write next to a body kept as it is. The session
+    /// id is masked to 24 bits (build headers with [`Header::data`] to have it checked).
+    pub fn to_array(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0u8; HEADER_LEN];
+        out[0] = VERSION;
+        out[1..3].copy_from_slice(&self.svc_id.to_be_bytes());
+        out[3..7].copy_from_slice(&(self.session_id & MAX_SESSION_ID).to_be_bytes());
+        out[7..11].copy_from_slice(&self.body_size.to_be_bytes());
+        out
     }
 
     /// Writes the header (reserving its 11 bytes). Fails when the session id is over 24
@@ -134,6 +157,24 @@ mod tests {
     }
 
     #[test]
+    fn header_array_matches_the_encoder() {
+        let header = Header::data(0x1a2b, 0x00ab_cdef, 300).unwrap();
+        let mut out = BytesMut::new();
+        header.encode(&mut out).unwrap();
+        assert_eq!(&header.to_array()[..], &out[..]);
+        assert_eq!(
+            Header::data(0, 1, 0),
+            Err(EncodeError::DataOnControlService)
+        );
+        assert_eq!(
+            Header::data(1, 0x0100_0000, 0),
+            Err(EncodeError::SessionIdOutOfRange {
+                session_id: 0x0100_0000
+            })
+        );
+    }
+
+    #[test]
     fn header_needs_all_eleven_bytes() {
         let bytes = [0x02, 0, 1, 0, 0, 0, 7, 0, 0, 0, 4];
         for cut in 0..HEADER_LEN {
@@ -150,13 +191,15 @@ mod tests {
     }
 
     #[test]
-    fn header_rejects_other_versions() {
-        for version in [0u8, 1, 3, 0xff] {
+    fn header_rejects_other_versions_from_the_first_byte() {
+        for version in [0u8, 1, 3, 0x16, 0xff] {
             let bytes = [version, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-            assert_eq!(
-                Header::parse(&bytes),
-                Err(DecodeError::UnsupportedVersion { version })
-            );
+            for len in [1, HEADER_LEN] {
+                assert_eq!(
+                    Header::parse(&bytes[..len]),
+                    Err(DecodeError::UnsupportedVersion { version })
+                );
+            }
         }
     }
 

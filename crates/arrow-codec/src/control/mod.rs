@@ -287,19 +287,16 @@ impl ControlBody {
         }
     }
 
-    /// Parses `data` (the body after `msg_id` and `type`) as a message of type `code`.
-    /// `body` is the whole control body `data` was sliced from, so unknown types keep
-    /// their data without a copy.
-    fn parse(code: u16, body: &Bytes) -> Result<Self, DecodeError> {
-        let data = &body[CONTROL_PREFIX_LEN..];
+    /// Parses `data` (the body after `msg_id` and `type`) as a message of type `code`;
+    /// `None` for an unknown type, whose data the caller keeps as it sees fit.
+    fn parse_known(code: u16, data: &[u8]) -> Option<Result<Self, DecodeError>> {
         let empty =
             |t: ControlType, value: ControlBody| expect_len(t.name(), data, 0).map(|()| value);
-        match ControlType::from(code) {
-            ControlType::Ack => {
-                expect_len("ACK", data, ACK_LEN)?;
+        Some(match ControlType::from(code) {
+            ControlType::Ack => expect_len("ACK", data, ACK_LEN).map(|()| {
                 let code = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
-                Ok(ControlBody::Ack(ErrorCode::from(code)))
-            }
+                ControlBody::Ack(ErrorCode::from(code))
+            }),
             t @ ControlType::Ping => empty(t, ControlBody::Ping),
             ControlType::Register => Register::parse(data, DATA_BASE).map(ControlBody::Register),
             ControlType::Redirect => Redirect::parse(data, DATA_BASE).map(ControlBody::Redirect),
@@ -315,11 +312,18 @@ impl ControlBody {
             }
             ControlType::DataAck => DataAck::parse(data, DATA_BASE).map(ControlBody::DataAck),
             ControlType::Connect => Connect::parse(data, DATA_BASE).map(ControlBody::Connect),
-            ControlType::Unknown(msg_type) => Ok(ControlBody::Unknown(UnknownControl {
-                msg_type,
-                data: body.slice(CONTROL_PREFIX_LEN..),
-            })),
-        }
+            ControlType::Unknown(_) => return None,
+        })
+    }
+}
+
+/// The `msg_id` and `type` fields at the front of a control body.
+pub(crate) fn control_prefix(body: &[u8]) -> Result<(u16, u16), DecodeError> {
+    match body {
+        [a, b, c, d, ..] => Ok((u16::from_be_bytes([*a, *b]), u16::from_be_bytes([*c, *d]))),
+        _ => Err(DecodeError::ControlTooShort {
+            body_size: body.len() as u32,
+        }),
     }
 }
 
@@ -443,10 +447,17 @@ impl ControlMessage {
             body_size,
         };
         dst.reserve(HEADER_LEN + body_size as usize);
+        let start = dst.len();
         header.put(dst);
         dst.put_u16(self.msg_id);
         dst.put_u16(self.body.wire_type());
         self.body.put(dst);
+        debug_assert_eq!(
+            dst.len() - start,
+            HEADER_LEN + body_size as usize,
+            "{} wrote another size than it announced",
+            self.control_type()
+        );
     }
 
     /// Writes the whole message (header included) into `dst`, reserving its exact size
@@ -458,17 +469,38 @@ impl ControlMessage {
     }
 
     /// Parses a control message body (everything after the 11-byte header). The body must
-    /// be consumed exactly. Unknown types keep their data as a slice of `body`.
+    /// be consumed exactly. Unknown types keep their data as a slice of `body` (no copy).
     pub fn decode_body(body: &Bytes) -> Result<Self, DecodeError> {
-        if body.len() < CONTROL_PREFIX_LEN {
-            return Err(DecodeError::ControlTooShort {
-                body_size: body.len() as u32,
-            });
-        }
-        let msg_id = u16::from_be_bytes([body[0], body[1]]);
-        let code = u16::from_be_bytes([body[2], body[3]]);
-        let body = ControlBody::parse(code, body)?;
+        let (msg_id, code) = control_prefix(body)?;
+        let body = match ControlBody::parse_known(code, &body[CONTROL_PREFIX_LEN..]) {
+            Some(parsed) => parsed?,
+            None => ControlBody::Unknown(UnknownControl {
+                msg_type: code,
+                data: body.slice(CONTROL_PREFIX_LEN..),
+            }),
+        };
         Ok(ControlMessage { msg_id, body })
+    }
+
+    /// Like [`decode_body`](Self::decode_body) from a plain slice; an unknown type's data
+    /// is copied.
+    pub fn decode_body_slice(body: &[u8]) -> Result<Self, DecodeError> {
+        let (msg_id, code) = control_prefix(body)?;
+        let data = &body[CONTROL_PREFIX_LEN..];
+        let body = match ControlBody::parse_known(code, data) {
+            Some(parsed) => parsed?,
+            None => ControlBody::Unknown(UnknownControl {
+                msg_type: code,
+                data: Bytes::copy_from_slice(data),
+            }),
+        };
+        Ok(ControlMessage { msg_id, body })
+    }
+
+    /// True when `code` is a control type this crate parses (as opposed to keeping it as
+    /// [`ControlBody::Unknown`]).
+    pub(crate) fn is_known_type(code: u16) -> bool {
+        !matches!(ControlType::from(code), ControlType::Unknown(_))
     }
 }
 

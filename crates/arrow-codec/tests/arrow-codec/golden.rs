@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Once;
 
 use arrow_codec::{ArrowCodec, ControlBody, Message, TABLE_TERMINATOR};
 use bytes::BytesMut;
@@ -49,21 +50,40 @@ fn decode_all(bytes: &[u8]) -> Vec<Message> {
     out
 }
 
+/// The files each case should have: hex lines and pretty JSON.
+fn expected(messages: &[Message]) -> (String, String) {
+    let hex = hex_lines(&encode_all(messages));
+    let json = serde_json::to_string_pretty(messages).unwrap() + "\n";
+    (hex, json)
+}
+
+/// With `PROTOCTL_UPDATE_FIXTURES` set, rewrites the folder from the table, once per test
+/// run, before any golden test reads it (they run in parallel).
+fn regenerate_if_asked() {
+    static ONCE: Once = Once::new();
+    if std::env::var_os("PROTOCTL_UPDATE_FIXTURES").is_none() {
+        return;
+    }
+    ONCE.call_once(|| {
+        let _ = std::fs::remove_dir_all(dir());
+        std::fs::create_dir_all(dir()).unwrap();
+        for (name, messages) in cases::all() {
+            let (hex, json) = expected(&messages);
+            std::fs::write(dir().join(format!("{name}.hex")), hex).unwrap();
+            std::fs::write(dir().join(format!("{name}.json")), json).unwrap();
+        }
+    });
+}
+
 #[test]
 fn golden_vectors_match_fixtures() {
-    let update = std::env::var_os("PROTOCTL_UPDATE_FIXTURES").is_some();
+    regenerate_if_asked();
     for (name, messages) in cases::all() {
-        let want_hex = hex_lines(&encode_all(&messages));
-        let want_json = serde_json::to_string_pretty(&messages).unwrap() + "\n";
+        let (want_hex, want_json) = expected(&messages);
         let (hex_path, json_path) = (
             dir().join(format!("{name}.hex")),
             dir().join(format!("{name}.json")),
         );
-        if update {
-            std::fs::create_dir_all(dir()).unwrap();
-            std::fs::write(&hex_path, &want_hex).unwrap();
-            std::fs::write(&json_path, &want_json).unwrap();
-        }
         let have_hex = std::fs::read_to_string(&hex_path).unwrap_or_default();
         let have_json = std::fs::read_to_string(&json_path).unwrap_or_default();
         assert_eq!(
@@ -81,6 +101,7 @@ fn golden_vectors_match_fixtures() {
 /// `.hex`, and the folder holds exactly the cases of the table.
 #[test]
 fn golden_fixture_folder_decodes_and_encodes_both_ways() {
+    regenerate_if_asked();
     let mut seen = BTreeSet::new();
     for entry in std::fs::read_dir(dir()).expect("fixtures/arrow exists") {
         let path = entry.unwrap().path();
@@ -108,6 +129,7 @@ fn golden_fixture_folder_decodes_and_encodes_both_ways() {
 
 #[test]
 fn golden_register_header_matches_the_reference_capture() {
+    regenerate_if_asked();
     let bytes = unhex(&std::fs::read_to_string(dir().join("register-real-client.hex")).unwrap());
     assert_eq!(hex::encode(&bytes[..11]), "0200000000000000000170");
     // msg_id 0, type REGISTER
@@ -118,6 +140,7 @@ fn golden_register_header_matches_the_reference_capture() {
 
 #[test]
 fn golden_empty_table_is_the_reference_terminator() {
+    regenerate_if_asked();
     let reference = "000000000000000000000400000000000000000000000000000000000000";
     assert_eq!(hex::encode(TABLE_TERMINATOR), reference);
     let bytes = unhex(&std::fs::read_to_string(dir().join("update-empty.hex")).unwrap());

@@ -9,3 +9,4 @@ mod json;
 mod malformed;
 mod properties;
 mod socket;
+mod tidy;

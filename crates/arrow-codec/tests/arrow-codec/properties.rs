@@ -202,10 +202,12 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_control_bodies_never_panic(msg_type in 0u16..16, data in vec(any::<u8>(), 0..200)) {
+    fn arbitrary_control_bodies_never_panic_and_both_decoders_agree(msg_type in 0u16..16, data in vec(any::<u8>(), 0..200)) {
         let mut body = vec![0, 1];
         body.extend_from_slice(&msg_type.to_be_bytes());
         body.extend_from_slice(&data);
-        let _ = ControlMessage::decode_body(&Bytes::from(body));
+        let shared = ControlMessage::decode_body(&Bytes::from(body.clone()));
+        let copied = ControlMessage::decode_body_slice(&body);
+        prop_assert_eq!(shared, copied);
     }
 }
