@@ -13,6 +13,10 @@
 //! 10,000 echoes (tunnel and direct TCP), and memory per idle session with 10,000 open
 //! sessions (the local service runs in a child process so the descriptors fit).
 
+// The memory measurement's child process talks to its parent over stdout, and the notes
+// are echoed there for whoever runs the bench by hand.
+#![allow(clippy::print_stdout)]
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
