@@ -93,8 +93,8 @@ pub enum ServiceEvent {
         mac: String,
         /// Session capacity it declared.
         window: u32,
-        /// Its extended_info.
-        extended_info: String,
+        /// Its extended_info: the JSON it sent, or the text when it is not JSON.
+        extended_info: serde_json::Value,
         /// Its peer address.
         peer: SocketAddr,
     },
@@ -463,7 +463,8 @@ async fn serve_client(
         uuid: register.uuid,
         mac: register.mac.to_string(),
         window: capacity,
-        extended_info: register.extended_info.clone(),
+        extended_info: serde_json::from_str(&register.extended_info)
+            .unwrap_or_else(|_| serde_json::Value::String(register.extended_info.clone())),
         peer,
     });
 

@@ -16,7 +16,7 @@ pub(crate) enum Command {
     /// Length-prefixed framing: decode a captured stream, encode JSON Lines into frames.
     #[command(subcommand)]
     Wire(wire::WireCommand),
-    /// Angelcam Arrow v2: decode a captured stream, encode JSON Lines into messages.
+    /// Angelcam Arrow v2: decode and encode captures, run a client or a development service.
     #[command(subcommand)]
     Arrow(arrow::ArrowCommand),
     /// Run every built-in peer on 127.0.0.1 with a client against it, and show the traffic.

@@ -241,6 +241,10 @@ fn arrow_serve_and_run_carry_a_session_and_stop_on_sigint_with_0() {
     client.wait_event("registered");
     let registered = service.wait_event("client_registered");
     assert_eq!(registered["window"], 4096);
+    assert_eq!(
+        registered["extended_info"]["client"]["id"],
+        "protoctl-arrow-client"
+    );
     let exposed = service.wait_event("port_exposed");
     assert_eq!(exposed["svc_type"], "TCP");
     let port = exposed["port"].as_u64().unwrap() as u16;
