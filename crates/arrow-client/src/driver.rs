@@ -94,7 +94,8 @@ impl ClientConfig {
         }
     }
 
-    fn register(&self) -> Register {
+    /// The REGISTER message this configuration sends.
+    pub fn register(&self) -> Register {
         let mut register =
             Register::new(self.identity.uuid, ClientKey(self.identity.key), self.mac);
         register.window_size = u16::try_from(self.connection.capacity - 1).unwrap_or(u16::MAX);

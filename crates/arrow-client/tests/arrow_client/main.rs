@@ -3,6 +3,7 @@
 
 mod corpus;
 mod end_to_end;
+mod golden;
 mod malicious;
 mod support;
 mod tidy;
