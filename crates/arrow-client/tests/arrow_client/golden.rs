@@ -73,7 +73,7 @@ fn session_bytes(config: &ClientConfig) -> BytesMut {
     );
     let now = Instant::now();
     let mut out = BytesMut::new();
-    let mut drain = |conn: &mut Connection, out: &mut BytesMut| {
+    let drain = |conn: &mut Connection, out: &mut BytesMut| {
         while let Some(m) = conn.poll_transmit() {
             arrow_client::wire::encode(&m, &register, out).unwrap();
         }
