@@ -177,23 +177,38 @@ async fn service_restarted_mid_transfer_the_client_reconnects() {
     let mut client = start_client(client_config(addr, &certs, &[echo]));
     let port = service.exposed_port().await;
 
-    // A transfer that is cut by the restart.
-    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
+    // A transfer that is cut by the restart: the user keeps sending (far more than can
+    // pass before the stop) and reads the echo until the tunnel drops the connection.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const TOTAL: usize = 256 << 20;
+    let socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    socket.write_all(&vec![1u8; 100_000]).await.unwrap();
+    let (mut r, mut w) = socket.into_split();
+    let writer = Guard(tokio::spawn(async move {
+        let block = vec![1u8; 64 * 1024];
+        let mut sent = 0;
+        while sent < TOTAL && w.write_all(&block).await.is_ok() {
+            sent += block.len();
+        }
+    }));
     let mut first = [0u8; 1];
-    socket.read_exact(&mut first).await.unwrap();
+    r.read_exact(&mut first).await.unwrap();
     service.stop().await;
-    let mut rest = Vec::new();
-    let cut = tokio::time::timeout(WAIT, socket.read_to_end(&mut rest))
-        .await
-        .expect("cut");
-    assert!(
-        cut.is_err() || rest.len() < 100_000 - 1,
-        "the restart cut the transfer"
-    );
+    let received = tokio::time::timeout(WAIT, async {
+        let mut total = 1;
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            match r.read(&mut chunk).await {
+                Ok(0) | Err(_) => return total,
+                Ok(n) => total += n,
+            }
+        }
+    })
+    .await
+    .expect("the restart closes the user's connection");
+    assert!(received < TOTAL, "the restart cut the transfer");
+    drop(writer);
     let ended = wait_for(&mut client.events, |e| {
         matches!(e, ClientEvent::Connection(Event::SessionClosed { .. }))
     })
