@@ -9,9 +9,16 @@
 //! - [`RecvWindow`]: what the service has sent us and we have not acknowledged yet. A message
 //!   that would take it over the capacity is an overrun (the session is hung up). Bytes are
 //!   acknowledged only once they reached the local service, and acknowledgements are
-//!   coalesced: one DATA_ACK per quarter of the capacity delivered, never one per tiny write.
+//!   coalesced: one DATA_ACK per eighth of the capacity delivered (8 KiB at the default
+//!   window), never one per tiny write. An eighth rather than a quarter: with the window
+//!   capped at 64 KiB by the protocol, one session's throughput is the window per
+//!   acknowledgement round trip, and earlier credit measured about a third faster on
+//!   loopback, for eight small messages per window.
 //!   Because the threshold is at most the capacity, a peer that fills the window always
 //!   triggers an acknowledgement, so coalescing never stalls a session.
+
+/// The receive window is acknowledged each time this fraction of it was delivered.
+pub const ACK_FRACTION: u32 = 8;
 
 /// The send side of one session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,9 +98,9 @@ impl RecvWindow {
         }
     }
 
-    /// The coalescing threshold: a quarter of the capacity, at least one byte.
+    /// The coalescing threshold: an eighth of the capacity, at least one byte.
     pub fn ack_threshold(&self) -> u32 {
-        (self.capacity / 4).max(1)
+        (self.capacity / ACK_FRACTION).max(1)
     }
 
     /// Bytes received and not acknowledged.
@@ -177,17 +184,18 @@ mod tests {
     #[test]
     fn recv_window_acks_only_delivered_bytes_coalesced() {
         let mut w = RecvWindow::new(1000);
+        assert_eq!(w.ack_threshold(), 125);
         w.receive(1000).unwrap();
-        assert_eq!(w.deliver(100), None, "under a quarter: no ACK yet");
-        assert_eq!(w.deliver(100), None);
+        assert_eq!(w.deliver(50), None, "under an eighth: no ACK yet");
+        assert_eq!(w.deliver(50), None);
         assert_eq!(
             w.deliver(50),
-            Some(250),
+            Some(150),
             "threshold reached: one ACK for all"
         );
-        assert_eq!(w.unacked(), 750);
-        assert_eq!(w.queued(), 750);
-        w.receive(250).unwrap();
+        assert_eq!(w.unacked(), 850);
+        assert_eq!(w.queued(), 850);
+        w.receive(150).unwrap();
         assert!(w.receive(1).is_err());
     }
 

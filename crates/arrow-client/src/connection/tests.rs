@@ -685,11 +685,11 @@ fn data_ack_is_sent_after_delivery_and_coalesced() {
         .collect();
     assert_eq!(
         acks,
-        vec![250, 250],
-        "one DATA_ACK per quarter window, not per write"
+        vec![150, 150, 150],
+        "one DATA_ACK per eighth of the window, not per write"
     );
-    // The acknowledged bytes reopened the window: 500 more fit, 501 do not.
-    h.data(1, 500);
+    // The acknowledged bytes reopened the window: 450 more fit, 451 do not.
+    h.data(1, 450);
     assert!(h.transmit().is_empty());
     h.data(1, 1);
     assert_eq!(hups(&h.transmit()).len(), 1);
