@@ -1,7 +1,80 @@
-//! The Arrow client runtime.
+//! The Angelcam Arrow v2 client runtime, and a development Arrow Service.
 //!
-//! One TLS connection to the Arrow Service carries many sessions, each bridged to a local
-//! TCP service, with per-session flow control. The protocol core is sans-IO; a tokio driver
-//! owns the sockets.
+//! An Arrow client sits inside a camera network and keeps one TLS connection to an Arrow
+//! Service. The service opens *sessions* over it, each bridged by the client to a local TCP
+//! service (RTSP, HTTP, ...), with per-session flow control:
 //!
-//! This crate is filled in by the Arrow client issue; it builds on `arrow-codec`.
+//! ```text
+//!  user ──TCP──> Arrow Service ══════ TLS (one connection) ══════ Arrow client ──TCP──> camera
+//!                 │  CONNECT svc 7, session 42  ─────────────────────>│ connect 10.0.0.5:554
+//!                 │  [hdr svc 7 | sess 42 | len] bytes ──────────────>│ write
+//!                 │<────────────── DATA_ACK 42, n  (after the write)  │
+//!                 │<────────────── [hdr svc 7 | sess 42 | len] bytes  │ read (within window)
+//!                 │<────────────── HUP 42, code 0                     │ local EOF
+//! ```
+//!
+//! # Layers
+//!
+//! - [`connection::Connection`]: the sans-IO core. Handshake (REGISTER sent, only its ACK
+//!   accepted), the control answers (PING, GET_STATUS, GET_SCAN_REPORT, unknown types get
+//!   `UNSUPPORTED_METHOD`), the spec's session rules, flow control ([`flow`]), keepalive.
+//!   It takes messages and `now` and returns messages, local-socket commands, events and
+//!   a deadline. No socket, no clock, no task.
+//! - [`wire`]: `arrow-codec` messages to and from the core's [`message`] types.
+//! - [`driver`]: the tokio driver: TLS (rustls, ring) to the service, a writer task so
+//!   reading never waits on writing, one task per local connection, reconnect.
+//! - [`identity`] (UUID and key in the state directory, 0600, atomic) and
+//!   [`service_table`] (stable service ids from the command line).
+//! - [`service`]: the development Arrow Service, a real TLS server exposing each client
+//!   service on a local port; [`tls`] makes its development certificates.
+//!
+//! # Example: the core, driven by hand
+//!
+//! ```
+//! use std::time::Instant;
+//! use arrow_client::connection::{Connection, ConnectionConfig, LocalCommand};
+//! use arrow_client::message::{ControlIn, Incoming, Outgoing};
+//! use arrow_client::service_table::{ServiceKind, ServiceSpec, ServiceTable};
+//!
+//! let addr = "127.0.0.1:554".parse().unwrap();
+//! let spec = ServiceSpec::url(ServiceKind::Rtsp, "rtsp://127.0.0.1/live.sdp")?;
+//! let table = ServiceTable::new(vec![(spec, addr)])?;
+//! let svc_id = table.services()[0].id;
+//! let mut conn = Connection::new(ConnectionConfig::default(), table);
+//!
+//! let now = Instant::now();
+//! conn.start(now);
+//! assert_eq!(conn.poll_transmit(), Some(Outgoing::Register { msg_id: 0 }));
+//! conn.handle_incoming(now, Incoming::Control { msg_id: 0, body: ControlIn::Ack { code: 0 } });
+//!
+//! // The service opens a session: the driver is told to connect, with a full window.
+//! conn.handle_incoming(now, Incoming::Control {
+//!     msg_id: 1,
+//!     body: ControlIn::Connect { svc_id, session: 42 },
+//! });
+//! let Some(LocalCommand::Open { handle, credit, .. }) = conn.poll_local() else { panic!() };
+//! assert_eq!(credit, 65_536);
+//!
+//! // The local service answers; the bytes go out on session 42, then a clean close is a
+//! // HUP with code 0.
+//! conn.handle_local_data(handle, bytes::Bytes::from_static(b"RTSP/1.0 200 OK\r\n"))?;
+//! conn.handle_local_closed(now, handle, true);
+//! assert!(matches!(conn.poll_transmit(), Some(Outgoing::Data { session: 42, .. })));
+//! assert!(matches!(conn.poll_transmit(), Some(Outgoing::Hup { session: 42, code: 0, .. })));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod connection;
+pub mod driver;
+mod error;
+pub mod flow;
+pub mod fuzzing;
+pub mod identity;
+pub mod message;
+mod pump;
+pub mod service;
+pub mod service_table;
+pub mod tls;
+pub mod wire;
+
+pub use error::{Error, ProtocolViolation};

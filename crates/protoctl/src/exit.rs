@@ -212,6 +212,22 @@ impl From<arctop::Error> for CliError {
     }
 }
 
+impl From<arrow_client::Error> for CliError {
+    fn from(e: arrow_client::Error) -> Self {
+        use arrow_client::Error as E;
+        let fault = match &e {
+            E::Refused { .. } => Fault::Refused,
+            E::Config(_) | E::State { .. } => Fault::Local,
+            E::Io { .. } | E::Tls { .. } | E::Timeout(_) | E::Closed | E::Redirected(_) => {
+                Fault::Transport
+            }
+            E::Protocol(_) => Fault::Protocol,
+            _ => Fault::Transport,
+        };
+        Self::new(fault, chain(&e))
+    }
+}
+
 /// Prints the error (if any) on stderr and turns the outcome into the process exit code.
 pub(crate) fn report(result: Result<(), CliError>) -> ExitCode {
     match result {

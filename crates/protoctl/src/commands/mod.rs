@@ -19,7 +19,7 @@ pub(crate) enum Command {
     /// Length-prefixed framing: decode a captured stream, encode JSON Lines into frames.
     #[command(subcommand)]
     Wire(wire::WireCommand),
-    /// Angelcam Arrow v2: decode a captured stream, encode JSON Lines into messages.
+    /// Angelcam Arrow v2: decode and encode captures, run a client or a development service.
     #[command(subcommand)]
     Arrow(arrow::ArrowCommand),
     /// ARKEO instruments (All-in-One and Multichannel APIs): send, run, measure, serve.

@@ -3,6 +3,7 @@
 mod arctop;
 mod arkeo;
 mod arrow;
+mod arrow_client;
 mod demo;
 mod global;
 mod support;

@@ -2,6 +2,9 @@
 
 mod decode;
 mod encode;
+mod identity;
+mod run;
+mod serve;
 
 use clap::Subcommand;
 
@@ -20,11 +23,23 @@ pub(crate) enum ArrowCommand {
     Decode(decode::DecodeArgs),
     /// Turn JSON Lines (in the shape `arrow decode` prints) into Arrow messages.
     Encode(encode::EncodeArgs),
+    /// Run an Arrow client: register with an Arrow Service and carry its sessions to local
+    /// services. Reconnects after a disconnect; stops on Ctrl-C.
+    Run(run::RunArgs),
+    /// Run a development Arrow Service: accept clients over TLS and expose each of their
+    /// services on a local port. One JSON line per event.
+    Serve(serve::ServeArgs),
+    /// Print the client identity kept in a state directory (UUID and MAC, never the key),
+    /// creating it on first use.
+    Identity(identity::IdentityArgs),
 }
 
 pub(crate) async fn run(cmd: ArrowCommand, out: &mut Output) -> Result<(), CliError> {
     match cmd {
         ArrowCommand::Decode(args) => decode::run(args, out),
         ArrowCommand::Encode(args) => encode::run(args, out),
+        ArrowCommand::Run(args) => run::run(args, out).await,
+        ArrowCommand::Serve(args) => serve::run(args, out).await,
+        ArrowCommand::Identity(args) => identity::run(args, out),
     }
 }

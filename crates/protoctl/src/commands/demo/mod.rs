@@ -7,6 +7,7 @@
 
 mod arctop;
 mod arkeo;
+mod arrow;
 mod wire_echo;
 
 use std::fmt;
@@ -34,16 +35,20 @@ pub(crate) enum Part {
     Arctop,
     /// ARKEO All-in-One routine workflow and Multichannel channels, against the simulator.
     Arkeo,
+    /// Arrow v2: a development Arrow Service, a client, and an HTTP request through the
+    /// tunnel to a local web server.
+    Arrow,
 }
 
 impl Part {
-    const ALL: &'static [Part] = &[Part::Wire, Part::Arctop, Part::Arkeo];
+    const ALL: &'static [Part] = &[Part::Wire, Part::Arctop, Part::Arkeo, Part::Arrow];
 
     fn name(self) -> &'static str {
         match self {
             Part::Wire => "wire",
             Part::Arctop => "arctop",
             Part::Arkeo => "arkeo",
+            Part::Arrow => "arrow",
         }
     }
 }
@@ -89,6 +94,7 @@ pub(crate) async fn run(args: DemoArgs, out: &mut Output) -> Result<(), CliError
             Part::Wire => wire_echo::run(&mut reporter).await,
             Part::Arctop => arctop::run(&mut reporter).await,
             Part::Arkeo => arkeo::run(&mut reporter).await,
+            Part::Arrow => arrow::run(&mut reporter).await,
         }
         .map_err(|e| e.context(format_args!("demo part {}", part.name())))?;
     }

@@ -1,0 +1,552 @@
+//! The Arrow tunnel beside a direct TLS pipe over loopback, with the same rustls setup.
+//!
+//! Groups (each with a `baseline-direct-tls` measured in the same run; `cargo xtask bench`
+//! prints the ratio):
+//! - `arrow/down-1-session`: 1 MiB from a user through the development service and the
+//!   client to a local sink (which answers one byte per 64 KiB received).
+//! - `arrow/up-1-session`: 1 MiB from a local source back to the user.
+//! - `arrow/down-100-sessions`: 64 KiB on each of 100 sessions at once.
+//! - `arrow/echo-64B`: a 64-byte round trip through the tunnel to a local echo service;
+//!   baseline: the same round trip over direct TCP.
+//!
+//! It also writes `target/bench-notes/arrow-client.md`: round-trip latency p50/p99 over
+//! 10,000 echoes (tunnel and direct TCP), and memory per idle session with 10,000 open
+//! sessions (the local service runs in a child process so the descriptors fit).
+
+// The memory measurement's child process talks to its parent over stdout, and the notes
+// are echoed there for whoever runs the bench by hand.
+#![allow(clippy::print_stdout)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow_client::connection::ConnectionConfig;
+use arrow_client::driver::{self, ClientConfig, ClientEvent};
+use arrow_client::identity::{Identity, MacAddr};
+use arrow_client::service::{DevService, ServiceConfig, ServiceEvent};
+use arrow_client::service_table::{ServiceKind, ServiceSpec, ServiceTable};
+use arrow_client::tls::DevCertificates;
+use criterion::{Criterion, Throughput};
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Runtime;
+use tokio::sync::{mpsc, watch};
+
+const CHUNK: usize = 64 * 1024;
+const MIB: usize = 1 << 20;
+const ROLE: &str = "ARROW_BENCH_ROLE";
+
+/// Sink: reads forever, writes one byte per CHUNK received.
+async fn sink<S: AsyncRead + AsyncWrite + Unpin>(mut s: S) {
+    let mut buf = vec![0u8; CHUNK];
+    let mut count = 0usize;
+    loop {
+        match s.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                count += n;
+                while count >= CHUNK {
+                    count -= CHUNK;
+                    if s.write_all(&[1]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Source: for each request byte k, writes k * CHUNK bytes.
+async fn source<S: AsyncRead + AsyncWrite + Unpin>(mut s: S) {
+    let block = vec![7u8; CHUNK];
+    let mut req = [0u8; 1];
+    while s.read_exact(&mut req).await.is_ok() {
+        for _ in 0..req[0] {
+            if s.write_all(&block).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut s: S) {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        match s.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if s.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Role {
+    Sink,
+    Source,
+    Echo,
+}
+
+async fn serve_tcp(role: Role) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            s.set_nodelay(true).unwrap();
+            tokio::spawn(async move {
+                match role {
+                    Role::Sink => sink(s).await,
+                    Role::Source => source(s).await,
+                    Role::Echo => echo(s).await,
+                }
+            });
+        }
+    });
+    addr
+}
+
+async fn serve_tls(role: Role, certs: &DevCertificates) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(certs.server_config().unwrap());
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            s.set_nodelay(true).unwrap();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(s).await else {
+                    return;
+                };
+                match role {
+                    Role::Sink => sink(tls).await,
+                    Role::Source => source(tls).await,
+                    Role::Echo => echo(tls).await,
+                }
+            });
+        }
+    });
+    addr
+}
+
+type Tls = tokio_rustls::client::TlsStream<TcpStream>;
+
+async fn dial_tls(addr: SocketAddr, certs: &DevCertificates) -> Tls {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.set_nodelay(true).unwrap();
+    let connector = tokio_rustls::TlsConnector::from(certs.client_config().unwrap());
+    connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap()
+}
+
+async fn dial(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.set_nodelay(true).unwrap();
+    s
+}
+
+async fn push<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, block: &[u8], bytes: usize) {
+    let acks = bytes / CHUNK;
+    let mut sent = 0;
+    let mut ack = vec![0u8; acks];
+    let (mut r, mut w) = tokio::io::split(s);
+    let write = async {
+        while sent < bytes {
+            let n = block.len().min(bytes - sent);
+            w.write_all(&block[..n]).await.unwrap();
+            sent += n;
+        }
+        w.flush().await.unwrap();
+    };
+    let read = r.read_exact(&mut ack);
+    let (_, got) = tokio::join!(write, read);
+    got.unwrap();
+}
+
+async fn pull<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, buf: &mut [u8], chunks: u8) {
+    s.write_all(&[chunks]).await.unwrap();
+    s.flush().await.unwrap();
+    let mut left = chunks as usize * CHUNK;
+    while left > 0 {
+        let want = left.min(buf.len());
+        let n = s.read(&mut buf[..want]).await.unwrap();
+        assert!(n > 0);
+        left -= n;
+    }
+}
+
+async fn round_trip<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, msg: &[u8], buf: &mut [u8]) {
+    s.write_all(msg).await.unwrap();
+    s.flush().await.unwrap();
+    s.read_exact(&mut buf[..msg.len()]).await.unwrap();
+}
+
+struct Setup {
+    certs: DevCertificates,
+    _service: DevService,
+    _stop: watch::Sender<bool>,
+    /// Exposed ports by role.
+    sink: u16,
+    source: u16,
+    echo: u16,
+    tls_sink: SocketAddr,
+    tls_source: SocketAddr,
+    tcp_echo: SocketAddr,
+}
+
+async fn setup() -> Setup {
+    let certs = DevCertificates::generate(&["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let sink_addr = serve_tcp(Role::Sink).await;
+    let source_addr = serve_tcp(Role::Source).await;
+    let echo_addr = serve_tcp(Role::Echo).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let service = DevService::spawn(
+        listener,
+        ServiceConfig::new(certs.server_config().unwrap()),
+        tx,
+    )
+    .unwrap();
+    let mut specs = Vec::new();
+    for addr in [sink_addr, source_addr, echo_addr] {
+        specs.push((
+            ServiceSpec::host_port(ServiceKind::Tcp, &addr.to_string()).unwrap(),
+            addr,
+        ));
+    }
+    let table = ServiceTable::new(specs).unwrap();
+    let targets: Vec<(u16, SocketAddr)> = table.services().iter().map(|s| (s.id, s.addr)).collect();
+    let mut config = ClientConfig::new(
+        service.local_addr().to_string(),
+        certs.client_config().unwrap(),
+        Identity::generate(),
+        MacAddr([2, 0, 0, 0, 0, 1]),
+        table,
+    );
+    config.connection = ConnectionConfig {
+        max_sessions: 20_000,
+        ..ConnectionConfig::default()
+    };
+    let (ctx, _cevents) = mpsc::unbounded_channel::<ClientEvent>();
+    std::mem::forget(_cevents);
+    let (stop, stop_rx) = watch::channel(false);
+    tokio::spawn(driver::run(config, ctx, stop_rx));
+    let mut ports = std::collections::HashMap::new();
+    while ports.len() < 3 {
+        if let Some(ServiceEvent::PortExposed { service, .. }) = events.recv().await {
+            let target = targets
+                .iter()
+                .find(|(id, _)| *id == service.svc_id)
+                .unwrap()
+                .1;
+            ports.insert(target, service.port);
+        }
+    }
+    tokio::spawn(async move { while events.recv().await.is_some() {} });
+    Setup {
+        tls_sink: serve_tls(Role::Sink, &certs).await,
+        tls_source: serve_tls(Role::Source, &certs).await,
+        tcp_echo: serve_tcp(Role::Echo).await,
+        certs,
+        _service: service,
+        _stop: stop,
+        sink: ports[&sink_addr],
+        source: ports[&source_addr],
+        echo: ports[&echo_addr],
+    }
+}
+
+fn throughput(c: &mut Criterion, rt: &Runtime, s: &Setup) {
+    let block = vec![0x5au8; CHUNK];
+    let mut group = c.benchmark_group("arrow/down-1-session");
+    group.throughput(Throughput::Bytes(MIB as u64));
+    let mut user = rt.block_on(dial(s.sink));
+    group.bench_function("tunnel", |b| {
+        b.iter(|| rt.block_on(push(&mut user, &block, MIB)))
+    });
+    let mut direct = rt.block_on(dial_tls(s.tls_sink, &s.certs));
+    group.bench_function("baseline-direct-tls", |b| {
+        b.iter(|| rt.block_on(push(&mut direct, &block, MIB)))
+    });
+    group.finish();
+
+    let mut buf = vec![0u8; CHUNK];
+    let mut group = c.benchmark_group("arrow/up-1-session");
+    group.throughput(Throughput::Bytes(MIB as u64));
+    let mut user = rt.block_on(dial(s.source));
+    group.bench_function("tunnel", |b| {
+        b.iter(|| rt.block_on(pull(&mut user, &mut buf, 16)))
+    });
+    let mut direct = rt.block_on(dial_tls(s.tls_source, &s.certs));
+    group.bench_function("baseline-direct-tls", |b| {
+        b.iter(|| rt.block_on(pull(&mut direct, &mut buf, 16)))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("arrow/down-100-sessions");
+    group.throughput(Throughput::Bytes(100 * CHUNK as u64));
+    group.sample_size(20);
+    let block = Arc::new(block);
+    let users: Vec<TcpStream> = rt.block_on(async {
+        let mut v = Vec::new();
+        for _ in 0..100 {
+            v.push(dial(s.sink).await);
+        }
+        v
+    });
+    let mut users = Some(users);
+    group.bench_function("tunnel", |b| {
+        b.iter(|| {
+            let taken = users.take().unwrap();
+            let back = rt.block_on(async {
+                let tasks: Vec<_> = taken
+                    .into_iter()
+                    .map(|mut u| {
+                        let block = block.clone();
+                        tokio::spawn(async move {
+                            push(&mut u, &block, CHUNK).await;
+                            u
+                        })
+                    })
+                    .collect();
+                let mut back = Vec::new();
+                for t in tasks {
+                    back.push(t.await.unwrap());
+                }
+                back
+            });
+            users = Some(back);
+        })
+    });
+    let directs: Vec<Tls> = rt.block_on(async {
+        let mut v = Vec::new();
+        for _ in 0..100 {
+            v.push(dial_tls(s.tls_sink, &s.certs).await);
+        }
+        v
+    });
+    let mut directs = Some(directs);
+    group.bench_function("baseline-direct-tls", |b| {
+        b.iter(|| {
+            let taken = directs.take().unwrap();
+            let back = rt.block_on(async {
+                let tasks: Vec<_> = taken
+                    .into_iter()
+                    .map(|mut u| {
+                        let block = block.clone();
+                        tokio::spawn(async move {
+                            push(&mut u, &block, CHUNK).await;
+                            u
+                        })
+                    })
+                    .collect();
+                let mut back = Vec::new();
+                for t in tasks {
+                    back.push(t.await.unwrap());
+                }
+                back
+            });
+            directs = Some(back);
+        })
+    });
+    group.finish();
+}
+
+fn latency(c: &mut Criterion, rt: &Runtime, s: &Setup) -> String {
+    let msg = [0x42u8; 64];
+    let mut buf = [0u8; 64];
+    let mut group = c.benchmark_group("arrow/echo-64B");
+    let mut user = rt.block_on(dial(s.echo));
+    group.bench_function("tunnel", |b| {
+        b.iter(|| rt.block_on(round_trip(&mut user, &msg, &mut buf)))
+    });
+    let mut direct = rt.block_on(TcpStream::connect(s.tcp_echo)).unwrap();
+    direct.set_nodelay(true).unwrap();
+    group.bench_function("baseline-direct-tcp", |b| {
+        b.iter(|| rt.block_on(round_trip(&mut direct, &msg, &mut buf)))
+    });
+    group.finish();
+
+    let mut percentiles = |stream: &mut TcpStream| {
+        let mut samples: Vec<Duration> = (0..10_000)
+            .map(|_| {
+                let start = Instant::now();
+                rt.block_on(round_trip(stream, &msg, &mut buf));
+                start.elapsed()
+            })
+            .collect();
+        samples.sort();
+        (
+            samples[samples.len() / 2],
+            samples[samples.len() * 99 / 100],
+        )
+    };
+    let (t50, t99) = percentiles(&mut user);
+    let (d50, d99) = percentiles(&mut direct);
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    format!(
+        "### Arrow tunnel: round-trip latency of a 64-byte echo (10,000 round trips)\n\n\
+         | path | p50 | p99 |\n| --- | ---: | ---: |\n\
+         | user -> dev service -> TLS -> client -> local echo | {:.1} µs | {:.1} µs |\n\
+         | direct TCP to the same kind of echo server | {:.1} µs | {:.1} µs |\n\n\
+         Added by the tunnel at p50: {:.1} µs (aim: under 100 µs).\n",
+        us(t50),
+        us(t99),
+        us(d50),
+        us(d99),
+        us(t50) - us(d50)
+    )
+}
+
+fn rss_bytes() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<usize>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Opens `n` idle sessions through a client whose local service is a child process, and
+/// returns the growth of this process's resident memory per session.
+fn idle_session_memory(rt: &Runtime, n: usize) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .env(ROLE, "idle-server")
+        .stdout(Stdio::piped())
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let local: SocketAddr = lines.next().unwrap().unwrap().parse().unwrap();
+
+    let result = rt.block_on(async {
+        let certs = DevCertificates::generate(&["localhost".into()]).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = listener.local_addr().unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(certs.server_config().unwrap());
+        let spec = ServiceSpec::host_port(ServiceKind::Tcp, &local.to_string()).unwrap();
+        let table = ServiceTable::new(vec![(spec, local)]).unwrap();
+        let svc = table.services()[0].id;
+        let mut config = ClientConfig::new(
+            format!("localhost:{}", server.port()),
+            certs.client_config().unwrap(),
+            Identity::generate(),
+            MacAddr([2, 0, 0, 0, 0, 1]),
+            table,
+        );
+        config.connection = ConnectionConfig {
+            max_sessions: n + 10,
+            ..ConnectionConfig::default()
+        };
+        let (ctx, crx) = mpsc::unbounded_channel::<ClientEvent>();
+        drop(crx);
+        let (stop, stop_rx) = watch::channel(false);
+        tokio::spawn(driver::run(config, ctx, stop_rx));
+        // A scripted service: register, then CONNECT n sessions.
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut tls = acceptor.accept(tcp).await.unwrap();
+        let mut codec = arrow_codec::ArrowCodec::new();
+        let mut input = bytes::BytesMut::new();
+        loop {
+            use tokio_util::codec::Decoder;
+            if codec.decode(&mut input).unwrap().is_some() {
+                break;
+            }
+            tls.read_buf(&mut input).await.unwrap();
+        }
+        let mut out = bytes::BytesMut::new();
+        arrow_codec::ControlMessage::ack(0, arrow_codec::ErrorCode::NoError)
+            .encode(&mut out)
+            .unwrap();
+        tls.write_all(&out).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let before = rss_bytes();
+        out.clear();
+        for i in 0..n {
+            arrow_codec::ControlMessage::connect(i as u16, svc, i as u32 + 1)
+                .encode(&mut out)
+                .unwrap();
+        }
+        tls.write_all(&out).await.unwrap();
+        tls.flush().await.unwrap();
+        (tls, before, stop)
+    });
+    let (tls, before, stop) = result;
+    // The child prints a line once it has accepted all n connections.
+    let ready = lines.next().unwrap().unwrap();
+    assert_eq!(ready, format!("accepted {n}"));
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_bytes();
+    let per = (after.saturating_sub(before)) as f64 / n as f64;
+    let _ = stop.send(true);
+    drop(tls);
+    let _ = child.kill();
+    let _ = child.wait();
+    format!(
+        "### Arrow client: memory per idle session\n\n\
+         {n} sessions opened by a scripted service over one TLS connection, each connected to \
+         a local service in another process; growth of the client process's resident set \
+         (sessions, their local sockets' tasks and buffers, the core's tables): \
+         **{:.1} KiB per idle session** ({:.1} MiB for {n}; aim: at most 16 KiB).\n",
+        per / 1024.0,
+        (after.saturating_sub(before)) as f64 / MIB as f64
+    )
+}
+
+/// The child process for the memory measurement: accepts and holds connections.
+fn idle_server() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", listener.local_addr().unwrap());
+        let mut held = Vec::new();
+        let target: usize = std::env::var("ARROW_BENCH_SESSIONS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10_000);
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+            if held.len() == target {
+                println!("accepted {target}");
+            }
+        }
+    });
+}
+
+fn main() {
+    if std::env::var(ROLE).as_deref() == Ok("idle-server") {
+        idle_server();
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let setup = rt.block_on(setup());
+    let mut c = Criterion::default().configure_from_args();
+    throughput(&mut c, &rt, &setup);
+    let latency_note = latency(&mut c, &rt, &setup);
+    let memory_note = idle_session_memory(&rt, 10_000);
+    c.final_summary();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-notes");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(
+        dir.join("arrow-client.md"),
+        format!("{latency_note}\n{memory_note}"),
+    );
+    println!("{latency_note}\n{memory_note}");
+}

@@ -1,0 +1,763 @@
+//! Every session rule and flow-control rule, one test each, without a socket.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::*;
+use crate::message::{ControlIn, Incoming, Outgoing, code};
+use crate::service_table::{ServiceKind, ServiceSpec, ServiceTable};
+
+pub(super) fn table() -> ServiceTable {
+    let spec = ServiceSpec::host_port(ServiceKind::Tcp, "127.0.0.1:7").unwrap();
+    let addr: SocketAddr = "127.0.0.1:7".parse().unwrap();
+    ServiceTable::new(vec![(spec, addr)]).unwrap()
+}
+
+pub(super) struct Harness {
+    pub(super) conn: Connection,
+    pub(super) now: Instant,
+    pub(super) svc: u16,
+}
+
+pub(super) fn control(msg_id: u16, body: ControlIn) -> Incoming {
+    Incoming::Control { msg_id, body }
+}
+
+impl Harness {
+    pub(super) fn with_capacity(capacity: u32) -> Self {
+        let config = ConnectionConfig {
+            capacity,
+            ..ConnectionConfig::default()
+        };
+        let table = table();
+        let svc = table.services()[0].id;
+        let mut h = Harness {
+            conn: Connection::new(config, table),
+            now: Instant::now(),
+            svc,
+        };
+        h.conn.start(h.now);
+        assert_eq!(h.transmit(), vec![Outgoing::Register { msg_id: 0 }]);
+        h.feed(control(0, ControlIn::Ack { code: 0 }));
+        assert_eq!(h.conn.state(), State::Established);
+        assert_eq!(h.events(), vec![Event::Registered]);
+        h
+    }
+
+    pub(super) fn new() -> Self {
+        Self::with_capacity(1000)
+    }
+
+    pub(super) fn feed(&mut self, message: Incoming) {
+        self.conn.handle_incoming(self.now, message);
+    }
+
+    pub(super) fn transmit(&mut self) -> Vec<Outgoing> {
+        std::iter::from_fn(|| self.conn.poll_transmit()).collect()
+    }
+
+    pub(super) fn local(&mut self) -> Vec<LocalCommand> {
+        std::iter::from_fn(|| self.conn.poll_local()).collect()
+    }
+
+    pub(super) fn events(&mut self) -> Vec<Event> {
+        std::iter::from_fn(|| self.conn.poll_event()).collect()
+    }
+
+    /// CONNECT `session` to the known service; returns its handle.
+    pub(super) fn open(&mut self, session: u32) -> SessionHandle {
+        self.feed(control(
+            50,
+            ControlIn::Connect {
+                svc_id: self.svc,
+                session,
+            },
+        ));
+        let cmds = self.local();
+        match cmds.as_slice() {
+            [
+                LocalCommand::Open {
+                    handle,
+                    session: s,
+                    credit,
+                    ..
+                },
+            ] => {
+                assert_eq!(*s, session);
+                assert_eq!(*credit, self.conn.config().capacity);
+                self.events();
+                *handle
+            }
+            other => panic!("expected Open, got {other:?}"),
+        }
+    }
+
+    pub(super) fn data(&mut self, session: u32, len: usize) {
+        self.feed(Incoming::Data {
+            svc_id: self.svc,
+            session,
+            payload: Bytes::from(vec![7u8; len]),
+        });
+    }
+}
+
+fn hups(out: &[Outgoing]) -> Vec<(u32, u32)> {
+    out.iter()
+        .filter_map(|m| match m {
+            Outgoing::Hup { session, code, .. } => Some((*session, *code)),
+            _ => None,
+        })
+        .collect()
+}
+
+// ---- handshake -------------------------------------------------------------------------
+
+#[test]
+fn register_is_msg_id_0_and_only_its_ack_is_accepted() {
+    let mut conn = Connection::new(ConnectionConfig::default(), table());
+    let now = Instant::now();
+    conn.start(now);
+    assert_eq!(conn.poll_transmit(), Some(Outgoing::Register { msg_id: 0 }));
+    conn.handle_incoming(now, control(0, ControlIn::Ping));
+    assert_eq!(conn.state(), State::Disconnected);
+    assert!(matches!(
+        conn.close_reason(),
+        Some(Disconnect::Violation(
+            ProtocolViolation::UnexpectedInHandshake { .. }
+        ))
+    ));
+    assert_eq!(
+        conn.poll_transmit(),
+        None,
+        "no answer to a message not allowed yet"
+    );
+}
+
+#[test]
+fn ack_with_the_wrong_msg_id_in_handshake_is_a_violation() {
+    let mut conn = Connection::new(ConnectionConfig::default(), table());
+    let now = Instant::now();
+    conn.start(now);
+    conn.handle_incoming(now, control(1, ControlIn::Ack { code: 0 }));
+    assert_eq!(conn.state(), State::Disconnected);
+}
+
+#[test]
+fn data_in_handshake_is_a_violation() {
+    let mut conn = Connection::new(ConnectionConfig::default(), table());
+    let now = Instant::now();
+    conn.start(now);
+    conn.handle_incoming(
+        now,
+        Incoming::Data {
+            svc_id: 1,
+            session: 1,
+            payload: Bytes::from_static(b"x"),
+        },
+    );
+    assert_eq!(conn.state(), State::Disconnected);
+}
+
+#[test]
+fn refused_register_disconnects_with_the_code() {
+    let mut conn = Connection::new(ConnectionConfig::default(), table());
+    let now = Instant::now();
+    conn.start(now);
+    conn.handle_incoming(
+        now,
+        control(
+            0,
+            ControlIn::Ack {
+                code: code::UNAUTHORIZED,
+            },
+        ),
+    );
+    assert_eq!(conn.close_reason(), Some(&Disconnect::Refused(2)));
+}
+
+#[test]
+fn handshake_times_out() {
+    let mut conn = Connection::new(ConnectionConfig::default(), table());
+    let now = Instant::now();
+    conn.start(now);
+    let deadline = conn.poll_timeout().unwrap();
+    assert_eq!(deadline, now + Duration::from_secs(20));
+    conn.handle_timeout(deadline - Duration::from_millis(1));
+    assert_eq!(conn.state(), State::Handshake);
+    conn.handle_timeout(deadline);
+    assert_eq!(
+        conn.close_reason(),
+        Some(&Disconnect::Timeout("no ACK to REGISTER"))
+    );
+    assert_eq!(conn.poll_timeout(), None);
+}
+
+// ---- control answers -------------------------------------------------------------------
+
+#[test]
+fn ping_gets_ack_with_its_msg_id() {
+    let mut h = Harness::new();
+    h.feed(control(42, ControlIn::Ping));
+    assert_eq!(
+        h.transmit(),
+        vec![Outgoing::Ack {
+            msg_id: 42,
+            code: 0
+        }]
+    );
+}
+
+#[test]
+fn get_status_gets_status_with_request_id_and_active_sessions() {
+    let mut h = Harness::new();
+    h.open(1);
+    h.open(2);
+    h.feed(control(9, ControlIn::GetStatus));
+    match h.transmit().as_slice() {
+        [
+            Outgoing::Status {
+                request_id: 9,
+                flags: 0,
+                active_sessions: 2,
+                ..
+            },
+        ] => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn get_scan_report_gets_an_empty_report() {
+    let mut h = Harness::new();
+    h.feed(control(5, ControlIn::GetScanReport));
+    assert!(matches!(
+        h.transmit().as_slice(),
+        [Outgoing::ScanReport { request_id: 5, .. }]
+    ));
+}
+
+#[test]
+fn scan_network_and_reset_svc_table_get_no_answer() {
+    let mut h = Harness::new();
+    h.feed(control(3, ControlIn::ScanNetwork));
+    h.feed(control(4, ControlIn::ResetSvcTable));
+    assert!(h.transmit().is_empty());
+    assert_eq!(h.conn.state(), State::Established);
+}
+
+#[test]
+fn unknown_control_type_gets_unsupported_method_and_the_connection_stays() {
+    let mut h = Harness::new();
+    for kind in [0x0002, 0x0004, 0x0009, 0x000b, 0x00ff, 0xffff] {
+        h.feed(control(77, ControlIn::Other { kind }));
+        assert_eq!(
+            h.transmit(),
+            vec![Outgoing::Ack {
+                msg_id: 77,
+                code: code::UNSUPPORTED_METHOD
+            }],
+            "{kind:#x}"
+        );
+    }
+    assert_eq!(h.conn.state(), State::Established);
+}
+
+#[test]
+fn redirect_ends_the_connection_with_the_target() {
+    let mut h = Harness::new();
+    let handle = h.open(1);
+    h.feed(control(
+        3,
+        ControlIn::Redirect {
+            target: "other:8900".into(),
+        },
+    ));
+    assert_eq!(
+        h.conn.close_reason(),
+        Some(&Disconnect::Redirected("other:8900".into()))
+    );
+    assert_eq!(h.local(), vec![LocalCommand::Close { handle }]);
+}
+
+#[test]
+fn msg_ids_count_up_from_register() {
+    let mut h = Harness::new();
+    h.open(1);
+    h.feed(control(1, ControlIn::GetStatus));
+    h.feed(control(2, ControlIn::GetScanReport));
+    let ids: Vec<u16> = h
+        .transmit()
+        .iter()
+        .map(|m| match m {
+            Outgoing::Status { msg_id, .. } | Outgoing::ScanReport { msg_id, .. } => *msg_id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, vec![1, 2]);
+}
+
+// ---- keepalive -------------------------------------------------------------------------
+
+#[test]
+fn ping_goes_out_after_the_interval_and_its_ack_rearms_it() {
+    let mut h = Harness::new();
+    let at = h.conn.poll_timeout().unwrap();
+    assert_eq!(at, h.now + Duration::from_secs(30));
+    h.conn.handle_timeout(at);
+    let ping_id = match h.transmit().as_slice() {
+        [Outgoing::Ping { msg_id }] => *msg_id,
+        other => panic!("{other:?}"),
+    };
+    h.now = at;
+    h.feed(control(ping_id, ControlIn::Ack { code: 0 }));
+    assert_eq!(h.conn.poll_timeout(), Some(at + Duration::from_secs(30)));
+}
+
+#[test]
+fn unanswered_ping_ends_the_connection() {
+    let mut h = Harness::new();
+    let at = h.conn.poll_timeout().unwrap();
+    h.conn.handle_timeout(at);
+    h.transmit();
+    let deadline = h.conn.poll_timeout().unwrap();
+    assert_eq!(deadline, at + Duration::from_secs(20));
+    h.feed(control(999, ControlIn::Ack { code: 0 }));
+    h.conn.handle_timeout(deadline);
+    assert_eq!(
+        h.conn.close_reason(),
+        Some(&Disconnect::Timeout("no ACK to PING"))
+    );
+}
+
+// ---- the nine session rules ------------------------------------------------------------
+
+#[test]
+fn rule1_connect_for_unknown_service_gets_hup() {
+    let mut h = Harness::new();
+    h.feed(control(
+        1,
+        ControlIn::Connect {
+            svc_id: h.svc.wrapping_add(1),
+            session: 5,
+        },
+    ));
+    assert_eq!(hups(&h.transmit()), vec![(5, code::CONNECTION_ERROR)]);
+    assert!(h.local().is_empty());
+    assert_eq!(h.conn.active_sessions(), 0);
+}
+
+#[test]
+fn rule2_connect_for_known_service_opens_a_local_connection() {
+    let mut h = Harness::new();
+    h.feed(control(
+        1,
+        ControlIn::Connect {
+            svc_id: h.svc,
+            session: 0xabcdef,
+        },
+    ));
+    let cmds = h.local();
+    assert!(matches!(
+        cmds.as_slice(),
+        [LocalCommand::Open { session: 0xabcdef, credit: 1000, addr, .. }] if addr.port() == 7
+    ));
+    assert!(h.transmit().is_empty());
+    assert_eq!(h.conn.active_sessions(), 1);
+}
+
+#[test]
+fn rule3_duplicate_connect_gets_hup_and_closes_the_old_session() {
+    let mut h = Harness::new();
+    let old = h.open(8);
+    h.feed(control(
+        1,
+        ControlIn::Connect {
+            svc_id: h.svc,
+            session: 8,
+        },
+    ));
+    assert_eq!(hups(&h.transmit()), vec![(8, code::CONNECTION_ERROR)]);
+    assert_eq!(h.local(), vec![LocalCommand::Close { handle: old }]);
+    assert_eq!(h.conn.active_sessions(), 0);
+    // Both ends agree the id is free: a new CONNECT opens a fresh session.
+    let new = h.open(8);
+    assert_ne!(new, old);
+}
+
+#[test]
+fn rule3_duplicate_connect_for_another_service_still_ends_the_old_session() {
+    // Found by the proptest: answering "unknown service" alone would leave the old local
+    // connection running while the service, seeing the HUP, considers the id free.
+    let mut h = Harness::new();
+    let old = h.open(8);
+    h.feed(control(
+        1,
+        ControlIn::Connect {
+            svc_id: h.svc.wrapping_add(1),
+            session: 8,
+        },
+    ));
+    assert_eq!(hups(&h.transmit()), vec![(8, code::CONNECTION_ERROR)]);
+    assert_eq!(h.local(), vec![LocalCommand::Close { handle: old }]);
+    assert_eq!(h.conn.active_sessions(), 0);
+}
+
+#[test]
+fn rule4_data_for_unknown_session_gets_hup() {
+    let mut h = Harness::new();
+    h.data(31, 10);
+    assert_eq!(hups(&h.transmit()), vec![(31, code::CONNECTION_ERROR)]);
+    assert!(h.local().is_empty());
+}
+
+#[test]
+fn rule4_data_racing_our_hup_is_dropped_not_hung_up_twice() {
+    let mut h = Harness::new();
+    let handle = h.open(3);
+    h.conn.handle_local_closed(h.now, handle, true);
+    assert_eq!(hups(&h.transmit()), vec![(3, 0)]);
+    h.local();
+    h.data(3, 10);
+    assert!(
+        h.transmit().is_empty(),
+        "no second HUP for the same session"
+    );
+    // After the tombstone expires, the spec's rule applies again.
+    h.now += TOMBSTONE_TTL;
+    h.conn.handle_timeout(h.now);
+    h.data(3, 10);
+    assert_eq!(hups(&h.transmit()), vec![(3, code::CONNECTION_ERROR)]);
+}
+
+#[test]
+fn rule5_data_for_known_session_goes_to_its_local_connection() {
+    let mut h = Harness::new();
+    let a = h.open(1);
+    let b = h.open(2);
+    h.data(2, 3);
+    h.data(1, 4);
+    assert_eq!(
+        h.local(),
+        vec![
+            LocalCommand::Write {
+                handle: b,
+                data: Bytes::from(vec![7; 3])
+            },
+            LocalCommand::Write {
+                handle: a,
+                data: Bytes::from(vec![7; 4])
+            },
+        ]
+    );
+}
+
+#[test]
+fn rule6_local_data_goes_out_with_svc_and_session_ids() {
+    let mut h = Harness::new();
+    let handle = h.open(0x123456);
+    h.conn
+        .handle_local_data(handle, Bytes::from_static(b"hello"))
+        .unwrap();
+    assert_eq!(
+        h.transmit(),
+        vec![Outgoing::Data {
+            svc_id: h.svc,
+            session: 0x123456,
+            payload: Bytes::from_static(b"hello")
+        }]
+    );
+}
+
+#[test]
+fn rule7_hup_from_service_closes_the_local_connection_after_queued_data() {
+    let mut h = Harness::new();
+    let handle = h.open(4);
+    h.data(4, 5);
+    h.feed(control(
+        2,
+        ControlIn::Hup {
+            session: 4,
+            code: 0,
+        },
+    ));
+    assert_eq!(
+        h.local(),
+        vec![
+            LocalCommand::Write {
+                handle,
+                data: Bytes::from(vec![7; 5])
+            },
+            LocalCommand::Close { handle },
+        ],
+        "data already received is written before the close"
+    );
+    assert!(h.transmit().is_empty(), "no HUP back");
+    assert!(h.events().iter().any(|e| matches!(
+        e,
+        Event::SessionClosed {
+            end: SessionEnd::ServiceHup(0),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn rule8_local_clean_close_sends_hup_0_after_the_data() {
+    let mut h = Harness::new();
+    let handle = h.open(4);
+    h.conn
+        .handle_local_data(handle, Bytes::from_static(b"last"))
+        .unwrap();
+    h.conn.handle_local_closed(h.now, handle, true);
+    let out = h.transmit();
+    assert!(matches!(out[0], Outgoing::Data { .. }));
+    assert_eq!(hups(&out[1..]), vec![(4, code::NO_ERROR)]);
+    assert_eq!(h.local(), vec![LocalCommand::Close { handle }]);
+}
+
+#[test]
+fn rule8_local_failure_sends_hup_3() {
+    let mut h = Harness::new();
+    let handle = h.open(4);
+    h.conn.handle_local_closed(h.now, handle, false);
+    assert_eq!(hups(&h.transmit()), vec![(4, code::CONNECTION_ERROR)]);
+}
+
+#[test]
+fn hup_from_service_for_unknown_session_is_ignored() {
+    let mut h = Harness::new();
+    h.feed(control(
+        2,
+        ControlIn::Hup {
+            session: 99,
+            code: 0,
+        },
+    ));
+    assert!(h.transmit().is_empty());
+    assert!(h.local().is_empty());
+}
+
+#[test]
+fn late_reports_from_an_old_local_connection_do_not_touch_a_reused_session_id() {
+    let mut h = Harness::new();
+    let old = h.open(6);
+    h.feed(control(
+        2,
+        ControlIn::Hup {
+            session: 6,
+            code: 0,
+        },
+    ));
+    h.local();
+    let new = h.open(6);
+    h.conn
+        .handle_local_data(old, Bytes::from_static(b"stale"))
+        .unwrap();
+    h.conn.handle_local_closed(h.now, old, false);
+    h.conn.handle_local_delivered(old, 10);
+    assert!(h.transmit().is_empty());
+    assert_eq!(h.conn.active_sessions(), 1);
+    h.conn
+        .handle_local_data(new, Bytes::from_static(b"fresh"))
+        .unwrap();
+    assert_eq!(h.transmit().len(), 1);
+}
+
+#[test]
+fn session_limit_refuses_with_hup() {
+    let config = ConnectionConfig {
+        max_sessions: 1,
+        capacity: 100,
+        ..ConnectionConfig::default()
+    };
+    let t = table();
+    let svc = t.services()[0].id;
+    let mut conn = Connection::new(config, t);
+    let now = Instant::now();
+    conn.start(now);
+    conn.handle_incoming(now, control(0, ControlIn::Ack { code: 0 }));
+    conn.poll_transmit();
+    conn.handle_incoming(
+        now,
+        control(
+            1,
+            ControlIn::Connect {
+                svc_id: svc,
+                session: 1,
+            },
+        ),
+    );
+    conn.handle_incoming(
+        now,
+        control(
+            2,
+            ControlIn::Connect {
+                svc_id: svc,
+                session: 2,
+            },
+        ),
+    );
+    let out: Vec<_> = std::iter::from_fn(|| conn.poll_transmit()).collect();
+    assert_eq!(hups(&out), vec![(2, code::CONNECTION_ERROR)]);
+}
+
+#[test]
+fn disconnect_closes_every_local_connection() {
+    let mut h = Harness::new();
+    let a = h.open(1);
+    let b = h.open(2);
+    h.conn.close();
+    let mut closed = h.local();
+    closed.sort_by_key(|c| match c {
+        LocalCommand::Close { handle } => *handle,
+        _ => SessionHandle(u64::MAX),
+    });
+    assert_eq!(
+        closed,
+        vec![
+            LocalCommand::Close { handle: a },
+            LocalCommand::Close { handle: b }
+        ]
+    );
+    assert_eq!(h.conn.active_sessions(), 0);
+    h.feed(control(1, ControlIn::Ping));
+    assert!(
+        h.transmit().is_empty(),
+        "nothing accepted once disconnected"
+    );
+}
+
+// ---- flow control ----------------------------------------------------------------------
+
+#[test]
+fn data_up_to_the_window_is_accepted_one_more_byte_is_overrun() {
+    let mut h = Harness::with_capacity(65_536);
+    let handle = h.open(1);
+    h.data(1, 65_536);
+    assert!(h.transmit().is_empty());
+    assert_eq!(h.local().len(), 1);
+    h.data(1, 1);
+    assert_eq!(hups(&h.transmit()), vec![(1, code::CONNECTION_ERROR)]);
+    assert_eq!(h.local(), vec![LocalCommand::Close { handle }]);
+    assert!(h.events().iter().any(|e| matches!(
+        e,
+        Event::SessionClosed {
+            end: SessionEnd::Overrun,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn one_oversize_message_is_overrun() {
+    let mut h = Harness::with_capacity(100);
+    h.open(1);
+    h.data(1, 101);
+    assert_eq!(hups(&h.transmit()), vec![(1, code::CONNECTION_ERROR)]);
+}
+
+#[test]
+fn data_ack_is_sent_after_delivery_and_coalesced() {
+    let mut h = Harness::with_capacity(1000);
+    let handle = h.open(1);
+    for _ in 0..10 {
+        h.data(1, 100);
+    }
+    h.local();
+    assert!(
+        h.transmit().is_empty(),
+        "nothing acknowledged before it reached the local service"
+    );
+    for _ in 0..10 {
+        h.conn.handle_local_delivered(handle, 50);
+    }
+    let acks: Vec<u32> = h
+        .transmit()
+        .iter()
+        .map(|m| match m {
+            Outgoing::DataAck {
+                session: 1, len, ..
+            } => *len,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        acks,
+        vec![150, 150, 150],
+        "one DATA_ACK per eighth of the window, not per write"
+    );
+    // The acknowledged bytes reopened the window: 450 more fit, 451 do not.
+    h.data(1, 450);
+    assert!(h.transmit().is_empty());
+    h.data(1, 1);
+    assert_eq!(hups(&h.transmit()).len(), 1);
+}
+
+#[test]
+fn local_reads_beyond_the_grant_are_refused() {
+    let mut h = Harness::with_capacity(10);
+    let handle = h.open(1);
+    h.conn
+        .handle_local_data(handle, Bytes::from(vec![1; 10]))
+        .unwrap();
+    let err = h
+        .conn
+        .handle_local_data(handle, Bytes::from(vec![1; 1]))
+        .unwrap_err();
+    assert!(matches!(err, UsageError::OverRead { available: 0, .. }));
+}
+
+#[test]
+fn data_ack_from_service_grants_local_reads_clamped_to_in_flight() {
+    let mut h = Harness::with_capacity(100);
+    let handle = h.open(1);
+    h.conn
+        .handle_local_data(handle, Bytes::from(vec![1; 80]))
+        .unwrap();
+    h.transmit();
+    h.feed(control(
+        3,
+        ControlIn::DataAck {
+            session: 1,
+            len: 30,
+        },
+    ));
+    h.feed(control(
+        4,
+        ControlIn::DataAck {
+            session: 1,
+            len: 1_000_000,
+        },
+    ));
+    h.feed(control(
+        5,
+        ControlIn::DataAck {
+            session: 1,
+            len: 10,
+        },
+    ));
+    assert_eq!(
+        h.local(),
+        vec![
+            LocalCommand::Grant { handle, bytes: 30 },
+            LocalCommand::Grant { handle, bytes: 50 },
+        ],
+        "a service cannot inflate the window past the capacity"
+    );
+}
+
+#[test]
+fn data_ack_for_unknown_session_is_ignored() {
+    let mut h = Harness::new();
+    h.feed(control(
+        3,
+        ControlIn::DataAck {
+            session: 77,
+            len: 5,
+        },
+    ));
+    assert!(h.transmit().is_empty());
+    assert!(h.local().is_empty());
+}

@@ -1,0 +1,92 @@
+//! Errors, split by who is at fault.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can end an Arrow connection or stop the runtime from starting.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The Arrow Service broke the protocol (bad bytes, a message not allowed in this state).
+    #[error("the Arrow Service broke the protocol: {0}")]
+    Protocol(#[from] ProtocolViolation),
+    /// The Arrow Service refused the registration (ACK with a non-zero code).
+    #[error("the Arrow Service refused the registration: {reason} (code {code})")]
+    Refused {
+        /// The ACK's error code.
+        code: u32,
+        /// Its name in the spec.
+        reason: &'static str,
+    },
+    /// The caller's configuration is unusable (bad flag value, unreadable file).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A file in the state directory could not be read or written.
+    #[error("state directory {path}: {source}")]
+    State {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// TCP to the Arrow Service failed or broke.
+    #[error("transport: {context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: String,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// The TLS handshake failed (certificate not trusted, wrong host name, ...).
+    #[error("TLS with {server}: {source}")]
+    Tls {
+        /// The server we were talking to.
+        server: String,
+        /// The TLS error.
+        source: io::Error,
+    },
+    /// The Arrow Service did not answer in time.
+    #[error("timeout: {0}")]
+    Timeout(&'static str),
+    /// The Arrow Service closed the connection.
+    #[error("the Arrow Service closed the connection")]
+    Closed,
+    /// The Arrow Service asked us to reconnect elsewhere.
+    #[error("redirected to {0}")]
+    Redirected(String),
+}
+
+/// How the Arrow Service broke the protocol. The connection is dropped after any of these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolViolation {
+    /// The bytes did not parse as an Arrow v2 message.
+    #[error("undecodable message: {0}")]
+    Decode(String),
+    /// During the handshake only the ACK of our REGISTER is allowed.
+    #[error("{got} during the handshake (only the ACK of REGISTER is allowed)")]
+    UnexpectedInHandshake {
+        /// What arrived instead.
+        got: String,
+    },
+    /// The service kept sending while not reading what we sent.
+    #[error("the service does not read: {queued} bytes of control messages queued")]
+    NotReading {
+        /// Bytes waiting to be written.
+        queued: usize,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// True when reconnecting cannot help without a change of configuration.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, Error::Config(_) | Error::State { .. })
+    }
+}

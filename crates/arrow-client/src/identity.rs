@@ -1,0 +1,237 @@
+//! The client's identity: a UUID v4 and a 16-byte key, made on first start and kept in the
+//! state directory; and the MAC address sent in REGISTER.
+//!
+//! The file `identity.json` is written atomically (a temporary file in the same directory,
+//! mode 0600, fsynced, then renamed over) so a crash never leaves half an identity. The key
+//! is never logged: [`Identity`]'s `Debug` hides it.
+
+use std::fmt;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Error;
+
+/// The file inside the state directory.
+pub const IDENTITY_FILE: &str = "identity.json";
+
+pub use arrow_codec::MacAddr;
+
+/// The client's credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The client's UUID (v4).
+    pub uuid: Uuid,
+    /// The secret key; never printed.
+    pub key: [u8; 16],
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("uuid", &self.uuid)
+            .field("key", &"<hidden>")
+            .finish()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct IdentityFile {
+    uuid: Uuid,
+    key: String,
+}
+
+impl Identity {
+    /// A fresh random identity.
+    pub fn generate() -> Self {
+        let mut key = [0u8; 16];
+        rand::fill(&mut key);
+        Identity {
+            uuid: Uuid::new_v4(),
+            key,
+        }
+    }
+
+    /// Reads the identity from `state_dir`, or creates it (and the directory) on first start.
+    ///
+    /// Returns the identity and whether it was just created.
+    pub fn load_or_create(state_dir: &Path) -> Result<(Self, bool), Error> {
+        let path = state_dir.join(IDENTITY_FILE);
+        match Self::load(state_dir)? {
+            Some(identity) => Ok((identity, false)),
+            None => {
+                let mut dir = fs::DirBuilder::new();
+                dir.recursive(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::DirBuilderExt;
+                    dir.mode(0o700);
+                }
+                dir.create(state_dir).map_err(|source| Error::State {
+                    path: state_dir.to_path_buf(),
+                    source,
+                })?;
+                let identity = Self::generate();
+                identity.store(&path)?;
+                Ok((identity, true))
+            }
+        }
+    }
+
+    /// Reads the identity from `state_dir`; `None` when there is none yet.
+    pub fn load(state_dir: &Path) -> Result<Option<Self>, Error> {
+        let path = state_dir.join(IDENTITY_FILE);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(Error::State { path, source }),
+        };
+        let corrupt = |what: String| Error::State {
+            path: path.clone(),
+            source: io::Error::new(io::ErrorKind::InvalidData, what),
+        };
+        let file: IdentityFile =
+            serde_json::from_str(&text).map_err(|e| corrupt(format!("not an identity: {e}")))?;
+        let key =
+            decode_hex16(&file.key).ok_or_else(|| corrupt("key is not 32 hex digits".into()))?;
+        Ok(Some(Identity {
+            uuid: file.uuid,
+            key,
+        }))
+    }
+
+    fn store(&self, path: &Path) -> Result<(), Error> {
+        let file = IdentityFile {
+            uuid: self.uuid,
+            key: self.key.iter().map(|b| format!("{b:02x}")).collect(),
+        };
+        let text = serde_json::to_string_pretty(&file).map_err(|e| Error::State {
+            path: path.to_path_buf(),
+            source: io::Error::other(e),
+        })?;
+        write_private(path, text.as_bytes()).map_err(|source| Error::State {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+fn decode_hex16(s: &str) -> Option<[u8; 16]> {
+    if s.len() != 32 || !s.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Writes `data` to `path` through a 0600 temporary file in the same directory, fsync and
+/// rename, so readers see the old file or the new one, never a part.
+pub(crate) fn write_private(path: &Path, data: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp: PathBuf = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("identity"),
+        std::process::id()
+    ));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let _ = fs::remove_file(&tmp);
+    let result = (|| {
+        let mut file = options.open(&tmp)?;
+        file.write_all(data)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        if let Ok(dir) = fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The MAC of the machine's first non-loopback interface (by name, from
+/// `/sys/class/net`), if any has a non-zero one.
+pub fn first_interface_mac() -> Option<MacAddr> {
+    let mut names: Vec<_> = fs::read_dir("/sys/class/net")
+        .ok()?
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    names.sort();
+    names.into_iter().find_map(|name| {
+        if name == "lo" {
+            return None;
+        }
+        let text =
+            fs::read_to_string(Path::new("/sys/class/net").join(&name).join("address")).ok()?;
+        let mac: MacAddr = text.trim().parse().ok()?;
+        (mac.octets() != [0; 6]).then_some(mac)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("nested/state");
+        let (first, created) = Identity::load_or_create(&state).unwrap();
+        assert!(created);
+        assert_eq!(first.uuid.get_version_num(), 4);
+        let (second, created) = Identity::load_or_create(&state).unwrap();
+        assert!(!created);
+        assert_eq!(first, second);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn identity_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        Identity::load_or_create(dir.path()).unwrap();
+        let mode = fs::metadata(dir.path().join(IDENTITY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn corrupt_identity_is_an_error_not_a_new_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(IDENTITY_FILE), "{\"uuid\":1}").unwrap();
+        assert!(matches!(
+            Identity::load_or_create(dir.path()),
+            Err(Error::State { .. })
+        ));
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let id = Identity {
+            uuid: Uuid::nil(),
+            key: [0xab; 16],
+        };
+        assert!(!format!("{id:?}").contains("ab"));
+    }
+}

@@ -1,0 +1,208 @@
+//! One local TCP connection bridged to a session: the tokio task that owns the socket.
+//!
+//! A single task per connection polls three things at once: commands from the connection
+//! driver (bytes to write, read credit, close), the socket becoming writable while bytes
+//! are queued, and the socket becoming readable while there is read credit. Reading never
+//! waits for a blocked write and the other way round, and with no credit the task stops
+//! reading (the kernel's buffers then push back on the local service). An idle connection
+//! holds no buffer: one is allocated per read, sized by the credit.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+/// Largest single read from a local socket.
+const MAX_READ: usize = 64 * 1024;
+/// How long a local connect may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// After our last byte, how long to wait for the local peer to close before dropping.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// What the connection driver tells a pump.
+#[derive(Debug)]
+pub(crate) enum PumpCommand {
+    /// Queue these bytes for the socket.
+    Write(Bytes),
+    /// Allow this many more bytes to be read.
+    Grant(u32),
+    /// Stop reading; write what is queued; close.
+    Close,
+}
+
+/// What a pump tells the connection driver.
+#[derive(Debug)]
+pub(crate) enum PumpEvent {
+    /// Bytes read from the socket.
+    Data(Bytes),
+    /// Bytes written to the socket.
+    Delivered(u32),
+    /// The socket ended: `clean` for an orderly EOF, not for an error or failed connect.
+    Closed { clean: bool },
+}
+
+/// Where a pump's socket comes from.
+pub(crate) enum Socket {
+    /// Connect to this address first.
+    Connect(SocketAddr),
+    /// Already connected (the service side accepted it).
+    Accepted(TcpStream),
+}
+
+pub(crate) type EventSender<K> = mpsc::UnboundedSender<(K, PumpEvent)>;
+
+/// Runs one local connection to its end.
+pub(crate) async fn run<K: Copy + Send + 'static>(
+    key: K,
+    socket: Socket,
+    credit: u32,
+    commands: mpsc::UnboundedReceiver<PumpCommand>,
+    events: EventSender<K>,
+) {
+    let stream = match socket {
+        Socket::Accepted(stream) => stream,
+        Socket::Connect(addr) => {
+            match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    tracing::debug!(%addr, error = %e, "local connect failed");
+                    let _ = events.send((key, PumpEvent::Closed { clean: false }));
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%addr, "local connect timed out");
+                    let _ = events.send((key, PumpEvent::Closed { clean: false }));
+                    return;
+                }
+            }
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let mut pump = Pump {
+        key,
+        stream,
+        credit,
+        pending: VecDeque::new(),
+        read_open: true,
+        closing: false,
+        events,
+    };
+    let clean = pump.run(commands).await.is_ok();
+    if clean {
+        pump.linger().await;
+    }
+}
+
+struct Pump<K> {
+    key: K,
+    stream: TcpStream,
+    credit: u32,
+    pending: VecDeque<Bytes>,
+    read_open: bool,
+    closing: bool,
+    events: EventSender<K>,
+}
+
+impl<K: Copy> Pump<K> {
+    fn emit(&self, event: PumpEvent) {
+        let _ = self.events.send((self.key, event));
+    }
+
+    async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<PumpCommand>) -> io::Result<()> {
+        loop {
+            if self.closing && self.pending.is_empty() {
+                return Ok(());
+            }
+            let want_read = self.read_open && !self.closing && self.credit > 0;
+            let want_write = !self.pending.is_empty();
+            tokio::select! {
+                command = commands.recv(), if !self.closing => match command {
+                    Some(PumpCommand::Write(data)) => {
+                        if !data.is_empty() {
+                            self.pending.push_back(data);
+                        }
+                    }
+                    Some(PumpCommand::Grant(n)) => self.credit = self.credit.saturating_add(n),
+                    Some(PumpCommand::Close) | None => self.closing = true,
+                },
+                ready = self.stream.writable(), if want_write => {
+                    ready?;
+                    if let Err(e) = self.write_some() {
+                        self.emit(PumpEvent::Closed { clean: false });
+                        return Err(e);
+                    }
+                }
+                ready = self.stream.readable(), if want_read => {
+                    ready?;
+                    if let Err(e) = self.read_some() {
+                        self.emit(PumpEvent::Closed { clean: false });
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    fn write_some(&mut self) -> io::Result<()> {
+        let mut written = 0u32;
+        while let Some(front) = self.pending.front_mut() {
+            match self.stream.try_write(front) {
+                Ok(n) => {
+                    written += n as u32;
+                    front.advance(n);
+                    if front.is_empty() {
+                        self.pending.pop_front();
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        if written > 0 {
+            self.emit(PumpEvent::Delivered(written));
+        }
+        Ok(())
+    }
+
+    fn read_some(&mut self) -> io::Result<()> {
+        let want = (self.credit as usize).min(MAX_READ);
+        let mut buf = BytesMut::with_capacity(want);
+        match self.stream.try_read_buf(&mut buf) {
+            Ok(0) => {
+                self.read_open = false;
+                self.emit(PumpEvent::Closed { clean: true });
+                Ok(())
+            }
+            Ok(n) => {
+                self.credit -= n as u32;
+                self.emit(PumpEvent::Data(buf.freeze()));
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Half-closes our side and waits (briefly) for the local peer to finish, discarding
+    /// what it still sends, so closing never resets a connection with our bytes unread.
+    async fn linger(&mut self) {
+        if self.stream.shutdown().await.is_err() {
+            return;
+        }
+        let mut scratch = [0u8; 4096];
+        let _ = tokio::time::timeout(LINGER, async {
+            loop {
+                match self.stream.read(&mut scratch).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+    }
+}

@@ -1,0 +1,600 @@
+//! The development Arrow Service: the other side of the protocol, for developing and
+//! testing without the cloud.
+//!
+//! A TLS listener accepts clients; each REGISTER is accepted (or refused with
+//! `UNAUTHORIZED` for a UUID outside the allow-list), and every service of every client is
+//! exposed on its own TCP port on the loopback interface. A connection to that port becomes
+//! a CONNECT and a session, with flow control both ways: the service never sends more than
+//! the client's window un-acknowledged, acknowledges what it wrote to the user's socket, and
+//! hangs up a session the client overruns. It PINGs each client and drops those that stop
+//! answering.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_codec::{ArrowCodec, ControlBody, ControlMessage, ErrorCode, Message, Register};
+use bytes::{Buf, BytesMut};
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio_rustls::TlsAcceptor;
+use tokio_util::codec::Decoder;
+use uuid::Uuid;
+
+use crate::Error;
+use crate::flow::{RecvWindow, SendWindow};
+use crate::pump::{self, PumpCommand, PumpEvent, Socket};
+
+/// How the development service behaves.
+#[derive(Clone)]
+pub struct ServiceConfig {
+    /// TLS certificate and key.
+    pub tls: Arc<rustls::ServerConfig>,
+    /// When set, only these client UUIDs may register.
+    pub allow: Option<HashSet<Uuid>>,
+    /// Where client services are exposed (a port each).
+    pub expose_ip: IpAddr,
+    /// Idle time between PINGs to a client.
+    pub ping_interval: Duration,
+    /// How long a PING may go unanswered.
+    pub ping_timeout: Duration,
+}
+
+impl std::fmt::Debug for ServiceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceConfig")
+            .field("allow", &self.allow)
+            .field("expose_ip", &self.expose_ip)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceConfig {
+    /// Defaults: anyone may register, services exposed on 127.0.0.1, PING every 30 s.
+    pub fn new(tls: Arc<rustls::ServerConfig>) -> Self {
+        ServiceConfig {
+            tls,
+            allow: None,
+            expose_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ping_interval: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// One registered service as the development service sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExposedService {
+    /// The client's service id.
+    pub svc_id: u16,
+    /// Its type name (`TCP`, `HTTP`, ...).
+    pub svc_type: String,
+    /// Its address inside the client's network.
+    pub target: String,
+    /// The local port that reaches it through the tunnel.
+    pub port: u16,
+}
+
+/// What the development service reports: one JSON line each on the command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ServiceEvent {
+    /// A client registered.
+    ClientRegistered {
+        /// Connection number.
+        client: u64,
+        /// Its UUID.
+        uuid: Uuid,
+        /// Its MAC.
+        mac: String,
+        /// Session capacity it declared.
+        window: u32,
+        /// Its extended_info: the JSON it sent, or the text when it is not JSON.
+        extended_info: serde_json::Value,
+        /// Its peer address.
+        peer: SocketAddr,
+    },
+    /// A client was refused.
+    ClientRefused {
+        /// Its UUID.
+        uuid: Uuid,
+        /// Its peer address.
+        peer: SocketAddr,
+    },
+    /// A client service is reachable on a local port.
+    PortExposed {
+        /// Connection number.
+        client: u64,
+        /// The service.
+        #[serde(flatten)]
+        service: ExposedService,
+    },
+    /// A session started.
+    SessionOpened {
+        /// Connection number.
+        client: u64,
+        /// Session id.
+        session: u32,
+        /// Service id.
+        svc_id: u16,
+        /// The user's address.
+        peer: SocketAddr,
+    },
+    /// A session ended.
+    SessionClosed {
+        /// Connection number.
+        client: u64,
+        /// Session id.
+        session: u32,
+        /// Who ended it: `client_hup`, `user_closed`, `user_failed`, `window_overrun`,
+        /// `disconnected`.
+        reason: String,
+        /// HUP code, when there was one.
+        code: Option<u32>,
+        /// Bytes from the user to the client.
+        bytes_to_client: u64,
+        /// Bytes from the client to the user.
+        bytes_from_client: u64,
+    },
+    /// A client connection ended.
+    ClientDisconnected {
+        /// Connection number.
+        client: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A running development service.
+#[derive(Debug)]
+pub struct DevService {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DevService {
+    /// Starts serving on `listener`; events go to `events`.
+    pub fn spawn(
+        listener: TcpListener,
+        config: ServiceConfig,
+        events: mpsc::UnboundedSender<ServiceEvent>,
+    ) -> Result<Self, Error> {
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::io("listening", e))?;
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, config, events, stop_rx));
+        Ok(DevService { addr, stop, task })
+    }
+
+    /// The TLS listener's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting and drops every client connection and exposed port.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    config: ServiceConfig,
+    events: mpsc::UnboundedSender<ServiceEvent>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let acceptor = TlsAcceptor::from(config.tls.clone());
+    let mut next_client = 1u64;
+    let mut clients = tokio::task::JoinSet::new();
+    let client_stop = stop.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((tcp, peer)) = accepted else { continue };
+                let _ = tcp.set_nodelay(true);
+                let client = next_client;
+                next_client += 1;
+                let acceptor = acceptor.clone();
+                let config = config.clone();
+                let events = events.clone();
+                let stop = client_stop.clone();
+                clients.spawn(async move {
+                    let reason = match serve_client(client, tcp, peer, acceptor, &config, &events, stop).await {
+                        Ok(()) => "closed".to_string(),
+                        Err(e) => e.to_string(),
+                    };
+                    let _ = events.send(ServiceEvent::ClientDisconnected { client, reason });
+                });
+            }
+            Some(_) = clients.join_next(), if !clients.is_empty() => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+    clients.shutdown().await;
+}
+
+struct UserSession {
+    svc_id: u16,
+    pump: mpsc::UnboundedSender<PumpCommand>,
+    send: SendWindow,
+    recv: RecvWindow,
+    to_client: u64,
+    from_client: u64,
+}
+
+struct ClientConn<'a> {
+    client: u64,
+    capacity: u32,
+    events: &'a mpsc::UnboundedSender<ServiceEvent>,
+    sessions: HashMap<u32, UserSession>,
+    next_session: u32,
+    next_msg_id: u16,
+    out: BytesMut,
+    pump_tx: pump::EventSender<u32>,
+}
+
+impl ClientConn<'_> {
+    fn msg_id(&mut self) -> u16 {
+        let id = self.next_msg_id;
+        self.next_msg_id = self.next_msg_id.wrapping_add(1);
+        id
+    }
+
+    fn control(&mut self, msg: ControlMessage) {
+        let _ = msg.encode(&mut self.out);
+    }
+
+    fn hup(&mut self, session: u32, code: ErrorCode) {
+        let id = self.msg_id();
+        self.control(ControlMessage::hup(id, session, code));
+    }
+
+    fn close_session(&mut self, session: u32, reason: &str, code: Option<u32>) {
+        if let Some(s) = self.sessions.remove(&session) {
+            let _ = s.pump.send(PumpCommand::Close);
+            let _ = self.events.send(ServiceEvent::SessionClosed {
+                client: self.client,
+                session,
+                reason: reason.to_string(),
+                code,
+                bytes_to_client: s.to_client,
+                bytes_from_client: s.from_client,
+            });
+        }
+    }
+
+    fn open_session(&mut self, svc_id: u16, user: TcpStream, peer: SocketAddr) {
+        let _ = user.set_nodelay(true);
+        let mut session = self.next_session;
+        while self.sessions.contains_key(&session) || session == 0 {
+            session = (session + 1) & arrow_codec::MAX_SESSION_ID;
+        }
+        self.next_session = (session + 1) & arrow_codec::MAX_SESSION_ID;
+        let id = self.msg_id();
+        self.control(ControlMessage::connect(id, svc_id, session));
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(pump::run(
+            session,
+            Socket::Accepted(user),
+            self.capacity,
+            rx,
+            self.pump_tx.clone(),
+        ));
+        self.sessions.insert(
+            session,
+            UserSession {
+                svc_id,
+                pump: tx,
+                send: SendWindow::new(self.capacity),
+                recv: RecvWindow::new(self.capacity),
+                to_client: 0,
+                from_client: 0,
+            },
+        );
+        let _ = self.events.send(ServiceEvent::SessionOpened {
+            client: self.client,
+            session,
+            svc_id,
+            peer,
+        });
+    }
+
+    fn on_pump(&mut self, session: u32, event: PumpEvent) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        match event {
+            PumpEvent::Data(data) => {
+                let len = data.len() as u32;
+                if s.send.consume(len).is_err() {
+                    tracing::error!(session, "user read beyond the client's window");
+                    return;
+                }
+                s.to_client += u64::from(len);
+                let _ = arrow_codec::encode_data(s.svc_id, session, &data, &mut self.out);
+            }
+            PumpEvent::Delivered(n) => {
+                if let Some(len) = s.recv.deliver(n.min(s.recv.queued())) {
+                    let id = self.msg_id();
+                    self.control(ControlMessage::data_ack(id, session, len));
+                }
+            }
+            PumpEvent::Closed { clean } => {
+                let code = if clean {
+                    ErrorCode::NoError
+                } else {
+                    ErrorCode::ConnectionError
+                };
+                self.hup(session, code);
+                let reason = if clean { "user_closed" } else { "user_failed" };
+                self.close_session(session, reason, Some(code.code()));
+            }
+        }
+    }
+
+    /// Handles one message from the client; `Err` ends the connection.
+    fn on_message(&mut self, message: Message, ping: &mut Option<u16>) -> Result<(), String> {
+        match message {
+            Message::Data(data) => {
+                let session = data.session_id;
+                let Some(s) = self.sessions.get_mut(&session) else {
+                    // Rule 9: data for a session we do not know.
+                    self.hup(session, ErrorCode::ConnectionError);
+                    return Ok(());
+                };
+                let len = data.body.len() as u32;
+                if s.recv.receive(len).is_err() {
+                    self.hup(session, ErrorCode::ConnectionError);
+                    self.close_session(session, "window_overrun", Some(3));
+                    return Ok(());
+                }
+                s.from_client += u64::from(len);
+                let _ = s.pump.send(PumpCommand::Write(data.body));
+            }
+            Message::Control(msg) => match msg.body {
+                ControlBody::Ping => {
+                    self.control(ControlMessage::ack(msg.msg_id, ErrorCode::NoError))
+                }
+                ControlBody::Ack(_) => {
+                    if *ping == Some(msg.msg_id) {
+                        *ping = None;
+                    }
+                }
+                ControlBody::Hup(hup) => {
+                    self.close_session(hup.session_id, "client_hup", Some(hup.error.code()));
+                }
+                ControlBody::DataAck(ack) => {
+                    if let Some(s) = self.sessions.get_mut(&ack.session_id) {
+                        let granted = s.send.acknowledge(ack.length);
+                        if granted > 0 {
+                            let _ = s.pump.send(PumpCommand::Grant(granted));
+                        }
+                    }
+                }
+                ControlBody::Register(_) => return Err("REGISTER after the handshake".into()),
+                ControlBody::Status(_) | ControlBody::ScanReport(_) | ControlBody::Update(_) => {}
+                _ => self.control(ControlMessage::ack(
+                    msg.msg_id,
+                    ErrorCode::UnsupportedMethod,
+                )),
+            },
+        }
+        Ok(())
+    }
+}
+
+async fn read_register<R: tokio::io::AsyncRead + Unpin>(
+    reader: &mut R,
+    codec: &mut ArrowCodec,
+    input: &mut BytesMut,
+) -> Result<(u16, Register), String> {
+    loop {
+        match codec.decode(input) {
+            Ok(Some(Message::Control(ControlMessage {
+                msg_id,
+                body: ControlBody::Register(register),
+            }))) => return Ok((msg_id, register)),
+            Ok(Some(other)) => return Err(format!("expected REGISTER, got {other:?}")),
+            Ok(None) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        let n = reader.read_buf(input).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("closed before REGISTER".into());
+        }
+    }
+}
+
+async fn serve_client(
+    client: u64,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    acceptor: TlsAcceptor,
+    config: &ServiceConfig,
+    events: &mpsc::UnboundedSender<ServiceEvent>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), String> {
+    let tls = tokio::time::timeout(Duration::from_secs(20), acceptor.accept(tcp))
+        .await
+        .map_err(|_| "TLS handshake timed out".to_string())?
+        .map_err(|e| format!("TLS: {e}"))?;
+    let (mut reader, writer) = tokio::io::split(tls);
+    let mut codec = ArrowCodec::new().with_max_body(256 * 1024);
+    let mut input = BytesMut::with_capacity(16 * 1024);
+    let (msg_id, register) = tokio::time::timeout(
+        Duration::from_secs(20),
+        read_register(&mut reader, &mut codec, &mut input),
+    )
+    .await
+    .map_err(|_| "no REGISTER in time".to_string())??;
+
+    let mut writer = writer;
+    let mut needs_flush = false;
+
+    let allowed = config
+        .allow
+        .as_ref()
+        .is_none_or(|a| a.contains(&register.uuid));
+    let mut out = BytesMut::new();
+    if !allowed {
+        let _ = ControlMessage::ack(msg_id, ErrorCode::Unauthorized).encode(&mut out);
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            writer.write_all(&out).await?;
+            writer.shutdown().await
+        })
+        .await;
+        let _ = events.send(ServiceEvent::ClientRefused {
+            uuid: register.uuid,
+            peer,
+        });
+        return Err("refused: not in the allow-list".into());
+    }
+    let _ = ControlMessage::ack(msg_id, ErrorCode::NoError).encode(&mut out);
+    let capacity = u32::from(register.window_size) + 1;
+    let _ = events.send(ServiceEvent::ClientRegistered {
+        client,
+        uuid: register.uuid,
+        mac: register.mac.to_string(),
+        window: capacity,
+        extended_info: serde_json::from_str(&register.extended_info)
+            .unwrap_or_else(|_| serde_json::Value::String(register.extended_info.clone())),
+        peer,
+    });
+
+    // One listener per registered service.
+    let (user_tx, mut user_rx) = mpsc::unbounded_channel::<(u16, TcpStream, SocketAddr)>();
+    let mut listeners = tokio::task::JoinSet::new();
+    for service in &register.services {
+        let listener = TcpListener::bind(SocketAddr::new(config.expose_ip, 0))
+            .await
+            .map_err(|e| format!("cannot expose a port: {e}"))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let target = if service.path.is_empty() {
+            SocketAddr::new(service.ip, service.port).to_string()
+        } else {
+            format!(
+                "{}{}",
+                SocketAddr::new(service.ip, service.port),
+                service.path
+            )
+        };
+        let _ = events.send(ServiceEvent::PortExposed {
+            client,
+            service: ExposedService {
+                svc_id: service.svc_id,
+                svc_type: service.svc_type.to_string(),
+                target,
+                port,
+            },
+        });
+        let tx = user_tx.clone();
+        let svc_id = service.svc_id;
+        listeners.spawn(async move {
+            while let Ok((user, peer)) = listener.accept().await {
+                if tx.send((svc_id, user, peer)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+
+    let (pump_tx, mut pump_rx) = mpsc::unbounded_channel();
+    let mut conn = ClientConn {
+        client,
+        capacity,
+        events,
+        sessions: HashMap::new(),
+        next_session: 1,
+        next_msg_id: 0,
+        out,
+        pump_tx,
+    };
+    let mut ping: Option<u16> = None;
+    let mut ping_timer = tokio::time::interval_at(
+        tokio::time::Instant::now() + config.ping_interval,
+        config.ping_interval,
+    );
+    let mut ping_deadline: Option<tokio::time::Instant> = None;
+    let result = loop {
+        if let Some(Err(e)) = codec_drain(&mut codec, &mut input, &mut conn, &mut ping) {
+            break Err(e);
+        }
+        let deadline = ping_deadline;
+        tokio::select! {
+            read = reader.read_buf(&mut input) => match read {
+                Ok(0) => break Ok(()),
+                Ok(_) => {}
+                Err(e) => break Err(format!("read: {e}")),
+            },
+            Some((session, event)) = pump_rx.recv() => {
+                conn.on_pump(session, event);
+                for _ in 0..256 {
+                    match pump_rx.try_recv() {
+                        Ok((session, event)) => conn.on_pump(session, event),
+                        Err(_) => break,
+                    }
+                }
+            }
+            Some((svc_id, user, peer)) = user_rx.recv() => conn.open_session(svc_id, user, peer),
+            _ = ping_timer.tick() => {
+                if ping.is_none() {
+                    let id = conn.msg_id();
+                    conn.control(ControlMessage::ping(id));
+                    ping = Some(id);
+                    ping_deadline = Some(tokio::time::Instant::now() + config.ping_timeout);
+                }
+            }
+            () = async { match deadline { Some(at) => tokio::time::sleep_until(at).await, None => std::future::pending().await } } => {
+                if ping.is_some() {
+                    break Err("no ACK to PING".into());
+                }
+                ping_deadline = None;
+            }
+            io = crate::driver::write_or_flush(&mut writer, &conn.out), if !conn.out.is_empty() || needs_flush => {
+                match io {
+                    Ok(Some(0)) => break Err("write: connection closed".into()),
+                    Ok(Some(n)) => {
+                        conn.out.advance(n);
+                        needs_flush = true;
+                    }
+                    Ok(None) => needs_flush = false,
+                    Err(e) => break Err(format!("write: {e}")),
+                }
+            }
+            _ = stop.wait_for(|s| *s) => break Ok(()),
+        }
+    };
+    let open: Vec<u32> = conn.sessions.keys().copied().collect();
+    for session in open {
+        conn.close_session(session, "disconnected", None);
+    }
+    listeners.shutdown().await;
+    result
+}
+
+/// Decodes and handles every whole message in `input`.
+fn codec_drain(
+    codec: &mut ArrowCodec,
+    input: &mut BytesMut,
+    conn: &mut ClientConn<'_>,
+    ping: &mut Option<u16>,
+) -> Option<Result<(), String>> {
+    loop {
+        match codec.decode(input) {
+            Ok(Some(message)) => {
+                if let Err(e) = conn.on_message(message, ping) {
+                    return Some(Err(e));
+                }
+            }
+            Ok(None) => return None,
+            Err(e) => return Some(Err(format!("the client broke the protocol: {e}"))),
+        }
+    }
+}

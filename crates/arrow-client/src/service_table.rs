@@ -1,0 +1,426 @@
+//! The client's service table, built from the command line.
+//!
+//! Each service gets a 16-bit id derived from a stable hash of (type, MAC, IP, port, path),
+//! so a service keeps its id across restarts and the Arrow Service's references to it stay
+//! valid. Id 0 is the control service and never used; colliding ids move to the next free
+//! one, in an order that depends only on the services themselves. Records are sorted by id.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::Error;
+use crate::identity::MacAddr;
+
+/// The kinds of service a client can expose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ServiceKind {
+    /// RTSP (type 0x0001).
+    Rtsp,
+    /// HTTP (type 0x0005).
+    Http,
+    /// HTTP with a Motion JPEG endpoint (type 0x0006).
+    Mjpeg,
+    /// Plain TCP forwarding (type 0xffff).
+    Tcp,
+}
+
+impl ServiceKind {
+    /// The service type on the wire.
+    pub fn code(self) -> u16 {
+        match self {
+            ServiceKind::Rtsp => 0x0001,
+            ServiceKind::Http => 0x0005,
+            ServiceKind::Mjpeg => 0x0006,
+            ServiceKind::Tcp => 0xffff,
+        }
+    }
+
+    /// The lowercase name used in flags and output.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceKind::Rtsp => "rtsp",
+            ServiceKind::Http => "http",
+            ServiceKind::Mjpeg => "mjpeg",
+            ServiceKind::Tcp => "tcp",
+        }
+    }
+
+    fn default_port(self) -> u16 {
+        match self {
+            ServiceKind::Rtsp => 554,
+            _ => 80,
+        }
+    }
+}
+
+/// One service as given on the command line, before it has an id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceSpec {
+    /// Its type.
+    pub kind: ServiceKind,
+    /// Host name or IP literal as given.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// URL path with query (RTSP and MJPEG), empty otherwise.
+    pub path: String,
+}
+
+impl ServiceSpec {
+    /// Parses `HOST:PORT` (for `--tcp` and `--http`; `[v6]:PORT` for IPv6).
+    pub fn host_port(kind: ServiceKind, s: &str) -> Result<Self, Error> {
+        let (host, port) = split_host_port(s)
+            .ok_or_else(|| Error::Config(format!("--{} {s:?}: expected HOST:PORT", kind.name())))?;
+        let port = port
+            .ok_or_else(|| Error::Config(format!("--{} {s:?}: expected HOST:PORT", kind.name())))?;
+        Ok(ServiceSpec {
+            kind,
+            host,
+            port,
+            path: String::new(),
+        })
+    }
+
+    /// Parses a URL `scheme://HOST[:PORT][/path?query]` (for `--rtsp` and `--mjpeg`).
+    pub fn url(kind: ServiceKind, s: &str) -> Result<Self, Error> {
+        let bad = |why: &str| Error::Config(format!("--{} {s:?}: {why}", kind.name()));
+        let (scheme, rest) = s
+            .split_once("://")
+            .ok_or_else(|| bad("expected a URL such as rtsp://HOST:PORT/path"))?;
+        let expected: &[&str] = match kind {
+            ServiceKind::Rtsp => &["rtsp"],
+            _ => &["http"],
+        };
+        if !expected.contains(&scheme.to_ascii_lowercase().as_str()) {
+            return Err(bad(&format!("the scheme must be {}", expected[0])));
+        }
+        let (authority, path) = match rest.find(['/', '?']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        if authority.contains('@') {
+            return Err(bad("credentials in the URL are not supported"));
+        }
+        let (host, port) = split_host_port(authority).ok_or_else(|| bad("no host"))?;
+        let path = if path.starts_with('?') {
+            format!("/{path}")
+        } else {
+            path.to_string()
+        };
+        if path.contains('\0') {
+            return Err(bad("NUL in the path"));
+        }
+        Ok(ServiceSpec {
+            kind,
+            host,
+            port: port.unwrap_or(kind.default_port()),
+            path,
+        })
+    }
+}
+
+fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p.parse().ok()?),
+            None if after.is_empty() => None,
+            None => return None,
+        };
+        (host.to_string(), port)
+    } else {
+        match s.rsplit_once(':') {
+            Some((host, port)) if !host.contains(':') => {
+                (host.to_string(), Some(port.parse().ok()?))
+            }
+            Some(_) => return None,
+            None => (s.to_string(), None),
+        }
+    };
+    (!host.is_empty()).then_some((host, port))
+}
+
+impl fmt::Display for ServiceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        match self.kind {
+            ServiceKind::Rtsp => write!(f, "rtsp://{host}:{}{}", self.port, self.path),
+            ServiceKind::Mjpeg => write!(f, "http://{host}:{}{}", self.port, self.path),
+            ServiceKind::Http | ServiceKind::Tcp => write!(f, "{host}:{}", self.port),
+        }
+    }
+}
+
+/// One record of the service table, with its id and resolved address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// The service id (never 0).
+    pub id: u16,
+    /// Its type.
+    pub kind: ServiceKind,
+    /// The MAC announced for it: `ff:ff` and the last four bytes of its IP, as the reference
+    /// client does for services given by hand.
+    pub mac: MacAddr,
+    /// Where sessions connect to.
+    pub addr: SocketAddr,
+    /// URL path (RTSP, MJPEG), empty otherwise.
+    pub path: String,
+}
+
+/// The client's services, sorted by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceTable {
+    services: Vec<Service>,
+}
+
+impl ServiceTable {
+    /// Builds the table from services whose host is already resolved.
+    ///
+    /// Fails when the same service is given twice or there are more than 65,535.
+    pub fn new(resolved: Vec<(ServiceSpec, SocketAddr)>) -> Result<Self, Error> {
+        let mut items: Vec<(ServiceKind, MacAddr, SocketAddr, String)> = resolved
+            .into_iter()
+            .map(|(spec, addr)| (spec.kind, manual_mac(addr.ip()), addr, spec.path))
+            .collect();
+        // Order by content first so the collision walk below is independent of flag order.
+        items.sort_by(|a, b| {
+            (a.0, a.1, a.2.ip(), a.2.port(), &a.3).cmp(&(b.0, b.1, b.2.ip(), b.2.port(), &b.3))
+        });
+        for pair in items.windows(2) {
+            if pair[0] == pair[1] {
+                return Err(Error::Config(format!(
+                    "service {} {} given twice",
+                    pair[0].0.name(),
+                    pair[0].2
+                )));
+            }
+        }
+        if items.len() > usize::from(u16::MAX) {
+            return Err(Error::Config("more than 65,535 services".into()));
+        }
+        let mut used = std::collections::BTreeSet::new();
+        let mut services = Vec::with_capacity(items.len());
+        for (kind, mac, addr, path) in items {
+            let mut id = stable_id(kind, mac, addr, &path);
+            while !used.insert(id) {
+                id = id.checked_add(1).unwrap_or(1);
+            }
+            services.push(Service {
+                id,
+                kind,
+                mac,
+                addr,
+                path,
+            });
+        }
+        services.sort_by_key(|s| s.id);
+        Ok(ServiceTable { services })
+    }
+
+    /// The services, sorted by id.
+    pub fn services(&self) -> &[Service] {
+        &self.services
+    }
+
+    /// The service with this id.
+    pub fn get(&self, id: u16) -> Option<&Service> {
+        self.services
+            .binary_search_by_key(&id, |s| s.id)
+            .ok()
+            .map(|i| &self.services[i])
+    }
+
+    /// The records REGISTER carries, in id order.
+    pub fn records(&self) -> Vec<arrow_codec::Service> {
+        self.services
+            .iter()
+            .map(|s| {
+                arrow_codec::Service::new(
+                    s.id,
+                    arrow_codec::ServiceType::from(s.kind.code()),
+                    s.addr.ip(),
+                    s.addr.port(),
+                )
+                .with_mac(s.mac)
+                .with_path(s.path.clone())
+            })
+            .collect()
+    }
+
+    /// Number of services.
+    pub fn len(&self) -> usize {
+        self.services.len()
+    }
+
+    /// True when there is no service.
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty()
+    }
+}
+
+/// `ff:ff` + the last four bytes of the address.
+fn manual_mac(ip: IpAddr) -> MacAddr {
+    let tail = match ip {
+        IpAddr::V4(v4) => v4.octets(),
+        IpAddr::V6(v6) => {
+            let o = v6.octets();
+            [o[12], o[13], o[14], o[15]]
+        }
+    };
+    MacAddr([0xff, 0xff, tail[0], tail[1], tail[2], tail[3]])
+}
+
+/// FNV-1a over the service's identity, folded to 16 bits; never 0.
+fn stable_id(kind: ServiceKind, mac: MacAddr, addr: SocketAddr, path: &str) -> u16 {
+    let mut hash: u32 = 0x811c_9dc5;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            hash ^= u32::from(*b);
+            hash = hash.wrapping_mul(0x0100_0193);
+        }
+    };
+    eat(&kind.code().to_be_bytes());
+    eat(&mac.0);
+    match addr.ip() {
+        IpAddr::V4(v4) => eat(&v4.octets()),
+        IpAddr::V6(v6) => eat(&v6.octets()),
+    }
+    eat(&addr.port().to_be_bytes());
+    eat(path.as_bytes());
+    let folded = ((hash >> 16) ^ (hash & 0xffff)) as u16;
+    if folded == 0 { 1 } else { folded }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(kind: ServiceKind, s: &str) -> ServiceSpec {
+        match kind {
+            ServiceKind::Tcp | ServiceKind::Http => ServiceSpec::host_port(kind, s).unwrap(),
+            _ => ServiceSpec::url(kind, s).unwrap(),
+        }
+    }
+
+    fn resolved(specs: &[ServiceSpec]) -> Vec<(ServiceSpec, SocketAddr)> {
+        specs
+            .iter()
+            .map(|s| {
+                let ip: IpAddr = s.host.parse().unwrap();
+                (s.clone(), SocketAddr::new(ip, s.port))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn flags_parse_into_specs() {
+        let cases = [
+            (ServiceKind::Tcp, "127.0.0.1:22", "127.0.0.1", 22, ""),
+            (ServiceKind::Http, "[::1]:8080", "::1", 8080, ""),
+            (
+                ServiceKind::Rtsp,
+                "rtsp://10.0.0.5/live.sdp?a=1",
+                "10.0.0.5",
+                554,
+                "/live.sdp?a=1",
+            ),
+            (
+                ServiceKind::Rtsp,
+                "rtsp://10.0.0.5:8554",
+                "10.0.0.5",
+                8554,
+                "/",
+            ),
+            (
+                ServiceKind::Mjpeg,
+                "http://cam.local:81/video.mjpg",
+                "cam.local",
+                81,
+                "/video.mjpg",
+            ),
+        ];
+        for (kind, text, host, port, path) in cases {
+            let s = spec(kind, text);
+            assert_eq!(
+                (s.host.as_str(), s.port, s.path.as_str()),
+                (host, port, path),
+                "{text}"
+            );
+        }
+        let bad = [
+            (ServiceKind::Tcp, "127.0.0.1"),
+            (ServiceKind::Tcp, ":80"),
+            (ServiceKind::Tcp, "host:99999"),
+            (ServiceKind::Rtsp, "http://x/y"),
+            (ServiceKind::Rtsp, "10.0.0.5/x"),
+            (ServiceKind::Mjpeg, "http://u:p@x/y"),
+        ];
+        for (kind, text) in bad {
+            let result = match kind {
+                ServiceKind::Tcp | ServiceKind::Http => ServiceSpec::host_port(kind, text),
+                _ => ServiceSpec::url(kind, text),
+            };
+            assert!(result.is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn ids_are_stable_and_independent_of_flag_order() {
+        let specs = vec![
+            spec(ServiceKind::Tcp, "127.0.0.1:22"),
+            spec(ServiceKind::Http, "127.0.0.1:80"),
+            spec(ServiceKind::Rtsp, "rtsp://127.0.0.1/a"),
+        ];
+        let a = ServiceTable::new(resolved(&specs)).unwrap();
+        let mut reversed = specs.clone();
+        reversed.reverse();
+        let b = ServiceTable::new(resolved(&reversed)).unwrap();
+        assert_eq!(a, b);
+        assert!(a.services().windows(2).all(|w| w[0].id < w[1].id));
+        assert!(a.services().iter().all(|s| s.id != 0));
+        // A pinned value: changing the hash would renumber every deployed client's services.
+        assert_eq!(
+            stable_id(
+                ServiceKind::Tcp,
+                MacAddr([0xff, 0xff, 127, 0, 0, 1]),
+                "127.0.0.1:22".parse().unwrap(),
+                ""
+            ),
+            a.services()
+                .iter()
+                .find(|s| s.kind == ServiceKind::Tcp)
+                .unwrap()
+                .id
+        );
+    }
+
+    #[test]
+    fn manual_services_get_ffff_mac() {
+        let t = ServiceTable::new(resolved(&[spec(ServiceKind::Tcp, "10.1.2.3:9")])).unwrap();
+        assert_eq!(t.services()[0].mac, MacAddr([0xff, 0xff, 10, 1, 2, 3]));
+    }
+
+    #[test]
+    fn duplicate_service_is_refused() {
+        let s = spec(ServiceKind::Tcp, "127.0.0.1:22");
+        assert!(ServiceTable::new(resolved(&[s.clone(), s])).is_err());
+    }
+
+    #[test]
+    fn colliding_ids_move_to_the_next_free_one() {
+        let many: Vec<ServiceSpec> = (1..=2000u16)
+            .map(|p| spec(ServiceKind::Tcp, &format!("127.0.0.1:{p}")))
+            .collect();
+        let t = ServiceTable::new(resolved(&many)).unwrap();
+        let mut ids: Vec<u16> = t.services().iter().map(|s| s.id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 2000);
+        for s in t.services() {
+            assert_eq!(t.get(s.id), Some(s));
+        }
+    }
+}

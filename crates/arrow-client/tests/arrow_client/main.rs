@@ -1,0 +1,9 @@
+//! End-to-end tests of the Arrow client against the development Arrow Service and scripted
+//! services, over real TLS on 127.0.0.1.
+
+mod corpus;
+mod end_to_end;
+mod golden;
+mod malicious;
+mod support;
+mod tidy;

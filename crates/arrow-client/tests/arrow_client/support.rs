@@ -1,0 +1,196 @@
+//! Real peers for the tests: an echo server, the development service, a running client.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use arrow_client::connection::ConnectionConfig;
+use arrow_client::driver::{self, ClientConfig, ClientEvent};
+use arrow_client::identity::{Identity, MacAddr};
+use arrow_client::service::{DevService, ServiceConfig, ServiceEvent};
+use arrow_client::service_table::{ServiceKind, ServiceSpec, ServiceTable};
+use arrow_client::tls::DevCertificates;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// Every wait in these tests is bounded by this.
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
+
+pub(crate) fn certs() -> DevCertificates {
+    DevCertificates::generate(&["localhost".into(), "127.0.0.1".into()]).unwrap()
+}
+
+/// Aborts a task when dropped, so no test leaves one behind.
+pub(crate) struct Guard<T>(pub(crate) JoinHandle<T>);
+
+impl<T> Drop for Guard<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// An echo server: every connection gets its bytes back, then an orderly close.
+pub(crate) async fn echo_server() -> (SocketAddr, Guard<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut r, mut w) = socket.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+                let _ = w.shutdown().await;
+            });
+        }
+    });
+    (addr, Guard(task))
+}
+
+pub(crate) struct Service {
+    pub(crate) service: Option<DevService>,
+    pub(crate) events: mpsc::UnboundedReceiver<ServiceEvent>,
+    pub(crate) addr: SocketAddr,
+}
+
+pub(crate) async fn start_service(certs: &DevCertificates) -> Service {
+    start_service_on("127.0.0.1:0".parse().unwrap(), certs).await
+}
+
+pub(crate) async fn start_service_on(addr: SocketAddr, certs: &DevCertificates) -> Service {
+    let listener = TcpListener::bind(addr).await.unwrap();
+    let (tx, events) = mpsc::unbounded_channel();
+    let service = DevService::spawn(
+        listener,
+        ServiceConfig::new(certs.server_config().unwrap()),
+        tx,
+    )
+    .unwrap();
+    let addr = service.local_addr();
+    Service {
+        service: Some(service),
+        events,
+        addr,
+    }
+}
+
+impl Service {
+    /// Waits for the port exposing the first service of a client.
+    pub(crate) async fn exposed_port(&mut self) -> u16 {
+        let event = wait_for(&mut self.events, |e| {
+            matches!(e, ServiceEvent::PortExposed { .. })
+        })
+        .await;
+        match event {
+            ServiceEvent::PortExposed { service, .. } => service.port,
+            _ => unreachable!(),
+        }
+    }
+
+    pub(crate) async fn stop(&mut self) {
+        if let Some(s) = self.service.take() {
+            s.stop().await;
+        }
+    }
+}
+
+pub(crate) struct Client {
+    pub(crate) events: mpsc::UnboundedReceiver<ClientEvent>,
+    stop: watch::Sender<bool>,
+    _task: Guard<Result<(), arrow_client::Error>>,
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+pub(crate) fn client_config(
+    server: SocketAddr,
+    certs: &DevCertificates,
+    tcp: &[SocketAddr],
+) -> ClientConfig {
+    let resolved = tcp
+        .iter()
+        .map(|a| {
+            (
+                ServiceSpec::host_port(ServiceKind::Tcp, &a.to_string()).unwrap(),
+                *a,
+            )
+        })
+        .collect();
+    let table = ServiceTable::new(resolved).unwrap();
+    let mut config = ClientConfig::new(
+        server.to_string(),
+        certs.client_config().unwrap(),
+        Identity::generate(),
+        MacAddr([2, 0, 0, 0, 0, 1]),
+        table,
+    );
+    config.reconnect_delay = Duration::from_millis(100);
+    config.connection = ConnectionConfig {
+        max_sessions: 20_000,
+        ..ConnectionConfig::default()
+    };
+    config
+}
+
+pub(crate) fn start_client(config: ClientConfig) -> Client {
+    let (tx, events) = mpsc::unbounded_channel();
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(driver::run(config, tx, stop_rx));
+    Client {
+        events,
+        stop,
+        _task: Guard(task),
+    }
+}
+
+/// The next item matching `pred`, skipping others; fails the test after [`WAIT`].
+pub(crate) async fn wait_for<T: std::fmt::Debug>(
+    rx: &mut mpsc::UnboundedReceiver<T>,
+    mut pred: impl FnMut(&T) -> bool,
+) -> T {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let item = rx.recv().await.expect("event stream ended");
+            if pred(&item) {
+                return item;
+            }
+        }
+    })
+    .await
+    .expect("timed out waiting for an event")
+}
+
+/// Connects to the exposed port, sends `data` and reads until as many bytes came back or
+/// the tunnel closed the connection. (Arrow has no half-close: a user that shut down its
+/// writing side would end the session before the answer came back.)
+pub(crate) async fn echo_through(port: u16, data: &[u8]) -> Vec<u8> {
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    socket.set_nodelay(true).unwrap();
+    let (mut r, mut w) = socket.split();
+    tokio::time::timeout(WAIT, async {
+        let write = async {
+            // The far end may be gone already (a refusing local service): that is for the
+            // caller to see in what comes back.
+            let _ = w.write_all(data).await;
+        };
+        let read = async {
+            let mut back = Vec::with_capacity(data.len());
+            let mut chunk = vec![0u8; 64 * 1024];
+            while back.len() < data.len() {
+                match r.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => back.extend_from_slice(&chunk[..n]),
+                }
+            }
+            back
+        };
+        tokio::join!(write, read).1
+    })
+    .await
+    .expect("echo timed out")
+}

@@ -1,0 +1,29 @@
+//! The sans-IO modules stay sans-IO: no sockets, no tasks, no clock.
+
+use std::path::Path;
+
+#[test]
+fn sans_io_modules_do_no_io_and_read_no_clock() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let files = [
+        "connection/mod.rs",
+        "flow.rs",
+        "message.rs",
+        "service_table.rs",
+        "wire.rs",
+    ];
+    let forbidden = [
+        "tokio",
+        "std::net::Tcp",
+        "TcpStream",
+        "Instant::now",
+        "SystemTime::now",
+        "thread::sleep",
+    ];
+    for file in files {
+        let text = std::fs::read_to_string(src.join(file)).unwrap();
+        for word in forbidden {
+            assert!(!text.contains(word), "{file} mentions {word}");
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! `protoctl arrow run|serve|identity` and the Arrow demo part, as real processes.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{protoctl, stderr, stdout_lines};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A running protoctl process whose stdout lines arrive on a channel; killed and reaped
+/// when dropped.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Self {
+        let mut child = protoctl()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn protoctl");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines }
+    }
+
+    /// The next line whose `event` is `event`.
+    fn wait_event(&self, event: &str) -> Value {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {event:?} line in time"));
+            if line["event"] == event {
+                return line;
+            }
+        }
+    }
+
+    /// SIGINT, then the exit code.
+    fn interrupt(mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("protoctl did not stop on SIGINT within 10 s");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn arrow_identity_is_created_once_and_never_shows_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let state = state.to_str().unwrap();
+    let first = protoctl()
+        .args(["--json", "arrow", "identity", "--state-dir", state])
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let first = stdout_lines(&first);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0]["created"], true);
+    let second = protoctl()
+        .args(["--json", "arrow", "identity", "--state-dir", state])
+        .output()
+        .unwrap();
+    let second = stdout_lines(&second);
+    assert_eq!(second[0]["created"], false);
+    assert_eq!(first[0]["uuid"], second[0]["uuid"]);
+    assert!(second[0]["mac"].as_str().unwrap().len() == 17);
+
+    let file: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("state/identity.json")).unwrap(),
+    )
+    .unwrap();
+    let key = file["key"].as_str().unwrap();
+    let human = protoctl()
+        .args(["arrow", "identity", "--state-dir", state])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&human.stdout).contains(key));
+    assert!(!second[0].to_string().contains(key));
+}
+
+#[test]
+fn arrow_identity_in_an_unusable_directory_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let out = protoctl()
+        .args(["arrow", "identity", "--state-dir", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn arrow_run_bad_configuration_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, "not a certificate").unwrap();
+    let ca = ca.to_str().unwrap();
+    let state = dir.path().join("state");
+    let state = state.to_str().unwrap();
+    let base = [
+        "arrow",
+        "run",
+        "--server",
+        "localhost:1",
+        "--state-dir",
+        state,
+    ];
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["--ca", ca],
+        vec!["--ca", "/nonexistent/ca.pem"],
+        vec!["--ca", ca, "--window", "0"],
+        vec!["--ca", ca, "--window", "65537"],
+        vec!["--ca", ca, "--mac", "nope"],
+        vec!["--ca", ca, "--tcp", "no-port"],
+        vec!["--ca", ca, "--rtsp", "http://wrong-scheme/x"],
+        vec![],
+    ];
+    for extra in cases {
+        let out = protoctl().args(base).args(&extra).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn arrow_serve_needs_a_certificate_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("c.pem");
+    std::fs::write(&cert, "x").unwrap();
+    let cert = cert.to_str().unwrap();
+    for extra in [
+        vec![],
+        vec!["--cert", cert],
+        vec!["--cert", cert, "--key", cert],
+    ] {
+        let out = protoctl()
+            .args(["arrow", "serve", "--bind", "127.0.0.1:0"])
+            .args(&extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn arrow_serve_and_run_carry_a_session_and_stop_on_sigint_with_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let state = dir.path().join("state");
+
+    // The local service: an echo server on a plain thread.
+    let echo = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let echo_addr = echo.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        if let Ok((mut socket, _)) = echo.accept() {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = socket.read(&mut buf) {
+                if n == 0 || socket.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+
+    let service = Running::start(&[
+        "arrow",
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--self-signed",
+        certs.to_str().unwrap(),
+    ]);
+    let trust = service.wait_event("self_signed");
+    assert_eq!(trust["created"], true);
+    let listening = service.wait_event("listening");
+    let port = listening["addr"]
+        .as_str()
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .to_string();
+    let server = format!("localhost:{port}");
+    let ca = certs.join("ca.pem");
+
+    let client = Running::start(&[
+        "--json",
+        "arrow",
+        "run",
+        "--server",
+        &server,
+        "--ca",
+        ca.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--tcp",
+        &echo_addr,
+        "--window",
+        "4096",
+    ]);
+    client.wait_event("registered");
+    let registered = service.wait_event("client_registered");
+    assert_eq!(registered["window"], 4096);
+    assert_eq!(
+        registered["extended_info"]["client"]["id"],
+        "protoctl-arrow-client"
+    );
+    let exposed = service.wait_event("port_exposed");
+    assert_eq!(exposed["svc_type"], "TCP");
+    let port = exposed["port"].as_u64().unwrap() as u16;
+
+    let mut user = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    user.set_read_timeout(Some(WAIT)).unwrap();
+    let message = vec![b'a'; 10_000];
+    user.write_all(&message).unwrap();
+    let mut back = vec![0u8; message.len()];
+    user.read_exact(&mut back).unwrap();
+    assert_eq!(back, message);
+    drop(user);
+    let closed = client.wait_event("session_closed");
+    assert_eq!(closed["bytes_up"], 10_000);
+    assert_eq!(closed["reason"], "service_hup");
+
+    assert_eq!(client.interrupt(), Some(0));
+    assert_eq!(service.interrupt(), Some(0));
+}
+
+#[test]
+fn demo_arrow_part_sends_a_request_through_the_tunnel() {
+    let output = protoctl()
+        .args(["--json", "demo", "--only", "arrow"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lines = stdout_lines(&output);
+    let response = lines
+        .iter()
+        .find(|l| l["event"] == "response")
+        .expect("a response line");
+    assert_eq!(response["status"], "HTTP/1.1 200 OK");
+    assert!(lines.iter().all(|l| l["demo"] == "arrow"));
+    assert_eq!(lines.last().unwrap()["event"], "done");
+}
