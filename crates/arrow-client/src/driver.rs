@@ -5,7 +5,10 @@
 //! to the TLS stream with cancel-safe partial writes polled in the same `select!` as the
 //! reads, so reading from the service (and so seeing its DATA_ACKs and PINGs) never waits
 //! on a blocked write, and no message crosses a task boundary on its way out. Each local connection is a
-//! `pump` task.
+//! `pump` task that reads the socket; bytes for it are written by this task straight to
+//! the socket (`try_write`) while the pump holds none queued, and only the rest goes to
+//! the pump, so in the common case a DATA message costs no task hop and its DATA_ACK
+//! leaves in the same batch.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -263,10 +266,49 @@ async fn connect_once(
     result
 }
 
+/// The driver's side of one local connection.
+struct Local {
+    /// Commands to its pump task.
+    tx: mpsc::UnboundedSender<PumpCommand>,
+    /// The socket, once connected: written directly while `queued` is 0.
+    socket: Option<Arc<TcpStream>>,
+    /// Bytes handed to the pump and not yet reported delivered.
+    queued: u64,
+}
+
+impl Local {
+    /// Writes what the socket takes now (only while the pump holds nothing, so the
+    /// order stays), hands the rest to the pump, and returns the bytes delivered.
+    fn write(&mut self, mut data: bytes::Bytes) -> u32 {
+        let mut delivered = 0;
+        if self.queued == 0
+            && let Some(socket) = &self.socket
+        {
+            // An error is left to the pump: it gets the same error on the bytes
+            // handed to it, and reports the close.
+            while let Ok(n) = socket.try_write(&data) {
+                if n == 0 {
+                    break;
+                }
+                delivered += n as u32;
+                data.advance(n);
+                if data.is_empty() {
+                    break;
+                }
+            }
+        }
+        if !data.is_empty() {
+            self.queued += data.len() as u64;
+            let _ = self.tx.send(PumpCommand::Write(data));
+        }
+        delivered
+    }
+}
+
 struct Driver<W> {
     conn: Connection,
     register: Register,
-    pumps: HashMap<SessionHandle, mpsc::UnboundedSender<PumpCommand>>,
+    pumps: HashMap<SessionHandle, Local>,
     pump_events_tx: pump::EventSender<SessionHandle>,
     pump_events: mpsc::UnboundedReceiver<(SessionHandle, PumpEvent)>,
     /// The TLS write half, written from the same task with cancel-safe `write` calls in
@@ -391,7 +433,17 @@ where
                     self.conn.handle_local_closed(Instant::now(), handle, false);
                 }
             }
-            PumpEvent::Delivered(n) => self.conn.handle_local_delivered(handle, n),
+            PumpEvent::Delivered(n) => {
+                if let Some(local) = self.pumps.get_mut(&handle) {
+                    local.queued = local.queued.saturating_sub(u64::from(n));
+                }
+                self.conn.handle_local_delivered(handle, n);
+            }
+            PumpEvent::Connected(socket) => {
+                if let Some(local) = self.pumps.get_mut(&handle) {
+                    local.socket = Some(socket);
+                }
+            }
             PumpEvent::Closed { clean } => {
                 self.conn.handle_local_closed(Instant::now(), handle, clean);
             }
@@ -401,68 +453,86 @@ where
 
     /// Carries out everything the core has queued.
     fn flush(&mut self) -> Result<(), Error> {
-        while let Some(message) = self.conn.poll_transmit() {
-            if let Err(e) = wire::encode(&message, &self.register, &mut self.out) {
-                return Err(Error::Config(format!("cannot encode {message:?}: {e}")));
+        // Bytes written straight to a local socket are acknowledged at once, which can
+        // queue a DATA_ACK: go round until nothing new comes up.
+        loop {
+            while let Some(message) = self.conn.poll_transmit() {
+                if let Err(e) = wire::encode(&message, &self.register, &mut self.out) {
+                    return Err(Error::Config(format!("cannot encode {message:?}: {e}")));
+                }
             }
-        }
-        let limit =
-            CONTROL_BACKLOG + self.conn.active_sessions() * self.conn.config().capacity as usize;
-        let queued = self.out.len();
-        if queued > limit {
-            self.conn
-                .handle_violation(ProtocolViolation::NotReading { queued });
-        }
-        while let Some(command) = self.conn.poll_local() {
-            match command {
-                LocalCommand::Open {
-                    handle,
-                    addr,
-                    credit,
-                    ..
-                } => {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    self.pumps.insert(handle, tx);
-                    tokio::spawn(pump::run(
+            let limit = CONTROL_BACKLOG
+                + self.conn.active_sessions() * self.conn.config().capacity as usize;
+            let queued = self.out.len();
+            if queued > limit {
+                self.conn
+                    .handle_violation(ProtocolViolation::NotReading { queued });
+            }
+            let mut delivered_any = false;
+            while let Some(command) = self.conn.poll_local() {
+                match command {
+                    LocalCommand::Open {
                         handle,
-                        Socket::Connect(addr),
+                        addr,
                         credit,
-                        rx,
-                        self.pump_events_tx.clone(),
-                    ));
-                }
-                LocalCommand::Write { handle, data } => {
-                    if let Some(tx) = self.pumps.get(&handle) {
-                        let _ = tx.send(PumpCommand::Write(data));
+                        ..
+                    } => {
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        self.pumps.insert(
+                            handle,
+                            Local {
+                                tx,
+                                socket: None,
+                                queued: 0,
+                            },
+                        );
+                        tokio::spawn(pump::run(
+                            handle,
+                            Socket::Connect(addr),
+                            credit,
+                            rx,
+                            self.pump_events_tx.clone(),
+                        ));
                     }
-                }
-                LocalCommand::Grant { handle, bytes } => {
-                    if let Some(tx) = self.pumps.get(&handle) {
-                        let _ = tx.send(PumpCommand::Grant(bytes));
+                    LocalCommand::Write { handle, data } => {
+                        if let Some(local) = self.pumps.get_mut(&handle) {
+                            let delivered = local.write(data);
+                            if delivered > 0 {
+                                self.conn.handle_local_delivered(handle, delivered);
+                                delivered_any = true;
+                            }
+                        }
                     }
-                }
-                LocalCommand::Close { handle } => {
-                    if let Some(tx) = self.pumps.remove(&handle) {
-                        let _ = tx.send(PumpCommand::Close);
+                    LocalCommand::Grant { handle, bytes } => {
+                        if let Some(local) = self.pumps.get(&handle) {
+                            let _ = local.tx.send(PumpCommand::Grant(bytes));
+                        }
+                    }
+                    LocalCommand::Close { handle } => {
+                        if let Some(local) = self.pumps.remove(&handle) {
+                            let _ = local.tx.send(PumpCommand::Close);
+                        }
                     }
                 }
             }
-        }
-        while let Some(event) = self.conn.poll_event() {
-            if event == Event::Registered {
-                self.registered = true;
+            while let Some(event) = self.conn.poll_event() {
+                if event == Event::Registered {
+                    self.registered = true;
+                }
+                let _ = self.events.send(ClientEvent::Connection(event));
             }
-            let _ = self.events.send(ClientEvent::Connection(event));
+            if !delivered_any {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     /// Closes every local connection (the core already told them to drain).
     fn shutdown(&mut self) {
         self.conn.close();
         let _ = self.flush();
-        for (_, tx) in self.pumps.drain() {
-            let _ = tx.send(PumpCommand::Close);
+        for (_, local) in self.pumps.drain() {
+            let _ = local.tx.send(PumpCommand::Close);
         }
     }
 }

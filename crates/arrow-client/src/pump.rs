@@ -10,10 +10,10 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -44,6 +44,10 @@ pub(crate) enum PumpEvent {
     Delivered(u32),
     /// The socket ended: `clean` for an orderly EOF, not for an error or failed connect.
     Closed { clean: bool },
+    /// The socket is connected (sent once, first). The driver may write to it directly
+    /// with `try_write` while nothing it handed to the pump is still queued there, which
+    /// keeps the bytes in order and saves a task hop per message.
+    Connected(Arc<TcpStream>),
 }
 
 /// Where a pump's socket comes from.
@@ -83,6 +87,8 @@ pub(crate) async fn run<K: Copy + Send + 'static>(
         }
     };
     let _ = stream.set_nodelay(true);
+    let stream = Arc::new(stream);
+    let _ = events.send((key, PumpEvent::Connected(stream.clone())));
     let mut pump = Pump {
         key,
         stream,
@@ -100,7 +106,7 @@ pub(crate) async fn run<K: Copy + Send + 'static>(
 
 struct Pump<K> {
     key: K,
-    stream: TcpStream,
+    stream: Arc<TcpStream>,
     credit: u32,
     pending: VecDeque<Bytes>,
     read_open: bool,
@@ -191,15 +197,23 @@ impl<K: Copy> Pump<K> {
     /// Half-closes our side and waits (briefly) for the local peer to finish, discarding
     /// what it still sends, so closing never resets a connection with our bytes unread.
     async fn linger(&mut self) {
-        if self.stream.shutdown().await.is_err() {
+        if socket2::SockRef::from(&*self.stream)
+            .shutdown(std::net::Shutdown::Write)
+            .is_err()
+        {
             return;
         }
         let mut scratch = [0u8; 4096];
         let _ = tokio::time::timeout(LINGER, async {
             loop {
-                match self.stream.read(&mut scratch).await {
-                    Ok(0) | Err(_) => break,
+                if self.stream.readable().await.is_err() {
+                    break;
+                }
+                match self.stream.try_read(&mut scratch) {
+                    Ok(0) => break,
                     Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => break,
                 }
             }
         })

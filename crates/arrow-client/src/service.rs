@@ -326,6 +326,7 @@ impl ClientConn<'_> {
                     self.control(ControlMessage::data_ack(id, session, len));
                 }
             }
+            PumpEvent::Connected(_) => {}
             PumpEvent::Closed { clean } => {
                 let code = if clean {
                     ErrorCode::NoError
