@@ -28,7 +28,7 @@ use crate::connection::{
     Connection, ConnectionConfig, Disconnect, Event, LocalCommand, SessionHandle, State,
 };
 use crate::identity::{Identity, MacAddr};
-use crate::pump::{self, PumpCommand, PumpEvent, Socket};
+use crate::pump::{self, PumpCommand, PumpEvent, PumpHandle, Socket};
 use crate::service_table::ServiceTable;
 use crate::{Error, ProtocolViolation, wire};
 
@@ -266,49 +266,10 @@ async fn connect_once(
     result
 }
 
-/// The driver's side of one local connection.
-struct Local {
-    /// Commands to its pump task.
-    tx: mpsc::UnboundedSender<PumpCommand>,
-    /// The socket, once connected: written directly while `queued` is 0.
-    socket: Option<Arc<TcpStream>>,
-    /// Bytes handed to the pump and not yet reported delivered.
-    queued: u64,
-}
-
-impl Local {
-    /// Writes what the socket takes now (only while the pump holds nothing, so the
-    /// order stays), hands the rest to the pump, and returns the bytes delivered.
-    fn write(&mut self, mut data: bytes::Bytes) -> u32 {
-        let mut delivered = 0;
-        if self.queued == 0
-            && let Some(socket) = &self.socket
-        {
-            // An error is left to the pump: it gets the same error on the bytes
-            // handed to it, and reports the close.
-            while let Ok(n) = socket.try_write(&data) {
-                if n == 0 {
-                    break;
-                }
-                delivered += n as u32;
-                data.advance(n);
-                if data.is_empty() {
-                    break;
-                }
-            }
-        }
-        if !data.is_empty() {
-            self.queued += data.len() as u64;
-            let _ = self.tx.send(PumpCommand::Write(data));
-        }
-        delivered
-    }
-}
-
 struct Driver<W> {
     conn: Connection,
     register: Register,
-    pumps: HashMap<SessionHandle, Local>,
+    pumps: HashMap<SessionHandle, PumpHandle>,
     pump_events_tx: pump::EventSender<SessionHandle>,
     pump_events: mpsc::UnboundedReceiver<(SessionHandle, PumpEvent)>,
     /// The TLS write half, written from the same task with cancel-safe `write` calls in
@@ -435,13 +396,13 @@ where
             }
             PumpEvent::Delivered(n) => {
                 if let Some(local) = self.pumps.get_mut(&handle) {
-                    local.queued = local.queued.saturating_sub(u64::from(n));
+                    local.delivered(n);
                 }
                 self.conn.handle_local_delivered(handle, n);
             }
             PumpEvent::Connected(socket) => {
                 if let Some(local) = self.pumps.get_mut(&handle) {
-                    local.socket = Some(socket);
+                    local.connected(socket);
                 }
             }
             PumpEvent::Closed { clean } => {
@@ -478,14 +439,7 @@ where
                         ..
                     } => {
                         let (tx, rx) = mpsc::unbounded_channel();
-                        self.pumps.insert(
-                            handle,
-                            Local {
-                                tx,
-                                socket: None,
-                                queued: 0,
-                            },
-                        );
+                        self.pumps.insert(handle, PumpHandle::new(tx));
                         tokio::spawn(pump::run(
                             handle,
                             Socket::Connect(addr),

@@ -6,6 +6,10 @@
 //! waits for a blocked write and the other way round, and with no credit the task stops
 //! reading (the kernel's buffers then push back on the local service). An idle connection
 //! holds no buffer: one is allocated per read, sized by the credit.
+//!
+//! Its owner keeps a [`PumpHandle`]: once the pump reports the socket connected, the owner
+//! writes to it directly while the pump holds nothing queued, and hands the pump only
+//! what the socket did not take.
 
 use std::collections::VecDeque;
 use std::io;
@@ -56,6 +60,64 @@ pub(crate) enum Socket {
     Connect(SocketAddr),
     /// Already connected (the service side accepted it).
     Accepted(TcpStream),
+}
+
+/// The owner's side of one pump: its command channel and, once connected, the socket.
+pub(crate) struct PumpHandle {
+    /// Commands to its pump task.
+    pub(crate) tx: mpsc::UnboundedSender<PumpCommand>,
+    /// The socket, once connected: written directly while `queued` is 0.
+    socket: Option<Arc<TcpStream>>,
+    /// Bytes handed to the pump and not yet reported delivered.
+    queued: u64,
+}
+
+impl PumpHandle {
+    /// A handle for a pump not yet connected.
+    pub(crate) fn new(tx: mpsc::UnboundedSender<PumpCommand>) -> Self {
+        PumpHandle {
+            tx,
+            socket: None,
+            queued: 0,
+        }
+    }
+
+    /// The pump reported its socket connected.
+    pub(crate) fn connected(&mut self, socket: Arc<TcpStream>) {
+        self.socket = Some(socket);
+    }
+
+    /// The pump reported `n` of the bytes handed to it delivered.
+    pub(crate) fn delivered(&mut self, n: u32) {
+        self.queued = self.queued.saturating_sub(u64::from(n));
+    }
+
+    /// Writes what the socket takes now (only while the pump holds nothing, so the
+    /// order stays), hands the rest to the pump, and returns the bytes delivered.
+    pub(crate) fn write(&mut self, mut data: Bytes) -> u32 {
+        let mut delivered = 0;
+        if self.queued == 0
+            && let Some(socket) = &self.socket
+        {
+            // An error is left to the pump: it gets the same error on the bytes
+            // handed to it, and reports the close.
+            while let Ok(n) = socket.try_write(&data) {
+                if n == 0 {
+                    break;
+                }
+                delivered += n as u32;
+                data.advance(n);
+                if data.is_empty() {
+                    break;
+                }
+            }
+        }
+        if !data.is_empty() {
+            self.queued += data.len() as u64;
+            let _ = self.tx.send(PumpCommand::Write(data));
+        }
+        delivered
+    }
 }
 
 pub(crate) type EventSender<K> = mpsc::UnboundedSender<(K, PumpEvent)>;

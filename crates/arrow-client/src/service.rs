@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::flow::{RecvWindow, SendWindow};
-use crate::pump::{self, PumpCommand, PumpEvent, Socket};
+use crate::pump::{self, PumpCommand, PumpEvent, PumpHandle, Socket};
 
 /// How the development service behaves.
 #[derive(Clone)]
@@ -222,7 +222,7 @@ async fn accept_loop(
 
 struct UserSession {
     svc_id: u16,
-    pump: mpsc::UnboundedSender<PumpCommand>,
+    pump: PumpHandle,
     send: SendWindow,
     recv: RecvWindow,
     to_client: u64,
@@ -258,7 +258,7 @@ impl ClientConn<'_> {
 
     fn close_session(&mut self, session: u32, reason: &str, code: Option<u32>) {
         if let Some(s) = self.sessions.remove(&session) {
-            let _ = s.pump.send(PumpCommand::Close);
+            let _ = s.pump.tx.send(PumpCommand::Close);
             let _ = self.events.send(ServiceEvent::SessionClosed {
                 client: self.client,
                 session,
@@ -291,7 +291,7 @@ impl ClientConn<'_> {
             session,
             UserSession {
                 svc_id,
-                pump: tx,
+                pump: PumpHandle::new(tx),
                 send: SendWindow::new(self.capacity),
                 recv: RecvWindow::new(self.capacity),
                 to_client: 0,
@@ -304,6 +304,17 @@ impl ClientConn<'_> {
             svc_id,
             peer,
         });
+    }
+
+    /// `n` bytes reached the user's socket: acknowledge them when the window says so.
+    fn delivered(&mut self, session: u32, n: u32) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        if let Some(len) = s.recv.deliver(n.min(s.recv.queued())) {
+            let id = self.msg_id();
+            self.control(ControlMessage::data_ack(id, session, len));
+        }
     }
 
     fn on_pump(&mut self, session: u32, event: PumpEvent) {
@@ -321,12 +332,10 @@ impl ClientConn<'_> {
                 let _ = arrow_codec::encode_data(s.svc_id, session, &data, &mut self.out);
             }
             PumpEvent::Delivered(n) => {
-                if let Some(len) = s.recv.deliver(n.min(s.recv.queued())) {
-                    let id = self.msg_id();
-                    self.control(ControlMessage::data_ack(id, session, len));
-                }
+                s.pump.delivered(n);
+                self.delivered(session, n);
             }
-            PumpEvent::Connected(_) => {}
+            PumpEvent::Connected(socket) => s.pump.connected(socket),
             PumpEvent::Closed { clean } => {
                 let code = if clean {
                     ErrorCode::NoError
@@ -357,7 +366,10 @@ impl ClientConn<'_> {
                     return Ok(());
                 }
                 s.from_client += u64::from(len);
-                let _ = s.pump.send(PumpCommand::Write(data.body));
+                let delivered = s.pump.write(data.body);
+                if delivered > 0 {
+                    self.delivered(session, delivered);
+                }
             }
             Message::Control(msg) => match msg.body {
                 ControlBody::Ping => {
@@ -375,7 +387,7 @@ impl ClientConn<'_> {
                     if let Some(s) = self.sessions.get_mut(&ack.session_id) {
                         let granted = s.send.acknowledge(ack.length);
                         if granted > 0 {
-                            let _ = s.pump.send(PumpCommand::Grant(granted));
+                            let _ = s.pump.tx.send(PumpCommand::Grant(granted));
                         }
                     }
                 }
