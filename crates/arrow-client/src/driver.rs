@@ -439,7 +439,7 @@ where
                         ..
                     } => {
                         let (tx, rx) = mpsc::unbounded_channel();
-                        self.pumps.insert(handle, PumpHandle::new(tx));
+                        self.pumps.insert(handle, PumpHandle::new(tx, credit));
                         tokio::spawn(pump::run(
                             handle,
                             Socket::Connect(addr),

@@ -70,15 +70,50 @@ pub(crate) struct PumpHandle {
     socket: Option<Arc<TcpStream>>,
     /// Bytes handed to the pump and not yet reported delivered.
     queued: u64,
+    /// Read credit the pump holds, as far as its owner has seen its Data events: the
+    /// owner reads the socket directly only while this is 0, so the pump has no read
+    /// in flight and the bytes stay in order.
+    pump_credit: u32,
 }
 
 impl PumpHandle {
     /// A handle for a pump not yet connected.
-    pub(crate) fn new(tx: mpsc::UnboundedSender<PumpCommand>) -> Self {
+    pub(crate) fn new(tx: mpsc::UnboundedSender<PumpCommand>, credit: u32) -> Self {
         PumpHandle {
             tx,
             socket: None,
             queued: 0,
+            pump_credit: credit,
+        }
+    }
+
+    /// The pump reported `n` bytes read (a Data event).
+    pub(crate) fn read_by_pump(&mut self, n: u32) {
+        self.pump_credit = self.pump_credit.saturating_sub(n);
+    }
+
+    /// `n` more bytes may be read: while the pump holds no credit, reads the socket
+    /// directly (passing each chunk to `data`) until it would block, and hands the credit
+    /// left to the pump. End of stream and errors are left to the pump too: it reads
+    /// again, gets them, and reports the close.
+    pub(crate) fn grant(&mut self, mut n: u32, mut data: impl FnMut(Bytes)) {
+        if self.pump_credit == 0
+            && let Some(socket) = &self.socket
+        {
+            while n > 0 {
+                let mut buf = BytesMut::with_capacity((n as usize).min(MAX_READ));
+                match socket.try_read_buf(&mut buf) {
+                    Ok(k) if k > 0 => {
+                        n -= k as u32;
+                        data(buf.freeze());
+                    }
+                    _ => break,
+                }
+            }
+        }
+        if n > 0 {
+            self.pump_credit = self.pump_credit.saturating_add(n);
+            let _ = self.tx.send(PumpCommand::Grant(n));
         }
     }
 

@@ -229,6 +229,24 @@ struct UserSession {
     from_client: u64,
 }
 
+/// Bytes read from the user's socket become a DATA message.
+fn to_client(
+    svc_id: u16,
+    send: &mut SendWindow,
+    total: &mut u64,
+    session: u32,
+    data: &[u8],
+    out: &mut BytesMut,
+) {
+    let len = data.len() as u32;
+    if send.consume(len).is_err() {
+        tracing::error!(session, "user read beyond the client's window");
+        return;
+    }
+    *total += u64::from(len);
+    let _ = arrow_codec::encode_data(svc_id, session, data, out);
+}
+
 struct ClientConn<'a> {
     client: u64,
     capacity: u32,
@@ -291,7 +309,7 @@ impl ClientConn<'_> {
             session,
             UserSession {
                 svc_id,
-                pump: PumpHandle::new(tx),
+                pump: PumpHandle::new(tx, self.capacity),
                 send: SendWindow::new(self.capacity),
                 recv: RecvWindow::new(self.capacity),
                 to_client: 0,
@@ -323,13 +341,15 @@ impl ClientConn<'_> {
         };
         match event {
             PumpEvent::Data(data) => {
-                let len = data.len() as u32;
-                if s.send.consume(len).is_err() {
-                    tracing::error!(session, "user read beyond the client's window");
-                    return;
-                }
-                s.to_client += u64::from(len);
-                let _ = arrow_codec::encode_data(s.svc_id, session, &data, &mut self.out);
+                s.pump.read_by_pump(data.len() as u32);
+                to_client(
+                    s.svc_id,
+                    &mut s.send,
+                    &mut s.to_client,
+                    session,
+                    &data,
+                    &mut self.out,
+                );
             }
             PumpEvent::Delivered(n) => {
                 s.pump.delivered(n);
@@ -387,7 +407,12 @@ impl ClientConn<'_> {
                     if let Some(s) = self.sessions.get_mut(&ack.session_id) {
                         let granted = s.send.acknowledge(ack.length);
                         if granted > 0 {
-                            let _ = s.pump.tx.send(PumpCommand::Grant(granted));
+                            let out = &mut self.out;
+                            let session = ack.session_id;
+                            let (svc_id, send, total) = (s.svc_id, &mut s.send, &mut s.to_client);
+                            s.pump.grant(granted, |data| {
+                                to_client(svc_id, send, total, session, &data, out);
+                            });
                         }
                     }
                 }
