@@ -388,6 +388,9 @@ where
     fn on_pump(&mut self, handle: SessionHandle, event: PumpEvent) -> Result<(), Error> {
         match event {
             PumpEvent::Data(data) => {
+                if let Some(local) = self.pumps.get_mut(&handle) {
+                    local.read_by_pump(data.len() as u32);
+                }
                 if let Err(e) = self.conn.handle_local_data(handle, data) {
                     // A bug in this driver, never the peer's doing: end the session.
                     tracing::error!(error = %e, "local read beyond the window");
@@ -414,8 +417,8 @@ where
 
     /// Carries out everything the core has queued.
     fn flush(&mut self) -> Result<(), Error> {
-        // Bytes written straight to a local socket are acknowledged at once, which can
-        // queue a DATA_ACK: go round until nothing new comes up.
+        // Bytes written straight to a local socket are acknowledged at once (a DATA_ACK),
+        // and bytes read straight from one become DATA: go round until nothing new.
         loop {
             while let Some(message) = self.conn.poll_transmit() {
                 if let Err(e) = wire::encode(&message, &self.register, &mut self.out) {
@@ -429,7 +432,7 @@ where
                 self.conn
                     .handle_violation(ProtocolViolation::NotReading { queued });
             }
-            let mut delivered_any = false;
+            let mut progressed = false;
             while let Some(command) = self.conn.poll_local() {
                 match command {
                     LocalCommand::Open {
@@ -453,13 +456,20 @@ where
                             let delivered = local.write(data);
                             if delivered > 0 {
                                 self.conn.handle_local_delivered(handle, delivered);
-                                delivered_any = true;
+                                progressed = true;
                             }
                         }
                     }
                     LocalCommand::Grant { handle, bytes } => {
-                        if let Some(local) = self.pumps.get(&handle) {
-                            let _ = local.tx.send(PumpCommand::Grant(bytes));
+                        if let Some(local) = self.pumps.get_mut(&handle) {
+                            let conn = &mut self.conn;
+                            local.grant(bytes, |data| {
+                                if let Err(e) = conn.handle_local_data(handle, data) {
+                                    tracing::error!(error = %e, "local read beyond the window");
+                                    conn.handle_local_closed(Instant::now(), handle, false);
+                                }
+                                progressed = true;
+                            });
                         }
                     }
                     LocalCommand::Close { handle } => {
@@ -475,7 +485,7 @@ where
                 }
                 let _ = self.events.send(ClientEvent::Connection(event));
             }
-            if !delivered_any {
+            if !progressed {
                 return Ok(());
             }
         }
