@@ -5,7 +5,10 @@
 //! to the TLS stream with cancel-safe partial writes polled in the same `select!` as the
 //! reads, so reading from the service (and so seeing its DATA_ACKs and PINGs) never waits
 //! on a blocked write, and no message crosses a task boundary on its way out. Each local connection is a
-//! `pump` task.
+//! `pump` task that reads the socket; bytes for it are written by this task straight to
+//! the socket (`try_write`) while the pump holds none queued, and only the rest goes to
+//! the pump, so in the common case a DATA message costs no task hop and its DATA_ACK
+//! leaves in the same batch.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,7 +28,7 @@ use crate::connection::{
     Connection, ConnectionConfig, Disconnect, Event, LocalCommand, SessionHandle, State,
 };
 use crate::identity::{Identity, MacAddr};
-use crate::pump::{self, PumpCommand, PumpEvent, Socket};
+use crate::pump::{self, PumpCommand, PumpEvent, PumpHandle, Socket};
 use crate::service_table::ServiceTable;
 use crate::{Error, ProtocolViolation, wire};
 
@@ -266,7 +269,7 @@ async fn connect_once(
 struct Driver<W> {
     conn: Connection,
     register: Register,
-    pumps: HashMap<SessionHandle, mpsc::UnboundedSender<PumpCommand>>,
+    pumps: HashMap<SessionHandle, PumpHandle>,
     pump_events_tx: pump::EventSender<SessionHandle>,
     pump_events: mpsc::UnboundedReceiver<(SessionHandle, PumpEvent)>,
     /// The TLS write half, written from the same task with cancel-safe `write` calls in
@@ -385,13 +388,26 @@ where
     fn on_pump(&mut self, handle: SessionHandle, event: PumpEvent) -> Result<(), Error> {
         match event {
             PumpEvent::Data(data) => {
+                if let Some(local) = self.pumps.get_mut(&handle) {
+                    local.read_by_pump(data.len() as u32);
+                }
                 if let Err(e) = self.conn.handle_local_data(handle, data) {
                     // A bug in this driver, never the peer's doing: end the session.
                     tracing::error!(error = %e, "local read beyond the window");
                     self.conn.handle_local_closed(Instant::now(), handle, false);
                 }
             }
-            PumpEvent::Delivered(n) => self.conn.handle_local_delivered(handle, n),
+            PumpEvent::Delivered(n) => {
+                if let Some(local) = self.pumps.get_mut(&handle) {
+                    local.delivered(n);
+                }
+                self.conn.handle_local_delivered(handle, n);
+            }
+            PumpEvent::Connected(socket) => {
+                if let Some(local) = self.pumps.get_mut(&handle) {
+                    local.connected(socket);
+                }
+            }
             PumpEvent::Closed { clean } => {
                 self.conn.handle_local_closed(Instant::now(), handle, clean);
             }
@@ -401,68 +417,86 @@ where
 
     /// Carries out everything the core has queued.
     fn flush(&mut self) -> Result<(), Error> {
-        while let Some(message) = self.conn.poll_transmit() {
-            if let Err(e) = wire::encode(&message, &self.register, &mut self.out) {
-                return Err(Error::Config(format!("cannot encode {message:?}: {e}")));
+        // Bytes written straight to a local socket are acknowledged at once (a DATA_ACK),
+        // and bytes read straight from one become DATA: go round until nothing new.
+        loop {
+            while let Some(message) = self.conn.poll_transmit() {
+                if let Err(e) = wire::encode(&message, &self.register, &mut self.out) {
+                    return Err(Error::Config(format!("cannot encode {message:?}: {e}")));
+                }
             }
-        }
-        let limit =
-            CONTROL_BACKLOG + self.conn.active_sessions() * self.conn.config().capacity as usize;
-        let queued = self.out.len();
-        if queued > limit {
-            self.conn
-                .handle_violation(ProtocolViolation::NotReading { queued });
-        }
-        while let Some(command) = self.conn.poll_local() {
-            match command {
-                LocalCommand::Open {
-                    handle,
-                    addr,
-                    credit,
-                    ..
-                } => {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    self.pumps.insert(handle, tx);
-                    tokio::spawn(pump::run(
+            let limit = CONTROL_BACKLOG
+                + self.conn.active_sessions() * self.conn.config().capacity as usize;
+            let queued = self.out.len();
+            if queued > limit {
+                self.conn
+                    .handle_violation(ProtocolViolation::NotReading { queued });
+            }
+            let mut progressed = false;
+            while let Some(command) = self.conn.poll_local() {
+                match command {
+                    LocalCommand::Open {
                         handle,
-                        Socket::Connect(addr),
+                        addr,
                         credit,
-                        rx,
-                        self.pump_events_tx.clone(),
-                    ));
-                }
-                LocalCommand::Write { handle, data } => {
-                    if let Some(tx) = self.pumps.get(&handle) {
-                        let _ = tx.send(PumpCommand::Write(data));
+                        ..
+                    } => {
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        self.pumps.insert(handle, PumpHandle::new(tx, credit));
+                        tokio::spawn(pump::run(
+                            handle,
+                            Socket::Connect(addr),
+                            credit,
+                            rx,
+                            self.pump_events_tx.clone(),
+                        ));
                     }
-                }
-                LocalCommand::Grant { handle, bytes } => {
-                    if let Some(tx) = self.pumps.get(&handle) {
-                        let _ = tx.send(PumpCommand::Grant(bytes));
+                    LocalCommand::Write { handle, data } => {
+                        if let Some(local) = self.pumps.get_mut(&handle) {
+                            let delivered = local.write(data);
+                            if delivered > 0 {
+                                self.conn.handle_local_delivered(handle, delivered);
+                                progressed = true;
+                            }
+                        }
                     }
-                }
-                LocalCommand::Close { handle } => {
-                    if let Some(tx) = self.pumps.remove(&handle) {
-                        let _ = tx.send(PumpCommand::Close);
+                    LocalCommand::Grant { handle, bytes } => {
+                        if let Some(local) = self.pumps.get_mut(&handle) {
+                            let conn = &mut self.conn;
+                            local.grant(bytes, |data| {
+                                if let Err(e) = conn.handle_local_data(handle, data) {
+                                    tracing::error!(error = %e, "local read beyond the window");
+                                    conn.handle_local_closed(Instant::now(), handle, false);
+                                }
+                                progressed = true;
+                            });
+                        }
+                    }
+                    LocalCommand::Close { handle } => {
+                        if let Some(local) = self.pumps.remove(&handle) {
+                            let _ = local.tx.send(PumpCommand::Close);
+                        }
                     }
                 }
             }
-        }
-        while let Some(event) = self.conn.poll_event() {
-            if event == Event::Registered {
-                self.registered = true;
+            while let Some(event) = self.conn.poll_event() {
+                if event == Event::Registered {
+                    self.registered = true;
+                }
+                let _ = self.events.send(ClientEvent::Connection(event));
             }
-            let _ = self.events.send(ClientEvent::Connection(event));
+            if !progressed {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     /// Closes every local connection (the core already told them to drain).
     fn shutdown(&mut self) {
         self.conn.close();
         let _ = self.flush();
-        for (_, tx) in self.pumps.drain() {
-            let _ = tx.send(PumpCommand::Close);
+        for (_, local) in self.pumps.drain() {
+            let _ = local.tx.send(PumpCommand::Close);
         }
     }
 }

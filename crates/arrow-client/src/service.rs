@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::flow::{RecvWindow, SendWindow};
-use crate::pump::{self, PumpCommand, PumpEvent, Socket};
+use crate::pump::{self, PumpCommand, PumpEvent, PumpHandle, Socket};
 
 /// How the development service behaves.
 #[derive(Clone)]
@@ -222,11 +222,29 @@ async fn accept_loop(
 
 struct UserSession {
     svc_id: u16,
-    pump: mpsc::UnboundedSender<PumpCommand>,
+    pump: PumpHandle,
     send: SendWindow,
     recv: RecvWindow,
     to_client: u64,
     from_client: u64,
+}
+
+/// Bytes read from the user's socket become a DATA message.
+fn to_client(
+    svc_id: u16,
+    send: &mut SendWindow,
+    total: &mut u64,
+    session: u32,
+    data: &[u8],
+    out: &mut BytesMut,
+) {
+    let len = data.len() as u32;
+    if send.consume(len).is_err() {
+        tracing::error!(session, "user read beyond the client's window");
+        return;
+    }
+    *total += u64::from(len);
+    let _ = arrow_codec::encode_data(svc_id, session, data, out);
 }
 
 struct ClientConn<'a> {
@@ -258,7 +276,7 @@ impl ClientConn<'_> {
 
     fn close_session(&mut self, session: u32, reason: &str, code: Option<u32>) {
         if let Some(s) = self.sessions.remove(&session) {
-            let _ = s.pump.send(PumpCommand::Close);
+            let _ = s.pump.tx.send(PumpCommand::Close);
             let _ = self.events.send(ServiceEvent::SessionClosed {
                 client: self.client,
                 session,
@@ -291,7 +309,7 @@ impl ClientConn<'_> {
             session,
             UserSession {
                 svc_id,
-                pump: tx,
+                pump: PumpHandle::new(tx, self.capacity),
                 send: SendWindow::new(self.capacity),
                 recv: RecvWindow::new(self.capacity),
                 to_client: 0,
@@ -306,26 +324,38 @@ impl ClientConn<'_> {
         });
     }
 
+    /// `n` bytes reached the user's socket: acknowledge them when the window says so.
+    fn delivered(&mut self, session: u32, n: u32) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        if let Some(len) = s.recv.deliver(n.min(s.recv.queued())) {
+            let id = self.msg_id();
+            self.control(ControlMessage::data_ack(id, session, len));
+        }
+    }
+
     fn on_pump(&mut self, session: u32, event: PumpEvent) {
         let Some(s) = self.sessions.get_mut(&session) else {
             return;
         };
         match event {
             PumpEvent::Data(data) => {
-                let len = data.len() as u32;
-                if s.send.consume(len).is_err() {
-                    tracing::error!(session, "user read beyond the client's window");
-                    return;
-                }
-                s.to_client += u64::from(len);
-                let _ = arrow_codec::encode_data(s.svc_id, session, &data, &mut self.out);
+                s.pump.read_by_pump(data.len() as u32);
+                to_client(
+                    s.svc_id,
+                    &mut s.send,
+                    &mut s.to_client,
+                    session,
+                    &data,
+                    &mut self.out,
+                );
             }
             PumpEvent::Delivered(n) => {
-                if let Some(len) = s.recv.deliver(n.min(s.recv.queued())) {
-                    let id = self.msg_id();
-                    self.control(ControlMessage::data_ack(id, session, len));
-                }
+                s.pump.delivered(n);
+                self.delivered(session, n);
             }
+            PumpEvent::Connected(socket) => s.pump.connected(socket),
             PumpEvent::Closed { clean } => {
                 let code = if clean {
                     ErrorCode::NoError
@@ -356,7 +386,10 @@ impl ClientConn<'_> {
                     return Ok(());
                 }
                 s.from_client += u64::from(len);
-                let _ = s.pump.send(PumpCommand::Write(data.body));
+                let delivered = s.pump.write(data.body);
+                if delivered > 0 {
+                    self.delivered(session, delivered);
+                }
             }
             Message::Control(msg) => match msg.body {
                 ControlBody::Ping => {
@@ -374,7 +407,12 @@ impl ClientConn<'_> {
                     if let Some(s) = self.sessions.get_mut(&ack.session_id) {
                         let granted = s.send.acknowledge(ack.length);
                         if granted > 0 {
-                            let _ = s.pump.send(PumpCommand::Grant(granted));
+                            let out = &mut self.out;
+                            let session = ack.session_id;
+                            let (svc_id, send, total) = (s.svc_id, &mut s.send, &mut s.to_client);
+                            s.pump.grant(granted, |data| {
+                                to_client(svc_id, send, total, session, &data, out);
+                            });
                         }
                     }
                 }
