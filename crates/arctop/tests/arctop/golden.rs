@@ -49,16 +49,8 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/arctop")
 }
 
-fn hex_lines(bytes: &[u8]) -> String {
-    bytes
-        .chunks(32)
-        .map(|line| hex::encode(line) + "\n")
-        .collect()
-}
-
 #[test]
 fn golden_vectors_match_fixtures() {
-    let update = std::env::var_os("PROTOCTL_UPDATE_FIXTURES").is_some();
     for (name, writer) in cases() {
         let mut stream = BytesMut::new();
         let (kind, texts): (&str, Vec<String>) = match &writer {
@@ -75,32 +67,10 @@ fn golden_vectors_match_fixtures() {
                 ("client", vec![text])
             }
         };
-        let want_hex = hex_lines(&stream);
-        let want_json = serde_json::to_string_pretty(&json!({"writer": kind, "messages": texts}))
-            .unwrap()
-            + "\n";
-        let (hex_path, json_path) = (
-            dir().join(format!("{name}.hex")),
-            dir().join(format!("{name}.json")),
-        );
-        if update {
-            std::fs::create_dir_all(dir()).unwrap();
-            std::fs::write(&hex_path, &want_hex).unwrap();
-            std::fs::write(&json_path, &want_json).unwrap();
-        }
-        let have_hex = std::fs::read_to_string(&hex_path).unwrap_or_default();
-        let have_json = std::fs::read_to_string(&json_path).unwrap_or_default();
-        assert_eq!(
-            have_hex, want_hex,
-            "{name}.hex drifted: run `cargo xtask fixtures`"
-        );
-        assert_eq!(
-            have_json, want_json,
-            "{name}.json drifted: run `cargo xtask fixtures`"
-        );
+        let meaning = json!({"writer": kind, "messages": texts});
+        let bytes = golden::check_pair(&dir(), name, &stream, &meaning);
 
         // The committed bytes decode to the committed messages.
-        let bytes = hex::decode(have_hex.split_whitespace().collect::<String>()).unwrap();
         let mut buf = BytesMut::from(&bytes[..]);
         let mut codec = arctop::frame::codec();
         let mut decoded = Vec::new();

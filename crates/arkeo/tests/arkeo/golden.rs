@@ -63,16 +63,8 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/arkeo")
 }
 
-fn hex_lines(bytes: &[u8]) -> String {
-    bytes
-        .chunks(32)
-        .map(|line| line.iter().map(|b| format!("{b:02x}")).collect::<String>() + "\n")
-        .collect()
-}
-
 #[test]
 fn golden_transcripts_match_fixtures() {
-    let update = std::env::var_os("PROTOCTL_UPDATE_FIXTURES").is_some();
     for (name, dialect, requests) in cases() {
         // One fixed instant and wall-clock 0: the transcript is deterministic.
         let now = Instant::now();
@@ -101,29 +93,7 @@ fn golden_transcripts_match_fixtures() {
             stream.extend_from_slice(&sent);
             stream.extend_from_slice(&framed);
         }
-        let want_hex = hex_lines(&stream);
-        let want_json = serde_json::to_string_pretty(&json!({
-            "dialect": dialect.name(),
-            "exchanges": transcript,
-        }))
-        .unwrap()
-            + "\n";
-        let hex_path = dir().join(format!("{name}.hex"));
-        let json_path = dir().join(format!("{name}.json"));
-        if update {
-            std::fs::create_dir_all(dir()).unwrap();
-            std::fs::write(&hex_path, &want_hex).unwrap();
-            std::fs::write(&json_path, &want_json).unwrap();
-        }
-        let have_hex = std::fs::read_to_string(&hex_path).unwrap_or_default();
-        let have_json = std::fs::read_to_string(&json_path).unwrap_or_default();
-        assert_eq!(
-            have_hex, want_hex,
-            "{name}.hex drifted: run `cargo xtask fixtures`"
-        );
-        assert_eq!(
-            have_json, want_json,
-            "{name}.json drifted: run `cargo xtask fixtures`"
-        );
+        let meaning = json!({ "dialect": dialect.name(), "exchanges": transcript });
+        golden::check_pair(&dir(), name, &stream, &meaning);
     }
 }

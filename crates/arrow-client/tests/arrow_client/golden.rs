@@ -5,6 +5,7 @@
 //!
 //! `cargo xtask fixtures` regenerates them; without it, drift fails this test.
 
+use golden::hex_lines;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -121,17 +122,6 @@ fn session_bytes(config: &ClientConfig) -> BytesMut {
     conn.handle_local_closed(now, handle, true);
     drain(&mut conn, &mut out);
     out
-}
-
-fn hex_lines(bytes: &[u8]) -> String {
-    let mut text = String::new();
-    for line in bytes.chunks(32) {
-        for b in line {
-            text.push_str(&format!("{b:02x}"));
-        }
-        text.push('\n');
-    }
-    text
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! `cargo xtask fixtures` regenerates the files from [`cases::all`]; without it, any drift
 //! between the table and the files fails this test.
 
+use golden::{hex_lines, unhex};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Once;
@@ -17,19 +18,6 @@ use crate::cases;
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/arrow")
-}
-
-fn hex_lines(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for line in bytes.chunks(32) {
-        out.push_str(&hex::encode(line));
-        out.push('\n');
-    }
-    out
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    hex::decode(text.split_whitespace().collect::<String>()).expect("fixture is hex")
 }
 
 fn encode_all(messages: &[Message]) -> Vec<u8> {

@@ -45,53 +45,18 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/wire")
 }
 
-fn hex_lines(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for line in bytes.chunks(32) {
-        out.push_str(&hex::encode(line));
-        out.push('\n');
-    }
-    out
-}
-
 #[test]
 fn golden_vectors_match_fixtures() {
-    let update = std::env::var_os("PROTOCTL_UPDATE_FIXTURES").is_some();
     for (name, width, frames) in cases() {
         let codec = FrameCodec::new(width);
         let mut stream = BytesMut::new();
         for f in &frames {
             codec.encode_payload(f.as_bytes(), &mut stream).unwrap();
         }
-        let want_hex = hex_lines(&stream);
-        let want_json = serde_json::to_string_pretty(&json!({
-            "prefix": width.size(),
-            "frames": frames,
-        }))
-        .unwrap()
-            + "\n";
-        let (hex_path, json_path) = (
-            dir().join(format!("{name}.hex")),
-            dir().join(format!("{name}.json")),
-        );
-        if update {
-            std::fs::create_dir_all(dir()).unwrap();
-            std::fs::write(&hex_path, &want_hex).unwrap();
-            std::fs::write(&json_path, &want_json).unwrap();
-        }
-        let have_hex = std::fs::read_to_string(&hex_path).unwrap_or_default();
-        let have_json = std::fs::read_to_string(&json_path).unwrap_or_default();
-        assert_eq!(
-            have_hex, want_hex,
-            "{name}.hex drifted: run `cargo xtask fixtures`"
-        );
-        assert_eq!(
-            have_json, want_json,
-            "{name}.json drifted: run `cargo xtask fixtures`"
-        );
+        let meaning = json!({ "prefix": width.size(), "frames": frames });
+        let bytes = golden::check_pair(&dir(), name, &stream, &meaning);
 
         // The committed bytes decode to the committed frames.
-        let bytes = hex::decode(have_hex.split_whitespace().collect::<String>()).unwrap();
         let mut buf = BytesMut::from(&bytes[..]);
         let mut decoder = FrameCodec::new(width);
         let mut decoded = Vec::new();
