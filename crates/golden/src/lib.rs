@@ -44,17 +44,24 @@ pub fn unhex(text: &str) -> Vec<u8> {
 /// When a file drifted from the table (the message says to run `cargo xtask fixtures`), or
 /// cannot be written while updating.
 pub fn check_pair(dir: &Path, name: &str, bytes: &[u8], meaning: &serde_json::Value) -> Vec<u8> {
-    let want_hex = hex_lines(bytes);
-    let want_json = serde_json::to_string_pretty(meaning).expect("JSON value") + "\n";
-    let hex_path = dir.join(format!("{name}.hex"));
-    let json_path = dir.join(format!("{name}.json"));
     if update_requested() {
+        let (hex, json) = render(bytes, meaning);
         std::fs::create_dir_all(dir).expect("create the fixtures folder");
-        std::fs::write(&hex_path, &want_hex).expect("write the .hex fixture");
-        std::fs::write(&json_path, &want_json).expect("write the .json fixture");
+        std::fs::write(dir.join(format!("{name}.hex")), hex).expect("write the .hex fixture");
+        std::fs::write(dir.join(format!("{name}.json")), json).expect("write the .json fixture");
     }
-    let have_hex = std::fs::read_to_string(&hex_path).unwrap_or_default();
-    let have_json = std::fs::read_to_string(&json_path).unwrap_or_default();
+    compare_pair(dir, name, bytes, meaning)
+}
+
+/// Like [`check_pair`], but never writes: for tests whose folder is rewritten elsewhere
+/// (once, before any test reads it).
+///
+/// # Panics
+/// When a file drifted from the table.
+pub fn compare_pair(dir: &Path, name: &str, bytes: &[u8], meaning: &serde_json::Value) -> Vec<u8> {
+    let (want_hex, want_json) = render(bytes, meaning);
+    let have_hex = std::fs::read_to_string(dir.join(format!("{name}.hex"))).unwrap_or_default();
+    let have_json = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap_or_default();
     assert_eq!(
         have_hex, want_hex,
         "{name}.hex drifted: run `cargo xtask fixtures`"
@@ -64,6 +71,12 @@ pub fn check_pair(dir: &Path, name: &str, bytes: &[u8], meaning: &serde_json::Va
         "{name}.json drifted: run `cargo xtask fixtures`"
     );
     unhex(&have_hex)
+}
+
+/// The two files' contents: hex lines, and pretty JSON ended by a newline.
+fn render(bytes: &[u8], meaning: &serde_json::Value) -> (String, String) {
+    let json = serde_json::to_string_pretty(meaning).expect("JSON value") + "\n";
+    (hex_lines(bytes), json)
 }
 
 #[cfg(test)]

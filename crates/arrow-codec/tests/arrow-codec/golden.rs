@@ -5,7 +5,7 @@
 //! `cargo xtask fixtures` regenerates the files from [`cases::all`]; without it, any drift
 //! between the table and the files fails this test.
 
-use golden::{hex_lines, unhex};
+use golden::unhex;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Once;
@@ -38,27 +38,23 @@ fn decode_all(bytes: &[u8]) -> Vec<Message> {
     out
 }
 
-/// The files each case should have: hex lines and pretty JSON.
-fn expected(messages: &[Message]) -> (String, String) {
-    let hex = hex_lines(&encode_all(messages));
-    let json = serde_json::to_string_pretty(messages).unwrap() + "\n";
-    (hex, json)
+/// What a case's `.json` file says: the messages, in order.
+fn meaning(messages: &[Message]) -> serde_json::Value {
+    serde_json::to_value(messages).expect("messages serialize")
 }
 
 /// With `PROTOCTL_UPDATE_FIXTURES` set, rewrites the folder from the table, once per test
 /// run, before any golden test reads it (they run in parallel).
 fn regenerate_if_asked() {
     static ONCE: Once = Once::new();
-    if std::env::var_os("PROTOCTL_UPDATE_FIXTURES").is_none() {
+    if !golden::update_requested() {
         return;
     }
     ONCE.call_once(|| {
         let _ = std::fs::remove_dir_all(dir());
         std::fs::create_dir_all(dir()).unwrap();
         for (name, messages) in cases::all() {
-            let (hex, json) = expected(&messages);
-            std::fs::write(dir().join(format!("{name}.hex")), hex).unwrap();
-            std::fs::write(dir().join(format!("{name}.json")), json).unwrap();
+            golden::check_pair(&dir(), name, &encode_all(&messages), &meaning(&messages));
         }
     });
 }
@@ -67,21 +63,7 @@ fn regenerate_if_asked() {
 fn golden_vectors_match_fixtures() {
     regenerate_if_asked();
     for (name, messages) in cases::all() {
-        let (want_hex, want_json) = expected(&messages);
-        let (hex_path, json_path) = (
-            dir().join(format!("{name}.hex")),
-            dir().join(format!("{name}.json")),
-        );
-        let have_hex = std::fs::read_to_string(&hex_path).unwrap_or_default();
-        let have_json = std::fs::read_to_string(&json_path).unwrap_or_default();
-        assert_eq!(
-            have_hex, want_hex,
-            "{name}.hex drifted: run `cargo xtask fixtures`"
-        );
-        assert_eq!(
-            have_json, want_json,
-            "{name}.json drifted: run `cargo xtask fixtures`"
-        );
+        golden::compare_pair(&dir(), name, &encode_all(&messages), &meaning(&messages));
     }
 }
 
