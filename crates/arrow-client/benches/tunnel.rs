@@ -153,6 +153,28 @@ async fn dial(port: u16) -> TcpStream {
     s
 }
 
+/// Pushes one `CHUNK` through every stream at once, and hands the streams back.
+async fn push_each<S>(streams: Vec<S>, block: &Arc<Vec<u8>>) -> Vec<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .map(|mut stream| {
+            let block = block.clone();
+            tokio::spawn(async move {
+                push(&mut stream, &block, CHUNK).await;
+                stream
+            })
+        })
+        .collect();
+    let mut back = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        back.push(task.await.unwrap());
+    }
+    back
+}
+
 async fn push<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, block: &[u8], bytes: usize) {
     let acks = bytes / CHUNK;
     let mut sent = 0;
@@ -306,24 +328,7 @@ fn throughput(c: &mut Criterion, rt: &Runtime, s: &Setup) {
     group.bench_function("tunnel", |b| {
         b.iter(|| {
             let taken = users.take().unwrap();
-            let back = rt.block_on(async {
-                let tasks: Vec<_> = taken
-                    .into_iter()
-                    .map(|mut u| {
-                        let block = block.clone();
-                        tokio::spawn(async move {
-                            push(&mut u, &block, CHUNK).await;
-                            u
-                        })
-                    })
-                    .collect();
-                let mut back = Vec::new();
-                for t in tasks {
-                    back.push(t.await.unwrap());
-                }
-                back
-            });
-            users = Some(back);
+            users = Some(rt.block_on(push_each(taken, &block)));
         })
     });
     let directs: Vec<Tls> = rt.block_on(async {
@@ -337,24 +342,7 @@ fn throughput(c: &mut Criterion, rt: &Runtime, s: &Setup) {
     group.bench_function("baseline-direct-tls", |b| {
         b.iter(|| {
             let taken = directs.take().unwrap();
-            let back = rt.block_on(async {
-                let tasks: Vec<_> = taken
-                    .into_iter()
-                    .map(|mut u| {
-                        let block = block.clone();
-                        tokio::spawn(async move {
-                            push(&mut u, &block, CHUNK).await;
-                            u
-                        })
-                    })
-                    .collect();
-                let mut back = Vec::new();
-                for t in tasks {
-                    back.push(t.await.unwrap());
-                }
-                back
-            });
-            directs = Some(back);
+            directs = Some(rt.block_on(push_each(taken, &block)));
         })
     });
     group.finish();
