@@ -74,6 +74,7 @@ pub mod message;
 mod pump;
 pub mod service;
 pub mod service_table;
+pub mod status;
 pub mod tls;
 pub mod wire;
 

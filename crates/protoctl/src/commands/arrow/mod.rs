@@ -5,6 +5,7 @@ mod encode;
 mod identity;
 mod run;
 mod serve;
+mod settings;
 
 use clap::Subcommand;
 
@@ -25,7 +26,7 @@ pub(crate) enum ArrowCommand {
     Encode(encode::EncodeArgs),
     /// Run an Arrow client: register with an Arrow Service and carry its sessions to local
     /// services. Reconnects after a disconnect; stops on Ctrl-C.
-    Run(run::RunArgs),
+    Run(settings::RunArgs),
     /// Run a development Arrow Service: accept clients over TLS and expose each of their
     /// services on a local port. One JSON line per event.
     Serve(serve::ServeArgs),

@@ -1,51 +1,17 @@
 //! `protoctl arrow run`: the Arrow client.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use arrow_client::connection::{ConnectionConfig, Event, SessionEnd};
 use arrow_client::driver::{self, ClientConfig, ClientEvent};
-use arrow_client::identity::{Identity, MacAddr};
+use arrow_client::identity::Identity;
 use arrow_client::service_table::{ServiceKind, ServiceSpec, ServiceTable};
-use clap::Args;
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 
+use super::settings::{RunArgs, RunSettings};
 use crate::exit::CliError;
 use crate::output::Output;
-
-/// Arguments of `protoctl arrow run`.
-#[derive(Debug, Args)]
-pub(crate) struct RunArgs {
-    /// The Arrow Service, HOST:PORT (HOST must match its certificate).
-    #[arg(long, value_name = "HOST:PORT")]
-    server: String,
-    /// CA certificate(s) (PEM) the service's certificate must chain to; repeatable.
-    #[arg(long, value_name = "FILE", required = true)]
-    ca: Vec<PathBuf>,
-    /// Directory holding the client identity (UUID and key, created on first start).
-    #[arg(long, value_name = "DIR")]
-    state_dir: PathBuf,
-    /// Expose a plain TCP service; repeatable.
-    #[arg(long, value_name = "HOST:PORT")]
-    tcp: Vec<String>,
-    /// Expose an HTTP service; repeatable.
-    #[arg(long, value_name = "HOST:PORT")]
-    http: Vec<String>,
-    /// Expose an RTSP stream, rtsp://HOST:PORT/path (port 554 if left out); repeatable.
-    #[arg(long, value_name = "URL")]
-    rtsp: Vec<String>,
-    /// Expose an MJPEG stream, http://HOST:PORT/path (port 80 if left out); repeatable.
-    #[arg(long, value_name = "URL")]
-    mjpeg: Vec<String>,
-    /// MAC address to register with [default: the first non-loopback interface's].
-    #[arg(long, value_name = "MAC")]
-    mac: Option<MacAddr>,
-    /// Session window in bytes, both directions (1..=65536).
-    #[arg(long, value_name = "BYTES", default_value_t = 65_536,
-          value_parser = clap::value_parser!(u32).range(1..=65_536))]
-    window: u32,
-}
 
 async fn resolve(spec: ServiceSpec) -> Result<(ServiceSpec, SocketAddr), CliError> {
     let addr = tokio::net::lookup_host((spec.host.as_str(), spec.port))
@@ -83,8 +49,10 @@ pub(crate) async fn table(
 }
 
 pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError> {
+    let args = RunSettings::resolve(&args)?;
     let tls = arrow_client::tls::client_config(&args.ca)?;
-    let table = table(&args.tcp, &args.http, &args.rtsp, &args.mjpeg).await?;
+    let s = &args.services;
+    let table = table(&s.tcp, &s.http, &s.rtsp, &s.mjpeg).await?;
     let (identity, created) = Identity::load_or_create(&args.state_dir)?;
     let mac = args
         .mac
@@ -109,6 +77,8 @@ pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError>
     let mut config = ClientConfig::new(args.server, tls, identity, mac, table);
     config.connection = ConnectionConfig {
         capacity: args.window,
+        ping_interval: args.ping_interval,
+        ping_timeout: args.ping_timeout,
         ..ConnectionConfig::default()
     };
     let (events_tx, mut events) = mpsc::unbounded_channel();
