@@ -1,5 +1,6 @@
-//! The tokio driver of the client: owns the TLS stream and the local sockets, feeds the
-//! sans-IO [`Connection`] and carries out what it returns; reconnects after a disconnect.
+//! The tokio driver of one connection: owns the TLS stream and the local sockets, feeds
+//! the sans-IO [`Connection`] and carries out what it returns. The reconnect loop around
+//! it is [`crate::client`].
 //!
 //! One task per connection reads the TLS stream, runs the core and the timers, and writes
 //! to the TLS stream with cancel-safe partial writes polled in the same `select!` as the
@@ -9,264 +10,34 @@
 //! the socket (`try_write`) while the pump holds none queued, and only the rest goes to
 //! the pump, so in the common case a DATA message costs no task hop and its DATA_ACK
 //! leaves in the same batch.
+//!
+//! The same `select!` takes the client's commands (a new service table, shutdown). After
+//! an orderly shutdown ([`Disconnect::Shutdown`]) it writes what is queued and closes TLS
+//! with close_notify, both bounded by [`CLOSE_TIMEOUT`].
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow_codec::{ClientKey, Register, RegisterFlags};
+use arrow_codec::Register;
 use bytes::{Buf, BytesMut};
-use rustls_pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
-use tokio_rustls::TlsConnector;
+use tokio::sync::mpsc;
 use tokio_util::codec::Decoder;
 
-use crate::connection::{
-    Connection, ConnectionConfig, Disconnect, Event, LocalCommand, SessionHandle, State,
-};
-use crate::identity::{Identity, MacAddr};
+use crate::client::Control;
+pub use crate::client::{ClientConfig, ClientEvent, default_extended_info, run};
+use crate::connection::{Connection, Disconnect, Event, LocalCommand, SessionHandle, State};
 use crate::pump::{self, PumpCommand, PumpEvent, PumpHandle, Socket};
-use crate::service_table::ServiceTable;
+use crate::status::LinkState;
 use crate::{Error, ProtocolViolation, wire};
 
-/// How long the TCP connect and the TLS handshake to the service may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Control bytes allowed to wait for the TLS writer beyond the session windows.
 const CONTROL_BACKLOG: usize = 4 * 1024 * 1024;
-/// Redirects followed in a row before going back to the configured server.
-const MAX_REDIRECTS: u32 = 3;
+/// After an orderly shutdown, how long writing what is queued and close_notify may take.
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Everything the client needs to run.
-#[derive(Clone)]
-pub struct ClientConfig {
-    /// The Arrow Service, `HOST:PORT`; HOST is also the name its certificate must carry.
-    pub server: String,
-    /// TLS settings (trusted CAs).
-    pub tls: Arc<rustls::ClientConfig>,
-    /// UUID and key.
-    pub identity: Identity,
-    /// The MAC sent in REGISTER.
-    pub mac: MacAddr,
-    /// The services.
-    pub table: ServiceTable,
-    /// Window, timers, limits.
-    pub connection: ConnectionConfig,
-    /// REGISTER flags (gateway by default, as the reference client).
-    pub flags: RegisterFlags,
-    /// REGISTER's extended_info JSON.
-    pub extended_info: String,
-    /// Delay before reconnecting after a disconnect.
-    pub reconnect_delay: Duration,
-}
-
-impl std::fmt::Debug for ClientConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientConfig")
-            .field("server", &self.server)
-            .field("identity", &self.identity)
-            .field("mac", &self.mac)
-            .field("table", &self.table)
-            .field("connection", &self.connection)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ClientConfig {
-    /// A configuration with the defaults: window 65,536, gateway flag, this crate's
-    /// extended_info, reconnect after 2 s.
-    pub fn new(
-        server: impl Into<String>,
-        tls: Arc<rustls::ClientConfig>,
-        identity: Identity,
-        mac: MacAddr,
-        table: ServiceTable,
-    ) -> Self {
-        ClientConfig {
-            server: server.into(),
-            tls,
-            identity,
-            mac,
-            table,
-            connection: ConnectionConfig::default(),
-            flags: RegisterFlags::GATEWAY,
-            extended_info: default_extended_info(),
-            reconnect_delay: Duration::from_secs(2),
-        }
-    }
-
-    /// The REGISTER message this configuration sends.
-    pub fn register(&self) -> Register {
-        let mut register =
-            Register::new(self.identity.uuid, ClientKey(self.identity.key), self.mac);
-        register.window_size = u16::try_from(self.connection.capacity - 1).unwrap_or(u16::MAX);
-        register.flags = self.flags;
-        register.extended_info = self.extended_info.clone();
-        register.services = self.table.records();
-        register
-    }
-}
-
-/// The extended_info this client sends: `{"client":{...},"device":{...}}`, compact.
-pub fn default_extended_info() -> String {
-    serde_json::json!({
-        "client": {
-            "id": "protoctl-arrow-client",
-            "version": env!("CARGO_PKG_VERSION"),
-            "vendor": "protoctl",
-        },
-        "device": { "category": null, "type": null, "vendor": null },
-    })
-    .to_string()
-}
-
-/// What the client reports while it runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ClientEvent {
-    /// Dialing the service.
-    Connecting {
-        /// `HOST:PORT`.
-        server: String,
-    },
-    /// TLS is up and REGISTER was sent.
-    Connected {
-        /// `HOST:PORT`.
-        server: String,
-        /// The address dialed.
-        addr: SocketAddr,
-    },
-    /// Something the connection core reported (registered, sessions).
-    Connection(Event),
-    /// The connection ended; the client reconnects after the delay.
-    Disconnected {
-        /// Why, as text.
-        reason: String,
-        /// The same as a typed value, when the core ended it.
-        disconnect: Option<Disconnect>,
-    },
-}
-
-/// Runs the client until `stop` turns true: connect, serve, reconnect. Returns an error
-/// only for what retrying cannot fix (configuration).
-pub async fn run(
-    config: ClientConfig,
-    events: mpsc::UnboundedSender<ClientEvent>,
-    mut stop: watch::Receiver<bool>,
-) -> Result<(), Error> {
-    let register = config.register();
-    let mut target = config.server.clone();
-    let mut redirects = 0;
-    loop {
-        if *stop.borrow() {
-            return Ok(());
-        }
-        let _ = events.send(ClientEvent::Connecting {
-            server: target.clone(),
-        });
-        let result = tokio::select! {
-            r = connect_once(&config, &target, &register, &events) => r,
-            _ = stop.wait_for(|s| *s) => return Ok(()),
-        };
-        let (reason, disconnect) = match result {
-            Ok((disconnect, registered)) => {
-                if registered {
-                    redirects = 0;
-                }
-                (describe(&disconnect), Some(disconnect))
-            }
-            Err(e) if e.is_fatal() => return Err(e),
-            Err(e) => (e.to_string(), None),
-        };
-        tracing::info!(%reason, "disconnected from the Arrow Service");
-        let _ = events.send(ClientEvent::Disconnected {
-            reason,
-            disconnect: disconnect.clone(),
-        });
-        match disconnect {
-            Some(Disconnect::Redirected(to)) if redirects < MAX_REDIRECTS => {
-                redirects += 1;
-                target = to;
-                continue;
-            }
-            _ => target = config.server.clone(),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(config.reconnect_delay) => {}
-            _ = stop.wait_for(|s| *s) => return Ok(()),
-        }
-    }
-}
-
-fn describe(d: &Disconnect) -> String {
-    match d {
-        Disconnect::Refused(code) => crate::Error::Refused {
-            code: *code,
-            reason: crate::message::code::name(*code),
-        }
-        .to_string(),
-        Disconnect::Violation(v) => format!("the Arrow Service broke the protocol: {v}"),
-        Disconnect::Timeout(what) => format!("timeout: {what}"),
-        Disconnect::Redirected(to) => format!("redirected to {to}"),
-        Disconnect::Closed => "connection closed".into(),
-    }
-}
-
-fn split_host(server: &str) -> Result<(String, u16), Error> {
-    let bad = || Error::Config(format!("server {server:?}: expected HOST:PORT"));
-    let (host, port) = server.rsplit_once(':').ok_or_else(bad)?;
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() {
-        return Err(bad());
-    }
-    Ok((host.to_string(), port))
-}
-
-/// One connection: dial, TLS, REGISTER, serve until it ends. Returns why it ended and
-/// whether it got registered.
-async fn connect_once(
-    config: &ClientConfig,
-    server: &str,
-    register: &Register,
-    events: &mpsc::UnboundedSender<ClientEvent>,
-) -> Result<(Disconnect, bool), Error> {
-    let (host, port) = split_host(server)?;
-    let name = ServerName::try_from(host.clone())
-        .map_err(|e| Error::Config(format!("server name {host:?}: {e}")))?;
-    let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host.as_str(), port)))
-        .await
-        .map_err(|_| Error::Timeout("connecting to the Arrow Service"))?
-        .map_err(|e| Error::io(format!("connecting to {server}"), e))?;
-    let _ = tcp.set_nodelay(true);
-    let addr = tcp
-        .peer_addr()
-        .map_err(|e| Error::io(format!("connecting to {server}"), e))?;
-    let tls = tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        TlsConnector::from(config.tls.clone()).connect(name, tcp),
-    )
-    .await
-    .map_err(|_| Error::Timeout("TLS handshake with the Arrow Service"))?
-    .map_err(|source| Error::Tls {
-        server: server.to_string(),
-        source,
-    })?;
-    let _ = events.send(ClientEvent::Connected {
-        server: server.to_string(),
-        addr,
-    });
-    let (reader, writer) = tokio::io::split(tls);
-    let conn = Connection::new(config.connection.clone(), config.table.clone());
-    let mut driver = Driver::new(conn, register.clone(), writer, events.clone());
-    let result = driver.serve(reader).await;
-    driver.shutdown();
-    result
-}
-
-struct Driver<W> {
+/// Runs one registered-or-registering connection.
+pub(crate) struct Driver<'a, W> {
     conn: Connection,
     register: Register,
     pumps: HashMap<SessionHandle, PumpHandle>,
@@ -280,20 +51,28 @@ struct Driver<W> {
     /// Bytes went into TLS since the last flush.
     needs_flush: bool,
     events: mpsc::UnboundedSender<ClientEvent>,
-    registered: bool,
+    /// The client's side: commands, table, status file.
+    control: &'a mut Control,
+    /// `HOST:PORT` of this connection, for the status file.
+    server: String,
+    /// Byte totals of the client before this connection.
+    base_bytes: (u64, u64),
 }
 
-impl<W> Driver<W>
+impl<'a, W> Driver<'a, W>
 where
     W: tokio::io::AsyncWrite + Unpin,
 {
-    fn new(
+    pub(crate) fn new(
         conn: Connection,
         register: Register,
         writer: W,
-        events: mpsc::UnboundedSender<ClientEvent>,
+        server: &str,
+        control: &'a mut Control,
     ) -> Self {
         let (pump_events_tx, pump_events) = mpsc::unbounded_channel();
+        let events = control.events.clone();
+        let base_bytes = control.status.bytes();
         Driver {
             conn,
             register,
@@ -304,11 +83,14 @@ where
             out: BytesMut::with_capacity(64 * 1024),
             needs_flush: false,
             events,
-            registered: false,
+            control,
+            server: server.to_string(),
+            base_bytes,
         }
     }
 
-    async fn serve<R>(&mut self, mut reader: R) -> Result<(Disconnect, bool), Error>
+    /// Serves the connection until it ends; returns why.
+    pub(crate) async fn serve<R>(&mut self, mut reader: R) -> Result<Disconnect, Error>
     where
         R: tokio::io::AsyncRead + Unpin,
     {
@@ -323,7 +105,10 @@ where
                     .close_reason()
                     .cloned()
                     .unwrap_or(Disconnect::Closed);
-                return Ok((reason, self.registered));
+                if reason == Disconnect::Shutdown {
+                    self.close_gracefully().await;
+                }
+                return Ok(reason);
             }
             let deadline = self.conn.poll_timeout();
             let sleep = async {
@@ -371,6 +156,14 @@ where
                     }
                 }
                 () = sleep => self.conn.handle_timeout(Instant::now()),
+                command = self.control.commands.recv(), if !self.control.stopping => {
+                    if let Some(table) = self.control.apply(command) {
+                        self.conn.update_table(table);
+                    }
+                    if self.control.stopping {
+                        self.conn.shutdown(Instant::now());
+                    }
+                }
                 io = write_or_flush(&mut self.writer, &self.out), if !self.out.is_empty() || self.needs_flush => {
                     match io.map_err(|e| Error::io("writing to the Arrow Service", e))? {
                         Some(0) => return Err(Error::Closed),
@@ -480,19 +273,90 @@ where
                 }
             }
             while let Some(event) = self.conn.poll_event() {
-                if event == Event::Registered {
-                    self.registered = true;
-                }
+                self.on_event(&event);
                 let _ = self.events.send(ClientEvent::Connection(event));
             }
+            let (up, down) = self.base_bytes;
+            self.control
+                .status
+                .set_bytes(up + self.conn.bytes_up(), down + self.conn.bytes_down());
             if !progressed {
                 return Ok(());
             }
         }
     }
 
+    /// Logs an event in its span and keeps the status file current.
+    fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::Registered => {
+                let now = Instant::now();
+                self.control.registered_at = Some(now);
+                self.control
+                    .status
+                    .set_state(LinkState::Connected, &self.server, None, None);
+                tracing::info!("registered");
+                if self.control.once {
+                    self.conn.shutdown(now);
+                }
+            }
+            Event::SessionOpened {
+                session,
+                svc_id,
+                addr,
+            } => {
+                self.control
+                    .status
+                    .set_sessions(self.conn.active_sessions());
+                tracing::debug_span!("session", session, svc_id)
+                    .in_scope(|| tracing::debug!(%addr, "session opened"));
+            }
+            Event::SessionClosed {
+                session,
+                svc_id,
+                end,
+                bytes_up,
+                bytes_down,
+            } => {
+                self.control
+                    .status
+                    .set_sessions(self.conn.active_sessions());
+                tracing::debug_span!("session", session, svc_id).in_scope(|| {
+                    tracing::debug!(end = end.name(), bytes_up, bytes_down, "session closed")
+                });
+            }
+            Event::Refused { session, reason } => {
+                tracing::info!(session, reason, "session refused with HUP 3");
+            }
+            Event::TableUpdated { services, reset } => {
+                tracing::info!(services, reset, "service table sent with UPDATE");
+            }
+            _ => {}
+        }
+    }
+
+    /// After an orderly shutdown: writes what is queued, then close_notify, bounded.
+    async fn close_gracefully(&mut self) {
+        let out = &mut self.out;
+        let writer = &mut self.writer;
+        let done = tokio::time::timeout(CLOSE_TIMEOUT, async {
+            while !out.is_empty() {
+                match writer.write(out).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => out.advance(n),
+                }
+            }
+            let _ = writer.flush().await;
+            let _ = writer.shutdown().await;
+        })
+        .await;
+        if done.is_err() {
+            tracing::debug!("the service did not take our last bytes in time");
+        }
+    }
+
     /// Closes every local connection (the core already told them to drain).
-    fn shutdown(&mut self) {
+    pub(crate) fn shutdown(&mut self) {
         self.conn.close();
         let _ = self.flush();
         for (_, local) in self.pumps.drain() {

@@ -54,6 +54,10 @@ pub enum Error {
     /// The Arrow Service asked us to reconnect elsewhere.
     #[error("redirected to {0}")]
     Redirected(String),
+    /// The Arrow Service does not speak Arrow v2 (ACK UNSUPPORTED_PROTOCOL_VERSION):
+    /// retrying cannot help.
+    #[error("{0}")]
+    UnsupportedVersion(String),
 }
 
 /// How the Arrow Service broke the protocol. The connection is dropped after any of these.
@@ -87,6 +91,9 @@ impl Error {
 
     /// True when reconnecting cannot help without a change of configuration.
     pub fn is_fatal(&self) -> bool {
-        matches!(self, Error::Config(_) | Error::State { .. })
+        matches!(
+            self,
+            Error::Config(_) | Error::State { .. } | Error::UnsupportedVersion(_)
+        )
     }
 }

@@ -21,8 +21,13 @@
 //!   It takes messages and `now` and returns messages, local-socket commands, events and
 //!   a deadline. No socket, no clock, no task.
 //! - [`wire`]: `arrow-codec` messages to and from the core's [`message`] types.
-//! - [`driver`]: the tokio driver: TLS (rustls, ring) to the service, a writer task so
-//!   reading never waits on writing, one task per local connection, reconnect.
+//! - [`reconnect`]: the sans-IO reconnect policy: backoff with full jitter, REDIRECT and
+//!   its loops, pairing retries.
+//! - [`client`]: the runtime: dial, TLS (rustls, ring), register, reconnect per
+//!   [`reconnect`], a handle to replace the service table or shut down in order, the
+//!   status file ([`status`]).
+//! - [`driver`]: the tokio driver of one connection: reading never waits on writing, one
+//!   task per local connection.
 //! - [`identity`] (UUID and key in the state directory, 0600, atomic) and
 //!   [`service_table`] (stable service ids from the command line).
 //! - [`service`]: the development Arrow Service, a real TLS server exposing each client
@@ -64,6 +69,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod client;
 pub mod connection;
 pub mod driver;
 mod error;
@@ -72,9 +78,11 @@ pub mod fuzzing;
 pub mod identity;
 pub mod message;
 mod pump;
+pub mod reconnect;
 pub mod service;
 pub mod service_table;
 pub mod status;
+mod status_file;
 pub mod tls;
 pub mod wire;
 

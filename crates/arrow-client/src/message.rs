@@ -8,6 +8,8 @@ use std::fmt;
 
 use bytes::Bytes;
 
+use crate::service_table::ServiceTable;
+
 /// Control message types (the `type` field of a control message).
 pub mod kind {
     /// ACK.
@@ -225,6 +227,13 @@ pub enum Outgoing {
         /// The bytes.
         payload: Bytes,
     },
+    /// UPDATE: the service table changed; this is the whole new table.
+    Update {
+        /// Its msg_id.
+        msg_id: u16,
+        /// The table.
+        table: ServiceTable,
+    },
 }
 
 impl fmt::Debug for Outgoing {
@@ -241,6 +250,9 @@ impl fmt::Debug for Outgoing {
             Outgoing::ScanReport { request_id, .. } => write!(f, "SCAN_REPORT(req {request_id})"),
             Outgoing::Hup { session, code, .. } => write!(f, "HUP({session}, {code})"),
             Outgoing::DataAck { session, len, .. } => write!(f, "DATA_ACK({session}, {len})"),
+            Outgoing::Update { msg_id, table } => {
+                write!(f, "UPDATE#{msg_id}({} services)", table.len())
+            }
             Outgoing::Data {
                 svc_id,
                 session,

@@ -3,6 +3,7 @@
 
 use arrow_codec::{
     ArrowCodec, ControlBody, ControlMessage, ErrorCode, Message, Register, ScanReport, StatusFlags,
+    Update,
 };
 use bytes::BytesMut;
 
@@ -98,6 +99,12 @@ pub fn encode(
             session,
             len,
         } => ControlMessage::data_ack(*msg_id, *session, *len),
+        Outgoing::Update { msg_id, table } => ControlMessage::new(
+            *msg_id,
+            ControlBody::Update(Update {
+                services: table.records(),
+            }),
+        ),
     };
     control.encode(dst)
 }

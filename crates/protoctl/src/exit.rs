@@ -216,7 +216,9 @@ impl From<arrow_client::Error> for CliError {
     fn from(e: arrow_client::Error) -> Self {
         use arrow_client::Error as E;
         let fault = match &e {
-            E::Refused { .. } => Fault::Refused,
+            // Refused registration (UNAUTHORIZED: not paired) and a service that does not
+            // speak Arrow v2: exit 1, also for `arrow run --once`.
+            E::Refused { .. } | E::UnsupportedVersion(_) => Fault::Refused,
             E::Config(_) | E::State { .. } => Fault::Local,
             E::Io { .. } | E::Tls { .. } | E::Timeout(_) | E::Closed | E::Redirected(_) => {
                 Fault::Transport

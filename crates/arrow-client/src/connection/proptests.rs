@@ -264,6 +264,7 @@ impl Model {
                 Outgoing::Ack { .. }
                 | Outgoing::Status { .. }
                 | Outgoing::ScanReport { .. }
+                | Outgoing::Update { .. }
                 | Outgoing::Register { .. } => {}
             }
         }

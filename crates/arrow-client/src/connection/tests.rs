@@ -239,10 +239,9 @@ fn get_scan_report_gets_an_empty_report() {
 }
 
 #[test]
-fn scan_network_and_reset_svc_table_get_no_answer() {
+fn scan_network_gets_no_answer() {
     let mut h = Harness::new();
     h.feed(control(3, ControlIn::ScanNetwork));
-    h.feed(control(4, ControlIn::ResetSvcTable));
     assert!(h.transmit().is_empty());
     assert_eq!(h.conn.state(), State::Established);
 }
@@ -304,7 +303,7 @@ fn msg_ids_count_up_from_register() {
 fn ping_goes_out_after_the_interval_and_its_ack_rearms_it() {
     let mut h = Harness::new();
     let at = h.conn.poll_timeout().unwrap();
-    assert_eq!(at, h.now + Duration::from_secs(30));
+    assert_eq!(at, h.now + Duration::from_secs(20));
     h.conn.handle_timeout(at);
     let ping_id = match h.transmit().as_slice() {
         [Outgoing::Ping { msg_id }] => *msg_id,
@@ -312,7 +311,7 @@ fn ping_goes_out_after_the_interval_and_its_ack_rearms_it() {
     };
     h.now = at;
     h.feed(control(ping_id, ControlIn::Ack { code: 0 }));
-    assert_eq!(h.conn.poll_timeout(), Some(at + Duration::from_secs(30)));
+    assert_eq!(h.conn.poll_timeout(), Some(at + Duration::from_secs(20)));
 }
 
 #[test]
@@ -322,7 +321,7 @@ fn unanswered_ping_ends_the_connection() {
     h.conn.handle_timeout(at);
     h.transmit();
     let deadline = h.conn.poll_timeout().unwrap();
-    assert_eq!(deadline, at + Duration::from_secs(20));
+    assert_eq!(deadline, at + Duration::from_secs(15));
     h.feed(control(999, ControlIn::Ack { code: 0 }));
     h.conn.handle_timeout(deadline);
     assert_eq!(
@@ -760,4 +759,295 @@ fn data_ack_for_unknown_session_is_ignored() {
     ));
     assert!(h.transmit().is_empty());
     assert!(h.local().is_empty());
+}
+
+// ---- keepalive in virtual time ---------------------------------------------------------
+
+/// Runs the timers from `h.now` until `until`, answering every PING while `answering`.
+fn run_timers(h: &mut Harness, until: Instant, answering: bool) {
+    for _ in 0..10_000 {
+        let Some(at) = h.conn.poll_timeout() else {
+            return;
+        };
+        if at > until {
+            h.now = until;
+            return;
+        }
+        h.now = at;
+        h.conn.handle_timeout(at);
+        for out in h.transmit() {
+            if let (true, Outgoing::Ping { msg_id }) = (answering, out) {
+                h.feed(control(msg_id, ControlIn::Ack { code: 0 }));
+            }
+        }
+        if h.conn.state() == State::Disconnected {
+            return;
+        }
+    }
+    panic!("timers never settled");
+}
+
+#[test]
+fn defaults_notice_a_silent_service_within_40_seconds() {
+    let mut h = Harness::new();
+    // An hour of a service that answers: the connection stays.
+    let start = h.now;
+    run_timers(&mut h, start + Duration::from_secs(3600), true);
+    assert_eq!(h.conn.state(), State::Established);
+    // Then silence, starting at any point of the PING cycle.
+    for offset in [0, 1, 7, 19, 20, 21, 34] {
+        let mut h = Harness::new();
+        let start = h.now;
+        run_timers(&mut h, start + Duration::from_secs(offset), true);
+        let silent_from = h.now;
+        run_timers(&mut h, silent_from + Duration::from_secs(120), false);
+        assert_eq!(
+            h.conn.close_reason(),
+            Some(&Disconnect::Timeout("no ACK to PING")),
+            "offset {offset}"
+        );
+        let noticed = h.now - silent_from;
+        assert!(
+            noticed <= Duration::from_secs(40),
+            "offset {offset}: {noticed:?}"
+        );
+    }
+}
+
+#[test]
+fn default_timers_are_20_and_15_seconds() {
+    let c = ConnectionConfig::default();
+    assert_eq!(c.ping_interval, Duration::from_secs(20));
+    assert_eq!(c.ping_timeout, Duration::from_secs(15));
+    assert!(!c.gateway, "gateway mode is opt-in");
+}
+
+// ---- gateway mode ----------------------------------------------------------------------
+
+fn remote_table() -> ServiceTable {
+    let spec = ServiceSpec::host_port(ServiceKind::Tcp, "192.0.2.10:80").unwrap();
+    ServiceTable::new(vec![(spec, "192.0.2.10:80".parse().unwrap())]).unwrap()
+}
+
+fn registered(config: ConnectionConfig, table: ServiceTable) -> (Connection, Instant) {
+    let mut conn = Connection::new(config, table);
+    let now = Instant::now();
+    conn.start(now);
+    conn.handle_incoming(now, control(0, ControlIn::Ack { code: 0 }));
+    while conn.poll_transmit().is_some() {}
+    while conn.poll_event().is_some() {}
+    (conn, now)
+}
+
+#[test]
+fn without_gateway_mode_a_service_on_another_host_is_refused_with_hup_3() {
+    let table = remote_table();
+    let svc_id = table.services()[0].id;
+    let (mut conn, now) = registered(ConnectionConfig::default(), table);
+    conn.handle_incoming(now, control(1, ControlIn::Connect { svc_id, session: 4 }));
+    let out: Vec<_> = std::iter::from_fn(|| conn.poll_transmit()).collect();
+    assert_eq!(hups(&out), vec![(4, code::CONNECTION_ERROR)]);
+    assert_eq!(conn.poll_local(), None, "no local connection is made");
+    assert!(matches!(
+        conn.poll_event(),
+        Some(Event::Refused { session: 4, reason }) if reason.contains("gateway")
+    ));
+}
+
+#[test]
+fn with_gateway_mode_a_service_on_another_host_is_opened() {
+    let table = remote_table();
+    let svc_id = table.services()[0].id;
+    let config = ConnectionConfig {
+        gateway: true,
+        ..ConnectionConfig::default()
+    };
+    let (mut conn, now) = registered(config, table);
+    conn.handle_incoming(now, control(1, ControlIn::Connect { svc_id, session: 4 }));
+    assert!(matches!(
+        conn.poll_local(),
+        Some(LocalCommand::Open { session: 4, .. })
+    ));
+}
+
+// ---- service table: UPDATE and RESET_SVC_TABLE -----------------------------------------
+
+fn two_services() -> ServiceTable {
+    let a = ServiceSpec::host_port(ServiceKind::Tcp, "127.0.0.1:7").unwrap();
+    let b = ServiceSpec::host_port(ServiceKind::Http, "127.0.0.1:80").unwrap();
+    ServiceTable::new(vec![
+        (a, "127.0.0.1:7".parse().unwrap()),
+        (b, "127.0.0.1:80".parse().unwrap()),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn a_new_table_is_sent_with_update_and_used_for_later_connects() {
+    let mut h = Harness::new();
+    let old = h.svc;
+    let table = two_services();
+    let http = table
+        .services()
+        .iter()
+        .find(|s| s.kind == ServiceKind::Http)
+        .unwrap()
+        .id;
+    h.conn.update_table(table.clone());
+    assert!(matches!(
+        h.transmit().as_slice(),
+        [Outgoing::Update { table: t, .. }] if *t == table
+    ));
+    assert_eq!(
+        h.events(),
+        vec![Event::TableUpdated {
+            services: 2,
+            reset: false
+        }]
+    );
+    h.feed(control(
+        5,
+        ControlIn::Connect {
+            svc_id: http,
+            session: 8,
+        },
+    ));
+    assert!(matches!(
+        h.local().as_slice(),
+        [LocalCommand::Open { session: 8, .. }]
+    ));
+    let _ = old;
+}
+
+#[test]
+fn a_table_given_during_the_handshake_is_sent_right_after_the_ack() {
+    let mut conn = Connection::new(ConnectionConfig::default(), table());
+    let now = Instant::now();
+    conn.start(now);
+    assert_eq!(conn.poll_transmit(), Some(Outgoing::Register { msg_id: 0 }));
+    conn.update_table(two_services());
+    assert_eq!(
+        conn.poll_transmit(),
+        None,
+        "nothing but REGISTER before its ACK"
+    );
+    conn.handle_incoming(now, control(0, ControlIn::Ack { code: 0 }));
+    assert!(
+        matches!(conn.poll_transmit(), Some(Outgoing::Update { msg_id: 1, table }) if table.len() == 2)
+    );
+}
+
+#[test]
+fn reset_svc_table_sends_update_with_the_configured_table() {
+    let mut h = Harness::new();
+    h.conn.update_table(two_services());
+    h.transmit();
+    h.events();
+    h.feed(control(9, ControlIn::ResetSvcTable));
+    assert!(matches!(
+        h.transmit().as_slice(),
+        [Outgoing::Update { table, .. }] if *table == two_services()
+    ));
+    assert_eq!(
+        h.events(),
+        vec![Event::TableUpdated {
+            services: 2,
+            reset: true
+        }]
+    );
+    assert_eq!(h.conn.state(), State::Established);
+}
+
+// ---- orderly shutdown ------------------------------------------------------------------
+
+#[test]
+fn shutdown_hangs_up_flushed_sessions_with_hup_0_and_ends_the_connection() {
+    let mut h = Harness::new();
+    let a = h.open(1);
+    let b = h.open(2);
+    h.conn.shutdown(h.now);
+    let out = h.transmit();
+    assert_eq!(hups(&out), vec![(1, 0), (2, 0)]);
+    let mut closed = h.local();
+    closed.sort_by_key(|c| format!("{c:?}"));
+    assert_eq!(
+        closed,
+        vec![
+            LocalCommand::Close { handle: a },
+            LocalCommand::Close { handle: b }
+        ]
+    );
+    assert_eq!(h.conn.close_reason(), Some(&Disconnect::Shutdown));
+}
+
+#[test]
+fn shutdown_waits_for_received_bytes_to_reach_the_local_service() {
+    let mut h = Harness::new();
+    let a = h.open(1);
+    h.data(1, 300);
+    h.local();
+    h.conn.shutdown(h.now);
+    assert_eq!(h.conn.state(), State::Draining);
+    assert!(
+        hups(&h.transmit()).is_empty(),
+        "not before the bytes are delivered"
+    );
+    // Meanwhile: a CONNECT is refused, local bytes still go out.
+    h.feed(control(
+        7,
+        ControlIn::Connect {
+            svc_id: h.svc,
+            session: 3,
+        },
+    ));
+    assert_eq!(hups(&h.transmit()), vec![(3, code::CONNECTION_ERROR)]);
+    h.conn
+        .handle_local_data(a, Bytes::from_static(b"last words"))
+        .unwrap();
+    assert!(matches!(
+        h.transmit().as_slice(),
+        [Outgoing::Data { session: 1, .. }]
+    ));
+    h.conn.handle_local_delivered(a, 200);
+    assert!(hups(&h.transmit()).is_empty());
+    h.conn.handle_local_delivered(a, 100);
+    assert_eq!(hups(&h.transmit()), vec![(1, 0)]);
+    assert_eq!(h.local(), vec![LocalCommand::Close { handle: a }]);
+    assert_eq!(h.conn.close_reason(), Some(&Disconnect::Shutdown));
+}
+
+#[test]
+fn shutdown_grace_running_out_hangs_up_with_hup_3() {
+    let mut h = Harness::new();
+    h.open(1);
+    h.data(1, 10);
+    h.conn.shutdown(h.now);
+    let grace = h.now + ConnectionConfig::default().shutdown_grace;
+    assert_eq!(h.conn.poll_timeout(), Some(grace));
+    h.conn.handle_timeout(grace);
+    assert_eq!(hups(&h.transmit()), vec![(1, code::CONNECTION_ERROR)]);
+    assert_eq!(h.conn.close_reason(), Some(&Disconnect::Shutdown));
+}
+
+#[test]
+fn shutdown_before_registration_ends_at_once() {
+    let mut conn = Connection::new(ConnectionConfig::default(), table());
+    let now = Instant::now();
+    conn.start(now);
+    conn.shutdown(now);
+    assert_eq!(conn.close_reason(), Some(&Disconnect::Shutdown));
+    assert_eq!(conn.poll_timeout(), None);
+}
+
+#[test]
+fn byte_totals_count_both_directions_across_sessions() {
+    let mut h = Harness::new();
+    let a = h.open(1);
+    h.open(2);
+    h.data(1, 100);
+    h.data(2, 50);
+    h.conn
+        .handle_local_data(a, Bytes::from_static(b"12345"))
+        .unwrap();
+    assert_eq!((h.conn.bytes_up(), h.conn.bytes_down()), (5, 150));
 }

@@ -58,6 +58,8 @@ fn config() -> ClientConfig {
         MacAddr([2, 0, 0, 0, 0, 1]),
         table(),
     );
+    // The fixture was recorded in gateway mode (flag 0x1), as the reference client sends.
+    config.connection.gateway = true;
     config.extended_info = r#"{"client":{"id":"protoctl-arrow-client","version":"0.1.0","vendor":"protoctl"},"device":{"category":null,"type":null,"vendor":null}}"#.into();
     config
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use arrow_client::connection::ConnectionConfig;
 use arrow_client::driver::{self, ClientConfig, ClientEvent};
 use arrow_client::identity::{Identity, MacAddr};
+use arrow_client::reconnect::ReconnectPolicy;
 use arrow_client::service::{DevService, ServiceConfig, ServiceEvent};
 use arrow_client::service_table::{ServiceKind, ServiceSpec, ServiceTable};
 use arrow_client::tls::DevCertificates;
@@ -127,7 +128,7 @@ pub(crate) fn client_config(
         MacAddr([2, 0, 0, 0, 0, 1]),
         table,
     );
-    config.reconnect_delay = Duration::from_millis(100);
+    config.reconnect = ReconnectPolicy::new(Duration::ZERO, Duration::from_millis(100));
     config.connection = ConnectionConfig {
         max_sessions: 20_000,
         ..ConnectionConfig::default()

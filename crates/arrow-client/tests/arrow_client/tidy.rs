@@ -7,6 +7,14 @@ fn sans_io_modules_do_no_io_and_read_no_clock() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let files = [
         "connection/mod.rs",
+        "connection/config.rs",
+        "connection/control.rs",
+        "connection/events.rs",
+        "connection/handshake.rs",
+        "connection/keepalive.rs",
+        "connection/sessions.rs",
+        "connection/shutdown.rs",
+        "reconnect.rs",
         "flow.rs",
         "message.rs",
         "service_table.rs",

@@ -1,0 +1,40 @@
+//! The timing and limits of a connection.
+
+use std::time::Duration;
+
+/// Timing and limits of a connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// Session capacity in bytes, both directions (REGISTER's window_size + 1): 1..=65,536.
+    pub capacity: u32,
+    /// How long to wait for the ACK of REGISTER.
+    pub handshake_timeout: Duration,
+    /// Idle time between our PINGs.
+    pub ping_interval: Duration,
+    /// How long to wait for the ACK of a PING. A silent service is noticed within
+    /// `ping_interval + ping_timeout` of its last answer (35 s with the defaults).
+    pub ping_timeout: Duration,
+    /// Sessions allowed at once; a CONNECT over the limit is answered with HUP 3.
+    pub max_sessions: usize,
+    /// Gateway mode (REGISTER flag 0x1): sessions may reach services on other hosts.
+    /// Without it a CONNECT for a service whose address is not a loopback address is
+    /// answered with HUP 3, so the client never opens more of the network than this host.
+    pub gateway: bool,
+    /// On [`Connection::shutdown`](super::Connection::shutdown), how long open sessions
+    /// get to deliver what they hold before they are hung up anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            capacity: 65_536,
+            handshake_timeout: Duration::from_secs(20),
+            ping_interval: Duration::from_secs(20),
+            ping_timeout: Duration::from_secs(15),
+            max_sessions: 16_384,
+            gateway: false,
+            shutdown_grace: Duration::from_secs(3),
+        }
+    }
+}

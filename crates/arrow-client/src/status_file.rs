@@ -1,0 +1,174 @@
+//! Keeps `status.json` current while the client runs.
+//!
+//! The runtime reports the link state (connecting, connected after the REGISTER ACK,
+//! unauthorized, disconnected with the last error and the next attempt, stopped) and the
+//! open sessions; each of those asks for a write. The byte counters are plain atomics the
+//! connection driver stores into after every batch; they alone cause a write at most once
+//! a second. One writer task does the file I/O (on the blocking pool), so a burst of
+//! changes costs one write of the latest state and the connection driver never waits on
+//! the disk. The last write (`stopped`) is done in place and nothing is written after it.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::status::{LinkState, Status, rfc3339};
+
+/// How often the counters alone cause a write.
+const COUNTER_PERIOD: Duration = Duration::from_secs(1);
+
+/// The shared status of a running client; cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct StatusFile {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    dir: Option<PathBuf>,
+    status: Mutex<Status>,
+    bytes_up: AtomicU64,
+    bytes_down: AtomicU64,
+    active: AtomicU64,
+    changed: Notify,
+    /// Held while writing; `true` once the final document is written.
+    write: Mutex<bool>,
+    warned: AtomicBool,
+}
+
+impl StatusFile {
+    /// Status for this client; written to `dir` when given.
+    pub(crate) fn new(dir: Option<PathBuf>, server: &str, uuid: Uuid, mac: String) -> Self {
+        let now = rfc3339(SystemTime::now());
+        let status = Status {
+            state: LinkState::Connecting,
+            server: server.to_string(),
+            since: now.clone(),
+            updated: now,
+            pid: std::process::id(),
+            uuid,
+            mac,
+            active_sessions: 0,
+            bytes_up: 0,
+            bytes_down: 0,
+            last_error: None,
+            next_attempt: None,
+        };
+        StatusFile {
+            shared: Arc::new(Shared {
+                dir,
+                status: Mutex::new(status),
+                bytes_up: AtomicU64::new(0),
+                bytes_down: AtomicU64::new(0),
+                active: AtomicU64::new(0),
+                changed: Notify::new(),
+                write: Mutex::new(false),
+                warned: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// A new link state; `since` moves when the state changes.
+    pub(crate) fn set_state(
+        &self,
+        state: LinkState,
+        server: &str,
+        last_error: Option<String>,
+        next_attempt: Option<SystemTime>,
+    ) {
+        {
+            let mut s = lock(&self.shared.status);
+            if s.state != state {
+                s.since = rfc3339(SystemTime::now());
+                s.state = state;
+            }
+            s.server = server.to_string();
+            if last_error.is_some() || state == LinkState::Connected {
+                s.last_error = last_error;
+            }
+            s.next_attempt = next_attempt.map(rfc3339);
+        }
+        self.shared.changed.notify_one();
+    }
+
+    /// Sessions open now (a write follows).
+    pub(crate) fn set_sessions(&self, active: usize) {
+        self.shared.active.store(active as u64, Ordering::Relaxed);
+        self.shared.changed.notify_one();
+    }
+
+    /// The totals since the client started (written within a second).
+    pub(crate) fn set_bytes(&self, up: u64, down: u64) {
+        self.shared.bytes_up.store(up, Ordering::Relaxed);
+        self.shared.bytes_down.store(down, Ordering::Relaxed);
+    }
+
+    /// The totals so far.
+    pub(crate) fn bytes(&self) -> (u64, u64) {
+        (
+            self.shared.bytes_up.load(Ordering::Relaxed),
+            self.shared.bytes_down.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The document as it stands.
+    pub(crate) fn snapshot(&self) -> Status {
+        let mut s = lock(&self.shared.status).clone();
+        s.active_sessions = self.shared.active.load(Ordering::Relaxed);
+        (s.bytes_up, s.bytes_down) = self.bytes();
+        s.updated = rfc3339(SystemTime::now());
+        s
+    }
+
+    fn write(&self, last: bool) {
+        let Some(dir) = &self.shared.dir else {
+            return;
+        };
+        let mut done = lock(&self.shared.write);
+        if *done {
+            return;
+        }
+        if let Err(e) = self.snapshot().write(dir) {
+            if !self.shared.warned.swap(true, Ordering::Relaxed) {
+                tracing::warn!(error = %e, "cannot write the status file");
+            }
+        } else {
+            self.shared.warned.store(false, Ordering::Relaxed);
+        }
+        *done = last;
+    }
+
+    /// Writes the final document now (after `set_state(Stopped, ..)`); later writes are
+    /// dropped.
+    pub(crate) fn write_final(&self) {
+        self.write(true);
+    }
+
+    /// The writer: runs until aborted.
+    pub(crate) async fn run_writer(self) {
+        let mut tick = tokio::time::interval(COUNTER_PERIOD);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut written = (u64::MAX, u64::MAX);
+        loop {
+            tokio::select! {
+                () = self.shared.changed.notified() => {}
+                _ = tick.tick() => {
+                    if self.bytes() == written {
+                        continue;
+                    }
+                }
+            }
+            written = self.bytes();
+            let this = self.clone();
+            let _ = tokio::task::spawn_blocking(move || this.write(false)).await;
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
