@@ -90,6 +90,12 @@ impl CliError {
         }
     }
 
+    /// The message, for a command that reports an error and carries on (arrow run's
+    /// SIGHUP reload).
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
     #[cfg(test)]
     pub(crate) fn fault(&self) -> Fault {
         self.fault
