@@ -457,7 +457,7 @@ impl Runtime {
                 }
                 match &disconnect {
                     Some(Disconnect::Redirected(_)) => {}
-                    Some(d) => return Err(once_error(d)),
+                    Some(d) => return Err(once_error(d, &server)),
                     None => return Err(Error::Closed),
                 }
             }
@@ -513,7 +513,9 @@ impl Runtime {
                 continue;
             }
             if self.control.once {
-                return Err(disconnect.as_ref().map_or(Error::Closed, once_error));
+                return Err(disconnect
+                    .as_ref()
+                    .map_or(Error::Closed, |d| once_error(d, &server)));
             }
             self.control.status.set_state(
                 plan.state,
@@ -572,10 +574,16 @@ impl Runtime {
     }
 }
 
-fn once_error(d: &Disconnect) -> Error {
+/// Why `register_once` failed, from how its connection ended.
+fn once_error(d: &Disconnect, server: &str) -> Error {
     match d {
         Disconnect::Refused(c) if *c == code::UNSUPPORTED_PROTOCOL_VERSION => {
-            Error::UnsupportedVersion(describe(d))
+            Error::UnsupportedVersion(
+                crate::reconnect::Fatal::UnsupportedVersion {
+                    server: server.to_string(),
+                }
+                .to_string(),
+            )
         }
         Disconnect::Refused(c) => Error::Refused {
             code: *c,

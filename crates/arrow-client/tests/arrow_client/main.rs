@@ -7,3 +7,4 @@ mod golden;
 mod malicious;
 mod support;
 mod tidy;
+mod unattended;

@@ -16,15 +16,15 @@ use tokio_util::codec::Decoder;
 use crate::support::*;
 
 /// One accepted, registered client connection, played by hand.
-struct Peer {
-    tls: TlsStream<TcpStream>,
+pub(crate) struct Peer {
+    pub(crate) tls: TlsStream<TcpStream>,
     codec: ArrowCodec,
     input: BytesMut,
 }
 
 impl Peer {
     /// The next whole message from the client; `None` when it closed the connection.
-    async fn recv(&mut self) -> Option<Message> {
+    pub(crate) async fn recv(&mut self) -> Option<Message> {
         tokio::time::timeout(WAIT, async {
             loop {
                 if let Some(m) = self
@@ -45,7 +45,7 @@ impl Peer {
     }
 
     /// The next control message that is not a PING (answered) or an ACK.
-    async fn recv_control(&mut self) -> Option<ControlMessage> {
+    pub(crate) async fn recv_control(&mut self) -> Option<ControlMessage> {
         loop {
             match self.recv().await? {
                 Message::Control(c) if c.body == ControlBody::Ping => {
@@ -58,34 +58,38 @@ impl Peer {
         }
     }
 
-    async fn send(&mut self, msg: &ControlMessage) {
+    pub(crate) async fn send(&mut self, msg: &ControlMessage) {
         let mut out = BytesMut::new();
         msg.encode(&mut out).unwrap();
         self.raw(&out).await;
     }
 
-    async fn raw(&mut self, bytes: &[u8]) {
+    pub(crate) async fn raw(&mut self, bytes: &[u8]) {
         let _ = self.tls.write_all(bytes).await;
         let _ = self.tls.flush().await;
     }
 }
 
-struct Scripted {
-    listener: TcpListener,
+pub(crate) struct Scripted {
+    pub(crate) listener: TcpListener,
     acceptor: TlsAcceptor,
 }
 
 impl Scripted {
-    async fn new(certs: &arrow_client::tls::DevCertificates) -> Self {
+    pub(crate) async fn new(certs: &arrow_client::tls::DevCertificates) -> Self {
         Scripted {
             listener: TcpListener::bind("127.0.0.1:0").await.unwrap(),
             acceptor: TlsAcceptor::from(certs.server_config().unwrap()),
         }
     }
 
-    /// Accepts the next connection and registers it; returns the peer and the client's
-    /// first service id.
-    async fn accept(&self) -> (Peer, u16) {
+    /// The listener's `HOST:PORT`.
+    pub(crate) fn addr(&self) -> std::net::SocketAddr {
+        self.listener.local_addr().unwrap()
+    }
+
+    /// Accepts the next connection and reads its REGISTER, not answered yet.
+    pub(crate) async fn accept_register(&self) -> (Peer, arrow_codec::Register) {
         let (tcp, _) = tokio::time::timeout(WAIT, self.listener.accept())
             .await
             .expect("client connects")
@@ -103,6 +107,13 @@ impl Scripted {
         else {
             panic!("REGISTER first, with msg_id 0");
         };
+        (peer, register)
+    }
+
+    /// Accepts the next connection and registers it; returns the peer and the client's
+    /// first service id.
+    pub(crate) async fn accept(&self) -> (Peer, u16) {
+        let (mut peer, register) = self.accept_register().await;
         assert_eq!(register.window_size, 65_535);
         assert!(register.extended_info.contains("\"client\""));
         peer.send(&ControlMessage::ack(0, ErrorCode::NoError)).await;

@@ -195,3 +195,57 @@ pub(crate) async fn echo_through(port: u16, data: &[u8]) -> Vec<u8> {
     .await
     .expect("echo timed out")
 }
+
+/// A client started with [`arrow_client::client::Client::spawn`]; shut down when dropped.
+pub(crate) struct Spawned {
+    pub(crate) client: Option<arrow_client::client::Client>,
+    pub(crate) handle: arrow_client::client::ClientHandle,
+    pub(crate) events: mpsc::UnboundedReceiver<ClientEvent>,
+}
+
+impl Spawned {
+    pub(crate) fn start(config: ClientConfig) -> Self {
+        let (tx, events) = mpsc::unbounded_channel();
+        let client = arrow_client::client::Client::spawn(config, tx);
+        Spawned {
+            handle: client.handle(),
+            client: Some(client),
+            events,
+        }
+    }
+
+    /// Shuts down and waits (bounded) for the client to stop.
+    pub(crate) async fn stop(&mut self) -> Result<(), arrow_client::Error> {
+        let client = self.client.take().expect("running");
+        client.shutdown();
+        tokio::time::timeout(WAIT, client.join())
+            .await
+            .expect("the client stops in time")
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+    }
+}
+
+/// Polls `status.json` in `dir` until `pred` holds; fails the test after [`WAIT`]. The file
+/// is written by a task of its own, so there is no event to wait on.
+pub(crate) async fn wait_status(
+    dir: &std::path::Path,
+    mut pred: impl FnMut(&arrow_client::status::Status) -> bool,
+) -> arrow_client::status::Status {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut last = None;
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = arrow_client::status::Status::read(dir) {
+            if pred(&status) {
+                return status;
+            }
+            last = Some(status);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("status file never matched; last: {last:?}");
+}
