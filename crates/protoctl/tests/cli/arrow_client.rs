@@ -281,3 +281,239 @@ fn demo_arrow_part_sends_a_request_through_the_tunnel() {
     assert!(lines.iter().all(|l| l["demo"] == "arrow"));
     assert_eq!(lines.last().unwrap()["event"], "done");
 }
+
+impl Running {
+    /// Sends a signal (`TERM`, `HUP`, ...).
+    fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits (bounded) for the process to exit; its exit code.
+    fn wait_exit(mut self) -> Option<i32> {
+        let deadline = std::time::Instant::now() + WAIT;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("protoctl did not exit within {WAIT:?}");
+    }
+}
+
+/// `arrow serve --self-signed` on a free port: the process, `localhost:PORT` and the CA.
+fn dev_service(dir: &std::path::Path, extra: &[&str]) -> (Running, String, String) {
+    let certs = dir.join("certs");
+    let mut args = vec![
+        "arrow",
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--self-signed",
+        certs.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let service = Running::start(&args);
+    service.wait_event("self_signed");
+    let listening = service.wait_event("listening");
+    let port = listening["addr"]
+        .as_str()
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .to_string();
+    let ca = certs.join("ca.pem").to_str().unwrap().to_string();
+    (service, format!("localhost:{port}"), ca)
+}
+
+fn read_status(state: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(state.join("status.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn arrow_run_sigterm_with_a_session_open_delivers_its_data_and_exits_0_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (service, server, ca) = dev_service(dir.path(), &[]);
+
+    // The local service: sends a greeting, then counts what it receives until EOF.
+    const GREETING: usize = 200_000;
+    let local = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let local_addr = local.local_addr().unwrap().to_string();
+    let (first_tx, first_rx) = mpsc::channel();
+    let (count_tx, count_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((mut socket, _)) = local.accept() else {
+            return;
+        };
+        socket.set_read_timeout(Some(WAIT)).unwrap();
+        let _ = socket.write_all(&vec![b'g'; GREETING]);
+        let mut total = 0usize;
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = socket.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if total == 0 {
+                let _ = first_tx.send(());
+            }
+            total += n;
+        }
+        let _ = count_tx.send(total);
+    });
+
+    let client = Running::start(&[
+        "--json",
+        "arrow",
+        "run",
+        "--server",
+        &server,
+        "--ca",
+        &ca,
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--tcp",
+        &local_addr,
+    ]);
+    client.wait_event("registered");
+    let exposed = service.wait_event("port_exposed");
+    let port = exposed["port"].as_u64().unwrap() as u16;
+
+    // The user streams far more than can pass before the shutdown, and reads to the end.
+    let user = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    user.set_read_timeout(Some(WAIT)).unwrap();
+    let mut user_reader = user.try_clone().unwrap();
+    let mut user_writer = user;
+    std::thread::spawn(move || {
+        let block = vec![b'u'; 64 * 1024];
+        for _ in 0..1024 {
+            if user_writer.write_all(&block).is_err() {
+                break;
+            }
+        }
+    });
+    let reader = std::thread::spawn(move || {
+        let mut total = 0usize;
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = user_reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            total += n;
+        }
+        total
+    });
+    client.wait_event("session_opened");
+    first_rx
+        .recv_timeout(WAIT)
+        .expect("data reaches the local service");
+
+    client.signal("TERM");
+    client.wait_event("stopping");
+    let closed = client.wait_event("session_closed");
+    assert_eq!(closed["reason"], "shutdown");
+    client.wait_event("stopped");
+    assert_eq!(client.wait_exit(), Some(0));
+
+    // Every byte the client took from the service reached the local service, and every
+    // byte it read locally reached the user.
+    let local_got = count_rx.recv_timeout(WAIT).expect("the local side closes");
+    assert_eq!(local_got as u64, closed["bytes_down"].as_u64().unwrap());
+    assert!(local_got > 0);
+    let user_got = reader.join().unwrap();
+    assert_eq!(user_got as u64, closed["bytes_up"].as_u64().unwrap());
+
+    let status = read_status(&state);
+    assert_eq!(status["state"], "stopped");
+    assert_eq!(status["active_sessions"], 0);
+    assert!(status["bytes_down"].as_u64().unwrap() >= local_got as u64);
+    drop(service);
+}
+
+#[test]
+fn arrow_run_sighup_reloads_the_services_and_sends_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (_service, server, ca) = dev_service(dir.path(), &[]);
+    let client = Running::start(&[
+        "--json",
+        "arrow",
+        "run",
+        "--server",
+        &server,
+        "--ca",
+        &ca,
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--tcp",
+        "127.0.0.1:9",
+    ]);
+    client.wait_event("registered");
+    client.signal("HUP");
+    let reloaded = client.wait_event("reloaded");
+    assert_eq!(reloaded["services"].as_array().unwrap().len(), 1);
+    client.wait_event("table_replaced");
+    let sent = client.wait_event("table_sent");
+    assert_eq!(sent["reset"], false);
+    assert_eq!(client.interrupt(), Some(0));
+    assert_eq!(read_status(&state)["state"], "stopped");
+}
+
+#[test]
+fn arrow_run_once_exits_0_registered_1_refused_3_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_service, server, ca) = dev_service(dir.path(), &[]);
+    let once = |server: &str, ca: &str, state: &std::path::Path| {
+        crate::support::bounded(
+            protoctl().args([
+                "--json",
+                "arrow",
+                "run",
+                "--once",
+                "--server",
+                server,
+                "--ca",
+                ca,
+                "--state-dir",
+                state.to_str().unwrap(),
+            ]),
+            None,
+        )
+    };
+
+    let state = dir.path().join("ok");
+    let out = once(&server, &ca, &state);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout_lines(&out)
+            .iter()
+            .any(|l| l["event"] == "registered")
+    );
+    assert_eq!(read_status(&state)["state"], "stopped");
+
+    // A service that only knows another uuid: UNAUTHORIZED, exit 1.
+    let other = dir.path().join("other");
+    let (_strict, strict_server, strict_ca) =
+        dev_service(&other, &["--allow", "00000000-0000-4000-8000-000000000001"]);
+    let state = dir.path().join("refused");
+    let out = once(&strict_server, &strict_ca, &state);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("UNAUTHORIZED"), "{}", stderr(&out));
+
+    // A certificate from another CA: a TLS failure, exit 3.
+    let out = once(&server, &strict_ca, &dir.path().join("tls"));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("TLS"), "{}", stderr(&out));
+
+    // Nothing listening: exit 3.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let out = once(&format!("localhost:{port}"), &ca, &dir.path().join("none"));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+}
