@@ -411,6 +411,23 @@ impl Runtime {
         result
     }
 
+    /// Says once what the user must do about UNAUTHORIZED (never the key).
+    fn tell_not_paired(&self) {
+        let (uuid, mac) = (self.config.identity.uuid, self.config.mac);
+        tracing::warn!(
+            %uuid,
+            %mac,
+            "the Arrow Service refused this client: it is not paired yet. Pair uuid {uuid} / \
+             MAC {mac} in the Angelcam account{}",
+            if self.control.once {
+                ""
+            } else {
+                "; the client keeps retrying until then"
+            }
+        );
+        self.event(ClientEvent::NotPaired { uuid, mac });
+    }
+
     async fn serve(&mut self) -> Result<(), Error> {
         loop {
             if self.control.stopping {
@@ -457,6 +474,10 @@ impl Runtime {
                 }
                 match &disconnect {
                     Some(Disconnect::Redirected(_)) => {}
+                    Some(d @ Disconnect::Refused(code::UNAUTHORIZED)) => {
+                        self.tell_not_paired();
+                        return Err(once_error(d, &server));
+                    }
                     Some(d) => return Err(once_error(d, &server)),
                     None => return Err(Error::Closed),
                 }
@@ -478,21 +499,7 @@ impl Runtime {
                     Error::UnsupportedVersion(fatal.to_string())
                 })?;
             match &plan.notice {
-                Some(Notice::NotPaired) => {
-                    tracing::warn!(
-                        uuid = %self.config.identity.uuid,
-                        mac = %self.config.mac,
-                        "the Arrow Service refused this client: it is not paired yet. Pair \
-                         uuid {} / MAC {} in the Angelcam account; the client keeps \
-                         retrying until then",
-                        self.config.identity.uuid,
-                        self.config.mac
-                    );
-                    self.event(ClientEvent::NotPaired {
-                        uuid: self.config.identity.uuid,
-                        mac: self.config.mac,
-                    });
-                }
+                Some(Notice::NotPaired) => self.tell_not_paired(),
                 Some(Notice::RedirectLoop { target }) => {
                     tracing::warn!(%target, "redirect loop: back to the configured server");
                     self.event(ClientEvent::RedirectIgnored {

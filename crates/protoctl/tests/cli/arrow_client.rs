@@ -501,9 +501,41 @@ fn arrow_run_once_exits_0_registered_1_refused_3_unreachable() {
     let (_strict, strict_server, strict_ca) =
         dev_service(&other, &["--allow", "00000000-0000-4000-8000-000000000001"]);
     let state = dir.path().join("refused");
-    let out = once(&strict_server, &strict_ca, &state);
+    let out = crate::support::bounded(
+        protoctl().args([
+            "-vvv",
+            "--log-format",
+            "json",
+            "arrow",
+            "run",
+            "--once",
+            "--server",
+            &strict_server,
+            "--ca",
+            &strict_ca,
+            "--state-dir",
+            state.to_str().unwrap(),
+        ]),
+        None,
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("UNAUTHORIZED"), "{}", stderr(&out));
+    let logs = stderr(&out);
+    assert!(logs.contains("UNAUTHORIZED"), "{logs}");
+    // What to do, with the uuid to pair, and never the key, even at trace level.
+    let identity: Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("identity.json")).unwrap())
+            .unwrap();
+    let uuid = identity["uuid"].as_str().unwrap();
+    let key = identity["key"].as_str().unwrap();
+    assert!(logs.contains("not paired") && logs.contains(uuid), "{logs}");
+    assert!(
+        !logs.to_lowercase().contains(&key.to_lowercase()),
+        "the key leaked: {logs}"
+    );
+    assert!(
+        logs.contains("arrow_connection"),
+        "a span per connection: {logs}"
+    );
 
     // A certificate from another CA: a TLS failure, exit 3.
     let out = once(&server, &strict_ca, &dir.path().join("tls"));
