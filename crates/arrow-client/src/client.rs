@@ -272,9 +272,12 @@ impl Client {
 
     /// Waits for the client to stop: `Ok` after a shutdown, `Err` for what retrying
     /// cannot fix (configuration, state directory, an unsupported protocol version).
+    /// Dropping the [`Client`] and every [`ClientHandle`] shuts the client down too.
     pub async fn join(self) -> Result<(), Error> {
-        drop(self.handle);
-        match self.task.await {
+        let Client { handle, task } = self;
+        let result = task.await;
+        drop(handle);
+        match result {
             Ok(result) => result,
             Err(e) => Err(Error::Config(format!("the client task failed: {e}"))),
         }
@@ -398,9 +401,15 @@ impl Runtime {
     }
 
     async fn run(mut self) -> Result<(), Error> {
-        let writer = tokio::spawn(self.control.status.clone().run_writer());
+        let writer = self
+            .config
+            .state_dir
+            .is_some()
+            .then(|| tokio::spawn(self.control.status.clone().run_writer()));
         let result = self.serve().await;
-        writer.abort();
+        if let Some(writer) = writer {
+            writer.abort();
+        }
         let server = self.reconnect.server().to_string();
         let last_error = result.as_ref().err().map(|e| e.to_string());
         self.control
@@ -526,7 +535,7 @@ impl Runtime {
             }
             self.control.status.set_state(
                 plan.state,
-                &server,
+                &plan.server,
                 Some(reason),
                 Some(SystemTime::now() + plan.delay),
             );

@@ -23,6 +23,7 @@ use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::codec::Decoder;
+use tracing::Instrument;
 
 use crate::client::Control;
 pub use crate::client::{ClientConfig, ClientEvent, default_extended_info, run};
@@ -230,19 +231,23 @@ where
                 match command {
                     LocalCommand::Open {
                         handle,
+                        session,
+                        svc_id,
                         addr,
                         credit,
-                        ..
                     } => {
                         let (tx, rx) = mpsc::unbounded_channel();
                         self.pumps.insert(handle, PumpHandle::new(tx, credit));
-                        tokio::spawn(pump::run(
-                            handle,
-                            Socket::Connect(addr),
-                            credit,
-                            rx,
-                            self.pump_events_tx.clone(),
-                        ));
+                        tokio::spawn(
+                            pump::run(
+                                handle,
+                                Socket::Connect(addr),
+                                credit,
+                                rx,
+                                self.pump_events_tx.clone(),
+                            )
+                            .instrument(tracing::debug_span!("session", session, svc_id)),
+                        );
                     }
                     LocalCommand::Write { handle, data } => {
                         if let Some(local) = self.pumps.get_mut(&handle) {

@@ -172,3 +172,54 @@ impl StatusFile {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(dir: &std::path::Path) -> StatusFile {
+        StatusFile::new(
+            Some(dir.to_path_buf()),
+            "a:1",
+            Uuid::nil(),
+            "02:00:00:00:00:01".into(),
+        )
+    }
+
+    #[test]
+    fn the_snapshot_has_the_state_sessions_and_counters() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = file(dir.path());
+        f.set_sessions(3);
+        f.set_bytes(10, 20);
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(60);
+        f.set_state(
+            LinkState::Disconnected,
+            "b:2",
+            Some("boom".into()),
+            Some(at),
+        );
+        let s = f.snapshot();
+        assert_eq!(s.state, LinkState::Disconnected);
+        assert_eq!(s.server, "b:2");
+        assert_eq!((s.active_sessions, s.bytes_up, s.bytes_down), (3, 10, 20));
+        assert_eq!(s.last_error.as_deref(), Some("boom"));
+        assert_eq!(s.next_attempt.as_deref(), Some("1970-01-01T00:01:00Z"));
+        // Connected clears the error and the next attempt.
+        f.set_state(LinkState::Connected, "b:2", None, None);
+        let s = f.snapshot();
+        assert_eq!((s.last_error, s.next_attempt), (None, None));
+    }
+
+    #[test]
+    fn nothing_is_written_after_the_final_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = file(dir.path());
+        f.set_state(LinkState::Stopped, "a:1", None, None);
+        f.write_final();
+        f.set_state(LinkState::Connecting, "a:1", None, None);
+        f.write(false);
+        let s = Status::read(dir.path()).unwrap().unwrap();
+        assert_eq!(s.state, LinkState::Stopped);
+    }
+}

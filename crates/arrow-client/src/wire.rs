@@ -108,3 +108,48 @@ pub fn encode(
     };
     control.encode(dst)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service_table::{ServiceKind, ServiceSpec, ServiceTable};
+
+    #[test]
+    fn update_carries_the_whole_table_and_decodes_back() {
+        let spec = ServiceSpec::url(ServiceKind::Rtsp, "rtsp://127.0.0.1:554/live.sdp").unwrap();
+        let table = ServiceTable::new(vec![(spec, "127.0.0.1:554".parse().unwrap())]).unwrap();
+        let register = Register::new(
+            uuid::Uuid::nil(),
+            arrow_codec::ClientKey([0; 16]),
+            crate::identity::MacAddr([0; 6]),
+        );
+        let mut out = BytesMut::new();
+        encode(
+            &Outgoing::Update {
+                msg_id: 7,
+                table: table.clone(),
+            },
+            &register,
+            &mut out,
+        )
+        .unwrap();
+        // Header: version 2, control service 0, body = msg_id + type + one record + terminator.
+        let record = 29 + "/live.sdp".len() + 1;
+        let body = 4 + record + 30;
+        assert_eq!(out[0], 2);
+        assert_eq!(&out[1..3], &[0, 0]);
+        assert_eq!(&out[7..11], &(body as u32).to_be_bytes());
+        assert_eq!(&out[11..15], &[0, 7, 0, 4], "msg_id 7, type UPDATE");
+        assert_eq!(out.len(), 11 + body);
+        let decoded = Message::decode_exact(out.freeze()).unwrap();
+        assert_eq!(
+            decoded,
+            Message::Control(ControlMessage::new(
+                7,
+                ControlBody::Update(Update {
+                    services: table.records()
+                })
+            ))
+        );
+    }
+}

@@ -281,3 +281,62 @@ fn other_refusals_are_retried_with_backoff() {
     assert_eq!(plan.state, LinkState::Disconnected);
     assert!(plan.delay >= S(1));
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn ended() -> impl Strategy<Value = Ended> {
+        prop_oneof![
+            Just(Ended::Lost),
+            (0u32..6).prop_map(|c| Ended::Refused(if c == 1 { 2 } else { c })),
+            (0u8..5).prop_map(|t| Ended::Redirected(format!("r{t}:1"))),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn every_wait_is_within_the_bounds(
+            min_ms in 0u64..120_000,
+            max_ms in 0u64..600_000,
+            failures in any::<u32>(),
+            random in any::<u64>(),
+        ) {
+            let p = ReconnectPolicy::new(Duration::from_millis(min_ms), Duration::from_millis(max_ms));
+            let lo = Duration::from_millis(min_ms).max(MIN_DELAY);
+            let hi = Duration::from_millis(max_ms).max(lo);
+            let d = p.delay(failures, random);
+            prop_assert!(d >= lo && d <= hi, "{d:?} not in {lo:?}..={hi:?}");
+            prop_assert!(p.delay(failures, random / 2) <= d, "monotone in the random number");
+        }
+
+        #[test]
+        fn no_sequence_of_endings_spins(
+            endings in proptest::collection::vec((ended(), any::<u64>(), any::<bool>()), 1..200),
+        ) {
+            let mut r = Reconnect::new(ReconnectPolicy::new(Duration::ZERO, Duration::from_secs(5)), "home:1");
+            let mut now = Instant::now();
+            let mut at_once_in_a_row = 0;
+            for (how, random, registered) in endings {
+                if registered {
+                    r.registered(now);
+                }
+                match r.ended(now, how, random) {
+                    Ok(plan) => {
+                        if plan.delay.is_zero() {
+                            at_once_in_a_row += 1;
+                            prop_assert!(at_once_in_a_row <= MAX_REDIRECTS, "redirects without a wait");
+                        } else {
+                            at_once_in_a_row = 0;
+                            prop_assert!(plan.delay >= MIN_DELAY);
+                            prop_assert_eq!(plan.server.as_str(), "home:1");
+                        }
+                        now += plan.delay;
+                    }
+                    Err(Fatal::UnsupportedVersion { .. }) => {}
+                }
+            }
+        }
+    }
+}

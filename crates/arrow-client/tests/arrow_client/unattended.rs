@@ -421,3 +421,33 @@ async fn register_once_says_registered_refused_or_unreachable() {
     .unwrap_err();
     assert!(matches!(err, arrow_client::Error::Io { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn the_status_file_says_connected_only_after_the_register_ack() {
+    let certs = certs();
+    let scripted = Scripted::new(&certs).await;
+    let state = tempfile::tempdir().unwrap();
+    let mut config = client_config(scripted.addr(), &certs, &[]);
+    config.state_dir = Some(state.path().to_path_buf());
+    let mut client = Spawned::start(config);
+    let (mut peer, _) = scripted.accept_register().await;
+    // REGISTER is in, no ACK yet: still connecting, whatever the writer does meanwhile.
+    let status = wait_status(state.path(), |s| s.state == LinkState::Connecting).await;
+    assert_eq!(status.server, scripted.addr().to_string());
+    let connected = wait_for(&mut client.events, |e| {
+        matches!(e, ClientEvent::Connected { .. })
+    });
+    tokio::time::timeout(WAIT, connected).await.unwrap();
+    assert_eq!(
+        arrow_client::status::Status::read(state.path())
+            .unwrap()
+            .unwrap()
+            .state,
+        LinkState::Connecting,
+        "TLS up and REGISTER sent is not connected"
+    );
+    peer.send(&ControlMessage::ack(0, ErrorCode::NoError)).await;
+    let status = wait_status(state.path(), |s| s.state == LinkState::Connected).await;
+    assert_eq!(status.active_sessions, 0);
+    assert!(client.stop().await.is_ok());
+}
