@@ -471,7 +471,7 @@ impl Runtime {
                 // A redirect target is the service's choice: a bad one is its fault.
                 Err(e) if e.is_fatal() && server == self.config.server => return Err(e),
                 Err(e) => {
-                    if self.control.once {
+                    if self.control.once && registered.is_none() {
                         return Err(e);
                     }
                     (Ended::Lost, e.to_string(), None)
