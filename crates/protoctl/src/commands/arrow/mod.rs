@@ -25,7 +25,17 @@ pub(crate) enum ArrowCommand {
     /// Turn JSON Lines (in the shape `arrow decode` prints) into Arrow messages.
     Encode(encode::EncodeArgs),
     /// Run an Arrow client: register with an Arrow Service and carry its sessions to local
-    /// services. Reconnects after a disconnect; stops on Ctrl-C.
+    /// services, for months unattended.
+    ///
+    /// Reconnects with backoff and jitter (--reconnect-min/--reconnect-max), follows
+    /// REDIRECT, keeps retrying while not paired (and says once which uuid/MAC to pair).
+    /// SIGINT/SIGTERM: no new session, open ones hung up once their data is delivered, TLS
+    /// closed, exit 0. SIGHUP: the services are read again and sent with UPDATE. --once:
+    /// register and exit (0 registered, 1 refused, 3 unreachable). status.json in the state
+    /// directory tells where it stands. JSON lines: started, connecting, connected,
+    /// registered, disconnected, retrying, not_paired, redirect_ignored, session_opened,
+    /// session_closed, session_refused, unsupported, reloaded, reload_failed,
+    /// table_replaced, table_sent, stopping, stopped.
     Run(settings::RunArgs),
     /// Run a development Arrow Service: accept clients over TLS and expose each of their
     /// services on a local port. One JSON line per event.
