@@ -549,3 +549,68 @@ fn arrow_run_once_exits_0_registered_1_refused_3_unreachable() {
     let out = once(&format!("localhost:{port}"), &ca, &dir.path().join("none"));
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
 }
+
+#[test]
+fn arrow_run_without_gateway_warns_and_refuses_sessions_to_other_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (service, server, ca) = dev_service(dir.path(), &[]);
+    // A documentation address (TEST-NET-1): never dialled, the core refuses first.
+    let remote = "192.0.2.1:9";
+    let state = dir.path().join("state");
+    let out = crate::support::bounded(
+        protoctl().args([
+            "--json",
+            "arrow",
+            "run",
+            "--once",
+            "--server",
+            &server,
+            "--ca",
+            &ca,
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--tcp",
+            remote,
+        ]),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let logs = stderr(&out);
+    assert!(
+        logs.contains("gateway mode is off") && logs.contains(remote),
+        "a warning at start lists the service: {logs}"
+    );
+    assert_eq!(stdout_lines(&out)[0]["gateway"], false);
+
+    let client = Running::start(&[
+        "--json",
+        "arrow",
+        "run",
+        "--server",
+        &server,
+        "--ca",
+        &ca,
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--tcp",
+        remote,
+    ]);
+    client.wait_event("registered");
+    // The once-run above registered first; take this client's port.
+    let mut port = 0;
+    for _ in 0..2 {
+        let exposed = service.wait_event("port_exposed");
+        port = exposed["port"].as_u64().unwrap() as u16;
+    }
+    let mut user = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    user.set_read_timeout(Some(WAIT)).unwrap();
+    let refused = client.wait_event("session_refused");
+    assert!(
+        refused["reason"].as_str().unwrap().contains("gateway"),
+        "{refused}"
+    );
+    // The service hangs up on the user.
+    let mut buf = [0u8; 16];
+    assert!(matches!(user.read(&mut buf), Ok(0) | Err(_)));
+    assert_eq!(client.interrupt(), Some(0));
+}
