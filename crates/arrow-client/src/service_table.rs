@@ -95,10 +95,9 @@ pub struct ServiceSpec {
 impl ServiceSpec {
     /// Parses `HOST:PORT` (for `--tcp` and `--http`; `[v6]:PORT` for IPv6).
     pub fn host_port(kind: ServiceKind, s: &str) -> Result<Self, Error> {
-        let (host, port) = split_host_port(s)
-            .ok_or_else(|| Error::Config(format!("--{} {s:?}: expected HOST:PORT", kind.name())))?;
-        let port = port
-            .ok_or_else(|| Error::Config(format!("--{} {s:?}: expected HOST:PORT", kind.name())))?;
+        let bad = || Error::Config(format!("{} service {s:?}: expected HOST:PORT", kind.name()));
+        let (host, port) = split_host_port(s).ok_or_else(bad)?;
+        let port = port.ok_or_else(bad)?;
         Ok(ServiceSpec {
             kind,
             host,
@@ -114,7 +113,7 @@ impl ServiceSpec {
     pub fn url(kind: ServiceKind, s: &str) -> Result<Self, Error> {
         let bad = |why: &str| {
             Error::Config(format!(
-                "--{} {:?}: {why}",
+                "{} service {:?}: {why}",
                 kind.name(),
                 redact_credentials(s)
             ))

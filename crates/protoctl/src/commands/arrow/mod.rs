@@ -1,5 +1,6 @@
 //! `protoctl arrow ...`: the Angelcam Arrow v2 protocol.
 
+mod config;
 mod decode;
 mod encode;
 mod identity;
