@@ -7,6 +7,7 @@ mod identity;
 mod run;
 mod serve;
 mod settings;
+mod status;
 
 use clap::Subcommand;
 
@@ -34,6 +35,10 @@ pub(crate) enum ArrowCommand {
     /// Print the client identity kept in a state directory (UUID and MAC, never the key),
     /// creating it on first use.
     Identity(identity::IdentityArgs),
+    /// Print what a client last wrote to its status file: state, server, since when,
+    /// sessions, bytes each way, last error, next attempt; says when the file is stale.
+    /// Exit 2 when there is no status file.
+    Status(status::StatusArgs),
 }
 
 pub(crate) async fn run(cmd: ArrowCommand, out: &mut Output) -> Result<(), CliError> {
@@ -43,5 +48,6 @@ pub(crate) async fn run(cmd: ArrowCommand, out: &mut Output) -> Result<(), CliEr
         ArrowCommand::Run(args) => run::run(args, out).await,
         ArrowCommand::Serve(args) => serve::run(args, out).await,
         ArrowCommand::Identity(args) => identity::run(args, out),
+        ArrowCommand::Status(args) => status::run(args, out),
     }
 }
