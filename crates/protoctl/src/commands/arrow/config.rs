@@ -406,6 +406,45 @@ url = "rtsp://127.0.0.1/second"
     }
 
     #[test]
+    fn the_example_in_docs_operations_md_parses_and_sets_every_option() {
+        let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/operations.md");
+        let doc = std::fs::read_to_string(doc).unwrap();
+        let block = doc
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("a toml block in docs/operations.md");
+        let file = ConfigFile::parse(Path::new("/etc/protoctl/arrow.toml"), block).unwrap();
+        assert!(file.server.is_some() && !file.ca.is_empty() && file.state_dir.is_some());
+        assert!(file.system_roots.is_some() && file.gateway.is_some() && file.mac.is_some());
+        assert!(file.window.is_some() && file.ping_interval.is_some());
+        assert!(file.ping_timeout.is_some() && file.reconnect_min.is_some());
+        assert!(file.reconnect_max.is_some());
+        let s = &file.services;
+        assert_eq!(
+            (s.rtsp.len(), s.mjpeg.len(), s.http.len(), s.tcp.len()),
+            (1, 1, 1, 1)
+        );
+        // Every key of the file format has a row in the table.
+        for key in [
+            "server",
+            "ca",
+            "system_roots",
+            "state_dir",
+            "mac",
+            "window",
+            "gateway",
+            "ping_interval",
+            "ping_timeout",
+            "reconnect_min",
+            "reconnect_max",
+            "[[service]]",
+        ] {
+            assert!(doc.contains(&format!("| `{key}` |")), "no row for {key}");
+        }
+    }
+
+    #[test]
     fn an_empty_file_gives_nothing() {
         let file = ConfigFile::parse(Path::new("a.toml"), "").unwrap();
         assert_eq!(file, ConfigFile::default());
