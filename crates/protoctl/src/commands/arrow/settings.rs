@@ -124,6 +124,21 @@ impl std::fmt::Debug for Services {
     }
 }
 
+/// `HOST:PORT` or `[IPv6]:PORT`, with a non-zero port.
+fn is_host_port(s: &str) -> bool {
+    let (host, port) = match s.strip_prefix('[') {
+        Some(rest) => match rest.split_once("]:") {
+            Some((host, port)) => (host, port),
+            None => return false,
+        },
+        None => match s.rsplit_once(':') {
+            Some((host, port)) if !host.contains(':') => (host, port),
+            _ => return false,
+        },
+    };
+    !host.is_empty() && matches!(port.parse::<u16>(), Ok(p) if p != 0)
+}
+
 /// The command line's list when it has one, else the file's.
 fn list<T: Clone>(flags: &[T], file: &[T]) -> Vec<T> {
     if flags.is_empty() {
@@ -228,6 +243,12 @@ impl RunSettings {
     /// The rules between options: no zero timer (a zero reconnect wait would be a tight
     /// loop), and the backoff range the right way round.
     fn check(&self) -> Result<(), CliError> {
+        if !is_host_port(&self.server) {
+            return Err(CliError::local(format!(
+                "--server (`server`) {:?}: expected HOST:PORT (e.g. arrow.example.com:8900, [::1]:8900)",
+                self.server
+            )));
+        }
         let zero = [
             ("--ping-interval (`ping_interval`)", self.ping_interval),
             ("--ping-timeout (`ping_timeout`)", self.ping_timeout),
@@ -483,6 +504,29 @@ url = "rtsp://u:p@127.0.0.1/live"
         }
         assert!(resolve(&base).is_ok());
         assert!(resolve(&["--server", "h:1", "--system-roots", "--state-dir", "s"]).is_ok());
+    }
+
+    #[test]
+    fn server_must_be_host_and_port() {
+        let cases = [
+            ("arrow.example.com:8900", true),
+            ("127.0.0.1:1", true),
+            ("[::1]:8900", true),
+            ("arrow.example.com", false),
+            ("arrow.example.com:", false),
+            (":8900", false),
+            ("host:0", false),
+            ("host:65536", false),
+            ("::1:8900", false),
+            ("[::1]", false),
+        ];
+        for (server, ok) in cases {
+            let result = resolve(&["--server", server, "--ca", "c", "--state-dir", "s"]);
+            assert_eq!(result.is_ok(), ok, "{server}: {result:?}");
+            if let Err(e) = result {
+                assert!(e.contains("expected HOST:PORT"), "{e}");
+            }
+        }
     }
 
     #[test]
