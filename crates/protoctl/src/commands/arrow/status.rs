@@ -147,7 +147,18 @@ fn human(status: &Status, stale: bool, now: SystemTime) -> String {
 
 pub(crate) fn run(args: StatusArgs, out: &mut Output) -> Result<(), CliError> {
     let dir = &args.state_dir;
-    let status = Status::read(dir)?.ok_or_else(|| {
+    let status = Status::read(dir).map_err(|e| match &e {
+        arrow_client::Error::State { source, .. }
+            if source.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            CliError::from(e).context(
+                "cannot read the status file (it is private to the client's user: \
+                 run as that user or root)",
+            )
+        }
+        _ => CliError::from(e),
+    })?;
+    let status = status.ok_or_else(|| {
         let why = if dir.is_dir() {
             format!(
                 "no {STATUS_FILE} in {}: no Arrow client has run with --state-dir {} yet",
