@@ -192,12 +192,19 @@ impl<'de> Deserialize<'de> for Window {
     }
 }
 
+/// `text` up to byte `offset`, moved back to a character boundary (never panics).
+fn prefix(text: &str, offset: usize) -> &str {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// The key whose value starts at `offset`: the name before the last `=` on its line.
 fn key_at(text: &str, offset: usize) -> Option<&str> {
-    let line_start = text[..offset.min(text.len())]
-        .rfind('\n')
-        .map_or(0, |i| i + 1);
-    let before = &text[line_start..offset.min(text.len())];
+    let before = prefix(text, offset);
+    let before = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
     let (key, _) = before.rsplit_once('=')?;
     let key = key.trim().trim_matches('"');
     let plain = !key.is_empty()
@@ -209,7 +216,7 @@ fn key_at(text: &str, offset: usize) -> Option<&str> {
 
 /// 1-based line and column of byte `offset` in `text`.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+    let before = prefix(text, offset);
     let line = before.matches('\n').count() + 1;
     let column = before
         .rsplit_once('\n')
@@ -555,9 +562,35 @@ url = "rtsp://127.0.0.1/second"
     }
 
     #[test]
+    fn odd_input_is_an_error_not_a_panic() {
+        let cases = [
+            "\u{feff}server = \"h:1\"\nwindow = \"é\"",
+            "é = 1",
+            "server = \"é\"\nmac = \"éé:00:00:00:00:00\"",
+            "[[service]]\ntype = \"rtsp\"\nurl = \"rtsp://é:ü@/x\"",
+            "[[service]]\ntype = \"tcp\"\naddress = \"é\"",
+            "ca = [\n  \"a\",\n  3,\n]",
+            "[service]\ntype = \"tcp\"",
+            "\0",
+        ];
+        for text in cases {
+            let err = ConfigFile::parse(Path::new("x.toml"), text).unwrap_err();
+            assert!(err.starts_with("config file x.toml:"), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
     fn line_and_column_count_characters() {
         let text = "a\nbé c\n";
-        let cases = [(0, (1, 1)), (2, (2, 1)), (6, (2, 4)), (9, (3, 1))];
+        // 4 is inside "é": counted as the character's start.
+        let cases = [
+            (0, (1, 1)),
+            (2, (2, 1)),
+            (4, (2, 2)),
+            (6, (2, 4)),
+            (9, (3, 1)),
+            (99, (3, 1)),
+        ];
         for (offset, want) in cases {
             assert_eq!(line_column(text, offset), want, "{offset}");
         }

@@ -39,7 +39,9 @@ fn duration(s: &str) -> Result<Duration, String> {
 /// Arguments of `protoctl arrow run`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// TOML file with any of these options and the services; flags override it.
+    /// TOML file with any of these options and the services (see docs/operations.md);
+    /// flags override it, and a list flag (--ca, --tcp, ...) replaces the file's list of
+    /// that kind. Read again on SIGHUP to reload the services.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
     /// The Arrow Service, HOST:PORT (HOST must match its certificate).
