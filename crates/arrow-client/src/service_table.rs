@@ -140,7 +140,14 @@ impl ServiceSpec {
             Some((_credentials, host)) => (true, host),
             None => (false, authority),
         };
-        let (host, port) = split_host_port(authority).ok_or_else(|| bad("no host"))?;
+        let (host, port) = split_host_port(authority).ok_or_else(|| {
+            bad(if path.contains('@') {
+                "expected HOST[:PORT] after the scheme \
+                 (a '/', '?' or '#' in the credentials must be percent-encoded)"
+            } else {
+                "expected HOST[:PORT] after the scheme"
+            })
+        })?;
         let path = if path.starts_with('?') {
             format!("/{path}")
         } else {
@@ -531,6 +538,8 @@ mod tests {
             assert!(!err.contains(secret) && !err.contains("admin"), "{err}");
             assert!(err.contains("***@"), "{err}");
         }
+        let err = ServiceSpec::url(ServiceKind::Rtsp, "rtsp://u:pa/ss@h/x").unwrap_err();
+        assert!(err.to_string().contains("percent-encoded"), "{err}");
     }
 
     #[test]

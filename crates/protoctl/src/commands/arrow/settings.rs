@@ -62,12 +62,12 @@ pub(crate) struct RunArgs {
     /// Expose an HTTP service; repeatable.
     #[arg(long, value_name = "HOST:PORT")]
     pub(crate) http: Vec<String>,
-    /// Expose an RTSP stream, rtsp://[USER:PASS@]HOST[:PORT]/path (port 554 if left out);
-    /// credentials make it a locked service; repeatable.
+    /// Expose an RTSP stream, `rtsp://[USER:PASS@]HOST[:PORT]/path` (port 554 if left
+    /// out); credentials make it a locked service and are never sent; repeatable.
     #[arg(long, value_name = "URL")]
     pub(crate) rtsp: Vec<String>,
-    /// Expose an MJPEG stream, http://[USER:PASS@]HOST[:PORT]/path (port 80 if left out);
-    /// repeatable.
+    /// Expose an MJPEG stream, `http://[USER:PASS@]HOST[:PORT]/path` (port 80 if left
+    /// out); credentials make it a locked service and are never sent; repeatable.
     #[arg(long, value_name = "URL")]
     pub(crate) mjpeg: Vec<String>,
     /// MAC address to register with [default: the first non-loopback interface's].
