@@ -315,6 +315,42 @@ fn arrow_run_never_shows_service_credentials() {
 
 #[cfg(unix)]
 #[test]
+fn arrow_run_warns_when_a_config_with_credentials_is_world_readable() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let with = "server = \"127.0.0.1:1\"\nca = \"missing.pem\"\nstate_dir = \"s\"\n\
+                [[service]]\ntype = \"rtsp\"\nurl = \"rtsp://u:hunter2@127.0.0.1/live\"\n";
+    let without = "server = \"127.0.0.1:1\"\nca = \"missing.pem\"\nstate_dir = \"s\"\n\
+                   [[service]]\ntype = \"rtsp\"\nurl = \"rtsp://127.0.0.1/live\"\n";
+    let cases = [
+        (with, 0o644, true),
+        (with, 0o604, true),
+        (with, 0o640, false),
+        (with, 0o600, false),
+        (without, 0o644, false),
+    ];
+    for (text, mode, warned) in cases {
+        let path = write_config(dir.path(), text);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        // The CA is missing: the run stops (exit 2) right after reading the config.
+        let out = run_with_config(&path, &[]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        let warning = format!("{mode:04o}");
+        assert_eq!(
+            err.contains("every local user can read it") && err.contains(&warning),
+            warned,
+            "{mode:o}: {err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        // The file is the administrator's: reported, never changed.
+        let now = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(now, mode);
+    }
+}
+
+#[cfg(unix)]
+#[test]
 fn arrow_identity_readable_by_others_is_reported_and_fixed() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();

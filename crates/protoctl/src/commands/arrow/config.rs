@@ -66,6 +66,8 @@ pub(crate) struct ConfigFile {
     pub(crate) reconnect_max: Option<Duration>,
     /// The `[[service]]` entries, by kind, in file order.
     pub(crate) services: Services,
+    /// Some service URL has credentials (so the file should be private).
+    pub(crate) holds_credentials: bool,
 }
 
 /// The file as written; checked and turned into [`ConfigFile`].
@@ -246,6 +248,28 @@ fn relative_to(dir: &Path, path: PathBuf) -> PathBuf {
     }
 }
 
+/// A config file with camera credentials that every local user can read is reported (not
+/// changed: the file belongs to whoever manages the device).
+fn warn_if_world_readable(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o004 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = %format_args!("{mode:04o}"),
+                    "the config file holds service credentials and every local user can \
+                     read it: chmod o-r (e.g. 0640 with the service's group)"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 impl ConfigFile {
     /// Reads and checks the file at `path` (a bad file is a local error, exit 2).
     pub(crate) fn load(path: &Path) -> Result<Self, CliError> {
@@ -255,7 +279,11 @@ impl ConfigFile {
                 path.display()
             ))
         })?;
-        Self::parse(path, &text).map_err(CliError::local)
+        let file = Self::parse(path, &text).map_err(CliError::local)?;
+        if file.holds_credentials {
+            warn_if_world_readable(path);
+        }
+        Ok(file)
     }
 
     /// Checks `text`, the contents of the file at `path` (relative paths in it are taken
@@ -272,6 +300,7 @@ impl ConfigFile {
         })?;
         let dir = path.parent().unwrap_or(Path::new(""));
         let mut services = Services::default();
+        let mut holds_credentials = false;
         for entry in &raw.service {
             let at = |what: String| located(path, text, Some(entry.span()), &what);
             let service = entry.get_ref();
@@ -305,12 +334,10 @@ impl ConfigFile {
                 ServiceKind::Rtsp | ServiceKind::Mjpeg => ServiceSpec::url(kind, value),
                 _ => ServiceSpec::host_port(kind, value),
             };
-            if let Err(e) = parsed {
-                let why = match e {
-                    arrow_client::Error::Config(why) => why,
-                    other => other.to_string(),
-                };
-                return Err(at(why));
+            match parsed {
+                Ok(spec) => holds_credentials |= spec.locked,
+                Err(arrow_client::Error::Config(why)) => return Err(at(why)),
+                Err(other) => return Err(at(other.to_string())),
             }
             let list = match kind {
                 ServiceKind::Rtsp => &mut services.rtsp,
@@ -339,6 +366,7 @@ impl ConfigFile {
             reconnect_min: raw.reconnect_min.map(|d| d.0),
             reconnect_max: raw.reconnect_max.map(|d| d.0),
             services,
+            holds_credentials,
         })
     }
 }
@@ -408,6 +436,7 @@ url = "rtsp://127.0.0.1/second"
                 ],
                 mjpeg: vec!["http://127.0.0.1:81/video.mjpg".into()],
             },
+            holds_credentials: true,
         };
         assert_eq!(file, want);
     }
@@ -448,6 +477,27 @@ url = "rtsp://127.0.0.1/second"
             "[[service]]",
         ] {
             assert!(doc.contains(&format!("| `{key}` |")), "no row for {key}");
+        }
+    }
+
+    #[test]
+    fn only_urls_with_credentials_make_the_file_sensitive() {
+        let cases = [
+            ("", false),
+            ("[[service]]\ntype = \"rtsp\"\nurl = \"rtsp://h/x\"", false),
+            ("[[service]]\ntype = \"tcp\"\naddress = \"h:1\"", false),
+            (
+                "[[service]]\ntype = \"rtsp\"\nurl = \"rtsp://u:p@h/x\"",
+                true,
+            ),
+            (
+                "[[service]]\ntype = \"mjpeg\"\nurl = \"http://u@h/x\"",
+                true,
+            ),
+        ];
+        for (text, want) in cases {
+            let file = ConfigFile::parse(Path::new("a.toml"), text).unwrap();
+            assert_eq!(file.holds_credentials, want, "{text}");
         }
     }
 
