@@ -4,6 +4,10 @@
 //! The file `identity.json` is written atomically (a temporary file in the same directory,
 //! mode 0600, fsynced, then renamed over) so a crash never leaves half an identity. The key
 //! is never logged: [`Identity`]'s `Debug` hides it.
+//!
+//! The state directory is created with mode 0700. An identity file that group or others
+//! can read (copied in by hand, restored from a backup) is reported with a warning naming
+//! the path and its mode, and its mode is set to 0600 when it is loaded.
 
 use std::fmt;
 use std::fs;
@@ -89,6 +93,7 @@ impl Identity {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(Error::State { path, source }),
         };
+        make_private(&path)?;
         let corrupt = |what: String| Error::State {
             path: path.clone(),
             source: io::Error::new(io::ErrorKind::InvalidData, what),
@@ -117,6 +122,31 @@ impl Identity {
             source,
         })
     }
+}
+
+/// Reports and removes group/other permissions on the identity file (Unix).
+#[cfg(unix)]
+fn make_private(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let state = |source| Error::State {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mode = fs::metadata(path).map_err(state)?.permissions().mode() & 0o7777;
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    tracing::warn!(
+        path = %path.display(),
+        mode = %format_args!("{mode:04o}"),
+        "the identity file (it holds the client's key) was readable by others; setting it to 0600"
+    );
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(state)
+}
+
+#[cfg(not(unix))]
+fn make_private(_path: &Path) -> Result<(), Error> {
+    Ok(())
 }
 
 fn decode_hex16(s: &str) -> Option<[u8; 16]> {
@@ -214,6 +244,40 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn state_dir_is_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("a/b");
+        Identity::load_or_create(&state).unwrap();
+        for path in [dir.path().join("a"), state] {
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn identity_readable_by_others_is_fixed_on_load() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (made, _) = Identity::load_or_create(dir.path()).unwrap();
+        let path = dir.path().join(IDENTITY_FILE);
+        for loose in [0o644, 0o640, 0o604, 0o660, 0o666] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(loose)).unwrap();
+            let loaded = Identity::load(dir.path()).unwrap();
+            assert_eq!(loaded, Some(made.clone()), "{loose:o}");
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{loose:o} was not fixed");
+        }
+        // A private file is left alone (0400 stays 0400).
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
+        Identity::load(dir.path()).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o400);
     }
 
     #[test]

@@ -1,5 +1,17 @@
 //! The client's service table, built from the command line.
 //!
+//! # Locked services
+//!
+//! An RTSP or MJPEG URL with credentials (`rtsp://user:pass@10.0.0.5/live`) becomes a
+//! *locked* service, type `LOCKED_RTSP` (0x0002) or `LOCKED_MJPEG` (0x0007): the camera
+//! wants credentials the Arrow Service does not have, so the user enters them there. The
+//! client drops the credentials as soon as the URL is parsed: they are never sent, never
+//! stored in a [`ServiceSpec`] or [`Service`], so no `Debug`, `Display`, log line or error
+//! message can show them (errors about such a URL print it as `rtsp://***@host/...`). The
+//! record still carries the path, which the client knows.
+//!
+//! # Ids
+//!
 //! Each service gets a 16-bit id derived from a stable hash of (type, MAC, IP, port, path),
 //! so a service keeps its id across restarts and the Arrow Service's references to it stay
 //! valid. Id 0 is the control service and never used; colliding ids move to the next free
@@ -45,6 +57,17 @@ impl ServiceKind {
         }
     }
 
+    /// The service type on the wire for this kind, locked (credentials needed) or not.
+    /// Only RTSP and MJPEG have a locked form; the others ignore `locked`.
+    pub fn service_type(self, locked: bool) -> arrow_codec::ServiceType {
+        use arrow_codec::ServiceType as T;
+        match (self, locked) {
+            (ServiceKind::Rtsp, true) => T::LockedRtsp,
+            (ServiceKind::Mjpeg, true) => T::LockedMjpeg,
+            _ => T::from(self.code()),
+        }
+    }
+
     fn default_port(self) -> u16 {
         match self {
             ServiceKind::Rtsp => 554,
@@ -64,26 +87,37 @@ pub struct ServiceSpec {
     pub port: u16,
     /// URL path with query (RTSP and MJPEG), empty otherwise.
     pub path: String,
+    /// The URL had credentials: announced as a locked service. The credentials themselves
+    /// are not kept.
+    pub locked: bool,
 }
 
 impl ServiceSpec {
     /// Parses `HOST:PORT` (for `--tcp` and `--http`; `[v6]:PORT` for IPv6).
     pub fn host_port(kind: ServiceKind, s: &str) -> Result<Self, Error> {
-        let (host, port) = split_host_port(s)
-            .ok_or_else(|| Error::Config(format!("--{} {s:?}: expected HOST:PORT", kind.name())))?;
-        let port = port
-            .ok_or_else(|| Error::Config(format!("--{} {s:?}: expected HOST:PORT", kind.name())))?;
+        let bad = || Error::Config(format!("{} service {s:?}: expected HOST:PORT", kind.name()));
+        let (host, port) = split_host_port(s).ok_or_else(bad)?;
+        let port = port.ok_or_else(bad)?;
         Ok(ServiceSpec {
             kind,
             host,
             port,
             path: String::new(),
+            locked: false,
         })
     }
 
-    /// Parses a URL `scheme://HOST[:PORT][/path?query]` (for `--rtsp` and `--mjpeg`).
+    /// Parses a URL `scheme://[USER[:PASS]@]HOST[:PORT][/path?query]` (for `--rtsp` and
+    /// `--mjpeg`). Credentials make the service locked and are dropped here; an error
+    /// message never repeats them.
     pub fn url(kind: ServiceKind, s: &str) -> Result<Self, Error> {
-        let bad = |why: &str| Error::Config(format!("--{} {s:?}: {why}", kind.name()));
+        let bad = |why: &str| {
+            Error::Config(format!(
+                "{} service {:?}: {why}",
+                kind.name(),
+                redact_credentials(s)
+            ))
+        };
         let (scheme, rest) = s
             .split_once("://")
             .ok_or_else(|| bad("expected a URL such as rtsp://HOST:PORT/path"))?;
@@ -94,14 +128,26 @@ impl ServiceSpec {
         if !expected.contains(&scheme.to_ascii_lowercase().as_str()) {
             return Err(bad(&format!("the scheme must be {}", expected[0])));
         }
-        let (authority, path) = match rest.find(['/', '?']) {
+        let (authority, path) = match rest.find(['/', '?', '#']) {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
-        if authority.contains('@') {
-            return Err(bad("credentials in the URL are not supported"));
+        if path.contains('#') {
+            return Err(bad("a fragment (#...) is not part of a stream URL"));
         }
-        let (host, port) = split_host_port(authority).ok_or_else(|| bad("no host"))?;
+        let (locked, authority) = match authority.rsplit_once('@') {
+            Some(("", _)) => return Err(bad("empty credentials before '@'")),
+            Some((_credentials, host)) => (true, host),
+            None => (false, authority),
+        };
+        let (host, port) = split_host_port(authority).ok_or_else(|| {
+            bad(if path.contains('@') {
+                "expected HOST[:PORT] after the scheme \
+                 (a '/', '?' or '#' in the credentials must be percent-encoded)"
+            } else {
+                "expected HOST[:PORT] after the scheme"
+            })
+        })?;
         let path = if path.starts_with('?') {
             format!("/{path}")
         } else {
@@ -115,8 +161,24 @@ impl ServiceSpec {
             host,
             port: port.unwrap_or(kind.default_port()),
             path,
+            locked,
         })
     }
+
+    /// The service type on the wire (locked or not).
+    pub fn service_type(&self) -> arrow_codec::ServiceType {
+        self.kind.service_type(self.locked)
+    }
+}
+
+/// `s` with everything between `://` and the last `@` replaced by `***`, so a URL can be
+/// quoted in a message without its credentials (also when it is malformed).
+pub fn redact_credentials(s: &str) -> String {
+    let Some(at) = s.rfind('@') else {
+        return s.to_string();
+    };
+    let start = s.find("://").map_or(0, |i| i + 3).min(at);
+    format!("{}***{}", &s[..start], &s[at..])
 }
 
 fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
@@ -147,9 +209,10 @@ impl fmt::Display for ServiceSpec {
         } else {
             self.host.clone()
         };
+        let lock = if self.locked { "***@" } else { "" };
         match self.kind {
-            ServiceKind::Rtsp => write!(f, "rtsp://{host}:{}{}", self.port, self.path),
-            ServiceKind::Mjpeg => write!(f, "http://{host}:{}{}", self.port, self.path),
+            ServiceKind::Rtsp => write!(f, "rtsp://{lock}{host}:{}{}", self.port, self.path),
+            ServiceKind::Mjpeg => write!(f, "http://{lock}{host}:{}{}", self.port, self.path),
             ServiceKind::Http | ServiceKind::Tcp => write!(f, "{host}:{}", self.port),
         }
     }
@@ -169,6 +232,15 @@ pub struct Service {
     pub addr: SocketAddr,
     /// URL path (RTSP, MJPEG), empty otherwise.
     pub path: String,
+    /// Announced as locked (the URL had credentials, which the client did not keep).
+    pub locked: bool,
+}
+
+impl Service {
+    /// The service type on the wire: `LOCKED_RTSP`/`LOCKED_MJPEG` for locked services.
+    pub fn service_type(&self) -> arrow_codec::ServiceType {
+        self.kind.service_type(self.locked)
+    }
 }
 
 /// The client's services, sorted by id.
@@ -182,16 +254,33 @@ impl ServiceTable {
     ///
     /// Fails when the same service is given twice or there are more than 65,535.
     pub fn new(resolved: Vec<(ServiceSpec, SocketAddr)>) -> Result<Self, Error> {
-        let mut items: Vec<(ServiceKind, MacAddr, SocketAddr, String)> = resolved
+        let mut items: Vec<(ServiceKind, MacAddr, SocketAddr, String, bool)> = resolved
             .into_iter()
-            .map(|(spec, addr)| (spec.kind, manual_mac(addr.ip()), addr, spec.path))
+            .map(|(spec, addr)| {
+                (
+                    spec.kind,
+                    manual_mac(addr.ip()),
+                    addr,
+                    spec.path,
+                    spec.locked,
+                )
+            })
             .collect();
         // Order by content first so the collision walk below is independent of flag order.
         items.sort_by(|a, b| {
-            (a.0, a.1, a.2.ip(), a.2.port(), &a.3).cmp(&(b.0, b.1, b.2.ip(), b.2.port(), &b.3))
+            (a.0, a.1, a.2.ip(), a.2.port(), &a.3, a.4).cmp(&(
+                b.0,
+                b.1,
+                b.2.ip(),
+                b.2.port(),
+                &b.3,
+                b.4,
+            ))
         });
+        // The same stream with and without credentials is still one service.
         for pair in items.windows(2) {
-            if pair[0] == pair[1] {
+            let (a, b) = (&pair[0], &pair[1]);
+            if (a.0, a.1, a.2, &a.3) == (b.0, b.1, b.2, &b.3) {
                 return Err(Error::Config(format!(
                     "service {} {} given twice",
                     pair[0].0.name(),
@@ -204,8 +293,8 @@ impl ServiceTable {
         }
         let mut used = std::collections::BTreeSet::new();
         let mut services = Vec::with_capacity(items.len());
-        for (kind, mac, addr, path) in items {
-            let mut id = stable_id(kind, mac, addr, &path);
+        for (kind, mac, addr, path, locked) in items {
+            let mut id = stable_id(kind.service_type(locked).into(), mac, addr, &path);
             while !used.insert(id) {
                 id = id.checked_add(1).unwrap_or(1);
             }
@@ -215,6 +304,7 @@ impl ServiceTable {
                 mac,
                 addr,
                 path,
+                locked,
             });
         }
         services.sort_by_key(|s| s.id);
@@ -239,14 +329,9 @@ impl ServiceTable {
         self.services
             .iter()
             .map(|s| {
-                arrow_codec::Service::new(
-                    s.id,
-                    arrow_codec::ServiceType::from(s.kind.code()),
-                    s.addr.ip(),
-                    s.addr.port(),
-                )
-                .with_mac(s.mac)
-                .with_path(s.path.clone())
+                arrow_codec::Service::new(s.id, s.service_type(), s.addr.ip(), s.addr.port())
+                    .with_mac(s.mac)
+                    .with_path(s.path.clone())
             })
             .collect()
     }
@@ -275,7 +360,7 @@ fn manual_mac(ip: IpAddr) -> MacAddr {
 }
 
 /// FNV-1a over the service's identity, folded to 16 bits; never 0.
-fn stable_id(kind: ServiceKind, mac: MacAddr, addr: SocketAddr, path: &str) -> u16 {
+fn stable_id(service_type: u16, mac: MacAddr, addr: SocketAddr, path: &str) -> u16 {
     let mut hash: u32 = 0x811c_9dc5;
     let mut eat = |bytes: &[u8]| {
         for b in bytes {
@@ -283,7 +368,7 @@ fn stable_id(kind: ServiceKind, mac: MacAddr, addr: SocketAddr, path: &str) -> u
             hash = hash.wrapping_mul(0x0100_0193);
         }
     };
-    eat(&kind.code().to_be_bytes());
+    eat(&service_type.to_be_bytes());
     eat(&mac.0);
     match addr.ip() {
         IpAddr::V4(v4) => eat(&v4.octets()),
@@ -357,7 +442,9 @@ mod tests {
             (ServiceKind::Tcp, "host:99999"),
             (ServiceKind::Rtsp, "http://x/y"),
             (ServiceKind::Rtsp, "10.0.0.5/x"),
-            (ServiceKind::Mjpeg, "http://u:p@x/y"),
+            (ServiceKind::Mjpeg, "http://@x/y"),
+            (ServiceKind::Rtsp, "rtsp://u:p@/y"),
+            (ServiceKind::Rtsp, "rtsp://x/y#frag"),
         ];
         for (kind, text) in bad {
             let result = match kind {
@@ -366,6 +453,121 @@ mod tests {
             };
             assert!(result.is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn credentials_make_a_locked_service() {
+        let cases = [
+            ("rtsp://10.0.0.5/live", ServiceKind::Rtsp, false, 0x0001),
+            (
+                "rtsp://user:pass@10.0.0.5/live",
+                ServiceKind::Rtsp,
+                true,
+                0x0002,
+            ),
+            (
+                "rtsp://user@10.0.0.5:8554/live",
+                ServiceKind::Rtsp,
+                true,
+                0x0002,
+            ),
+            (
+                "rtsp://u:p@ss@10.0.0.5/live",
+                ServiceKind::Rtsp,
+                true,
+                0x0002,
+            ),
+            (
+                "http://10.0.0.5/video.mjpg",
+                ServiceKind::Mjpeg,
+                false,
+                0x0006,
+            ),
+            (
+                "http://admin:secret@10.0.0.5/video.mjpg",
+                ServiceKind::Mjpeg,
+                true,
+                0x0007,
+            ),
+        ];
+        for (url, kind, locked, code) in cases {
+            let s = spec(kind, url);
+            assert_eq!(s.host, "10.0.0.5", "{url}");
+            assert!(
+                s.path.ends_with("/live") || s.path.ends_with(".mjpg"),
+                "{url}"
+            );
+            assert_eq!(s.locked, locked, "{url}");
+            assert_eq!(u16::from(s.service_type()), code, "{url}");
+            let t = ServiceTable::new(resolved(std::slice::from_ref(&s))).unwrap();
+            let record = &t.records()[0];
+            assert_eq!(u16::from(record.svc_type), code, "{url}");
+            assert_eq!(record.path, s.path, "{url}: the path is still announced");
+        }
+    }
+
+    #[test]
+    fn credentials_never_appear_in_debug_display_records_or_errors() {
+        let secret = "s3cr3t-pw";
+        let url = format!("rtsp://admin:{secret}@10.0.0.5/live");
+        let s = spec(ServiceKind::Rtsp, &url);
+        let t = ServiceTable::new(resolved(std::slice::from_ref(&s))).unwrap();
+        let mut wire = Vec::new();
+        for record in t.records() {
+            wire.extend_from_slice(format!("{record:?}").as_bytes());
+        }
+        let texts = [
+            format!("{s:?}"),
+            s.to_string(),
+            format!("{t:?}"),
+            String::from_utf8(wire).unwrap(),
+        ];
+        for text in &texts {
+            assert!(!text.contains(secret) && !text.contains("admin"), "{text}");
+        }
+        assert_eq!(s.to_string(), "rtsp://***@10.0.0.5:554/live");
+        // Malformed URLs with credentials: the error quotes the URL without them.
+        for bad in [
+            format!("rtsp://admin:{secret}@10.0.0.5:99999/live"),
+            format!("http://admin:{secret}@10.0.0.5/x"),
+            format!("rtsp://admin:{secret}/x@/y"),
+        ] {
+            let err = ServiceSpec::url(ServiceKind::Rtsp, &bad)
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains(secret) && !err.contains("admin"), "{err}");
+            assert!(err.contains("***@"), "{err}");
+        }
+        let err = ServiceSpec::url(ServiceKind::Rtsp, "rtsp://u:pa/ss@h/x").unwrap_err();
+        assert!(err.to_string().contains("percent-encoded"), "{err}");
+    }
+
+    #[test]
+    fn redaction_keeps_scheme_and_host() {
+        let cases = [
+            ("rtsp://u:p@h/x", "rtsp://***@h/x"),
+            ("rtsp://h/x", "rtsp://h/x"),
+            ("u:p@h", "***@h"),
+            ("rtsp://a@b@h/", "rtsp://***@h/"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact_credentials(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn locked_and_unlocked_ids_differ_and_unlocked_ids_did_not_move() {
+        let open = spec(ServiceKind::Rtsp, "rtsp://127.0.0.1/a");
+        let locked = spec(ServiceKind::Rtsp, "rtsp://u:p@127.0.0.1/a");
+        let a = ServiceTable::new(resolved(std::slice::from_ref(&open))).unwrap();
+        let b = ServiceTable::new(resolved(std::slice::from_ref(&locked))).unwrap();
+        assert_ne!(a.services()[0].id, b.services()[0].id);
+        // Credentials changed (or added later) keep the locked id: they are not hashed.
+        let other = spec(ServiceKind::Rtsp, "rtsp://x:y@127.0.0.1/a");
+        let c = ServiceTable::new(resolved(&[other])).unwrap();
+        assert_eq!(b, c);
+        // The same stream with and without credentials is one service given twice.
+        assert!(ServiceTable::new(resolved(&[open, locked])).is_err());
     }
 
     #[test]
@@ -385,7 +587,7 @@ mod tests {
         // A pinned value: changing the hash would renumber every deployed client's services.
         assert_eq!(
             stable_id(
-                ServiceKind::Tcp,
+                ServiceKind::Tcp.code(),
                 MacAddr([0xff, 0xff, 127, 0, 0, 1]),
                 "127.0.0.1:22".parse().unwrap(),
                 ""

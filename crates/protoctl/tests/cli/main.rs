@@ -4,6 +4,7 @@ mod arctop;
 mod arkeo;
 mod arrow;
 mod arrow_client;
+mod arrow_config;
 mod demo;
 mod global;
 mod support;

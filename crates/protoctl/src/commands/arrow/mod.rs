@@ -1,11 +1,13 @@
 //! `protoctl arrow ...`: the Angelcam Arrow v2 protocol.
 
+mod config;
 mod decode;
 mod encode;
 mod identity;
 mod run;
 mod serve;
 mod settings;
+mod status;
 
 use clap::Subcommand;
 
@@ -43,6 +45,10 @@ pub(crate) enum ArrowCommand {
     /// Print the client identity kept in a state directory (UUID and MAC, never the key),
     /// creating it on first use.
     Identity(identity::IdentityArgs),
+    /// Print what a client last wrote to its status file: state, server, since when,
+    /// sessions, bytes each way, last error, next attempt; says when the file is stale.
+    /// Exit 2 when there is no status file.
+    Status(status::StatusArgs),
 }
 
 pub(crate) async fn run(cmd: ArrowCommand, out: &mut Output) -> Result<(), CliError> {
@@ -52,5 +58,6 @@ pub(crate) async fn run(cmd: ArrowCommand, out: &mut Output) -> Result<(), CliEr
         ArrowCommand::Run(args) => run::run(args, out).await,
         ArrowCommand::Serve(args) => serve::run(args, out).await,
         ArrowCommand::Identity(args) => identity::run(args, out),
+        ArrowCommand::Status(args) => status::run(args, out),
     }
 }

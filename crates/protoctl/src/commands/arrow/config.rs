@@ -1,0 +1,658 @@
+//! The `--config` file of `protoctl arrow run`: TOML with every option of the flags (but
+//! `--config` and `--once`) and the services.
+//!
+//! ```toml
+//! server = "arrow.example.com:8900"
+//! ca = ["/etc/protoctl/arrow-ca.pem"]     # or one string; relative to this file
+//! system_roots = false
+//! state_dir = "/var/lib/protoctl-arrow"   # relative to this file
+//! mac = "02:00:00:00:00:01"
+//! window = 65536
+//! gateway = false
+//! ping_interval = "20s"
+//! ping_timeout = "15s"
+//! reconnect_min = "1s"
+//! reconnect_max = "60s"
+//!
+//! [[service]]
+//! type = "rtsp"                           # rtsp | mjpeg | http | tcp
+//! url = "rtsp://user:pass@127.0.0.1:554/live"
+//!
+//! [[service]]
+//! type = "http"
+//! address = "127.0.0.1:80"
+//! ```
+//!
+//! Unknown keys and wrong types are errors naming the file, the line and column, and the
+//! key. Each service entry is checked here too, so a bad URL is reported at its line.
+//! docs/operations.md is the user's reference for every key.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use arrow_client::identity::MacAddr;
+use arrow_client::service_table::{ServiceKind, ServiceSpec};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+use super::settings::Services;
+use crate::exit::CliError;
+
+/// The options a config file gave; `None` (or an empty list) where it is silent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ConfigFile {
+    /// `server`.
+    pub(crate) server: Option<String>,
+    /// `ca`, resolved against the file's directory.
+    pub(crate) ca: Vec<PathBuf>,
+    /// `system_roots`.
+    pub(crate) system_roots: Option<bool>,
+    /// `state_dir`, resolved against the file's directory.
+    pub(crate) state_dir: Option<PathBuf>,
+    /// `mac`.
+    pub(crate) mac: Option<MacAddr>,
+    /// `window`.
+    pub(crate) window: Option<u32>,
+    /// `gateway`.
+    pub(crate) gateway: Option<bool>,
+    /// `ping_interval`.
+    pub(crate) ping_interval: Option<Duration>,
+    /// `ping_timeout`.
+    pub(crate) ping_timeout: Option<Duration>,
+    /// `reconnect_min`.
+    pub(crate) reconnect_min: Option<Duration>,
+    /// `reconnect_max`.
+    pub(crate) reconnect_max: Option<Duration>,
+    /// The `[[service]]` entries, by kind, in file order.
+    pub(crate) services: Services,
+    /// Some service URL has credentials (so the file should be private).
+    pub(crate) holds_credentials: bool,
+}
+
+/// The file as written; checked and turned into [`ConfigFile`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    server: Option<String>,
+    ca: Option<PathList>,
+    system_roots: Option<bool>,
+    state_dir: Option<PathBuf>,
+    mac: Option<MacAddr>,
+    window: Option<Window>,
+    gateway: Option<bool>,
+    ping_interval: Option<HumanDuration>,
+    ping_timeout: Option<HumanDuration>,
+    reconnect_min: Option<HumanDuration>,
+    reconnect_max: Option<HumanDuration>,
+    #[serde(default)]
+    service: Vec<toml::Spanned<RawService>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    #[serde(rename = "type")]
+    kind: RawKind,
+    url: Option<String>,
+    address: Option<String>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum RawKind {
+    Rtsp,
+    Mjpeg,
+    Http,
+    Tcp,
+}
+
+impl From<RawKind> for ServiceKind {
+    fn from(kind: RawKind) -> Self {
+        match kind {
+            RawKind::Rtsp => ServiceKind::Rtsp,
+            RawKind::Mjpeg => ServiceKind::Mjpeg,
+            RawKind::Http => ServiceKind::Http,
+            RawKind::Tcp => ServiceKind::Tcp,
+        }
+    }
+}
+
+/// `ca = "one.pem"` or `ca = ["one.pem", "two.pem"]`.
+struct PathList(Vec<PathBuf>);
+
+impl<'de> Deserialize<'de> for PathList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PathList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a file name or a list of file names")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PathList, E> {
+                Ok(PathList(vec![PathBuf::from(v)]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<PathList, A::Error> {
+                let mut paths = Vec::new();
+                while let Some(path) = seq.next_element::<String>()? {
+                    paths.push(PathBuf::from(path));
+                }
+                Ok(PathList(paths))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A duration written for humans: `"500ms"`, `"15s"`, `"2m"`, `"1h 30m"`.
+struct HumanDuration(Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = HumanDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration in a string, such as \"500ms\", \"15s\" or \"2m\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<HumanDuration, E> {
+                humantime::parse_duration(v)
+                    .map(HumanDuration)
+                    .map_err(|e| {
+                        E::custom(format!(
+                            "invalid duration {v:?}: {e} (examples: \"500ms\", \"15s\", \"2m\")"
+                        ))
+                    })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// `window`, 1..=65536.
+struct Window(u32);
+
+impl<'de> Deserialize<'de> for Window {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Window;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number of bytes, 1..=65536")
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Window, E> {
+                match u32::try_from(n) {
+                    Ok(w @ 1..=65_536) => Ok(Window(w)),
+                    _ => Err(E::custom(format!("must be 1..=65536 bytes, not {n}"))),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Window, E> {
+                self.visit_i64(i64::try_from(n).unwrap_or(i64::MAX))
+            }
+        }
+        d.deserialize_i64(V)
+    }
+}
+
+/// `text` up to byte `offset`, moved back to a character boundary (never panics).
+fn prefix(text: &str, offset: usize) -> &str {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The key whose value starts at `offset`: the name before the last `=` on its line.
+fn key_at(text: &str, offset: usize) -> Option<&str> {
+    let before = prefix(text, offset);
+    let before = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
+    let (key, _) = before.rsplit_once('=')?;
+    let key = key.trim().trim_matches('"');
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    plain.then_some(key)
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = prefix(text, offset);
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit_once('\n')
+        .map_or(before, |(_, tail)| tail)
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+fn located(path: &Path, text: &str, span: Option<std::ops::Range<usize>>, what: &str) -> String {
+    let at = match span {
+        Some(span) => {
+            let (line, column) = line_column(text, span.start);
+            format!(":{line}:{column}")
+        }
+        None => String::new(),
+    };
+    format!("config file {}{at}: {what}", path.display())
+}
+
+fn relative_to(dir: &Path, path: PathBuf) -> PathBuf {
+    if path.is_relative() {
+        dir.join(path)
+    } else {
+        path
+    }
+}
+
+/// A config file with camera credentials that every local user can read is reported (not
+/// changed: the file belongs to whoever manages the device).
+fn warn_if_world_readable(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o004 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = %format_args!("{mode:04o}"),
+                    "the config file holds service credentials and every local user can \
+                     read it: chmod o-r (e.g. 0640 with the service's group)"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+impl ConfigFile {
+    /// Reads and checks the file at `path` (a bad file is a local error, exit 2).
+    pub(crate) fn load(path: &Path) -> Result<Self, CliError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::local(format!(
+                "config file {}: cannot read it: {e}",
+                path.display()
+            ))
+        })?;
+        let file = Self::parse(path, &text).map_err(CliError::local)?;
+        if file.holds_credentials {
+            warn_if_world_readable(path);
+        }
+        Ok(file)
+    }
+
+    /// Checks `text`, the contents of the file at `path` (relative paths in it are taken
+    /// relative to `path`'s directory).
+    pub(crate) fn parse(path: &Path, text: &str) -> Result<Self, String> {
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            let message = e.message().trim();
+            // Errors about a value point at the value: say whose value it is. (Unknown or
+            // missing keys point at the key or the table, and name it already.)
+            match e.span().and_then(|span| key_at(text, span.start)) {
+                Some(key) => located(path, text, e.span(), &format!("`{key}`: {message}")),
+                None => located(path, text, e.span(), message),
+            }
+        })?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let mut services = Services::default();
+        let mut holds_credentials = false;
+        for entry in &raw.service {
+            let at = |what: String| located(path, text, Some(entry.span()), &what);
+            let service = entry.get_ref();
+            let kind = ServiceKind::from(service.kind);
+            let (wanted, unwanted, value) = match kind {
+                ServiceKind::Rtsp | ServiceKind::Mjpeg => ("url", "address", &service.url),
+                _ => ("address", "url", &service.address),
+            };
+            let example = match kind {
+                ServiceKind::Rtsp => "url = \"rtsp://[USER:PASS@]HOST[:PORT]/path\"",
+                ServiceKind::Mjpeg => "url = \"http://[USER:PASS@]HOST[:PORT]/path\"",
+                _ => "address = \"HOST:PORT\"",
+            };
+            let unwanted_given = match kind {
+                ServiceKind::Rtsp | ServiceKind::Mjpeg => service.address.is_some(),
+                _ => service.url.is_some(),
+            };
+            if unwanted_given {
+                return Err(at(format!(
+                    "a {} service takes `{wanted}`, not `{unwanted}` ({example})",
+                    kind.name()
+                )));
+            }
+            let Some(value) = value else {
+                return Err(at(format!(
+                    "a {} service needs `{wanted}` ({example})",
+                    kind.name()
+                )));
+            };
+            let parsed = match kind {
+                ServiceKind::Rtsp | ServiceKind::Mjpeg => ServiceSpec::url(kind, value),
+                _ => ServiceSpec::host_port(kind, value),
+            };
+            match parsed {
+                Ok(spec) => holds_credentials |= spec.locked,
+                Err(arrow_client::Error::Config(why)) => return Err(at(why)),
+                Err(other) => return Err(at(other.to_string())),
+            }
+            let list = match kind {
+                ServiceKind::Rtsp => &mut services.rtsp,
+                ServiceKind::Mjpeg => &mut services.mjpeg,
+                ServiceKind::Http => &mut services.http,
+                ServiceKind::Tcp => &mut services.tcp,
+            };
+            list.push(value.clone());
+        }
+        Ok(ConfigFile {
+            server: raw.server,
+            ca: raw
+                .ca
+                .map(|list| list.0)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| relative_to(dir, p))
+                .collect(),
+            system_roots: raw.system_roots,
+            state_dir: raw.state_dir.map(|p| relative_to(dir, p)),
+            mac: raw.mac,
+            window: raw.window.map(|w| w.0),
+            gateway: raw.gateway,
+            ping_interval: raw.ping_interval.map(|d| d.0),
+            ping_timeout: raw.ping_timeout.map(|d| d.0),
+            reconnect_min: raw.reconnect_min.map(|d| d.0),
+            reconnect_max: raw.reconnect_max.map(|d| d.0),
+            services,
+            holds_credentials,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+server = "arrow.example.com:8900"
+ca = ["certs/arrow-ca.pem", "/etc/ssl/extra.pem"]
+system_roots = true
+state_dir = "state"
+mac = "02:00:00:00:00:01"
+window = 32768
+gateway = true
+ping_interval = "20s"
+ping_timeout = "1m 30s"
+reconnect_min = "500ms"
+reconnect_max = "2m"
+
+[[service]]
+type = "rtsp"
+url = "rtsp://user:pass@127.0.0.1:554/live"
+
+[[service]]
+type = "http"
+address = "127.0.0.1:80"
+
+[[service]]
+type = "tcp"
+address = "127.0.0.1:22"
+
+[[service]]
+type = "mjpeg"
+url = "http://127.0.0.1:81/video.mjpg"
+
+[[service]]
+type = "rtsp"
+url = "rtsp://127.0.0.1/second"
+"#;
+
+    #[test]
+    fn every_key_is_read() {
+        let file = ConfigFile::parse(Path::new("/etc/protoctl/arrow.toml"), FULL).unwrap();
+        let want = ConfigFile {
+            server: Some("arrow.example.com:8900".into()),
+            ca: vec![
+                PathBuf::from("/etc/protoctl/certs/arrow-ca.pem"),
+                PathBuf::from("/etc/ssl/extra.pem"),
+            ],
+            system_roots: Some(true),
+            state_dir: Some(PathBuf::from("/etc/protoctl/state")),
+            mac: Some(MacAddr([2, 0, 0, 0, 0, 1])),
+            window: Some(32_768),
+            gateway: Some(true),
+            ping_interval: Some(Duration::from_secs(20)),
+            ping_timeout: Some(Duration::from_secs(90)),
+            reconnect_min: Some(Duration::from_millis(500)),
+            reconnect_max: Some(Duration::from_secs(120)),
+            services: Services {
+                tcp: vec!["127.0.0.1:22".into()],
+                http: vec!["127.0.0.1:80".into()],
+                rtsp: vec![
+                    "rtsp://user:pass@127.0.0.1:554/live".into(),
+                    "rtsp://127.0.0.1/second".into(),
+                ],
+                mjpeg: vec!["http://127.0.0.1:81/video.mjpg".into()],
+            },
+            holds_credentials: true,
+        };
+        assert_eq!(file, want);
+    }
+
+    #[test]
+    fn the_example_in_docs_operations_md_parses_and_sets_every_option() {
+        let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/operations.md");
+        let doc = std::fs::read_to_string(doc).unwrap();
+        let block = doc
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("a toml block in docs/operations.md");
+        let file = ConfigFile::parse(Path::new("/etc/protoctl/arrow.toml"), block).unwrap();
+        assert!(file.server.is_some() && !file.ca.is_empty() && file.state_dir.is_some());
+        assert!(file.system_roots.is_some() && file.gateway.is_some() && file.mac.is_some());
+        assert!(file.window.is_some() && file.ping_interval.is_some());
+        assert!(file.ping_timeout.is_some() && file.reconnect_min.is_some());
+        assert!(file.reconnect_max.is_some());
+        let s = &file.services;
+        assert_eq!(
+            (s.rtsp.len(), s.mjpeg.len(), s.http.len(), s.tcp.len()),
+            (1, 1, 1, 1)
+        );
+        // Every key of the file format has a row in the table.
+        for key in [
+            "server",
+            "ca",
+            "system_roots",
+            "state_dir",
+            "mac",
+            "window",
+            "gateway",
+            "ping_interval",
+            "ping_timeout",
+            "reconnect_min",
+            "reconnect_max",
+            "[[service]]",
+        ] {
+            assert!(doc.contains(&format!("| `{key}` |")), "no row for {key}");
+        }
+    }
+
+    #[test]
+    fn only_urls_with_credentials_make_the_file_sensitive() {
+        let cases = [
+            ("", false),
+            ("[[service]]\ntype = \"rtsp\"\nurl = \"rtsp://h/x\"", false),
+            ("[[service]]\ntype = \"tcp\"\naddress = \"h:1\"", false),
+            (
+                "[[service]]\ntype = \"rtsp\"\nurl = \"rtsp://u:p@h/x\"",
+                true,
+            ),
+            (
+                "[[service]]\ntype = \"mjpeg\"\nurl = \"http://u@h/x\"",
+                true,
+            ),
+        ];
+        for (text, want) in cases {
+            let file = ConfigFile::parse(Path::new("a.toml"), text).unwrap();
+            assert_eq!(file.holds_credentials, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn an_empty_file_gives_nothing() {
+        let file = ConfigFile::parse(Path::new("a.toml"), "").unwrap();
+        assert_eq!(file, ConfigFile::default());
+    }
+
+    #[test]
+    fn one_ca_may_be_a_plain_string_and_paths_follow_the_file() {
+        let cases = [
+            ("/etc/p/a.toml", r#"ca = "ca.pem""#, "/etc/p/ca.pem"),
+            ("/etc/p/a.toml", r#"ca = "/abs/ca.pem""#, "/abs/ca.pem"),
+            ("a.toml", r#"ca = "ca.pem""#, "ca.pem"),
+            ("conf/a.toml", r#"ca = "../ca.pem""#, "conf/../ca.pem"),
+        ];
+        for (file, text, want) in cases {
+            let parsed = ConfigFile::parse(Path::new(file), text).unwrap();
+            assert_eq!(parsed.ca, vec![PathBuf::from(want)], "{file}: {text}");
+        }
+    }
+
+    #[test]
+    fn mistakes_name_the_file_line_column_and_key() {
+        let cases = [
+            ("sever = \"x:1\"", ":1:1:", "unknown field `sever`"),
+            (
+                "server = \"x:1\"\n\nonce = true",
+                ":3:1:",
+                "unknown field `once`",
+            ),
+            ("config = \"x\"", ":1:1:", "unknown field `config`"),
+            (
+                "window = \"big\"",
+                ":1:10:",
+                "`window`: invalid type: string \"big\"",
+            ),
+            (
+                "window = 0",
+                ":1:10:",
+                "`window`: must be 1..=65536 bytes, not 0",
+            ),
+            ("window = 1.5", ":1:10:", "a whole number of bytes"),
+            ("window = 65537", ":1:10:", "not 65537"),
+            (
+                "gateway = \"yes\"",
+                ":1:11:",
+                "`gateway`: invalid type: string",
+            ),
+            (
+                "\n\n  state_dir = 7",
+                ":3:15:",
+                "`state_dir`: invalid type: integer",
+            ),
+            (
+                "ping_interval = \"20\"",
+                ":1:17:",
+                "invalid duration \"20\"",
+            ),
+            ("ping_timeout = 15", ":1:16:", "a duration in a string"),
+            ("mac = \"nope\"", ":1:7:", "`mac`: not a MAC address"),
+            (
+                "ca = 3",
+                ":1:6:",
+                "`ca`: invalid type: integer `3`, expected a file name",
+            ),
+            ("ca = [3]", ":1:", "expected a string"),
+            ("server = ", ":1:", "string"),
+            (
+                "[[service]]\ntype = \"rtsp\"\nurl = \"rtsp://h/x\"\nport = 1",
+                ":4:1:",
+                "unknown field `port`",
+            ),
+            (
+                "[[service]]\ntype = \"ftp\"",
+                ":2:8:",
+                "`type`: unknown variant `ftp`",
+            ),
+            (
+                "[[service]]\nurl = \"rtsp://h/x\"",
+                ":1:1:",
+                "missing field `type`",
+            ),
+            (
+                "\n[[service]]\ntype = \"http\"\nurl = \"http://h/\"",
+                ":2:1:",
+                "takes `address`, not `url`",
+            ),
+            ("[[service]]\ntype = \"tcp\"", ":1:1:", "needs `address`"),
+            ("[[service]]\ntype = \"mjpeg\"", ":1:1:", "needs `url`"),
+            (
+                "[[service]]\ntype = \"tcp\"\naddress = \"nohost\"",
+                ":1:1:",
+                "expected HOST:PORT",
+            ),
+            (
+                "[[service]]\ntype = \"rtsp\"\nurl = \"http://u:pw@h/x\"",
+                ":1:1:",
+                "the scheme must be rtsp",
+            ),
+        ];
+        for (text, at, what) in cases {
+            let err = ConfigFile::parse(Path::new("/etc/p/arrow.toml"), text).unwrap_err();
+            assert!(
+                err.starts_with(&format!("config file /etc/p/arrow.toml{at}")),
+                "{text:?}: {err}"
+            );
+            assert!(err.contains(what), "{text:?}: {err}");
+            assert!(!err.contains("pw@"), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn odd_input_is_an_error_not_a_panic() {
+        let cases = [
+            "\u{feff}server = \"h:1\"\nwindow = \"é\"",
+            "é = 1",
+            "server = \"é\"\nmac = \"éé:00:00:00:00:00\"",
+            "[[service]]\ntype = \"rtsp\"\nurl = \"rtsp://é:ü@/x\"",
+            "[[service]]\ntype = \"tcp\"\naddress = \"é\"",
+            "ca = [\n  \"a\",\n  3,\n]",
+            "[service]\ntype = \"tcp\"",
+            "\0",
+        ];
+        for text in cases {
+            let err = ConfigFile::parse(Path::new("x.toml"), text).unwrap_err();
+            assert!(err.starts_with("config file x.toml:"), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let text = "a\nbé c\n";
+        // 4 is inside "é": counted as the character's start.
+        let cases = [
+            (0, (1, 1)),
+            (2, (2, 1)),
+            (4, (2, 2)),
+            (6, (2, 4)),
+            (9, (3, 1)),
+            (99, (3, 1)),
+        ];
+        for (offset, want) in cases {
+            assert_eq!(line_column(text, offset), want, "{offset}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_file_says_so() {
+        let err = ConfigFile::load(Path::new("/nonexistent/arrow.toml")).unwrap_err();
+        let err = format!("{err:?}");
+        assert!(
+            err.contains("config file /nonexistent/arrow.toml: cannot read it"),
+            "{err}"
+        );
+    }
+}
