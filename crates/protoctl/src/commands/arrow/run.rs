@@ -77,7 +77,7 @@ async fn settings_table(settings: &RunSettings) -> Result<ServiceTable, CliError
 
 pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError> {
     let settings = RunSettings::resolve(&args)?;
-    let tls = arrow_client::tls::client_config(&settings.ca)?;
+    let tls = arrow_client::tls::client_config_with(&settings.ca, settings.system_roots.into())?;
     let table = settings_table(&settings).await?;
     let (identity, created) = Identity::load_or_create(&settings.state_dir)?;
     let mac = settings
@@ -177,7 +177,7 @@ fn services_json(table: &ServiceTable) -> Vec<serde_json::Value> {
     table
         .services()
         .iter()
-        .map(|s| json!({"svc_id": s.id, "type": s.kind.name(), "addr": s.addr.to_string(), "path": s.path}))
+        .map(|s| json!({"svc_id": s.id, "type": s.kind.name(), "locked": s.locked, "addr": s.addr.to_string(), "path": s.path}))
         .collect()
 }
 
