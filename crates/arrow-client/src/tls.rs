@@ -183,6 +183,31 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
+/// The service side of the TLS handshake with one client, for programs that play the
+/// Arrow Service (a scripted service in a test, a lab tool): `config` is
+/// [`DevCertificates::server_config`] or [`server_config_from_files`]. The caller bounds
+/// the wait (the handshake has no timeout of its own).
+///
+/// ```no_run
+/// # async fn example(certs: arrow_client::tls::DevCertificates) -> Result<(), arrow_client::Error> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// let (tcp, _) = listener.accept().await.unwrap();
+/// let tls = arrow_client::tls::accept(certs.server_config()?, tcp).await?;
+/// # drop(tls); Ok(()) }
+/// ```
+pub async fn accept<S>(
+    config: Arc<rustls::ServerConfig>,
+    stream: S,
+) -> Result<tokio_rustls::server::TlsStream<S>, Error>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    tokio_rustls::TlsAcceptor::from(config)
+        .accept(stream)
+        .await
+        .map_err(|e| Error::io("TLS handshake with a client", e))
+}
+
 /// A development certificate authority and a server certificate it signed.
 #[derive(Clone)]
 pub struct DevCertificates {

@@ -140,11 +140,20 @@ pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError>
                     handle.shutdown();
                 }
                 Signal::Reload => match reload(&args).await {
-                    Ok(table) => {
+                    Ok((reloaded, table)) => {
                         warn_off_host(&table, gateway);
+                        let restart = settings.changed_outside_services(&reloaded);
+                        if !restart.is_empty() {
+                            tracing::warn!(
+                                keys = %restart.join(", "),
+                                "SIGHUP: only the services are reloaded; the other changed \
+                                 options take effect at the next restart"
+                            );
+                        }
                         out.event(
                             format_args!("SIGHUP: {} service(s) reloaded", table.len()),
-                            &json!({"event": "reloaded", "services": services_json(&table)}),
+                            &json!({"event": "reloaded", "services": services_json(&table),
+                                "restart_needed": restart}),
                         )?;
                         handle.update_table(table);
                     }
@@ -168,9 +177,10 @@ pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError>
 }
 
 /// SIGHUP: the settings again (the config file is read again), and the table from them.
-async fn reload(args: &RunArgs) -> Result<ServiceTable, CliError> {
+async fn reload(args: &RunArgs) -> Result<(RunSettings, ServiceTable), CliError> {
     let settings = RunSettings::resolve(args)?;
-    settings_table(&settings).await
+    let table = settings_table(&settings).await?;
+    Ok((settings, table))
 }
 
 fn services_json(table: &ServiceTable) -> Vec<serde_json::Value> {

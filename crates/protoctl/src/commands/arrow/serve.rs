@@ -37,6 +37,13 @@ pub(crate) struct ServeArgs {
 }
 
 pub(crate) async fn run(args: ServeArgs, out: &mut Output) -> Result<(), CliError> {
+    // Bound first, so the trust hint names the real port when --bind asks for port 0.
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| CliError::local(format!("cannot listen on {}: {e}", args.bind)))?;
+    let port = listener
+        .local_addr()
+        .map_or(args.bind.port(), |addr| addr.port());
     let tls = match (&args.cert, &args.key, &args.self_signed) {
         (Some(cert), Some(key), _) => server_config_from_files(cert, key)?,
         (_, _, Some(dir)) => {
@@ -48,8 +55,7 @@ pub(crate) async fn run(args: ServeArgs, out: &mut Output) -> Result<(), CliErro
             let (certs, created) = DevCertificates::load_or_create_in(dir, &names)?;
             let ca = dir.join("ca.pem");
             let hint = format!(
-                "protoctl arrow run --server localhost:{} --ca {} --state-dir DIR --tcp HOST:PORT",
-                args.bind.port(),
+                "protoctl arrow run --server localhost:{port} --ca {} --state-dir DIR --tcp HOST:PORT",
                 ca.display()
             );
             tracing::warn!(
@@ -67,9 +73,6 @@ pub(crate) async fn run(args: ServeArgs, out: &mut Output) -> Result<(), CliErro
             ));
         }
     };
-    let listener = tokio::net::TcpListener::bind(args.bind)
-        .await
-        .map_err(|e| CliError::local(format!("cannot listen on {}: {e}", args.bind)))?;
     let mut config = ServiceConfig::new(tls);
     if !args.allow.is_empty() {
         config.allow = Some(args.allow.iter().copied().collect::<HashSet<_>>());

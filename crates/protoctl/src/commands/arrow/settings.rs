@@ -242,6 +242,37 @@ impl RunSettings {
         Ok(settings)
     }
 
+    /// The config keys whose value differs in `reloaded`, apart from the services: SIGHUP
+    /// applies only the services, so these wait for a restart (and the user is told).
+    pub(crate) fn changed_outside_services(&self, reloaded: &RunSettings) -> Vec<&'static str> {
+        let changed = [
+            ("server", self.server != reloaded.server),
+            ("ca", self.ca != reloaded.ca),
+            ("system_roots", self.system_roots != reloaded.system_roots),
+            ("state_dir", self.state_dir != reloaded.state_dir),
+            ("mac", self.mac != reloaded.mac),
+            ("window", self.window != reloaded.window),
+            ("gateway", self.gateway != reloaded.gateway),
+            (
+                "ping_interval",
+                self.ping_interval != reloaded.ping_interval,
+            ),
+            ("ping_timeout", self.ping_timeout != reloaded.ping_timeout),
+            (
+                "reconnect_min",
+                self.reconnect_min != reloaded.reconnect_min,
+            ),
+            (
+                "reconnect_max",
+                self.reconnect_max != reloaded.reconnect_max,
+            ),
+        ];
+        changed
+            .into_iter()
+            .filter_map(|(key, differs)| differs.then_some(key))
+            .collect()
+    }
+
     /// The rules between options: no zero timer (a zero reconnect wait would be a tight
     /// loop), and the backoff range the right way round.
     fn check(&self) -> Result<(), CliError> {
@@ -455,6 +486,25 @@ url = "rtsp://u:p@127.0.0.1/live"
         std::fs::write(dir.path().join("arrow.toml"), "server = 1").unwrap();
         let err = format!("{:?}", RunSettings::resolve(&args).unwrap_err());
         assert!(err.contains("arrow.toml:1:10"), "{err}");
+    }
+
+    #[test]
+    fn a_reload_names_the_options_that_wait_for_a_restart() {
+        let (dir, path) = config(FILE);
+        let args = args(&["--config", &path]);
+        let first = RunSettings::resolve(&args).unwrap();
+        assert!(first.changed_outside_services(&first).is_empty());
+        let edited = FILE
+            .replace("window = 1000", "window = 2000")
+            .replace("ping_timeout = \"4s\"", "ping_timeout = \"3s\"")
+            .replace("127.0.0.1:22", "127.0.0.1:2222");
+        std::fs::write(dir.path().join("arrow.toml"), edited).unwrap();
+        let second = RunSettings::resolve(&args).unwrap();
+        assert_eq!(
+            first.changed_outside_services(&second),
+            vec!["window", "ping_timeout"],
+            "a service change is not one of them"
+        );
     }
 
     #[test]
