@@ -14,20 +14,37 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// A running protoctl process whose stdout lines arrive on a channel; killed and reaped
 /// when dropped.
-struct Running {
+pub(crate) struct Running {
     child: Child,
     lines: mpsc::Receiver<Value>,
+    logs: std::sync::Arc<std::sync::Mutex<String>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
-    fn start(args: &[&str]) -> Self {
-        let mut child = protoctl()
-            .args(args)
+    pub(crate) fn start(args: &[&str]) -> Self {
+        Running::spawn(protoctl().args(args))
+    }
+
+    /// Runs `cmd` (stdout: JSON lines on a channel; stderr: collected for [`Self::logs`]).
+    pub(crate) fn spawn(cmd: &mut std::process::Command) -> Self {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn protoctl");
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = logs.clone();
+        let stderr_reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut logs = sink.lock().unwrap_or_else(|e| e.into_inner());
+                logs.push_str(&line);
+                logs.push('\n');
+            }
+        });
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -40,11 +57,16 @@ impl Running {
                 }
             }
         });
-        Running { child, lines }
+        Running {
+            child,
+            lines,
+            logs,
+            stderr_reader: Some(stderr_reader),
+        }
     }
 
     /// The next line whose `event` is `event`.
-    fn wait_event(&self, event: &str) -> Value {
+    pub(crate) fn wait_event(&self, event: &str) -> Value {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -284,7 +306,7 @@ fn demo_arrow_part_sends_a_request_through_the_tunnel() {
 
 impl Running {
     /// Sends a signal (`TERM`, `HUP`, ...).
-    fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = std::process::Command::new("kill")
             .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
@@ -293,7 +315,7 @@ impl Running {
     }
 
     /// Waits (bounded) for the process to exit; its exit code.
-    fn wait_exit(mut self) -> Option<i32> {
+    pub(crate) fn wait_exit(mut self) -> Option<i32> {
         let deadline = std::time::Instant::now() + WAIT;
         while std::time::Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -303,10 +325,23 @@ impl Running {
         }
         panic!("protoctl did not exit within {WAIT:?}");
     }
+
+    /// Waits (bounded) for the process to exit: its exit code and everything it logged.
+    pub(crate) fn wait_exit_logs(mut self) -> (Option<i32>, String) {
+        let reader = self.stderr_reader.take();
+        let logs = self.logs.clone();
+        let code = self.wait_exit();
+        // The process is gone, so its stderr is at EOF: the reader ends.
+        if let Some(reader) = reader {
+            let _ = reader.join();
+        }
+        let logs = logs.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        (code, logs)
+    }
 }
 
 /// `arrow serve --self-signed` on a free port: the process, `localhost:PORT` and the CA.
-fn dev_service(dir: &std::path::Path, extra: &[&str]) -> (Running, String, String) {
+pub(crate) fn dev_service(dir: &std::path::Path, extra: &[&str]) -> (Running, String, String) {
     let certs = dir.join("certs");
     let mut args = vec![
         "arrow",
@@ -613,4 +648,412 @@ fn arrow_run_without_gateway_warns_and_refuses_sessions_to_other_hosts() {
     let mut buf = [0u8; 16];
     assert!(matches!(user.read(&mut buf), Ok(0) | Err(_)));
     assert_eq!(client.interrupt(), Some(0));
+}
+
+/// What a [`ScriptedService`] saw from its one client.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    /// REGISTER, with the services as (type, port).
+    Register(Vec<(String, u16)>),
+    /// UPDATE, with the services as (type, port).
+    Update(Vec<(String, u16)>),
+    /// The connection ended.
+    Closed,
+}
+
+fn services(list: &[(&str, u16)]) -> Vec<(String, u16)> {
+    list.iter().map(|(t, p)| (t.to_string(), *p)).collect()
+}
+
+/// An Arrow Service playing a script on a thread of its own: it accepts ONE client (a
+/// reconnect would find nobody, so everything it sees came on one connection), answers
+/// REGISTER and PING with ACK 0, reports REGISTER and UPDATE on a channel, and sends
+/// RESET_SVC_TABLE when told to.
+struct ScriptedService {
+    server: String,
+    seen: mpsc::Receiver<Seen>,
+    reset: tokio::sync::mpsc::UnboundedSender<()>,
+}
+
+impl ScriptedService {
+    /// Starts it; the CA that signed its certificate goes to `ca`.
+    fn start(ca: &std::path::Path) -> Self {
+        let certs =
+            arrow_client::tls::DevCertificates::generate(&["localhost".into(), "127.0.0.1".into()])
+                .unwrap();
+        std::fs::write(ca, &certs.ca_pem).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let server = format!("localhost:{}", listener.local_addr().unwrap().port());
+        let (tx, seen) = mpsc::channel();
+        let (reset, resets) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            // Bounded like every wait here: a test that fails early ends it anyway.
+            runtime.block_on(async move {
+                let script = Self::script(listener, certs, tx, resets);
+                let _ = tokio::time::timeout(Duration::from_secs(60), script).await;
+            });
+        });
+        ScriptedService {
+            server,
+            seen,
+            reset,
+        }
+    }
+
+    async fn script(
+        listener: std::net::TcpListener,
+        certs: arrow_client::tls::DevCertificates,
+        tx: mpsc::Sender<Seen>,
+        mut resets: tokio::sync::mpsc::UnboundedReceiver<()>,
+    ) {
+        use arrow_codec::{ArrowCodec, ControlBody, ControlMessage, ErrorCode, Message};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio_util::codec::Decoder;
+
+        let table = |services: &[arrow_codec::Service]| -> Vec<(String, u16)> {
+            services
+                .iter()
+                .map(|s| (s.svc_type.to_string(), s.port))
+                .collect()
+        };
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let (tcp, _) = listener.accept().await.unwrap();
+        let config = certs.server_config().unwrap();
+        let tls = arrow_client::tls::accept(config, tcp).await.unwrap();
+        let (mut reader, mut writer) = tokio::io::split(tls);
+        let mut codec = ArrowCodec::new();
+        let mut input = bytes::BytesMut::new();
+        let mut next_id = 0u16;
+        loop {
+            while let Some(message) = codec.decode(&mut input).unwrap() {
+                let Message::Control(ControlMessage { msg_id, body }) = message else {
+                    continue;
+                };
+                let (ack, report) = match body {
+                    ControlBody::Register(r) => (true, Some(Seen::Register(table(&r.services)))),
+                    ControlBody::Update(u) => (false, Some(Seen::Update(table(&u.services)))),
+                    ControlBody::Ping => (true, None),
+                    _ => (false, None),
+                };
+                if ack {
+                    let mut out = bytes::BytesMut::new();
+                    ControlMessage::ack(msg_id, ErrorCode::NoError)
+                        .encode(&mut out)
+                        .unwrap();
+                    writer.write_all(&out).await.unwrap();
+                }
+                if let Some(report) = report
+                    && tx.send(report).is_err()
+                {
+                    return;
+                }
+            }
+            tokio::select! {
+                read = reader.read_buf(&mut input) => {
+                    if !matches!(read, Ok(n) if n > 0) {
+                        let _ = tx.send(Seen::Closed);
+                        return;
+                    }
+                }
+                Some(()) = resets.recv() => {
+                    next_id = next_id.wrapping_add(1);
+                    let mut out = bytes::BytesMut::new();
+                    ControlMessage::new(next_id, ControlBody::ResetSvcTable)
+                        .encode(&mut out)
+                        .unwrap();
+                    writer.write_all(&out).await.unwrap();
+                }
+            }
+        }
+    }
+
+    /// The next REGISTER or UPDATE (or the end), within the test bound.
+    fn next(&self) -> Seen {
+        self.seen
+            .recv_timeout(WAIT)
+            .expect("the scripted service saw nothing in time")
+    }
+
+    /// Sends RESET_SVC_TABLE: the client answers with UPDATE and the table it runs.
+    fn reset_table(&self) {
+        self.reset.send(()).unwrap();
+    }
+}
+
+/// `arrow status --json` until its state is `state` (the status file is written by a task
+/// of its own, just after the event that announces the change): the last status read.
+fn wait_status(state_dir: &std::path::Path, state: &str) -> Value {
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut last = Value::Null;
+    while std::time::Instant::now() < deadline {
+        let out = crate::support::bounded(
+            protoctl().args([
+                "--json",
+                "arrow",
+                "status",
+                "--state-dir",
+                state_dir.to_str().unwrap(),
+            ]),
+            None,
+        );
+        if out.status.code() == Some(0) {
+            last = stdout_lines(&out).remove(0);
+            if last["state"] == state {
+                return last;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("arrow status never said {state:?}; last: {last}");
+}
+
+#[test]
+fn arrow_run_config_sighup_sends_update_and_a_broken_file_keeps_table_and_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = ScriptedService::start(&dir.path().join("ca.pem"));
+    let config = dir.path().join("arrow.toml");
+    // Relative paths in the file are taken from the file's directory.
+    let base = format!(
+        "server = \"{}\"\nca = \"ca.pem\"\nstate_dir = \"state\"\n",
+        service.server
+    );
+    let tcp = "[[service]]\ntype = \"tcp\"\naddress = \"127.0.0.1:9\"\n";
+    let http = "[[service]]\ntype = \"http\"\naddress = \"127.0.0.1:80\"\n";
+    std::fs::write(&config, format!("{base}{tcp}")).unwrap();
+    let client = Running::start(&[
+        "--json",
+        "arrow",
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(service.next(), Seen::Register(services(&[("TCP", 9)])));
+    client.wait_event("registered");
+
+    // A service added to the file: SIGHUP, and the service hears UPDATE with both.
+    std::fs::write(&config, format!("{base}{tcp}{http}")).unwrap();
+    client.signal("HUP");
+    let reloaded = client.wait_event("reloaded");
+    assert_eq!(reloaded["restart_needed"], serde_json::json!([]));
+    let both = services(&[("TCP", 9), ("HTTP", 80)]);
+    assert_eq!(service.next(), Seen::Update(both.clone()));
+
+    // An unknown key: the error names it (file, line, key), nothing is sent, the table
+    // and the connection stay.
+    std::fs::write(&config, format!("{base}bogus_key = 1\n{tcp}")).unwrap();
+    client.signal("HUP");
+    let failed = client.wait_event("reload_failed");
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains("arrow.toml:4:1") && error.contains("unknown field `bogus_key`"),
+        "{error}"
+    );
+    // RESET_SVC_TABLE asks the client for the table it runs: still both services.
+    service.reset_table();
+    assert_eq!(service.next(), Seen::Update(both));
+    assert_eq!(
+        wait_status(&dir.path().join("state"), "connected")["server"],
+        service.server
+    );
+
+    // A good file again, with an option only a restart applies: named in a warning.
+    std::fs::write(&config, format!("{base}window = 4096\n{tcp}")).unwrap();
+    client.signal("HUP");
+    let reloaded = client.wait_event("reloaded");
+    assert_eq!(reloaded["restart_needed"], serde_json::json!(["window"]));
+    assert_eq!(service.next(), Seen::Update(services(&[("TCP", 9)])));
+
+    client.signal("TERM");
+    let (code, logs) = client.wait_exit_logs();
+    assert_eq!(code, Some(0), "{logs}");
+    assert_eq!(service.next(), Seen::Closed);
+    assert!(
+        logs.contains("reload failed") && logs.contains("unknown field `bogus_key`"),
+        "the failed reload is logged with the key: {logs}"
+    );
+    assert!(
+        logs.contains("next restart") && logs.contains("window"),
+        "{logs}"
+    );
+    assert_eq!(
+        wait_status(&dir.path().join("state"), "stopped")["active_sessions"],
+        0
+    );
+}
+
+#[test]
+fn arrow_run_system_roots_trusts_ssl_cert_file_without_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_service, server, ca) = dev_service(dir.path(), &[]);
+    let other = tempfile::tempdir().unwrap();
+    let (_other_service, _, other_ca) = dev_service(other.path(), &[]);
+    // rustls-native-certs reads SSL_CERT_FILE (and SSL_CERT_DIR) instead of the platform
+    // store when set: the platform's roots are then exactly that file.
+    let once = |cert_file: &str, state: &str| {
+        crate::support::bounded(
+            protoctl()
+                .env("SSL_CERT_FILE", cert_file)
+                .env_remove("SSL_CERT_DIR")
+                .args(["--json", "arrow", "run", "--once", "--system-roots"])
+                .args(["--server", &server, "--state-dir"])
+                .arg(dir.path().join(state)),
+            None,
+        )
+    };
+    let out = once(&ca, "trusted");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout_lines(&out)
+            .iter()
+            .any(|l| l["event"] == "registered")
+    );
+    // The control: the platform roots are another CA, so the handshake fails, exit 3.
+    let out = once(&other_ca, "untrusted");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("TLS"), "{}", stderr(&out));
+}
+
+#[test]
+fn arrow_status_follows_a_live_client_connected_then_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (_service, server, ca) = dev_service(dir.path(), &[]);
+    let client = Running::start(&[
+        "--json",
+        "arrow",
+        "run",
+        "--server",
+        &server,
+        "--ca",
+        &ca,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ]);
+    client.wait_event("registered");
+    let status = wait_status(&state, "connected");
+    assert_eq!(status["server"], server.as_str());
+    assert_eq!(status["stale"], false);
+    assert_eq!(status["last_error"], Value::Null);
+    let human = crate::support::bounded(
+        protoctl().args(["arrow", "status", "--state-dir", state.to_str().unwrap()]),
+        None,
+    );
+    assert_eq!(human.status.code(), Some(0), "{}", stderr(&human));
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.starts_with("state         connected since "), "{text}");
+
+    client.signal("TERM");
+    assert_eq!(client.wait_exit(), Some(0));
+    // `stopped` is written before the process exits: no wait needed.
+    let out = crate::support::bounded(
+        protoctl().args([
+            "--json",
+            "arrow",
+            "status",
+            "--state-dir",
+            state.to_str().unwrap(),
+        ]),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let status = &stdout_lines(&out)[0];
+    assert_eq!(status["state"], "stopped");
+    assert_eq!(status["stale"], false);
+}
+
+#[test]
+fn arrow_status_says_unauthorized_while_a_refused_client_retries_and_it_says_so_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (service, server, ca) = dev_service(
+        dir.path(),
+        &["--allow", "00000000-0000-4000-8000-000000000001"],
+    );
+    let client = Running::start(&[
+        "--json",
+        "arrow",
+        "run",
+        "--server",
+        &server,
+        "--ca",
+        &ca,
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--reconnect-min",
+        "100ms",
+        "--reconnect-max",
+        "200ms",
+    ]);
+    let not_paired = client.wait_event("not_paired");
+    let status = wait_status(&state, "unauthorized");
+    assert_eq!(status["uuid"], not_paired["uuid"]);
+    assert_eq!(status["mac"], not_paired["mac"]);
+    assert!(status["next_attempt"].is_string(), "{status}");
+    let human = crate::support::bounded(
+        protoctl().args(["arrow", "status", "--state-dir", state.to_str().unwrap()]),
+        None,
+    );
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains(not_paired["uuid"].as_str().unwrap()) && text.contains("pair"),
+        "{text}"
+    );
+    // Three refusals in a row, and still one message about pairing.
+    for _ in 0..3 {
+        service.wait_event("client_refused");
+    }
+    client.signal("TERM");
+    let (code, logs) = client.wait_exit_logs();
+    assert_eq!(code, Some(0), "{logs}");
+    assert_eq!(
+        logs.matches("not paired yet").count(),
+        1,
+        "the pairing message is said once: {logs}"
+    );
+}
+
+#[test]
+fn arrow_run_once_through_config_exits_0_registered_1_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_service, server, ca) = dev_service(dir.path(), &[]);
+    let strict = dir.path().join("strict");
+    let (_strict, strict_server, strict_ca) = dev_service(
+        &strict,
+        &["--allow", "00000000-0000-4000-8000-000000000001"],
+    );
+    let once = |name: &str, server: &str, ca: &str| {
+        let config = dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "server = \"{server}\"\nca = \"{ca}\"\nstate_dir = \"{name}-state\"\n\
+                 [[service]]\ntype = \"tcp\"\naddress = \"127.0.0.1:9\"\n"
+            ),
+        )
+        .unwrap();
+        crate::support::bounded(
+            protoctl()
+                .args(["--json", "arrow", "run", "--once", "--config"])
+                .arg(&config),
+            None,
+        )
+    };
+    let out = once("ok", &server, &ca);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines = stdout_lines(&out);
+    assert_eq!(lines[0]["services"].as_array().unwrap().len(), 1);
+    assert!(lines.iter().any(|l| l["event"] == "registered"));
+    assert_eq!(
+        read_status(&dir.path().join("ok-state"))["state"],
+        "stopped"
+    );
+
+    let out = once("refused", &strict_server, &strict_ca);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not paired yet"), "{}", stderr(&out));
 }
