@@ -479,4 +479,38 @@ mod tests {
             "{err:?}"
         );
     }
+
+    #[tokio::test]
+    async fn accept_completes_the_handshake_with_a_client_that_trusts_the_ca() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let certs = DevCertificates::generate(&["localhost".into()]).unwrap();
+        let (client_end, service_end) = tokio::io::duplex(64 * 1024);
+        let service = tokio::spawn(accept(certs.server_config().unwrap(), service_end));
+        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+        let mut client = tokio_rustls::TlsConnector::from(certs.client_config().unwrap())
+            .connect(name, client_end)
+            .await
+            .unwrap();
+        let mut service = service.await.unwrap().unwrap();
+        client.write_all(b"ping").await.unwrap();
+        client.flush().await.unwrap();
+        let mut got = [0u8; 4];
+        service.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"ping");
+
+        // A client that does not trust the certificate: the service side fails too.
+        let other = DevCertificates::generate(&["localhost".into()]).unwrap();
+        let (client_end, service_end) = tokio::io::duplex(64 * 1024);
+        let service = tokio::spawn(accept(certs.server_config().unwrap(), service_end));
+        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+        let refused = tokio_rustls::TlsConnector::from(other.client_config().unwrap())
+            .connect(name, client_end)
+            .await;
+        assert!(refused.is_err());
+        let err = service.await.unwrap().unwrap_err();
+        assert!(
+            err.to_string().contains("TLS handshake with a client"),
+            "{err}"
+        );
+    }
 }
