@@ -51,6 +51,8 @@ use crate::status_file::StatusFile;
 
 /// How long the TCP connect and the TLS handshake to the service may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// After an orderly close, how long to wait for the service to close its side.
+const LINGER: Duration = Duration::from_secs(1);
 
 /// Everything the client needs to run.
 #[derive(Clone)]
@@ -581,12 +583,36 @@ impl Runtime {
             });
         }
         let register = self.config.register_with(&self.control.table);
-        let (reader, writer) = tokio::io::split(tls);
+        let (mut reader, writer) = tokio::io::split(tls);
         let conn = Connection::new(self.config.connection.clone(), self.control.table.clone());
         let mut driver = Driver::new(conn, register, writer, server, &mut self.control);
-        let result = driver.serve(reader).await;
+        let result = driver.serve(&mut reader).await;
         driver.shutdown();
+        if matches!(result, Ok(Disconnect::Shutdown)) {
+            drain_until_closed(&mut reader).await;
+        }
         result
+    }
+}
+
+/// After our close_notify: reads (and drops) what the service still sends until it closes
+/// its side, bounded by [`LINGER`]. Closing a socket with unread bytes makes the kernel
+/// answer with a TCP reset, and a service that is writing at that moment fails on the
+/// reset before it reads our last DATA, HUPs and close_notify; waiting for its close
+/// avoids that.
+async fn drain_until_closed<R: tokio::io::AsyncRead + Unpin>(reader: &mut R) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 16 * 1024];
+    let drained = tokio::time::timeout(LINGER, async {
+        while let Ok(n) = reader.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::debug!("the service did not close its side in time");
     }
 }
 
