@@ -32,9 +32,10 @@ pub(crate) enum ArrowCommand {
     /// Reconnects with backoff and jitter (--reconnect-min/--reconnect-max), follows
     /// REDIRECT, keeps retrying while not paired (and says once which uuid/MAC to pair).
     /// SIGINT/SIGTERM: no new session, open ones hung up once their data is delivered, TLS
-    /// closed, exit 0. SIGHUP: the services are read again and sent with UPDATE. --once:
-    /// register and exit (0 registered, 1 refused, 3 unreachable). status.json in the state
-    /// directory tells where it stands. JSON lines: started, connecting, connected,
+    /// closed, exit 0. SIGHUP: the services are read again and sent with UPDATE (other
+    /// changed options are named: they wait for a restart). --once: register and exit (0
+    /// registered, 1 refused, 3 unreachable, 4 protocol violation). status.json in the
+    /// state directory tells where it stands. JSON lines: started, connecting, connected,
     /// registered, disconnected, retrying, not_paired, redirect_ignored, session_opened,
     /// session_closed, session_refused, unsupported, reloaded, reload_failed,
     /// table_replaced, table_sent, stopping, stopped.

@@ -93,7 +93,8 @@ pub(crate) struct RunArgs {
     /// [default: 60s].
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub(crate) reconnect_max: Option<Duration>,
-    /// Connect and register once, then exit: 0 registered, 1 refused, 3 transport failure.
+    /// Connect and register once, then exit: 0 registered, 1 refused, 3 transport failure,
+    /// 4 protocol violation.
     #[arg(long)]
     pub(crate) once: bool,
 }
