@@ -451,3 +451,37 @@ async fn the_status_file_says_connected_only_after_the_register_ack() {
     assert_eq!(status.active_sessions, 0);
     assert!(client.stop().await.is_ok());
 }
+
+#[tokio::test]
+async fn after_close_notify_the_client_reads_what_a_busy_service_still_sends() {
+    use tokio::io::AsyncWriteExt;
+    let certs = certs();
+    let scripted = Scripted::new(&certs).await;
+    let mut client = Spawned::start(client_config(scripted.addr(), &certs, &[]));
+    let (mut peer, _) = scripted.accept().await;
+    wait_for(&mut client.events, |e| {
+        matches!(e, ClientEvent::Connection(Event::Registered))
+    })
+    .await;
+    client.handle.shutdown();
+    // No session open: the client closes TLS with close_notify at once.
+    while peer.recv().await.is_some() {}
+    let mut rest = [0u8; 1];
+    assert_eq!(peer.tls.read(&mut rest).await.unwrap(), 0, "close_notify");
+    // A service still writing: had the client closed its socket with these bytes unread,
+    // the kernel would answer with a reset and these writes would fail (a real service
+    // then loses whatever of ours it had not read yet). The client reads them and waits for
+    // the service's close.
+    let block = vec![0u8; 64 * 1024];
+    for i in 0..16 {
+        let written = tokio::time::timeout(WAIT, async {
+            peer.tls.write_all(&block).await?;
+            peer.tls.flush().await
+        })
+        .await
+        .expect("the client reads in time");
+        assert!(written.is_ok(), "block {i}: {written:?}");
+    }
+    drop(peer);
+    assert!(client.stop().await.is_ok());
+}
