@@ -4,13 +4,11 @@
 //! One task per connection reads the TLS stream, runs the core and the timers, and writes
 //! to the TLS stream with cancel-safe partial writes polled in the same `select!` as the
 //! reads, so reading from the service (and so seeing its DATA_ACKs and PINGs) never waits
-//! on a blocked write, and no message crosses a task boundary on its way out. Each local connection is a
-//! `pump` task that reads the socket; bytes for it are written by this task straight to
-//! the socket (`try_write`) while the pump holds none queued, and only the rest goes to
-//! the pump, so in the common case a DATA message costs no task hop and its DATA_ACK
-//! leaves in the same batch.
+//! on a blocked write, and no message crosses a task boundary on its way out. The local
+//! connections are polled by the same task ([`LocalSockets`]): a DATA message is written
+//! to its local socket at once and its DATA_ACK leaves in the same batch, and bytes read
+//! from a local socket become a DATA message without a task hop.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,7 +26,7 @@ use crate::connection::{
     Connection, ConnectionConfig, Disconnect, Event, LocalCommand, SessionHandle, State,
 };
 use crate::identity::{Identity, MacAddr};
-use crate::pump::{self, PumpCommand, PumpEvent, PumpHandle, Socket};
+use crate::pump::{LocalEvent, LocalSockets};
 use crate::service_table::ServiceTable;
 use crate::{Error, ProtocolViolation, wire};
 
@@ -269,9 +267,8 @@ async fn connect_once(
 struct Driver<W> {
     conn: Connection,
     register: Register,
-    pumps: HashMap<SessionHandle, PumpHandle>,
-    pump_events_tx: pump::EventSender<SessionHandle>,
-    pump_events: mpsc::UnboundedReceiver<(SessionHandle, PumpEvent)>,
+    /// The local connections, polled by this task.
+    locals: LocalSockets<SessionHandle>,
     /// The TLS write half, written from the same task with cancel-safe `write` calls in
     /// the same `select!` as the reads: a blocked write never stops reading.
     writer: W,
@@ -293,13 +290,10 @@ where
         writer: W,
         events: mpsc::UnboundedSender<ClientEvent>,
     ) -> Self {
-        let (pump_events_tx, pump_events) = mpsc::unbounded_channel();
         Driver {
             conn,
             register,
-            pumps: HashMap::new(),
-            pump_events_tx,
-            pump_events,
+            locals: LocalSockets::new(),
             writer,
             out: BytesMut::with_capacity(64 * 1024),
             needs_flush: false,
@@ -357,18 +351,8 @@ where
                         input.reserve(64 * 1024);
                     }
                 }
-                event = self.pump_events.recv() => {
-                    // The driver holds a sender, so the channel never closes here.
-                    if let Some((handle, event)) = event {
-                        self.on_pump(handle, event)?;
-                        // Drain what else is ready, bounded, before writing.
-                        for _ in 0..256 {
-                            match self.pump_events.try_recv() {
-                                Ok((handle, event)) => self.on_pump(handle, event)?,
-                                Err(_) => break,
-                            }
-                        }
-                    }
+                () = std::future::poll_fn(|cx| self.locals.poll_io(cx)) => {
+                    self.on_local_events();
                 }
                 () = sleep => self.conn.handle_timeout(Instant::now()),
                 io = write_or_flush(&mut self.writer, &self.out), if !self.out.is_empty() || self.needs_flush => {
@@ -385,40 +369,30 @@ where
         }
     }
 
-    fn on_pump(&mut self, handle: SessionHandle, event: PumpEvent) -> Result<(), Error> {
-        match event {
-            PumpEvent::Data(data) => {
-                if let Some(local) = self.pumps.get_mut(&handle) {
-                    local.read_by_pump(data.len() as u32);
+    /// Hands what happened on local sockets to the core; true if anything did.
+    fn on_local_events(&mut self) -> bool {
+        let mut any = false;
+        while let Some((handle, event)) = self.locals.pop_event() {
+            any = true;
+            match event {
+                LocalEvent::Data(data) => {
+                    if let Err(e) = self.conn.handle_local_data(handle, data) {
+                        // A bug in this driver, never the peer's doing: end the session.
+                        tracing::error!(error = %e, "local read beyond the window");
+                        self.conn.handle_local_closed(Instant::now(), handle, false);
+                    }
                 }
-                if let Err(e) = self.conn.handle_local_data(handle, data) {
-                    // A bug in this driver, never the peer's doing: end the session.
-                    tracing::error!(error = %e, "local read beyond the window");
-                    self.conn.handle_local_closed(Instant::now(), handle, false);
+                LocalEvent::Delivered(n) => self.conn.handle_local_delivered(handle, n),
+                LocalEvent::Closed { clean } => {
+                    self.conn.handle_local_closed(Instant::now(), handle, clean);
                 }
-            }
-            PumpEvent::Delivered(n) => {
-                if let Some(local) = self.pumps.get_mut(&handle) {
-                    local.delivered(n);
-                }
-                self.conn.handle_local_delivered(handle, n);
-            }
-            PumpEvent::Connected(socket) => {
-                if let Some(local) = self.pumps.get_mut(&handle) {
-                    local.connected(socket);
-                }
-            }
-            PumpEvent::Closed { clean } => {
-                self.conn.handle_local_closed(Instant::now(), handle, clean);
             }
         }
-        Ok(())
+        any
     }
 
     /// Carries out everything the core has queued.
     fn flush(&mut self) -> Result<(), Error> {
-        // Bytes written straight to a local socket are acknowledged at once (a DATA_ACK),
-        // and bytes read straight from one become DATA: go round until nothing new.
         loop {
             while let Some(message) = self.conn.poll_transmit() {
                 if let Err(e) = wire::encode(&message, &self.register, &mut self.out) {
@@ -432,7 +406,6 @@ where
                 self.conn
                     .handle_violation(ProtocolViolation::NotReading { queued });
             }
-            let mut progressed = false;
             while let Some(command) = self.conn.poll_local() {
                 match command {
                     LocalCommand::Open {
@@ -440,45 +413,15 @@ where
                         addr,
                         credit,
                         ..
-                    } => {
-                        let (tx, rx) = mpsc::unbounded_channel();
-                        self.pumps.insert(handle, PumpHandle::new(tx, credit));
-                        tokio::spawn(pump::run(
-                            handle,
-                            Socket::Connect(addr),
-                            credit,
-                            rx,
-                            self.pump_events_tx.clone(),
-                        ));
-                    }
-                    LocalCommand::Write { handle, data } => {
-                        if let Some(local) = self.pumps.get_mut(&handle) {
-                            let delivered = local.write(data);
-                            if delivered > 0 {
-                                self.conn.handle_local_delivered(handle, delivered);
-                                progressed = true;
-                            }
-                        }
-                    }
-                    LocalCommand::Grant { handle, bytes } => {
-                        if let Some(local) = self.pumps.get_mut(&handle) {
-                            let conn = &mut self.conn;
-                            local.grant(bytes, |data| {
-                                if let Err(e) = conn.handle_local_data(handle, data) {
-                                    tracing::error!(error = %e, "local read beyond the window");
-                                    conn.handle_local_closed(Instant::now(), handle, false);
-                                }
-                                progressed = true;
-                            });
-                        }
-                    }
-                    LocalCommand::Close { handle } => {
-                        if let Some(local) = self.pumps.remove(&handle) {
-                            let _ = local.tx.send(PumpCommand::Close);
-                        }
-                    }
+                    } => self.locals.connect(handle, addr, credit),
+                    LocalCommand::Write { handle, data } => self.locals.write(handle, data),
+                    LocalCommand::Grant { handle, bytes } => self.locals.grant(handle, bytes),
+                    LocalCommand::Close { handle } => self.locals.close(handle),
                 }
             }
+            // Bytes written straight to a local socket are acknowledged (DATA_ACK), bytes
+            // read straight from one become DATA: go round until nothing new.
+            let progressed = self.on_local_events();
             while let Some(event) = self.conn.poll_event() {
                 if event == Event::Registered {
                     self.registered = true;
@@ -495,9 +438,7 @@ where
     fn shutdown(&mut self) {
         self.conn.close();
         let _ = self.flush();
-        for (_, local) in self.pumps.drain() {
-            let _ = local.tx.send(PumpCommand::Close);
-        }
+        self.locals.close_all();
     }
 }
 
