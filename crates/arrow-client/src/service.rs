@@ -25,6 +25,11 @@ use tokio_util::codec::Decoder;
 use uuid::Uuid;
 
 use crate::Error;
+
+/// The TLS layer reads a client's TCP stream through a buffer this large: rustls asks for
+/// 4 KiB at a time, and one `recv` per 64 KiB instead of per 4 KiB roughly halves the
+/// system calls of a bulk transfer.
+const TLS_READ_BUFFER: usize = 64 * 1024;
 use crate::flow::{RecvWindow, SendWindow};
 use crate::pump::{LocalEvent, LocalSockets};
 
@@ -439,10 +444,13 @@ async fn serve_client(
     events: &mpsc::UnboundedSender<ServiceEvent>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let tls = tokio::time::timeout(Duration::from_secs(20), acceptor.accept(tcp))
-        .await
-        .map_err(|_| "TLS handshake timed out".to_string())?
-        .map_err(|e| format!("TLS: {e}"))?;
+    let tls = tokio::time::timeout(
+        Duration::from_secs(20),
+        acceptor.accept(tokio::io::BufReader::with_capacity(TLS_READ_BUFFER, tcp)),
+    )
+    .await
+    .map_err(|_| "TLS handshake timed out".to_string())?
+    .map_err(|e| format!("TLS: {e}"))?;
     let (mut reader, writer) = tokio::io::split(tls);
     let mut codec = ArrowCodec::new().with_max_body(256 * 1024);
     let mut input = BytesMut::with_capacity(16 * 1024);
