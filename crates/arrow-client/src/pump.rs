@@ -10,7 +10,7 @@
 //!   rest is queued and written (vectored) when the socket becomes writable.
 //! - Reads happen only while the connection holds read credit ([`LocalSockets::grant`]):
 //!   with none, the socket is not read and the kernel's buffers push back on the peer. An
-//!   idle connection holds no buffer: one is allocated per read, sized by the credit.
+//!   idle connection holds no buffer: reads land in one buffer shared by all connections.
 //! - Readiness: each socket has its own waker; when tokio wakes it, the socket's key goes
 //!   on a ready list and the owner's task is woken; [`LocalSockets::poll_io`] then does the
 //!   I/O of exactly the sockets on that list.
@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures::task::AtomicWaker;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -38,6 +38,10 @@ use tokio::sync::mpsc;
 
 /// Largest single read from a local socket.
 const MAX_READ: usize = 64 * 1024;
+/// Reads go into one buffer shared by every connection of the owner, allocated this
+/// much at a time: the owner copies each chunk into its output and drops it, so the
+/// allocation is reused instead of allocating (and page-faulting) per read.
+const READ_BUFFER: usize = 256 * 1024;
 /// Buffers in one vectored write.
 const MAX_IOV: usize = 64;
 /// How long a local connect may take.
@@ -123,6 +127,8 @@ pub(crate) struct LocalSockets<K> {
     connected_tx: mpsc::UnboundedSender<(K, Option<TcpStream>)>,
     connected_rx: mpsc::UnboundedReceiver<(K, Option<TcpStream>)>,
     events: VecDeque<(K, LocalEvent)>,
+    /// Where reads land; each chunk read is split off it.
+    read_buf: BytesMut,
 }
 
 impl<K> LocalSockets<K>
@@ -142,6 +148,7 @@ where
             connected_tx,
             connected_rx,
             events: VecDeque::new(),
+            read_buf: BytesMut::new(),
         }
     }
 
@@ -325,6 +332,7 @@ where
             read_credit(
                 stream,
                 &mut cx,
+                &mut self.read_buf,
                 &mut local.credit,
                 &mut local.read_open,
                 |event| self.events.push_back((key, event)),
@@ -409,6 +417,7 @@ fn write_pending(
 fn read_credit(
     stream: &TcpStream,
     cx: &mut Context<'_>,
+    buf: &mut BytesMut,
     credit: &mut u32,
     read_open: &mut bool,
     mut event: impl FnMut(LocalEvent),
@@ -418,15 +427,19 @@ fn read_credit(
             Poll::Pending => break,
             Poll::Ready(ready) => ready?,
         }
-        let mut buf = BytesMut::with_capacity((*credit as usize).min(MAX_READ));
-        match stream.try_read_buf(&mut buf) {
+        let want = (*credit as usize).min(MAX_READ);
+        if buf.capacity() < want {
+            // Reclaims the allocation when every chunk split off it was dropped.
+            buf.reserve(READ_BUFFER);
+        }
+        match stream.try_read_buf(&mut (&mut *buf).limit(want)) {
             Ok(0) => {
                 *read_open = false;
                 event(LocalEvent::Closed { clean: true });
             }
             Ok(n) => {
                 *credit -= n as u32;
-                event(LocalEvent::Data(buf.freeze()));
+                event(LocalEvent::Data(buf.split().freeze()));
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
