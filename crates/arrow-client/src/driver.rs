@@ -5,7 +5,7 @@
 //! to the TLS stream with cancel-safe partial writes polled in the same `select!` as the
 //! reads, so reading from the service (and so seeing its DATA_ACKs and PINGs) never waits
 //! on a blocked write, and no message crosses a task boundary on its way out. The local
-//! connections are polled by the same task ([`LocalSockets`]): a DATA message is written
+//! connections are polled by the same task (`pump::LocalSockets`): a DATA message is written
 //! to its local socket at once and its DATA_ACK leaves in the same batch, and bytes read
 //! from a local socket become a DATA message without a task hop.
 
