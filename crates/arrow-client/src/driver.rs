@@ -5,17 +5,15 @@
 //! One task per connection reads the TLS stream, runs the core and the timers, and writes
 //! to the TLS stream with cancel-safe partial writes polled in the same `select!` as the
 //! reads, so reading from the service (and so seeing its DATA_ACKs and PINGs) never waits
-//! on a blocked write, and no message crosses a task boundary on its way out. Each local connection is a
-//! `pump` task that reads the socket; bytes for it are written by this task straight to
-//! the socket (`try_write`) while the pump holds none queued, and only the rest goes to
-//! the pump, so in the common case a DATA message costs no task hop and its DATA_ACK
-//! leaves in the same batch.
+//! on a blocked write, and no message crosses a task boundary on its way out. The local
+//! connections are polled by the same task (`pump::LocalSockets`): a DATA message is written
+//! to its local socket at once and its DATA_ACK leaves in the same batch, and bytes read
+//! from a local socket become a DATA message without a task hop.
 //!
 //! The same `select!` takes the client's commands (a new service table, shutdown). After
 //! an orderly shutdown ([`Disconnect::Shutdown`]) it writes what is queued and closes TLS
 //! with close_notify, both bounded by [`CLOSE_TIMEOUT`].
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use arrow_codec::Register;
@@ -23,12 +21,11 @@ use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::codec::Decoder;
-use tracing::Instrument;
 
 use crate::client::Control;
 pub use crate::client::{ClientConfig, ClientEvent, default_extended_info, run};
 use crate::connection::{Connection, Disconnect, Event, LocalCommand, SessionHandle, State};
-use crate::pump::{self, PumpCommand, PumpEvent, PumpHandle, Socket};
+use crate::pump::{LocalEvent, LocalSockets};
 use crate::status::LinkState;
 use crate::{Error, ProtocolViolation, wire};
 
@@ -41,9 +38,8 @@ pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) struct Driver<'a, W> {
     conn: Connection,
     register: Register,
-    pumps: HashMap<SessionHandle, PumpHandle>,
-    pump_events_tx: pump::EventSender<SessionHandle>,
-    pump_events: mpsc::UnboundedReceiver<(SessionHandle, PumpEvent)>,
+    /// The local connections, polled by this task.
+    locals: LocalSockets<SessionHandle>,
     /// The TLS write half, written from the same task with cancel-safe `write` calls in
     /// the same `select!` as the reads: a blocked write never stops reading.
     writer: W,
@@ -71,15 +67,12 @@ where
         server: &str,
         control: &'a mut Control,
     ) -> Self {
-        let (pump_events_tx, pump_events) = mpsc::unbounded_channel();
         let events = control.events.clone();
         let base_bytes = control.status.bytes();
         Driver {
             conn,
             register,
-            pumps: HashMap::new(),
-            pump_events_tx,
-            pump_events,
+            locals: LocalSockets::new(),
             writer,
             out: BytesMut::with_capacity(64 * 1024),
             needs_flush: false,
@@ -143,18 +136,8 @@ where
                         input.reserve(64 * 1024);
                     }
                 }
-                event = self.pump_events.recv() => {
-                    // The driver holds a sender, so the channel never closes here.
-                    if let Some((handle, event)) = event {
-                        self.on_pump(handle, event)?;
-                        // Drain what else is ready, bounded, before writing.
-                        for _ in 0..256 {
-                            match self.pump_events.try_recv() {
-                                Ok((handle, event)) => self.on_pump(handle, event)?,
-                                Err(_) => break,
-                            }
-                        }
-                    }
+                () = std::future::poll_fn(|cx| self.locals.poll_io(cx)) => {
+                    self.on_local_events();
                 }
                 () = sleep => self.conn.handle_timeout(Instant::now()),
                 command = self.control.commands.recv(), if !self.control.stopping => {
@@ -179,40 +162,30 @@ where
         }
     }
 
-    fn on_pump(&mut self, handle: SessionHandle, event: PumpEvent) -> Result<(), Error> {
-        match event {
-            PumpEvent::Data(data) => {
-                if let Some(local) = self.pumps.get_mut(&handle) {
-                    local.read_by_pump(data.len() as u32);
+    /// Hands what happened on local sockets to the core; true if anything did.
+    fn on_local_events(&mut self) -> bool {
+        let mut any = false;
+        while let Some((handle, event)) = self.locals.pop_event() {
+            any = true;
+            match event {
+                LocalEvent::Data(data) => {
+                    if let Err(e) = self.conn.handle_local_data(handle, data) {
+                        // A bug in this driver, never the peer's doing: end the session.
+                        tracing::error!(error = %e, "local read beyond the window");
+                        self.conn.handle_local_closed(Instant::now(), handle, false);
+                    }
                 }
-                if let Err(e) = self.conn.handle_local_data(handle, data) {
-                    // A bug in this driver, never the peer's doing: end the session.
-                    tracing::error!(error = %e, "local read beyond the window");
-                    self.conn.handle_local_closed(Instant::now(), handle, false);
+                LocalEvent::Delivered(n) => self.conn.handle_local_delivered(handle, n),
+                LocalEvent::Closed { clean } => {
+                    self.conn.handle_local_closed(Instant::now(), handle, clean);
                 }
-            }
-            PumpEvent::Delivered(n) => {
-                if let Some(local) = self.pumps.get_mut(&handle) {
-                    local.delivered(n);
-                }
-                self.conn.handle_local_delivered(handle, n);
-            }
-            PumpEvent::Connected(socket) => {
-                if let Some(local) = self.pumps.get_mut(&handle) {
-                    local.connected(socket);
-                }
-            }
-            PumpEvent::Closed { clean } => {
-                self.conn.handle_local_closed(Instant::now(), handle, clean);
             }
         }
-        Ok(())
+        any
     }
 
     /// Carries out everything the core has queued.
     fn flush(&mut self) -> Result<(), Error> {
-        // Bytes written straight to a local socket are acknowledged at once (a DATA_ACK),
-        // and bytes read straight from one become DATA: go round until nothing new.
         loop {
             while let Some(message) = self.conn.poll_transmit() {
                 if let Err(e) = wire::encode(&message, &self.register, &mut self.out) {
@@ -226,57 +199,22 @@ where
                 self.conn
                     .handle_violation(ProtocolViolation::NotReading { queued });
             }
-            let mut progressed = false;
             while let Some(command) = self.conn.poll_local() {
                 match command {
                     LocalCommand::Open {
                         handle,
-                        session,
-                        svc_id,
                         addr,
                         credit,
-                    } => {
-                        let (tx, rx) = mpsc::unbounded_channel();
-                        self.pumps.insert(handle, PumpHandle::new(tx, credit));
-                        tokio::spawn(
-                            pump::run(
-                                handle,
-                                Socket::Connect(addr),
-                                credit,
-                                rx,
-                                self.pump_events_tx.clone(),
-                            )
-                            .instrument(tracing::debug_span!("session", session, svc_id)),
-                        );
-                    }
-                    LocalCommand::Write { handle, data } => {
-                        if let Some(local) = self.pumps.get_mut(&handle) {
-                            let delivered = local.write(data);
-                            if delivered > 0 {
-                                self.conn.handle_local_delivered(handle, delivered);
-                                progressed = true;
-                            }
-                        }
-                    }
-                    LocalCommand::Grant { handle, bytes } => {
-                        if let Some(local) = self.pumps.get_mut(&handle) {
-                            let conn = &mut self.conn;
-                            local.grant(bytes, |data| {
-                                if let Err(e) = conn.handle_local_data(handle, data) {
-                                    tracing::error!(error = %e, "local read beyond the window");
-                                    conn.handle_local_closed(Instant::now(), handle, false);
-                                }
-                                progressed = true;
-                            });
-                        }
-                    }
-                    LocalCommand::Close { handle } => {
-                        if let Some(local) = self.pumps.remove(&handle) {
-                            let _ = local.tx.send(PumpCommand::Close);
-                        }
-                    }
+                        ..
+                    } => self.locals.connect(handle, addr, credit),
+                    LocalCommand::Write { handle, data } => self.locals.write(handle, data),
+                    LocalCommand::Grant { handle, bytes } => self.locals.grant(handle, bytes),
+                    LocalCommand::Close { handle } => self.locals.close(handle),
                 }
             }
+            // Bytes written straight to a local socket are acknowledged (DATA_ACK), bytes
+            // read straight from one become DATA: go round until nothing new.
+            let progressed = self.on_local_events();
             while let Some(event) = self.conn.poll_event() {
                 self.on_event(&event);
                 let _ = self.events.send(ClientEvent::Connection(event));
@@ -364,9 +302,7 @@ where
     pub(crate) fn shutdown(&mut self) {
         self.conn.close();
         let _ = self.flush();
-        for (_, local) in self.pumps.drain() {
-            let _ = local.tx.send(PumpCommand::Close);
-        }
+        self.locals.close_all();
     }
 }
 

@@ -1,319 +1,493 @@
-//! One local TCP connection bridged to a session: the tokio task that owns the socket.
+//! Local TCP connections bridged to sessions, polled by the task that owns them.
 //!
-//! A single task per connection polls three things at once: commands from the connection
-//! driver (bytes to write, read credit, close), the socket becoming writable while bytes
-//! are queued, and the socket becoming readable while there is read credit. Reading never
-//! waits for a blocked write and the other way round, and with no credit the task stops
-//! reading (the kernel's buffers then push back on the local service). An idle connection
-//! holds no buffer: one is allocated per read, sized by the credit.
+//! [`LocalSockets`] holds every local connection of one tunnel connection (the client's
+//! connections to its local services, or the development service's user connections) and
+//! is driven from its owner's task: no task and no channel per connection, so a byte read
+//! from a local socket becomes a DATA message, and a DATA message becomes a write to a
+//! local socket, without a task hop or a cross-thread wake-up.
 //!
-//! Its owner keeps a [`PumpHandle`]: once the pump reports the socket connected, the owner
-//! writes to it directly while the pump holds nothing queued, and hands the pump only
-//! what the socket did not take.
+//! - Writes ([`LocalSockets::write`]) go to the socket at once while it takes them; the
+//!   rest is queued and written (vectored) when the socket becomes writable.
+//! - Reads happen only while the connection holds read credit ([`LocalSockets::grant`]):
+//!   with none, the socket is not read and the kernel's buffers push back on the peer. An
+//!   idle connection holds no buffer: reads land in one buffer shared by all connections.
+//! - Readiness: each socket has its own waker; when tokio wakes it, the socket's key goes
+//!   on a ready list and the owner's task is woken; [`LocalSockets::poll_io`] then does the
+//!   I/O of exactly the sockets on that list.
+//! - What happened (bytes read, bytes written, end of stream, failure) is queued as
+//!   [`LocalEvent`]s, in order per connection, for the owner to take with
+//!   [`LocalSockets::pop_event`].
+//! - Closing ([`LocalSockets::close`]) hands the socket and the bytes still queued for it
+//!   to a short-lived task that writes them, half-closes and waits briefly for the peer to
+//!   finish, so closing never drops bytes already received nor resets the connection.
 
-use std::collections::VecDeque;
-use std::io;
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use futures::task::AtomicWaker;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 /// Largest single read from a local socket.
 const MAX_READ: usize = 64 * 1024;
+/// Reads go into one buffer shared by every connection of the owner, allocated this
+/// much at a time: the owner copies each chunk into its output and drops it, so the
+/// allocation is reused instead of allocating (and page-faulting) per read.
+const READ_BUFFER: usize = 256 * 1024;
+/// Buffers in one vectored write.
+const MAX_IOV: usize = 64;
 /// How long a local connect may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a closed connection may take to accept the bytes still queued for it.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// After our last byte, how long to wait for the local peer to close before dropping.
 const LINGER: Duration = Duration::from_secs(2);
 
-/// What the connection driver tells a pump.
+/// What happened on a local connection.
 #[derive(Debug)]
-pub(crate) enum PumpCommand {
-    /// Queue these bytes for the socket.
-    Write(Bytes),
-    /// Allow this many more bytes to be read.
-    Grant(u32),
-    /// Stop reading; write what is queued; close.
-    Close,
-}
-
-/// What a pump tells the connection driver.
-#[derive(Debug)]
-pub(crate) enum PumpEvent {
-    /// Bytes read from the socket.
+pub(crate) enum LocalEvent {
+    /// Bytes read from the socket (never more than the credit).
     Data(Bytes),
     /// Bytes written to the socket.
     Delivered(u32),
     /// The socket ended: `clean` for an orderly EOF, not for an error or failed connect.
+    /// After an error nothing more is read or written; after an EOF queued bytes are still
+    /// written.
     Closed { clean: bool },
-    /// The socket is connected (sent once, first). The driver may write to it directly
-    /// with `try_write` while nothing it handed to the pump is still queued there, which
-    /// keeps the bytes in order and saves a task hop per message.
-    Connected(Arc<TcpStream>),
 }
 
-/// Where a pump's socket comes from.
-pub(crate) enum Socket {
-    /// Connect to this address first.
-    Connect(SocketAddr),
-    /// Already connected (the service side accepted it).
-    Accepted(TcpStream),
+/// The keys of sockets that became ready, and the owner's task to wake.
+struct ReadyList<K> {
+    keys: Mutex<Vec<K>>,
+    owner: AtomicWaker,
 }
 
-/// The owner's side of one pump: its command channel and, once connected, the socket.
-pub(crate) struct PumpHandle {
-    /// Commands to its pump task.
-    pub(crate) tx: mpsc::UnboundedSender<PumpCommand>,
-    /// The socket, once connected: written directly while `queued` is 0.
-    socket: Option<Arc<TcpStream>>,
-    /// Bytes handed to the pump and not yet reported delivered.
-    queued: u64,
-    /// Read credit the pump holds, as far as its owner has seen its Data events: the
-    /// owner reads the socket directly only while this is 0, so the pump has no read
-    /// in flight and the bytes stay in order.
-    pump_credit: u32,
-}
-
-impl PumpHandle {
-    /// A handle for a pump not yet connected.
-    pub(crate) fn new(tx: mpsc::UnboundedSender<PumpCommand>, credit: u32) -> Self {
-        PumpHandle {
-            tx,
-            socket: None,
-            queued: 0,
-            pump_credit: credit,
-        }
-    }
-
-    /// The pump reported `n` bytes read (a Data event).
-    pub(crate) fn read_by_pump(&mut self, n: u32) {
-        self.pump_credit = self.pump_credit.saturating_sub(n);
-    }
-
-    /// `n` more bytes may be read: while the pump holds no credit, reads the socket
-    /// directly (passing each chunk to `data`) until it would block, and hands the credit
-    /// left to the pump. End of stream and errors are left to the pump too: it reads
-    /// again, gets them, and reports the close.
-    pub(crate) fn grant(&mut self, mut n: u32, mut data: impl FnMut(Bytes)) {
-        if self.pump_credit == 0
-            && let Some(socket) = &self.socket
-        {
-            while n > 0 {
-                let mut buf = BytesMut::with_capacity((n as usize).min(MAX_READ));
-                match socket.try_read_buf(&mut buf) {
-                    Ok(k) if k > 0 => {
-                        n -= k as u32;
-                        data(buf.freeze());
-                    }
-                    _ => break,
-                }
-            }
-        }
-        if n > 0 {
-            self.pump_credit = self.pump_credit.saturating_add(n);
-            let _ = self.tx.send(PumpCommand::Grant(n));
-        }
-    }
-
-    /// The pump reported its socket connected.
-    pub(crate) fn connected(&mut self, socket: Arc<TcpStream>) {
-        self.socket = Some(socket);
-    }
-
-    /// The pump reported `n` of the bytes handed to it delivered.
-    pub(crate) fn delivered(&mut self, n: u32) {
-        self.queued = self.queued.saturating_sub(u64::from(n));
-    }
-
-    /// Writes what the socket takes now (only while the pump holds nothing, so the
-    /// order stays), hands the rest to the pump, and returns the bytes delivered.
-    pub(crate) fn write(&mut self, mut data: Bytes) -> u32 {
-        let mut delivered = 0;
-        if self.queued == 0
-            && let Some(socket) = &self.socket
-        {
-            // An error is left to the pump: it gets the same error on the bytes
-            // handed to it, and reports the close.
-            while let Ok(n) = socket.try_write(&data) {
-                if n == 0 {
-                    break;
-                }
-                delivered += n as u32;
-                data.advance(n);
-                if data.is_empty() {
-                    break;
-                }
-            }
-        }
-        if !data.is_empty() {
-            self.queued += data.len() as u64;
-            let _ = self.tx.send(PumpCommand::Write(data));
-        }
-        delivered
-    }
-}
-
-pub(crate) type EventSender<K> = mpsc::UnboundedSender<(K, PumpEvent)>;
-
-/// Runs one local connection to its end.
-pub(crate) async fn run<K: Copy + Send + 'static>(
+/// The waker tokio holds for one socket: puts its key on the ready list (once until the
+/// owner takes it) and wakes the owner.
+struct SocketWaker<K> {
     key: K,
-    socket: Socket,
+    queued: AtomicBool,
+    list: Arc<ReadyList<K>>,
+}
+
+impl<K: Copy + Send + Sync + 'static> Wake for SocketWaker<K> {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            self.list
+                .keys
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(self.key);
+            self.list.owner.wake();
+        }
+    }
+}
+
+enum Stream {
+    /// The connect is under way.
+    Connecting,
+    /// Connected.
+    Open(TcpStream),
+    /// Failed (reported); nothing more is read or written.
+    Failed,
+}
+
+struct Local<K> {
+    stream: Stream,
+    notify: Arc<SocketWaker<K>>,
+    waker: Waker,
+    /// Bytes the socket has not taken yet, in order.
+    pending: VecDeque<Bytes>,
+    /// Bytes that may still be read.
     credit: u32,
-    commands: mpsc::UnboundedReceiver<PumpCommand>,
-    events: EventSender<K>,
-) {
-    let stream = match socket {
-        Socket::Accepted(stream) => stream,
-        Socket::Connect(addr) => {
-            match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
-                Ok(Ok(stream)) => stream,
+    /// No EOF seen yet.
+    read_open: bool,
+    /// Closed by the owner while still connecting: drain and close once connected.
+    closing: bool,
+}
+
+/// Every local connection of one tunnel connection, keyed by `K`.
+pub(crate) struct LocalSockets<K> {
+    sockets: HashMap<K, Local<K>>,
+    list: Arc<ReadyList<K>>,
+    /// Keys taken from the ready list (reused buffer).
+    scratch: Vec<K>,
+    connected_tx: mpsc::UnboundedSender<(K, Option<TcpStream>)>,
+    connected_rx: mpsc::UnboundedReceiver<(K, Option<TcpStream>)>,
+    events: VecDeque<(K, LocalEvent)>,
+    /// Where reads land; each chunk read is split off it.
+    read_buf: BytesMut,
+}
+
+impl<K> LocalSockets<K>
+where
+    K: Copy + Eq + Hash + Send + Sync + std::fmt::Debug + 'static,
+{
+    /// No connections.
+    pub(crate) fn new() -> Self {
+        let (connected_tx, connected_rx) = mpsc::unbounded_channel();
+        LocalSockets {
+            sockets: HashMap::new(),
+            list: Arc::new(ReadyList {
+                keys: Mutex::new(Vec::new()),
+                owner: AtomicWaker::new(),
+            }),
+            scratch: Vec::new(),
+            connected_tx,
+            connected_rx,
+            events: VecDeque::new(),
+            read_buf: BytesMut::new(),
+        }
+    }
+
+    fn insert(&mut self, key: K, stream: Stream, credit: u32) {
+        let notify = Arc::new(SocketWaker {
+            key,
+            queued: AtomicBool::new(false),
+            list: self.list.clone(),
+        });
+        let waker = Waker::from(notify.clone());
+        self.sockets.insert(
+            key,
+            Local {
+                stream,
+                notify,
+                waker,
+                pending: VecDeque::new(),
+                credit,
+                read_open: true,
+                closing: false,
+            },
+        );
+    }
+
+    /// Adds a connection to `addr` that may read `credit` bytes; the connect runs in the
+    /// background, bytes written meanwhile are queued, a failure is a `Closed` event.
+    pub(crate) fn connect(&mut self, key: K, addr: SocketAddr, credit: u32) {
+        self.insert(key, Stream::Connecting, credit);
+        let done = self.connected_tx.clone();
+        tokio::spawn(async move {
+            let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await
+            {
+                Ok(Ok(stream)) => Some(stream),
                 Ok(Err(e)) => {
                     tracing::debug!(%addr, error = %e, "local connect failed");
-                    let _ = events.send((key, PumpEvent::Closed { clean: false }));
-                    return;
+                    None
                 }
                 Err(_) => {
                     tracing::debug!(%addr, "local connect timed out");
-                    let _ = events.send((key, PumpEvent::Closed { clean: false }));
-                    return;
+                    None
                 }
-            }
-        }
-    };
-    let _ = stream.set_nodelay(true);
-    let stream = Arc::new(stream);
-    let _ = events.send((key, PumpEvent::Connected(stream.clone())));
-    let mut pump = Pump {
-        key,
-        stream,
-        credit,
-        pending: VecDeque::new(),
-        read_open: true,
-        closing: false,
-        events,
-    };
-    let clean = pump.run(commands).await.is_ok();
-    if clean {
-        pump.linger().await;
-    }
-}
-
-struct Pump<K> {
-    key: K,
-    stream: Arc<TcpStream>,
-    credit: u32,
-    pending: VecDeque<Bytes>,
-    read_open: bool,
-    closing: bool,
-    events: EventSender<K>,
-}
-
-impl<K: Copy> Pump<K> {
-    fn emit(&self, event: PumpEvent) {
-        let _ = self.events.send((self.key, event));
+            };
+            let _ = done.send((key, stream));
+        });
     }
 
-    async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<PumpCommand>) -> io::Result<()> {
-        loop {
-            if self.closing && self.pending.is_empty() {
-                return Ok(());
-            }
-            let want_read = self.read_open && !self.closing && self.credit > 0;
-            let want_write = !self.pending.is_empty();
-            tokio::select! {
-                command = commands.recv(), if !self.closing => match command {
-                    Some(PumpCommand::Write(data)) => {
-                        if !data.is_empty() {
-                            self.pending.push_back(data);
-                        }
-                    }
-                    Some(PumpCommand::Grant(n)) => self.credit = self.credit.saturating_add(n),
-                    Some(PumpCommand::Close) | None => self.closing = true,
-                },
-                ready = self.stream.writable(), if want_write => {
-                    ready?;
-                    if let Err(e) = self.write_some() {
-                        self.emit(PumpEvent::Closed { clean: false });
-                        return Err(e);
-                    }
-                }
-                ready = self.stream.readable(), if want_read => {
-                    ready?;
-                    if let Err(e) = self.read_some() {
-                        self.emit(PumpEvent::Closed { clean: false });
-                        return Err(e);
-                    }
-                }
-            }
-        }
+    /// Adds an accepted connection that may read `credit` bytes.
+    pub(crate) fn accept(&mut self, key: K, stream: TcpStream, credit: u32) {
+        let _ = stream.set_nodelay(true);
+        self.insert(key, Stream::Open(stream), credit);
+        self.drive(key);
     }
 
-    fn write_some(&mut self) -> io::Result<()> {
-        let mut written = 0u32;
-        while let Some(front) = self.pending.front_mut() {
-            match self.stream.try_write(front) {
-                Ok(n) => {
-                    written += n as u32;
-                    front.advance(n);
-                    if front.is_empty() {
-                        self.pending.pop_front();
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => return Err(e),
-            }
-        }
-        if written > 0 {
-            self.emit(PumpEvent::Delivered(written));
-        }
-        Ok(())
-    }
-
-    fn read_some(&mut self) -> io::Result<()> {
-        let want = (self.credit as usize).min(MAX_READ);
-        let mut buf = BytesMut::with_capacity(want);
-        match self.stream.try_read_buf(&mut buf) {
-            Ok(0) => {
-                self.read_open = false;
-                self.emit(PumpEvent::Closed { clean: true });
-                Ok(())
-            }
-            Ok(n) => {
-                self.credit -= n as u32;
-                self.emit(PumpEvent::Data(buf.freeze()));
-                Ok(())
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Half-closes our side and waits (briefly) for the local peer to finish, discarding
-    /// what it still sends, so closing never resets a connection with our bytes unread.
-    async fn linger(&mut self) {
-        if socket2::SockRef::from(&*self.stream)
-            .shutdown(std::net::Shutdown::Write)
-            .is_err()
-        {
+    /// Writes `data` after everything before it: now, as far as the socket takes it.
+    pub(crate) fn write(&mut self, key: K, data: Bytes) {
+        let Some(local) = self.sockets.get_mut(&key) else {
+            return;
+        };
+        if data.is_empty() || matches!(local.stream, Stream::Failed) || local.closing {
             return;
         }
-        let mut scratch = [0u8; 4096];
-        let _ = tokio::time::timeout(LINGER, async {
-            loop {
-                if self.stream.readable().await.is_err() {
-                    break;
+        local.pending.push_back(data);
+        if local.pending.len() == 1 {
+            self.drive(key);
+        }
+    }
+
+    /// Allows `n` more bytes to be read, and reads what is there now.
+    pub(crate) fn grant(&mut self, key: K, n: u32) {
+        let Some(local) = self.sockets.get_mut(&key) else {
+            return;
+        };
+        local.credit = local.credit.saturating_add(n);
+        self.drive(key);
+    }
+
+    /// Stops reading and closes the connection once the bytes queued for it are written.
+    /// Nothing more is reported for it.
+    pub(crate) fn close(&mut self, key: K) {
+        let Some(mut local) = self.sockets.remove(&key) else {
+            return;
+        };
+        match std::mem::replace(&mut local.stream, Stream::Failed) {
+            Stream::Open(stream) => finish(stream, local.pending),
+            Stream::Connecting => {
+                // Kept until the connect ends, so what was queued still gets written.
+                local.closing = true;
+                self.sockets.insert(key, local);
+            }
+            Stream::Failed => {}
+        }
+    }
+
+    /// Closes every connection (as [`close`](Self::close)).
+    pub(crate) fn close_all(&mut self) {
+        let keys: Vec<K> = self.sockets.keys().copied().collect();
+        for key in keys {
+            self.close(key);
+        }
+        self.sockets.clear();
+    }
+
+    /// The next thing that happened, in order per connection.
+    pub(crate) fn pop_event(&mut self) -> Option<(K, LocalEvent)> {
+        self.events.pop_front()
+    }
+
+    /// Does the I/O of every socket that became ready (and finishes connects). Ready once
+    /// there are events to take; otherwise the owner's task is woken when a socket it
+    /// waits on becomes ready.
+    pub(crate) fn poll_io(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.list.owner.register(cx.waker());
+        while let Poll::Ready(Some((key, stream))) = self.connected_rx.poll_recv(cx) {
+            self.on_connected(key, stream);
+        }
+        {
+            let mut keys = self.list.keys.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::swap(&mut *keys, &mut self.scratch);
+        }
+        let mut keys = std::mem::take(&mut self.scratch);
+        for key in keys.drain(..) {
+            if let Some(local) = self.sockets.get(&key) {
+                local.notify.queued.store(false, Ordering::Release);
+                self.drive(key);
+            }
+        }
+        self.scratch = keys;
+        if self.events.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    }
+
+    fn on_connected(&mut self, key: K, stream: Option<TcpStream>) {
+        let Some(local) = self.sockets.get_mut(&key) else {
+            return;
+        };
+        if !matches!(local.stream, Stream::Connecting) {
+            return;
+        }
+        match stream {
+            Some(stream) => {
+                let _ = stream.set_nodelay(true);
+                if local.closing {
+                    if let Some(local) = self.sockets.remove(&key) {
+                        finish(stream, local.pending);
+                    }
+                    return;
                 }
-                match self.stream.try_read(&mut scratch) {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(_) => break,
+                local.stream = Stream::Open(stream);
+                self.drive(key);
+            }
+            None => {
+                if local.closing {
+                    self.sockets.remove(&key);
+                    return;
+                }
+                local.stream = Stream::Failed;
+                local.pending.clear();
+                self.events
+                    .push_back((key, LocalEvent::Closed { clean: false }));
+            }
+        }
+    }
+
+    /// Writes what is queued and reads what the credit allows, until the socket would
+    /// block (its waker is then registered) or there is nothing left to do.
+    fn drive(&mut self, key: K) {
+        let Some(local) = self.sockets.get_mut(&key) else {
+            return;
+        };
+        let Stream::Open(stream) = &local.stream else {
+            return;
+        };
+        let mut cx = Context::from_waker(&local.waker);
+        let result = write_pending(stream, &mut cx, &mut local.pending, |n| {
+            self.events.push_back((key, LocalEvent::Delivered(n)));
+        })
+        .and_then(|()| {
+            read_credit(
+                stream,
+                &mut cx,
+                &mut self.read_buf,
+                &mut local.credit,
+                &mut local.read_open,
+                |event| self.events.push_back((key, event)),
+            )
+        });
+        if let Err(e) = result {
+            tracing::debug!(?key, error = %e, "local connection failed");
+            local.stream = Stream::Failed;
+            local.pending.clear();
+            self.events
+                .push_back((key, LocalEvent::Closed { clean: false }));
+        }
+    }
+}
+
+impl<K> Drop for LocalSockets<K> {
+    fn drop(&mut self) {
+        // Let every open connection drain and close gracefully, when a runtime is there
+        // to run that.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        for (_, local) in self.sockets.drain() {
+            if let Stream::Open(stream) = local.stream {
+                finish(stream, local.pending);
+            }
+        }
+    }
+}
+
+/// Writes `pending` (vectored) while the socket takes it; `delivered` gets the total.
+fn write_pending(
+    stream: &TcpStream,
+    cx: &mut Context<'_>,
+    pending: &mut VecDeque<Bytes>,
+    delivered: impl FnOnce(u32),
+) -> io::Result<()> {
+    let mut written = 0usize;
+    while !pending.is_empty() {
+        match stream.poll_write_ready(cx) {
+            Poll::Pending => break,
+            Poll::Ready(ready) => ready?,
+        }
+        let result = if pending.len() == 1 {
+            stream.try_write(&pending[0])
+        } else {
+            let mut iov = [IoSlice::new(&[]); MAX_IOV];
+            let mut count = 0;
+            for (slot, buf) in iov.iter_mut().zip(pending.iter()) {
+                *slot = IoSlice::new(buf);
+                count += 1;
+            }
+            stream.try_write_vectored(&iov[..count])
+        };
+        match result {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(mut n) => {
+                written += n;
+                while n > 0 {
+                    let Some(front) = pending.front_mut() else {
+                        break;
+                    };
+                    let step = n.min(front.len());
+                    front.advance(step);
+                    n -= step;
+                    if front.is_empty() {
+                        pending.pop_front();
+                    }
                 }
             }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if written > 0 {
+        delivered(u32::try_from(written).unwrap_or(u32::MAX));
+    }
+    Ok(())
+}
+
+/// Reads while there is credit and data; each chunk (and an EOF) goes to `event`.
+fn read_credit(
+    stream: &TcpStream,
+    cx: &mut Context<'_>,
+    buf: &mut BytesMut,
+    credit: &mut u32,
+    read_open: &mut bool,
+    mut event: impl FnMut(LocalEvent),
+) -> io::Result<()> {
+    while *read_open && *credit > 0 {
+        match stream.poll_read_ready(cx) {
+            Poll::Pending => break,
+            Poll::Ready(ready) => ready?,
+        }
+        let want = (*credit as usize).min(MAX_READ);
+        if buf.capacity() < want {
+            // Reclaims the allocation when every chunk split off it was dropped.
+            buf.reserve(READ_BUFFER);
+        }
+        match stream.try_read_buf(&mut (&mut *buf).limit(want)) {
+            Ok(0) => {
+                *read_open = false;
+                event(LocalEvent::Closed { clean: true });
+            }
+            Ok(n) => {
+                *credit -= n as u32;
+                event(LocalEvent::Data(buf.split().freeze()));
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Hands a closed connection to a task that writes what is still queued, half-closes and
+/// waits (briefly) for the peer to finish, discarding what it still sends, so closing
+/// never resets a connection with our bytes unread.
+fn finish(stream: TcpStream, pending: VecDeque<Bytes>) {
+    tokio::spawn(async move {
+        let mut stream = stream;
+        let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+            for data in pending {
+                stream.write_all(&data).await?;
+            }
+            io::Result::Ok(())
         })
         .await;
+        if !matches!(drained, Ok(Ok(()))) {
+            return;
+        }
+        linger(&stream).await;
+    });
+}
+
+async fn linger(stream: &TcpStream) {
+    if socket2::SockRef::from(stream)
+        .shutdown(std::net::Shutdown::Write)
+        .is_err()
+    {
+        return;
     }
+    let mut scratch = [0u8; 4096];
+    let _ = tokio::time::timeout(LINGER, async {
+        loop {
+            if stream.readable().await.is_err() {
+                break;
+            }
+            match stream.try_read(&mut scratch) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => break,
+            }
+        }
+    })
+    .await;
 }
