@@ -17,7 +17,11 @@
 //! own current-thread tokio runtime. The tunnel's parties are the user (the bench thread,
 //! `block_on`), the development service, the client and the local services; the
 //! baseline's are the same user thread and the direct servers, on a thread of their own.
-//! No party shares a runtime (or its wake-ups) with another, for either path. Each
+//! No party shares a runtime (or its wake-ups) with another, for either path. On a
+//! machine with fewer cores than the tunnel's four busy parties (CI has 2), the tunnel's
+//! threads share cores where the direct pipe's two do not, as the tunnel's machines
+//! would not in deployment: the CPU time per gigabyte in the notes does not depend on
+//! that, throughput does. Each
 //! iteration moves megabytes, so the window's ramp-up and the per-iteration wake-ups are a
 //! small part of it.
 //!
@@ -559,7 +563,10 @@ fn cpu_cost(rt: &Runtime, s: &Setup) -> String {
          the Arrow Service are separate processes on separate machines, each a single \
          connection-owning task: the user (the bench thread, for both paths), the \
          development service, the client and the local services for the tunnel; the direct \
-         servers for the baseline. An iteration moves 4 MiB (one session) or 100 x 128 KiB, so the \
+         servers for the baseline. With fewer cores than the tunnel's four busy \
+         parties, its threads share cores where the direct pipe's two do not (in \
+         deployment they are on different machines); the CPU time per GB below does not \
+         depend on that. An iteration moves 4 MiB (one session) or 100 x 128 KiB, so the \
          window's ramp-up is a small part of it. The tunnel reads local sockets 64 KiB \
          at a time, so one session moves one whole 64 KiB window per DATA_ACK round trip \
          (smaller reads pipeline better but cost more CPU and measured no faster here).\n\n\
