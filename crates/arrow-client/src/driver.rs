@@ -14,10 +14,11 @@
 //! an orderly shutdown ([`Disconnect::Shutdown`]) it writes what is queued and closes TLS
 //! with close_notify, both bounded by [`CLOSE_TIMEOUT`].
 
+use std::io::IoSlice;
 use std::time::{Duration, Instant};
 
 use arrow_codec::Register;
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::codec::Decoder;
@@ -25,6 +26,7 @@ use tokio_util::codec::Decoder;
 use crate::client::Control;
 pub use crate::client::{ClientConfig, ClientEvent, default_extended_info, run};
 use crate::connection::{Connection, Disconnect, Event, LocalCommand, SessionHandle, State};
+use crate::outbox::{MAX_IOV, Outbox};
 use crate::pump::{LocalEvent, LocalSockets};
 use crate::status::LinkState;
 use crate::{Error, ProtocolViolation, wire};
@@ -44,7 +46,7 @@ pub(crate) struct Driver<'a, W> {
     /// the same `select!` as the reads: a blocked write never stops reading.
     writer: W,
     /// Encoded messages not yet taken by the TLS writer.
-    out: BytesMut,
+    out: Outbox,
     /// Bytes went into TLS since the last flush.
     needs_flush: bool,
     events: mpsc::UnboundedSender<ClientEvent>,
@@ -74,7 +76,7 @@ where
             register,
             locals: LocalSockets::new(),
             writer,
-            out: BytesMut::with_capacity(64 * 1024),
+            out: Outbox::new(),
             needs_flush: false,
             events,
             control,
@@ -188,7 +190,7 @@ where
     fn flush(&mut self) -> Result<(), Error> {
         loop {
             while let Some(message) = self.conn.poll_transmit() {
-                if let Err(e) = wire::encode(&message, &self.register, &mut self.out) {
+                if let Err(e) = wire::queue(&message, &self.register, &mut self.out) {
                     return Err(Error::Config(format!("cannot encode {message:?}: {e}")));
                 }
             }
@@ -284,9 +286,10 @@ where
         let writer = &mut self.writer;
         let done = tokio::time::timeout(CLOSE_TIMEOUT, async {
             while !out.is_empty() {
-                match writer.write(out).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => out.advance(n),
+                match write_or_flush(writer, out).await {
+                    Ok(Some(0)) | Err(_) => return,
+                    Ok(Some(n)) => out.advance(n),
+                    Ok(None) => {}
                 }
             }
             let _ = writer.flush().await;
@@ -306,16 +309,21 @@ where
     }
 }
 
-/// One step of the writer: a partial write of `out` (cancel-safe: nothing is taken unless
-/// it returns), or a flush once everything was written. `Some(n)` bytes written, `None`
-/// flushed.
-pub(crate) async fn write_or_flush<W>(writer: &mut W, out: &[u8]) -> std::io::Result<Option<usize>>
+/// One step of the writer: a partial (vectored) write of `out` (cancel-safe: nothing is
+/// taken unless it returns), or a flush once everything was written. `Some(n)` bytes
+/// written, `None` flushed.
+pub(crate) async fn write_or_flush<W>(
+    writer: &mut W,
+    out: &Outbox,
+) -> std::io::Result<Option<usize>>
 where
     W: tokio::io::AsyncWrite + Unpin,
 {
     if out.is_empty() {
         writer.flush().await.map(|()| None)
     } else {
-        writer.write(out).await.map(Some)
+        let mut iov = [IoSlice::new(&[]); MAX_IOV];
+        let count = out.slices(&mut iov);
+        writer.write_vectored(&iov[..count]).await.map(Some)
     }
 }

@@ -77,6 +77,7 @@ pub mod flow;
 pub mod fuzzing;
 pub mod identity;
 pub mod message;
+mod outbox;
 mod pump;
 pub mod reconnect;
 pub mod service;

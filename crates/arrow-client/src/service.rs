@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_codec::{ArrowCodec, ControlBody, ControlMessage, ErrorCode, Message, Register};
-use bytes::{Buf, BytesMut};
+use bytes::{Bytes, BytesMut};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -31,6 +31,7 @@ use crate::Error;
 /// system calls of a bulk transfer.
 const TLS_READ_BUFFER: usize = 64 * 1024;
 use crate::flow::{RecvWindow, SendWindow};
+use crate::outbox::Outbox;
 use crate::pump::{LocalEvent, LocalSockets};
 
 /// How the development service behaves.
@@ -239,8 +240,8 @@ fn to_client(
     send: &mut SendWindow,
     total: &mut u64,
     session: u32,
-    data: &[u8],
-    out: &mut BytesMut,
+    data: Bytes,
+    out: &mut Outbox,
 ) {
     let len = data.len() as u32;
     if send.consume(len).is_err() {
@@ -248,7 +249,7 @@ fn to_client(
         return;
     }
     *total += u64::from(len);
-    let _ = arrow_codec::encode_data(svc_id, session, data, out);
+    let _ = out.data(svc_id, session, data);
 }
 
 struct ClientConn<'a> {
@@ -258,7 +259,7 @@ struct ClientConn<'a> {
     sessions: HashMap<u32, UserSession>,
     next_session: u32,
     next_msg_id: u16,
-    out: BytesMut,
+    out: Outbox,
     /// The users' connections, polled by this task.
     users: LocalSockets<u32>,
 }
@@ -271,7 +272,7 @@ impl ClientConn<'_> {
     }
 
     fn control(&mut self, msg: ControlMessage) {
-        let _ = msg.encode(&mut self.out);
+        let _ = msg.encode(self.out.control());
     }
 
     fn hup(&mut self, session: u32, code: ErrorCode) {
@@ -344,7 +345,7 @@ impl ClientConn<'_> {
                     &mut s.send,
                     &mut s.to_client,
                     session,
-                    &data,
+                    data,
                     &mut self.out,
                 ),
                 LocalEvent::Delivered(n) => self.delivered(session, n),
@@ -468,8 +469,8 @@ async fn serve_client(
         .allow
         .as_ref()
         .is_none_or(|a| a.contains(&register.uuid));
-    let mut out = BytesMut::new();
     if !allowed {
+        let mut out = BytesMut::new();
         let _ = ControlMessage::ack(msg_id, ErrorCode::Unauthorized).encode(&mut out);
         let _ = tokio::time::timeout(Duration::from_secs(5), async {
             writer.write_all(&out).await?;
@@ -482,7 +483,8 @@ async fn serve_client(
         });
         return Err("refused: not in the allow-list".into());
     }
-    let _ = ControlMessage::ack(msg_id, ErrorCode::NoError).encode(&mut out);
+    let mut out = Outbox::new();
+    let _ = ControlMessage::ack(msg_id, ErrorCode::NoError).encode(out.control());
     let capacity = u32::from(register.window_size) + 1;
     let _ = events.send(ServiceEvent::ClientRegistered {
         client,

@@ -9,6 +9,7 @@ use bytes::BytesMut;
 
 use crate::ProtocolViolation;
 use crate::message::{ControlIn, Incoming, Outgoing};
+use crate::outbox::Outbox;
 
 /// The codec the client reads with: bodies up to 256 KiB. A data message over the window
 /// but under this limit is an overrun of one session (HUP 3); a body over it ends the
@@ -68,12 +69,42 @@ pub fn encode(
     register: &Register,
     dst: &mut BytesMut,
 ) -> Result<(), arrow_codec::EncodeError> {
+    match control(message, register) {
+        Some(control) => control.encode(dst),
+        None => match message {
+            Outgoing::Data {
+                svc_id,
+                session,
+                payload,
+            } => arrow_codec::encode_data(*svc_id, *session, payload, dst),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// Queues one outgoing message in `dst`, a DATA body as it is (not copied).
+pub(crate) fn queue(
+    message: &Outgoing,
+    register: &Register,
+    dst: &mut Outbox,
+) -> Result<(), arrow_codec::EncodeError> {
+    match control(message, register) {
+        Some(control) => control.encode(dst.control()),
+        None => match message {
+            Outgoing::Data {
+                svc_id,
+                session,
+                payload,
+            } => dst.data(*svc_id, *session, payload.clone()),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// The control message for `message`; `None` for DATA.
+fn control(message: &Outgoing, register: &Register) -> Option<ControlMessage> {
     let control = match message {
-        Outgoing::Data {
-            svc_id,
-            session,
-            payload,
-        } => return arrow_codec::encode_data(*svc_id, *session, payload, dst),
+        Outgoing::Data { .. } => return None,
         Outgoing::Register { msg_id } => {
             ControlMessage::new(*msg_id, ControlBody::Register(register.clone()))
         }
@@ -106,7 +137,7 @@ pub fn encode(
             }),
         ),
     };
-    control.encode(dst)
+    Some(control)
 }
 
 #[cfg(test)]

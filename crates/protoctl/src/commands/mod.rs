@@ -34,6 +34,14 @@ pub(crate) enum Command {
     Completions(completions::CompletionsArgs),
 }
 
+impl Command {
+    /// Runs best on a current-thread runtime: `arrow run` is one connection-owning task,
+    /// and on one thread its socket wake-ups cost no cross-thread hand-offs.
+    pub(crate) fn wants_one_thread(&self) -> bool {
+        matches!(self, Command::Arrow(arrow::ArrowCommand::Run(_)))
+    }
+}
+
 /// Runs one command to its end.
 pub(crate) async fn run(command: Command, out: &mut Output) -> Result<(), CliError> {
     match command {
