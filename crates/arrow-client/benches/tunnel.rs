@@ -9,21 +9,13 @@
 //! - `arrow/echo-64B`: a 64-byte round trip through the tunnel to a local echo service;
 //!   baseline: the same round trip over direct TCP.
 //!
-//! Fairness and topology: the baseline is a TLS connection made with the very same rustls
-//! client and server configurations (`DevCertificates`), to servers that run the same sink,
-//! source and echo code with the same buffer sizes. Every party runs as it does in
-//! deployment, where the Arrow client and the Arrow Service are separate processes on
-//! separate machines, each a single connection-owning task: on its own OS thread with its
-//! own current-thread tokio runtime. The tunnel's parties are the user (the bench thread,
-//! `block_on`), the development service, the client and the local services; the
-//! baseline's are the same user thread and the direct servers, on a thread of their own.
-//! No party shares a runtime (or its wake-ups) with another, for either path. On a
-//! machine with fewer cores than the tunnel's four busy parties (CI has 2), the tunnel's
-//! threads share cores where the direct pipe's two do not, as the tunnel's machines
-//! would not in deployment: the CPU time per gigabyte in the notes does not depend on
-//! that, throughput does. Each
-//! iteration moves megabytes, so the window's ramp-up and the per-iteration wake-ups are a
-//! small part of it.
+//! Fairness: the baseline is a TLS connection made with the very same rustls client and
+//! server configurations (`DevCertificates`), to servers that run the same sink, source
+//! and echo code with the same buffer sizes, in the same tokio runtime as the tunnel: a
+//! multi-thread runtime with 2 workers (the flavour `protoctl` runs on; the user side of
+//! both paths is driven from the bench thread with `block_on`). Each iteration moves
+//! megabytes, so the window's ramp-up and the per-iteration wake-ups are a small part of
+//! it.
 //!
 //! It also writes `target/bench-notes/arrow-client.md`: round-trip latency p50/p99 over
 //! 10,000 echoes (tunnel and direct TCP), the CPU time each path spends per gigabyte (a
@@ -35,7 +27,6 @@
 // are echoed there for whoever runs the bench by hand.
 #![allow(clippy::print_stdout)]
 
-use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -62,32 +53,6 @@ const ONE_SESSION: usize = 4 * MIB;
 /// `CHUNK`s per session per iteration of the 100-session group.
 const PER_SESSION_CHUNKS: usize = 2;
 const ROLE: &str = "ARROW_BENCH_ROLE";
-
-/// Starts one party on its own OS thread with its own current-thread runtime: runs
-/// `start` there, hands back what it returns, and keeps running the tasks it spawned for
-/// as long as the process lives.
-fn party<T, F, Fut>(name: &str, start: F) -> T
-where
-    T: Send + 'static,
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = T> + 'static,
-{
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name(name.to_string())
-        .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let _ = tx.send(start().await);
-                std::future::pending::<()>().await
-            })
-        })
-        .unwrap();
-    rx.recv().unwrap()
-}
 
 /// Sink: reads forever, writes one byte per CHUNK received.
 async fn sink<S: AsyncRead + AsyncWrite + Unpin>(mut s: S) {
@@ -279,40 +244,19 @@ struct Setup {
     tcp_echo: SocketAddr,
 }
 
-/// Starts every party on its own thread; `rt` is the user's runtime (the bench thread).
-fn setup(rt: &Runtime) -> Setup {
+async fn setup() -> Setup {
     let certs = DevCertificates::generate(&["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let (sink_addr, source_addr, echo_addr) = party("local-services", || async {
-        (
-            serve_tcp(Role::Sink).await,
-            serve_tcp(Role::Source).await,
-            serve_tcp(Role::Echo).await,
-        )
-    });
-    let direct_certs = certs.clone();
-    let (tls_sink, tls_source, tcp_echo) = party("direct-servers", move || async move {
-        (
-            serve_tls(Role::Sink, &direct_certs).await,
-            serve_tls(Role::Source, &direct_certs).await,
-            serve_tcp(Role::Echo).await,
-        )
-    });
-    let server_config = certs.server_config().unwrap();
-    let (service, mut exposed) = party("dev-service", move || async move {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (tx, mut events) = mpsc::unbounded_channel();
-        let service = DevService::spawn(listener, ServiceConfig::new(server_config), tx).unwrap();
-        // Ports go to the bench thread; every other event is dropped here.
-        let (ports_tx, ports_rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                if let ServiceEvent::PortExposed { service, .. } = event {
-                    let _ = ports_tx.send(service);
-                }
-            }
-        });
-        (service, ports_rx)
-    });
+    let sink_addr = serve_tcp(Role::Sink).await;
+    let source_addr = serve_tcp(Role::Source).await;
+    let echo_addr = serve_tcp(Role::Echo).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let service = DevService::spawn(
+        listener,
+        ServiceConfig::new(certs.server_config().unwrap()),
+        tx,
+    )
+    .unwrap();
     let mut specs = Vec::new();
     for addr in [sink_addr, source_addr, echo_addr] {
         specs.push((
@@ -333,16 +277,13 @@ fn setup(rt: &Runtime) -> Setup {
         max_sessions: 20_000,
         ..ConnectionConfig::default()
     };
+    let (ctx, _cevents) = mpsc::unbounded_channel::<ClientEvent>();
+    std::mem::forget(_cevents);
     let (stop, stop_rx) = watch::channel(false);
-    party("arrow-client", move || async move {
-        let (ctx, mut cevents) = mpsc::unbounded_channel::<ClientEvent>();
-        tokio::spawn(async move { while cevents.recv().await.is_some() {} });
-        tokio::spawn(driver::run(config, ctx, stop_rx));
-    });
-    let ports = rt.block_on(async {
-        let mut ports = std::collections::HashMap::new();
-        while ports.len() < 3 {
-            let service = exposed.recv().await.unwrap();
+    tokio::spawn(driver::run(config, ctx, stop_rx));
+    let mut ports = std::collections::HashMap::new();
+    while ports.len() < 3 {
+        if let Some(ServiceEvent::PortExposed { service, .. }) = events.recv().await {
             let target = targets
                 .iter()
                 .find(|(id, _)| *id == service.svc_id)
@@ -350,12 +291,12 @@ fn setup(rt: &Runtime) -> Setup {
                 .1;
             ports.insert(target, service.port);
         }
-        ports
-    });
+    }
+    tokio::spawn(async move { while events.recv().await.is_some() {} });
     Setup {
-        tls_sink,
-        tls_source,
-        tcp_echo,
+        tls_sink: serve_tls(Role::Sink, &certs).await,
+        tls_source: serve_tls(Role::Source, &certs).await,
+        tcp_echo: serve_tcp(Role::Echo).await,
         certs,
         _service: service,
         _stop: stop,
@@ -558,15 +499,9 @@ fn cpu_cost(rt: &Runtime, s: &Setup) -> String {
         "### Arrow tunnel: how the throughput groups are run\n\n\
          The baseline is a TLS connection made with the same rustls client and server \
          configurations as the tunnel's, to servers running the same sink, source and echo \
-         code with the same buffer sizes. Every party runs on its own OS thread with its \
-         own current-thread tokio runtime, as in deployment, where the Arrow client and \
-         the Arrow Service are separate processes on separate machines, each a single \
-         connection-owning task: the user (the bench thread, for both paths), the \
-         development service, the client and the local services for the tunnel; the direct \
-         servers for the baseline. With fewer cores than the tunnel's four busy \
-         parties, its threads share cores where the direct pipe's two do not (in \
-         deployment they are on different machines); the CPU time per GB below does not \
-         depend on that. An iteration moves 4 MiB (one session) or 100 x 128 KiB, so the \
+         code with the same buffer sizes, in the same tokio runtime: multi-thread with 2 \
+         workers (the flavour `protoctl` runs on), the user side of both driven from the \
+         bench thread. An iteration moves 4 MiB (one session) or 100 x 128 KiB, so the \
          window's ramp-up is a small part of it. The tunnel reads local sockets 64 KiB \
          at a time, so one session moves one whole 64 KiB window per DATA_ACK round trip \
          (smaller reads pipeline better but cost more CPU and measured no faster here).\n\n\
@@ -632,9 +567,7 @@ fn idle_session_memory(rt: &Runtime, n: usize) -> String {
         let (ctx, crx) = mpsc::unbounded_channel::<ClientEvent>();
         drop(crx);
         let (stop, stop_rx) = watch::channel(false);
-        party("idle-client", move || async move {
-            tokio::spawn(driver::run(config, ctx, stop_rx));
-        });
+        tokio::spawn(driver::run(config, ctx, stop_rx));
         // A scripted service: register, then CONNECT n sessions.
         let (tcp, _) = listener.accept().await.unwrap();
         let mut tls = acceptor.accept(tcp).await.unwrap();
@@ -714,13 +647,12 @@ fn main() {
         idle_server();
         return;
     }
-    // The user side of both paths: the bench thread, driving its own current-thread
-    // runtime with `block_on`; every other party gets a thread of its own in `setup`.
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let setup = setup(&rt);
+    let setup = rt.block_on(setup());
     let mut c = Criterion::default().configure_from_args();
     throughput(&mut c, &rt, &setup);
     let latency_note = latency(&mut c, &rt, &setup);
