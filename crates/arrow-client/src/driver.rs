@@ -6,7 +6,7 @@
 //! to the TLS stream with cancel-safe partial writes polled in the same `select!` as the
 //! reads, so reading from the service (and so seeing its DATA_ACKs and PINGs) never waits
 //! on a blocked write, and no message crosses a task boundary on its way out. The local
-//! connections are polled by the same task (`pump::LocalSockets`): a DATA message is written
+//! connections are polled by the same task (`local_sockets::LocalSockets`): a DATA message is written
 //! to its local socket at once and its DATA_ACK leaves in the same batch, and bytes read
 //! from a local socket become a DATA message without a task hop.
 //!
@@ -26,8 +26,8 @@ use tokio_util::codec::Decoder;
 use crate::client::Control;
 pub use crate::client::{ClientConfig, ClientEvent, default_extended_info, run};
 use crate::connection::{Connection, Disconnect, Event, LocalCommand, SessionHandle, State};
+use crate::local_sockets::{LocalEvent, LocalSockets};
 use crate::outbox::{MAX_IOV, Outbox};
-use crate::pump::{LocalEvent, LocalSockets};
 use crate::status::LinkState;
 use crate::{Error, ProtocolViolation, wire};
 

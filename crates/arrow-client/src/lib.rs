@@ -26,8 +26,9 @@
 //! - [`client`]: the runtime: dial, TLS (rustls, ring), register, reconnect per
 //!   [`reconnect`], a handle to replace the service table or shut down in order, the
 //!   status file ([`status`]).
-//! - [`driver`]: the tokio driver of one connection: reading never waits on writing, one
-//!   task per local connection.
+//! - [`driver`]: the tokio driver of one connection: reading never waits on writing; the
+//!   same task polls every local socket of the connection (no task per socket) and writes
+//!   DATA bodies to TLS without copying them (vectored writes).
 //! - [`identity`] (UUID and key in the state directory, 0600, atomic) and
 //!   [`service_table`] (stable service ids from the command line).
 //! - [`service`]: the development Arrow Service, a real TLS server exposing each client
@@ -76,9 +77,9 @@ mod error;
 pub mod flow;
 pub mod fuzzing;
 pub mod identity;
+mod local_sockets;
 pub mod message;
 mod outbox;
-mod pump;
 pub mod reconnect;
 pub mod service;
 pub mod service_table;

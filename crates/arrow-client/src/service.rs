@@ -31,8 +31,8 @@ use crate::Error;
 /// system calls of a bulk transfer.
 const TLS_READ_BUFFER: usize = 64 * 1024;
 use crate::flow::{RecvWindow, SendWindow};
+use crate::local_sockets::{LocalEvent, LocalSockets};
 use crate::outbox::Outbox;
-use crate::pump::{LocalEvent, LocalSockets};
 
 /// How the development service behaves.
 #[derive(Clone)]
