@@ -12,8 +12,10 @@
 //! Fairness: the baseline is a TLS connection made with the very same rustls client and
 //! server configurations (`DevCertificates`), to servers that run the same sink, source
 //! and echo code with the same buffer sizes, in the same tokio runtime as the tunnel: a
-//! multi-thread runtime with 2 workers (the flavour `protoctl` runs on; the user side of
-//! both paths is driven from the bench thread with `block_on`). Each iteration moves
+//! multi-thread runtime with 2 workers, shared by every party of both paths (the user
+//! side of both is driven from the bench thread with `block_on`). A thread per party was
+//! tried and dropped: on 2 cores it runs the tunnel's four busy threads against the
+//! baseline's two, which measures the core count rather than the tunnel. Each iteration moves
 //! megabytes, so the window's ramp-up and the per-iteration wake-ups are a small part of
 //! it.
 //!
@@ -500,8 +502,9 @@ fn cpu_cost(rt: &Runtime, s: &Setup) -> String {
          The baseline is a TLS connection made with the same rustls client and server \
          configurations as the tunnel's, to servers running the same sink, source and echo \
          code with the same buffer sizes, in the same tokio runtime: multi-thread with 2 \
-         workers (the flavour `protoctl` runs on), the user side of both driven from the \
-         bench thread. An iteration moves 4 MiB (one session) or 100 x 128 KiB, so the \
+         workers shared by every party of both paths, the user side of both driven from \
+         the bench thread (a thread per party was tried: on 2 cores it pits the tunnel's \
+         four busy threads against the baseline's two). An iteration moves 4 MiB (one session) or 100 x 128 KiB, so the \
          window's ramp-up is a small part of it. The tunnel reads local sockets 64 KiB \
          at a time, so one session moves one whole 64 KiB window per DATA_ACK round trip \
          (smaller reads pipeline better but cost more CPU and measured no faster here).\n\n\
