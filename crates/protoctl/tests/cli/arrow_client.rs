@@ -245,21 +245,12 @@ fn arrow_serve_and_run_carry_a_session_and_stop_on_sigint_with_0() {
     let server = format!("localhost:{port}");
     let ca = certs.join("ca.pem");
 
-    let client = Running::start(&[
-        "--json",
-        "arrow",
-        "run",
-        "--server",
+    let client = run_client(
         &server,
-        "--ca",
         ca.to_str().unwrap(),
-        "--state-dir",
-        state.to_str().unwrap(),
-        "--tcp",
-        &echo_addr,
-        "--window",
-        "4096",
-    ]);
+        &state,
+        &["--tcp", &echo_addr, "--window", "4096"],
+    );
     client.wait_event("registered");
     let registered = service.wait_event("client_registered");
     assert_eq!(registered["window"], 4096);
@@ -366,6 +357,23 @@ pub(crate) fn dev_service(dir: &std::path::Path, extra: &[&str]) -> (Running, St
     (service, format!("localhost:{port}"), ca)
 }
 
+/// `protoctl --json arrow run --server SERVER --ca CA --state-dir STATE`, then `extra`.
+fn run_client(server: &str, ca: &str, state: &std::path::Path, extra: &[&str]) -> Running {
+    let mut args = vec![
+        "--json",
+        "arrow",
+        "run",
+        "--server",
+        server,
+        "--ca",
+        ca,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    Running::start(&args)
+}
+
 fn read_status(state: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(state.join("status.json")).unwrap()).unwrap()
 }
@@ -402,19 +410,7 @@ fn arrow_run_sigterm_with_a_session_open_delivers_its_data_and_exits_0_stopped()
         let _ = count_tx.send(total);
     });
 
-    let client = Running::start(&[
-        "--json",
-        "arrow",
-        "run",
-        "--server",
-        &server,
-        "--ca",
-        &ca,
-        "--state-dir",
-        state.to_str().unwrap(),
-        "--tcp",
-        &local_addr,
-    ]);
+    let client = run_client(&server, &ca, &state, &["--tcp", &local_addr]);
     client.wait_event("registered");
     let exposed = service.wait_event("port_exposed");
     let port = exposed["port"].as_u64().unwrap() as u16;
@@ -475,19 +471,7 @@ fn arrow_run_sighup_reloads_the_services_and_sends_update() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let (_service, server, ca) = dev_service(dir.path(), &[]);
-    let client = Running::start(&[
-        "--json",
-        "arrow",
-        "run",
-        "--server",
-        &server,
-        "--ca",
-        &ca,
-        "--state-dir",
-        state.to_str().unwrap(),
-        "--tcp",
-        "127.0.0.1:9",
-    ]);
+    let client = run_client(&server, &ca, &state, &["--tcp", "127.0.0.1:9"]);
     client.wait_event("registered");
     client.signal("HUP");
     let reloaded = client.wait_event("reloaded");
@@ -617,19 +601,7 @@ fn arrow_run_without_gateway_warns_and_refuses_sessions_to_other_hosts() {
     );
     assert_eq!(stdout_lines(&out)[0]["gateway"], false);
 
-    let client = Running::start(&[
-        "--json",
-        "arrow",
-        "run",
-        "--server",
-        &server,
-        "--ca",
-        &ca,
-        "--state-dir",
-        state.to_str().unwrap(),
-        "--tcp",
-        remote,
-    ]);
+    let client = run_client(&server, &ca, &state, &["--tcp", remote]);
     client.wait_event("registered");
     // The once-run above registered first; take this client's port.
     let mut port = 0;
@@ -923,17 +895,7 @@ fn arrow_status_follows_a_live_client_connected_then_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let (_service, server, ca) = dev_service(dir.path(), &[]);
-    let client = Running::start(&[
-        "--json",
-        "arrow",
-        "run",
-        "--server",
-        &server,
-        "--ca",
-        &ca,
-        "--state-dir",
-        state.to_str().unwrap(),
-    ]);
+    let client = run_client(&server, &ca, &state, &[]);
     client.wait_event("registered");
     let status = wait_status(&state, "connected");
     assert_eq!(status["server"], server.as_str());
@@ -974,21 +936,12 @@ fn arrow_status_says_unauthorized_while_a_refused_client_retries_and_it_says_so_
         dir.path(),
         &["--allow", "00000000-0000-4000-8000-000000000001"],
     );
-    let client = Running::start(&[
-        "--json",
-        "arrow",
-        "run",
-        "--server",
+    let client = run_client(
         &server,
-        "--ca",
         &ca,
-        "--state-dir",
-        state.to_str().unwrap(),
-        "--reconnect-min",
-        "100ms",
-        "--reconnect-max",
-        "200ms",
-    ]);
+        &state,
+        &["--reconnect-min", "100ms", "--reconnect-max", "200ms"],
+    );
     let not_paired = client.wait_event("not_paired");
     let status = wait_status(&state, "unauthorized");
     assert_eq!(status["uuid"], not_paired["uuid"]);
