@@ -119,6 +119,15 @@ pub enum ServiceEvent {
         #[serde(flatten)]
         service: ExposedService,
     },
+    /// A client service is no longer exposed: an UPDATE left it out.
+    PortClosed {
+        /// Connection number.
+        client: u64,
+        /// The service id.
+        svc_id: u16,
+        /// The port that was closed.
+        port: u16,
+    },
     /// A session started.
     SessionOpened {
         /// Connection number.
@@ -262,6 +271,8 @@ struct ClientConn<'a> {
     out: Outbox,
     /// The users' connections, polled by this task.
     users: LocalSockets<u32>,
+    /// The service table of an UPDATE not yet applied to the exposed ports.
+    table_update: Option<Vec<arrow_codec::Service>>,
 }
 
 impl ClientConn<'_> {
@@ -403,7 +414,8 @@ impl ClientConn<'_> {
                     }
                 }
                 ControlBody::Register(_) => return Err("REGISTER after the handshake".into()),
-                ControlBody::Status(_) | ControlBody::ScanReport(_) | ControlBody::Update(_) => {}
+                ControlBody::Update(update) => self.table_update = Some(update.services),
+                ControlBody::Status(_) | ControlBody::ScanReport(_) => {}
                 _ => self.control(ControlMessage::ack(
                     msg.msg_id,
                     ErrorCode::UnsupportedMethod,
@@ -496,42 +508,17 @@ async fn serve_client(
         peer,
     });
 
-    // One listener per registered service.
+    // One listener per registered service; an UPDATE opens and closes them to match.
     let (user_tx, mut user_rx) = mpsc::unbounded_channel::<(u16, TcpStream, SocketAddr)>();
-    let mut listeners = tokio::task::JoinSet::new();
-    for service in &register.services {
-        let listener = TcpListener::bind(SocketAddr::new(config.expose_ip, 0))
-            .await
-            .map_err(|e| format!("cannot expose a port: {e}"))?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let target = if service.path.is_empty() {
-            SocketAddr::new(service.ip, service.port).to_string()
-        } else {
-            format!(
-                "{}{}",
-                SocketAddr::new(service.ip, service.port),
-                service.path
-            )
-        };
-        let _ = events.send(ServiceEvent::PortExposed {
-            client,
-            service: ExposedService {
-                svc_id: service.svc_id,
-                svc_type: service.svc_type.to_string(),
-                target,
-                port,
-            },
-        });
-        let tx = user_tx.clone();
-        let svc_id = service.svc_id;
-        listeners.spawn(async move {
-            while let Ok((user, peer)) = listener.accept().await {
-                if tx.send((svc_id, user, peer)).is_err() {
-                    break;
-                }
-            }
-        });
-    }
+    let mut ports = ExposedPorts {
+        client,
+        expose_ip: config.expose_ip,
+        events,
+        user_tx,
+        listeners: tokio::task::JoinSet::new(),
+        open: HashMap::new(),
+    };
+    ports.apply(&register.services).await?;
 
     let mut conn = ClientConn {
         client,
@@ -542,6 +529,7 @@ async fn serve_client(
         next_msg_id: 0,
         out,
         users: LocalSockets::new(),
+        table_update: None,
     };
     let mut ping: Option<u16> = None;
     let mut ping_timer = tokio::time::interval_at(
@@ -554,6 +542,11 @@ async fn serve_client(
             break Err(e);
         }
         conn.on_user_events();
+        if let Some(services) = conn.table_update.take()
+            && let Err(e) = ports.apply(&services).await
+        {
+            break Err(e);
+        }
         let deadline = ping_deadline;
         tokio::select! {
             read = reader.read_buf(&mut input) => match read {
@@ -595,8 +588,85 @@ async fn serve_client(
     for session in open {
         conn.close_session(session, "disconnected", None);
     }
-    listeners.shutdown().await;
+    ports.listeners.shutdown().await;
     result
+}
+
+/// The local ports exposing one client's services: one listener task per service id.
+struct ExposedPorts<'a> {
+    client: u64,
+    expose_ip: IpAddr,
+    events: &'a mpsc::UnboundedSender<ServiceEvent>,
+    /// Accepted users go here, tagged with the service id.
+    user_tx: mpsc::UnboundedSender<(u16, TcpStream, SocketAddr)>,
+    listeners: tokio::task::JoinSet<()>,
+    /// Service id to its port and listener task.
+    open: HashMap<u16, (u16, tokio::task::AbortHandle)>,
+}
+
+impl ExposedPorts<'_> {
+    /// Makes the exposed ports match `services` (REGISTER's table, or an UPDATE's): a
+    /// listener for each new service id, none for a service id left out. Sessions already
+    /// open are not touched.
+    async fn apply(&mut self, services: &[arrow_codec::Service]) -> Result<(), String> {
+        let wanted: HashSet<u16> = services.iter().map(|s| s.svc_id).collect();
+        let mut gone: Vec<u16> = self
+            .open
+            .keys()
+            .filter(|id| !wanted.contains(id))
+            .copied()
+            .collect();
+        gone.sort_unstable();
+        for svc_id in gone {
+            if let Some((port, task)) = self.open.remove(&svc_id) {
+                task.abort();
+                let _ = self.events.send(ServiceEvent::PortClosed {
+                    client: self.client,
+                    svc_id,
+                    port,
+                });
+            }
+        }
+        for service in services {
+            if !self.open.contains_key(&service.svc_id) {
+                self.expose(service).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn expose(&mut self, service: &arrow_codec::Service) -> Result<(), String> {
+        let listener = TcpListener::bind(SocketAddr::new(self.expose_ip, 0))
+            .await
+            .map_err(|e| format!("cannot expose a port: {e}"))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let addr = SocketAddr::new(service.ip, service.port);
+        let target = if service.path.is_empty() {
+            addr.to_string()
+        } else {
+            format!("{addr}{}", service.path)
+        };
+        let _ = self.events.send(ServiceEvent::PortExposed {
+            client: self.client,
+            service: ExposedService {
+                svc_id: service.svc_id,
+                svc_type: service.svc_type.to_string(),
+                target,
+                port,
+            },
+        });
+        let tx = self.user_tx.clone();
+        let svc_id = service.svc_id;
+        let task = self.listeners.spawn(async move {
+            while let Ok((user, peer)) = listener.accept().await {
+                if tx.send((svc_id, user, peer)).is_err() {
+                    break;
+                }
+            }
+        });
+        self.open.insert(svc_id, (port, task));
+        Ok(())
+    }
 }
 
 /// Decodes and handles every whole message in `input`.

@@ -291,3 +291,36 @@ async fn the_service_refuses_a_uuid_outside_its_allow_list() {
     .await;
     service.stop().await;
 }
+
+#[tokio::test]
+async fn an_update_exposes_a_new_service_and_closes_a_dropped_one_on_the_dev_service() {
+    use arrow_client::client::Client;
+    use arrow_client::service_table::{ServiceKind, ServiceSpec, ServiceTable};
+
+    let certs = certs();
+    let (first, _first) = echo_server().await;
+    let (second, _second) = echo_server().await;
+    let mut service = start_service(&certs).await;
+    let (tx, _events) = tokio::sync::mpsc::unbounded_channel();
+    let client = Client::spawn(client_config(service.addr, &certs, &[first]), tx);
+    let first_port = service.exposed_port().await;
+
+    let spec = ServiceSpec::host_port(ServiceKind::Tcp, &second.to_string()).unwrap();
+    client.update_table(ServiceTable::new(vec![(spec, second)]).unwrap());
+    let closed = wait_for(&mut service.events, |e| {
+        matches!(e, ServiceEvent::PortClosed { .. })
+    })
+    .await;
+    let ServiceEvent::PortClosed { port, .. } = closed else {
+        unreachable!()
+    };
+    assert_eq!(port, first_port);
+    let second_port = service.exposed_port().await;
+    assert_ne!(second_port, first_port);
+    let back = echo_through(second_port, b"after UPDATE").await;
+    assert_eq!(back, b"after UPDATE");
+
+    client.shutdown();
+    client.join().await.unwrap();
+    service.stop().await;
+}
