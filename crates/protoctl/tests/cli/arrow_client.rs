@@ -207,7 +207,6 @@ fn arrow_serve_needs_a_certificate_exits_2() {
 #[test]
 fn arrow_serve_and_run_carry_a_session_and_stop_on_sigint_with_0() {
     let dir = tempfile::tempdir().unwrap();
-    let certs = dir.path().join("certs");
     let state = dir.path().join("state");
 
     // The local service: an echo server on a plain thread.
@@ -224,30 +223,10 @@ fn arrow_serve_and_run_carry_a_session_and_stop_on_sigint_with_0() {
         }
     });
 
-    let service = Running::start(&[
-        "arrow",
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--self-signed",
-        certs.to_str().unwrap(),
-    ]);
-    let trust = service.wait_event("self_signed");
-    assert_eq!(trust["created"], true);
-    let listening = service.wait_event("listening");
-    let port = listening["addr"]
-        .as_str()
-        .unwrap()
-        .rsplit_once(':')
-        .unwrap()
-        .1
-        .to_string();
-    let server = format!("localhost:{port}");
-    let ca = certs.join("ca.pem");
-
+    let (service, server, ca) = dev_service(dir.path(), &[]);
     let client = run_client(
         &server,
-        ca.to_str().unwrap(),
+        &ca,
         &state,
         &["--tcp", &echo_addr, "--window", "4096"],
     );
@@ -344,7 +323,11 @@ pub(crate) fn dev_service(dir: &std::path::Path, extra: &[&str]) -> (Running, St
     ];
     args.extend_from_slice(extra);
     let service = Running::start(&args);
-    service.wait_event("self_signed");
+    let trust = service.wait_event("self_signed");
+    assert_eq!(
+        trust["created"], true,
+        "a fresh --self-signed DIR gets a new CA"
+    );
     let listening = service.wait_event("listening");
     let port = listening["addr"]
         .as_str()
