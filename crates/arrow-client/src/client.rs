@@ -654,14 +654,12 @@ fn describe(d: &Disconnect) -> String {
 }
 
 fn split_host(server: &str) -> Result<(String, u16), Error> {
-    let bad = || Error::Config(format!("server {server:?}: expected HOST:PORT"));
-    let (host, port) = server.rsplit_once(':').ok_or_else(bad)?;
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() {
-        return Err(bad());
+    match crate::service_table::split_host_port(server) {
+        Some((host, Some(port))) => Ok((host, port)),
+        _ => Err(Error::Config(format!(
+            "server {server:?}: expected HOST:PORT"
+        ))),
     }
-    Ok((host.to_string(), port))
 }
 
 /// The TCP stream under TLS: rustls reads 4 KiB at a time, so through a 64 KiB buffer a

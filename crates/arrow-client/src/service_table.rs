@@ -181,7 +181,10 @@ pub fn redact_credentials(s: &str) -> String {
     format!("{}***{}", &s[..start], &s[at..])
 }
 
-fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
+/// Splits `HOST[:PORT]` (`[IPv6][:PORT]` for an IPv6 address) into the host, without
+/// brackets, and the port if one is given. `None` when it is neither (an empty host, a bad
+/// port, an IPv6 address without brackets).
+pub fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (host, after) = rest.split_once(']')?;
         let port = match after.strip_prefix(':') {

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use arrow_client::identity::MacAddr;
-use arrow_client::service_table::redact_credentials;
+use arrow_client::service_table::{redact_credentials, split_host_port};
 use clap::Args;
 
 use super::config::ConfigFile;
@@ -129,17 +129,7 @@ impl std::fmt::Debug for Services {
 
 /// `HOST:PORT` or `[IPv6]:PORT`, with a non-zero port.
 fn is_host_port(s: &str) -> bool {
-    let (host, port) = match s.strip_prefix('[') {
-        Some(rest) => match rest.split_once("]:") {
-            Some((host, port)) => (host, port),
-            None => return false,
-        },
-        None => match s.rsplit_once(':') {
-            Some((host, port)) if !host.contains(':') => (host, port),
-            _ => return false,
-        },
-    };
-    !host.is_empty() && matches!(port.parse::<u16>(), Ok(p) if p != 0)
+    matches!(split_host_port(s), Some((_, Some(port))) if port != 0)
 }
 
 /// The command line's list when it has one, else the file's.
