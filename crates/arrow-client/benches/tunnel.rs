@@ -9,11 +9,20 @@
 //! - `arrow/echo-64B`: a 64-byte round trip through the tunnel to a local echo service;
 //!   baseline: the same round trip over direct TCP.
 //!
+//! The throughput groups also run two floors with the tunnel's hops: `relay-floor` (plain
+//! copy loops, no Arrow: what the machine allows) and `window-floor` (the same plus Arrow's
+//! 64 KiB per-session window: what the protocol allows). See `tunnel/relay_floor.rs` and
+//! `tunnel/window_floor.rs`.
+//!
+//! `ARROW_BENCH_GROUPS_ONLY=1` skips the notes below (for profiling a group), and
+//! `ARROW_BENCH_PROFILE=tunnel|window|relay|direct` moves 1 GiB down that one path (with
+//! `-up` appended, up) and exits (for `perf stat` / `perf record`).
+//!
 //! Fairness: the baseline is a TLS connection made with the very same rustls client and
 //! server configurations (`DevCertificates`), to servers that run the same sink, source
 //! and echo code with the same buffer sizes, in the same tokio runtime as the tunnel: a
-//! multi-thread runtime with 2 workers, shared by every party of both paths (the user
-//! side of both is driven from the bench thread with `block_on`). A thread per party was
+//! multi-thread runtime with 2 workers, shared by every party of every path (the user
+//! side of each is driven from the bench thread with `block_on`). A thread per party was
 //! tried and dropped: on 2 cores it runs the tunnel's four busy threads against the
 //! baseline's two, which measures the core count rather than the tunnel. Each iteration moves
 //! megabytes, so the window's ramp-up and the per-iteration wake-ups are a small part of
@@ -47,6 +56,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, watch};
+
+#[path = "tunnel/relay_floor.rs"]
+mod relay_floor;
+#[path = "tunnel/window_floor.rs"]
+mod window_floor;
 
 const CHUNK: usize = 64 * 1024;
 const MIB: usize = 1 << 20;
@@ -159,6 +173,10 @@ async fn serve_tls(role: Role, certs: &DevCertificates) -> SocketAddr {
 
 type Tls = tokio_rustls::client::TlsStream<TcpStream>;
 
+/// A user's end of any of the paths.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream for S {}
+
 async fn dial_tls(addr: SocketAddr, certs: &DevCertificates) -> Tls {
     let tcp = TcpStream::connect(addr).await.unwrap();
     tcp.set_nodelay(true).unwrap();
@@ -243,6 +261,12 @@ struct Setup {
     echo: u16,
     tls_sink: SocketAddr,
     tls_source: SocketAddr,
+    /// The relay floor's outer relays, in front of the sink and the source.
+    relay_sink: u16,
+    relay_source: u16,
+    /// The window floor's outer relays, in front of the sink and the source.
+    window_sink: u16,
+    window_source: u16,
     tcp_echo: SocketAddr,
 }
 
@@ -298,6 +322,10 @@ async fn setup() -> Setup {
     Setup {
         tls_sink: serve_tls(Role::Sink, &certs).await,
         tls_source: serve_tls(Role::Source, &certs).await,
+        relay_sink: relay_floor::serve(sink_addr, &certs).await.port(),
+        relay_source: relay_floor::serve(source_addr, &certs).await.port(),
+        window_sink: window_floor::serve(sink_addr, &certs).await.port(),
+        window_source: window_floor::serve(source_addr, &certs).await.port(),
         tcp_echo: serve_tcp(Role::Echo).await,
         certs,
         _service: service,
@@ -320,6 +348,14 @@ fn throughput(c: &mut Criterion, rt: &Runtime, s: &Setup) {
     group.bench_function("baseline-direct-tls", |b| {
         b.iter(|| rt.block_on(push(&mut direct, &block, ONE_SESSION)))
     });
+    let mut relay = rt.block_on(dial(s.relay_sink));
+    group.bench_function("relay-floor", |b| {
+        b.iter(|| rt.block_on(push(&mut relay, &block, ONE_SESSION)))
+    });
+    let mut window = rt.block_on(dial(s.window_sink));
+    group.bench_function("window-floor", |b| {
+        b.iter(|| rt.block_on(push(&mut window, &block, ONE_SESSION)))
+    });
     group.finish();
 
     let mut buf = vec![0u8; CHUNK];
@@ -333,6 +369,14 @@ fn throughput(c: &mut Criterion, rt: &Runtime, s: &Setup) {
     let mut direct = rt.block_on(dial_tls(s.tls_source, &s.certs));
     group.bench_function("baseline-direct-tls", |b| {
         b.iter(|| rt.block_on(pull(&mut direct, &mut buf, chunks)))
+    });
+    let mut relay = rt.block_on(dial(s.relay_source));
+    group.bench_function("relay-floor", |b| {
+        b.iter(|| rt.block_on(pull(&mut relay, &mut buf, chunks)))
+    });
+    let mut window = rt.block_on(dial(s.window_source));
+    group.bench_function("window-floor", |b| {
+        b.iter(|| rt.block_on(pull(&mut window, &mut buf, chunks)))
     });
     group.finish();
 
@@ -366,6 +410,34 @@ fn throughput(c: &mut Criterion, rt: &Runtime, s: &Setup) {
         b.iter(|| {
             let taken = directs.take().unwrap();
             directs = Some(rt.block_on(push_each(taken, &block)));
+        })
+    });
+    let relays: Vec<TcpStream> = rt.block_on(async {
+        let mut v = Vec::new();
+        for _ in 0..100 {
+            v.push(dial(s.relay_sink).await);
+        }
+        v
+    });
+    let mut relays = Some(relays);
+    group.bench_function("relay-floor", |b| {
+        b.iter(|| {
+            let taken = relays.take().unwrap();
+            relays = Some(rt.block_on(push_each(taken, &block)));
+        })
+    });
+    let windows: Vec<TcpStream> = rt.block_on(async {
+        let mut v = Vec::new();
+        for _ in 0..100 {
+            v.push(dial(s.window_sink).await);
+        }
+        v
+    });
+    let mut windows = Some(windows);
+    group.bench_function("window-floor", |b| {
+        b.iter(|| {
+            let taken = windows.take().unwrap();
+            windows = Some(rt.block_on(push_each(taken, &block)));
         })
     });
     group.finish();
@@ -453,73 +525,98 @@ fn cpu_cost(rt: &Runtime, s: &Setup) -> String {
     let mut rows = Vec::new();
     let mut user = rt.block_on(dial(s.sink));
     let mut direct = rt.block_on(dial_tls(s.tls_sink, &s.certs));
+    let mut relay = rt.block_on(dial(s.relay_sink));
+    let mut window = rt.block_on(dial(s.window_sink));
     rows.push((
         "down, 1 session",
-        measure(&mut || rt.block_on(push(&mut user, &block, BYTES))),
-        measure(&mut || rt.block_on(push(&mut direct, &block, BYTES))),
+        [
+            measure(&mut || rt.block_on(push(&mut user, &block, BYTES))),
+            measure(&mut || rt.block_on(push(&mut window, &block, BYTES))),
+            measure(&mut || rt.block_on(push(&mut relay, &block, BYTES))),
+            measure(&mut || rt.block_on(push(&mut direct, &block, BYTES))),
+        ],
     ));
+    let pulls = BYTES / (64 * CHUNK);
+    let mut pull_all = |stream: &mut dyn Stream| {
+        measure(&mut || {
+            rt.block_on(async {
+                for _ in 0..pulls {
+                    pull(&mut &mut *stream, &mut buf, 64).await;
+                }
+            })
+        })
+    };
     let mut user = rt.block_on(dial(s.source));
     let mut direct = rt.block_on(dial_tls(s.tls_source, &s.certs));
-    let pulls = BYTES / (64 * CHUNK);
-    let tunnel = measure(&mut || {
-        rt.block_on(async {
-            for _ in 0..pulls {
-                pull(&mut user, &mut buf, 64).await;
-            }
-        })
-    });
-    let baseline = measure(&mut || {
-        rt.block_on(async {
-            for _ in 0..pulls {
-                pull(&mut direct, &mut buf, 64).await;
-            }
-        })
-    });
-    rows.push(("up, 1 session", tunnel, baseline));
-    let (users, directs) = rt.block_on(async {
-        let (mut users, mut directs) = (Vec::new(), Vec::new());
-        for _ in 0..100 {
-            users.push(dial(s.sink).await);
-            directs.push(dial_tls(s.tls_sink, &s.certs).await);
-        }
-        (users, directs)
-    });
+    let mut relay = rt.block_on(dial(s.relay_source));
+    let mut window = rt.block_on(dial(s.window_source));
+    rows.push((
+        "up, 1 session",
+        [
+            pull_all(&mut user),
+            pull_all(&mut window),
+            pull_all(&mut relay),
+            pull_all(&mut direct),
+        ],
+    ));
     let rounds = BYTES / (100 * PER_SESSION_CHUNKS * CHUNK);
-    let (mut users, mut directs) = (Some(users), Some(directs));
-    let tunnel = measure(&mut || {
-        for _ in 0..rounds {
-            users = users.take().map(|u| rt.block_on(push_each(u, &block)));
+    let push_all = |streams: Vec<Box<dyn Stream>>| {
+        let mut streams = Some(streams);
+        measure(&mut || {
+            for _ in 0..rounds {
+                streams = streams.take().map(|v| rt.block_on(push_each(v, &block)));
+            }
+        })
+    };
+    let paths = rt.block_on(async {
+        let mut paths: [Vec<Box<dyn Stream>>; 4] = Default::default();
+        for _ in 0..100 {
+            paths[0].push(Box::new(dial(s.sink).await));
+            paths[1].push(Box::new(dial(s.window_sink).await));
+            paths[2].push(Box::new(dial(s.relay_sink).await));
+            paths[3].push(Box::new(dial_tls(s.tls_sink, &s.certs).await));
         }
+        paths
     });
-    let baseline = measure(&mut || {
-        for _ in 0..rounds {
-            directs = directs.take().map(|d| rt.block_on(push_each(d, &block)));
-        }
-    });
-    rows.push(("down, 100 sessions", tunnel, baseline));
+    rows.push(("down, 100 sessions", paths.map(push_all)));
     let mut note = String::from(
         "### Arrow tunnel: how the throughput groups are run\n\n\
          The baseline is a TLS connection made with the same rustls client and server \
          configurations as the tunnel's, to servers running the same sink, source and echo \
          code with the same buffer sizes, in the same tokio runtime: multi-thread with 2 \
-         workers shared by every party of both paths, the user side of both driven from \
+         workers shared by every party of every path, the user side of each driven from \
          the bench thread (a thread per party was tried: on 2 cores it pits the tunnel's \
-         four busy threads against the baseline's two). An iteration moves 4 MiB (one session) or 100 x 128 KiB, so the \
-         window's ramp-up is a small part of it. The tunnel reads local sockets 64 KiB \
-         at a time, so one session moves one whole 64 KiB window per DATA_ACK round trip \
-         (smaller reads pipeline better but cost more CPU and measured no faster here).\n\n\
+         four busy threads against the baseline's two). An iteration moves 4 MiB (one \
+         session) or 100 x 128 KiB, so the window's ramp-up is a small part of it.\n\n\
+         Two floors run beside them, to tell what the machine and the protocol allow from \
+         what this implementation costs:\n\n\
+         - *relay-floor*: the tunnel's hops (user, TCP, relay, TLS, relay, TCP, local \
+         service) with plain copy loops and no Arrow at all, one TLS connection per user \
+         connection. Nothing with these hops moves bytes faster on this machine.\n\
+         - *window-floor*: the same hops, plus the one rule of Arrow that bounds a session: \
+         at most 64 KiB (window_size 65535 + 1, the largest the u16 field allows) sent and \
+         not yet acknowledged. A relay forwards what it reads as a 5-byte header and up to \
+         32 KiB, the other writes it out and acknowledges it; no sessions, no control \
+         messages. For one session this is the ceiling of any Arrow v2 tunnel here.\n\n\
+         Reading the groups: a session can have only 64 KiB in flight, so one session moves \
+         a window per round trip through both relays and both TLS ends, and on 2 cores \
+         the parties take turns rather than overlap; the window floor shows that ceiling \
+         for down and up. With 100 sessions the windows no longer bind and every party is \
+         busy: throughput then follows CPU time per byte (the table below), and the relay \
+         floor, which does the least work these hops allow, shows that ceiling.\n\n\
          ### Arrow tunnel: CPU time per gigabyte\n\n\
          CPU time (user + system) of the whole bench process per GB moved, best of 3 runs \
          of 256 MiB: the tunnel's four parties (user, development service, client, local \
-         service) beside the direct TLS pipe's two. Unlike throughput, the other load on \
-         the machine hardly moves it; the tunnel crosses loopback TCP three times where the \
-         direct pipe crosses it once.\n\n\
-         | path | tunnel | direct TLS | direct / tunnel |\n| --- | ---: | ---: | ---: |\n",
+         service) and the floors' four beside the direct TLS pipe's two. Unlike throughput, \
+         the other load on the machine hardly moves it. The tunnel and the floors cross \
+         loopback TCP three times where the direct pipe crosses it once; with 2 cores, \
+         throughput follows CPU time per byte once both cores are busy.\n\n\
+         | path | tunnel | window floor | relay floor | direct TLS |\n\
+         | --- | ---: | ---: | ---: | ---: |\n",
     );
-    for (name, tunnel, baseline) in rows {
+    for (name, [tunnel, window, relay, direct]) in rows {
         note.push_str(&format!(
-            "| {name} | {tunnel:.2} s/GB | {baseline:.2} s/GB | {:.2} |\n",
-            baseline / tunnel
+            "| {name} | {tunnel:.2} s/GB | {window:.2} s/GB | {relay:.2} s/GB | {direct:.2} s/GB |\n"
         ));
     }
     note
@@ -645,6 +742,47 @@ fn idle_server() {
     });
 }
 
+/// Moves 1 GiB down (or with an `-up` suffix, up) one path (`tunnel`, `window`, `relay`
+/// or `direct`) and nothing else, for `perf stat` / `perf record`
+/// (`ARROW_BENCH_PROFILE=tunnel-up`).
+fn profile(rt: &Runtime, s: &Setup, path: &str) {
+    let (name, up) = match path.strip_suffix("-up") {
+        Some(name) => (name, true),
+        None => (path, false),
+    };
+    let mut stream: Box<dyn Stream> = rt.block_on(async {
+        match (name, up) {
+            ("tunnel", false) => Box::new(dial(s.sink).await) as Box<dyn Stream>,
+            ("tunnel", true) => Box::new(dial(s.source).await),
+            ("window", false) => Box::new(dial(s.window_sink).await),
+            ("window", true) => Box::new(dial(s.window_source).await),
+            ("relay", false) => Box::new(dial(s.relay_sink).await),
+            ("relay", true) => Box::new(dial(s.relay_source).await),
+            ("direct", false) => Box::new(dial_tls(s.tls_sink, &s.certs).await),
+            ("direct", true) => Box::new(dial_tls(s.tls_source, &s.certs).await),
+            _ => panic!("ARROW_BENCH_PROFILE: no path {path}"),
+        }
+    });
+    let start = Instant::now();
+    let cpu = cpu_seconds();
+    let block = vec![0x5au8; CHUNK];
+    let mut buf = vec![0u8; CHUNK];
+    rt.block_on(async {
+        if up {
+            for _ in 0..(1 << 30) / (64 * CHUNK) {
+                pull(&mut stream, &mut buf, 64).await;
+            }
+        } else {
+            push(&mut stream, &block, 1 << 30).await;
+        }
+    });
+    println!(
+        "{path}: 1 GiB in {:.2} s, {:.2} CPU s",
+        start.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu
+    );
+}
+
 fn main() {
     if std::env::var(ROLE).as_deref() == Ok("idle-server") {
         idle_server();
@@ -656,11 +794,27 @@ fn main() {
         .build()
         .unwrap();
     let setup = rt.block_on(setup());
+    if let Ok(path) = std::env::var("ARROW_BENCH_PROFILE") {
+        profile(&rt, &setup, &path);
+        return;
+    }
+    // Measured first: the later groups leave freed memory in the allocator that new
+    // sessions would reuse, hiding their cost from the resident set.
+    let groups_only = std::env::var_os("ARROW_BENCH_GROUPS_ONLY").is_some();
+    let memory_note = if groups_only {
+        String::new()
+    } else {
+        idle_session_memory(&rt, 10_000)
+    };
     let mut c = Criterion::default().configure_from_args();
     throughput(&mut c, &rt, &setup);
+    if groups_only {
+        // For profiling one group: skip the notes (and their minutes of work).
+        c.final_summary();
+        return;
+    }
     let latency_note = latency(&mut c, &rt, &setup);
     let cpu_note = cpu_cost(&rt, &setup);
-    let memory_note = idle_session_memory(&rt, 10_000);
     c.final_summary();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-notes");
     let _ = std::fs::create_dir_all(&dir);
