@@ -15,8 +15,8 @@
 //! `tunnel/window_floor.rs`.
 //!
 //! `ARROW_BENCH_GROUPS_ONLY=1` skips the notes below (for profiling a group), and
-//! `ARROW_BENCH_PROFILE=tunnel|window|relay|direct` moves 1 GiB down that one path (with
-//! `-up` appended, up) and exits (for `perf stat` / `perf record`).
+//! `ARROW_BENCH_PROFILE=<function>` (`tunnel`, `window-floor`, ...) moves 1 GiB down that
+//! one path (with `-up` appended, up) and exits (for `perf stat` / `perf record`).
 //!
 //! Fairness: the baseline is a TLS connection made with the very same rustls client and
 //! server configurations (`DevCertificates`), to servers that run the same sink, source
@@ -57,6 +57,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, watch};
 
+#[path = "tunnel/hops.rs"]
+mod hops;
 #[path = "tunnel/relay_floor.rs"]
 mod relay_floor;
 #[path = "tunnel/window_floor.rs"]
@@ -336,110 +338,69 @@ async fn setup() -> Setup {
     }
 }
 
+/// The four paths of a group, in the order they run: each one's name and user connections.
+type Paths = Vec<(&'static str, Vec<Box<dyn Stream>>)>;
+
+/// `n` user connections on each path, to the sink (down) or to the source (up).
+async fn dial_paths(s: &Setup, up: bool, n: usize) -> Paths {
+    let (tunnel, direct, relay, window) = if up {
+        (s.source, s.tls_source, s.relay_source, s.window_source)
+    } else {
+        (s.sink, s.tls_sink, s.relay_sink, s.window_sink)
+    };
+    let mut paths: Paths = [
+        "tunnel",
+        "baseline-direct-tls",
+        "relay-floor",
+        "window-floor",
+    ]
+    .map(|name| (name, Vec::new()))
+    .into();
+    for _ in 0..n {
+        paths[0].1.push(Box::new(dial(tunnel).await));
+        paths[1].1.push(Box::new(dial_tls(direct, &s.certs).await));
+        paths[2].1.push(Box::new(dial(relay).await));
+        paths[3].1.push(Box::new(dial(window).await));
+    }
+    paths
+}
+
 fn throughput(c: &mut Criterion, rt: &Runtime, s: &Setup) {
-    let block = vec![0x5au8; CHUNK];
+    let block = Arc::new(vec![0x5au8; CHUNK]);
     let mut group = c.benchmark_group("arrow/down-1-session");
     group.throughput(Throughput::Bytes(ONE_SESSION as u64));
-    let mut user = rt.block_on(dial(s.sink));
-    group.bench_function("tunnel", |b| {
-        b.iter(|| rt.block_on(push(&mut user, &block, ONE_SESSION)))
-    });
-    let mut direct = rt.block_on(dial_tls(s.tls_sink, &s.certs));
-    group.bench_function("baseline-direct-tls", |b| {
-        b.iter(|| rt.block_on(push(&mut direct, &block, ONE_SESSION)))
-    });
-    let mut relay = rt.block_on(dial(s.relay_sink));
-    group.bench_function("relay-floor", |b| {
-        b.iter(|| rt.block_on(push(&mut relay, &block, ONE_SESSION)))
-    });
-    let mut window = rt.block_on(dial(s.window_sink));
-    group.bench_function("window-floor", |b| {
-        b.iter(|| rt.block_on(push(&mut window, &block, ONE_SESSION)))
-    });
+    for (name, mut streams) in rt.block_on(dial_paths(s, false, 1)) {
+        let stream = &mut streams[0];
+        group.bench_function(name, |b| {
+            b.iter(|| rt.block_on(push(stream, &block, ONE_SESSION)))
+        });
+    }
     group.finish();
 
     let mut buf = vec![0u8; CHUNK];
     let mut group = c.benchmark_group("arrow/up-1-session");
     group.throughput(Throughput::Bytes(ONE_SESSION as u64));
     let chunks = (ONE_SESSION / CHUNK) as u8;
-    let mut user = rt.block_on(dial(s.source));
-    group.bench_function("tunnel", |b| {
-        b.iter(|| rt.block_on(pull(&mut user, &mut buf, chunks)))
-    });
-    let mut direct = rt.block_on(dial_tls(s.tls_source, &s.certs));
-    group.bench_function("baseline-direct-tls", |b| {
-        b.iter(|| rt.block_on(pull(&mut direct, &mut buf, chunks)))
-    });
-    let mut relay = rt.block_on(dial(s.relay_source));
-    group.bench_function("relay-floor", |b| {
-        b.iter(|| rt.block_on(pull(&mut relay, &mut buf, chunks)))
-    });
-    let mut window = rt.block_on(dial(s.window_source));
-    group.bench_function("window-floor", |b| {
-        b.iter(|| rt.block_on(pull(&mut window, &mut buf, chunks)))
-    });
+    for (name, mut streams) in rt.block_on(dial_paths(s, true, 1)) {
+        let stream = &mut streams[0];
+        group.bench_function(name, |b| {
+            b.iter(|| rt.block_on(pull(stream, &mut buf, chunks)))
+        });
+    }
     group.finish();
 
     let mut group = c.benchmark_group("arrow/down-100-sessions");
     group.throughput(Throughput::Bytes((100 * PER_SESSION_CHUNKS * CHUNK) as u64));
     group.sample_size(20);
-    let block = Arc::new(block);
-    let users: Vec<TcpStream> = rt.block_on(async {
-        let mut v = Vec::new();
-        for _ in 0..100 {
-            v.push(dial(s.sink).await);
-        }
-        v
-    });
-    let mut users = Some(users);
-    group.bench_function("tunnel", |b| {
-        b.iter(|| {
-            let taken = users.take().unwrap();
-            users = Some(rt.block_on(push_each(taken, &block)));
-        })
-    });
-    let directs: Vec<Tls> = rt.block_on(async {
-        let mut v = Vec::new();
-        for _ in 0..100 {
-            v.push(dial_tls(s.tls_sink, &s.certs).await);
-        }
-        v
-    });
-    let mut directs = Some(directs);
-    group.bench_function("baseline-direct-tls", |b| {
-        b.iter(|| {
-            let taken = directs.take().unwrap();
-            directs = Some(rt.block_on(push_each(taken, &block)));
-        })
-    });
-    let relays: Vec<TcpStream> = rt.block_on(async {
-        let mut v = Vec::new();
-        for _ in 0..100 {
-            v.push(dial(s.relay_sink).await);
-        }
-        v
-    });
-    let mut relays = Some(relays);
-    group.bench_function("relay-floor", |b| {
-        b.iter(|| {
-            let taken = relays.take().unwrap();
-            relays = Some(rt.block_on(push_each(taken, &block)));
-        })
-    });
-    let windows: Vec<TcpStream> = rt.block_on(async {
-        let mut v = Vec::new();
-        for _ in 0..100 {
-            v.push(dial(s.window_sink).await);
-        }
-        v
-    });
-    let mut windows = Some(windows);
-    group.bench_function("window-floor", |b| {
-        b.iter(|| {
-            let taken = windows.take().unwrap();
-            windows = Some(rt.block_on(push_each(taken, &block)));
-        })
-    });
+    for (name, streams) in rt.block_on(dial_paths(s, false, 100)) {
+        let mut streams = Some(streams);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let taken = streams.take().unwrap();
+                streams = Some(rt.block_on(push_each(taken, &block)));
+            })
+        });
+    }
     group.finish();
 }
 
@@ -522,63 +483,43 @@ fn cpu_cost(rt: &Runtime, s: &Setup) -> String {
         }
         best
     };
-    let mut rows = Vec::new();
-    let mut user = rt.block_on(dial(s.sink));
-    let mut direct = rt.block_on(dial_tls(s.tls_sink, &s.certs));
-    let mut relay = rt.block_on(dial(s.relay_sink));
-    let mut window = rt.block_on(dial(s.window_sink));
-    rows.push((
-        "down, 1 session",
-        [
-            measure(&mut || rt.block_on(push(&mut user, &block, BYTES))),
-            measure(&mut || rt.block_on(push(&mut window, &block, BYTES))),
-            measure(&mut || rt.block_on(push(&mut relay, &block, BYTES))),
-            measure(&mut || rt.block_on(push(&mut direct, &block, BYTES))),
-        ],
-    ));
+    // Per path, in the order of `dial_paths`: tunnel, direct TLS, relay floor, window floor.
+    let mut rows: Vec<(&str, Vec<f64>)> = Vec::new();
+    let paths = rt.block_on(dial_paths(s, false, 1));
+    let costs = paths
+        .into_iter()
+        .map(|(_, mut streams)| measure(&mut || rt.block_on(push(&mut streams[0], &block, BYTES))))
+        .collect();
+    rows.push(("down, 1 session", costs));
     let pulls = BYTES / (64 * CHUNK);
-    let mut pull_all = |stream: &mut dyn Stream| {
-        measure(&mut || {
-            rt.block_on(async {
-                for _ in 0..pulls {
-                    pull(&mut &mut *stream, &mut buf, 64).await;
+    let paths = rt.block_on(dial_paths(s, true, 1));
+    let costs = paths
+        .into_iter()
+        .map(|(_, mut streams)| {
+            measure(&mut || {
+                rt.block_on(async {
+                    for _ in 0..pulls {
+                        pull(&mut streams[0], &mut buf, 64).await;
+                    }
+                })
+            })
+        })
+        .collect();
+    rows.push(("up, 1 session", costs));
+    let rounds = BYTES / (100 * PER_SESSION_CHUNKS * CHUNK);
+    let paths = rt.block_on(dial_paths(s, false, 100));
+    let costs = paths
+        .into_iter()
+        .map(|(_, streams)| {
+            let mut streams = Some(streams);
+            measure(&mut || {
+                for _ in 0..rounds {
+                    streams = streams.take().map(|v| rt.block_on(push_each(v, &block)));
                 }
             })
         })
-    };
-    let mut user = rt.block_on(dial(s.source));
-    let mut direct = rt.block_on(dial_tls(s.tls_source, &s.certs));
-    let mut relay = rt.block_on(dial(s.relay_source));
-    let mut window = rt.block_on(dial(s.window_source));
-    rows.push((
-        "up, 1 session",
-        [
-            pull_all(&mut user),
-            pull_all(&mut window),
-            pull_all(&mut relay),
-            pull_all(&mut direct),
-        ],
-    ));
-    let rounds = BYTES / (100 * PER_SESSION_CHUNKS * CHUNK);
-    let push_all = |streams: Vec<Box<dyn Stream>>| {
-        let mut streams = Some(streams);
-        measure(&mut || {
-            for _ in 0..rounds {
-                streams = streams.take().map(|v| rt.block_on(push_each(v, &block)));
-            }
-        })
-    };
-    let paths = rt.block_on(async {
-        let mut paths: [Vec<Box<dyn Stream>>; 4] = Default::default();
-        for _ in 0..100 {
-            paths[0].push(Box::new(dial(s.sink).await));
-            paths[1].push(Box::new(dial(s.window_sink).await));
-            paths[2].push(Box::new(dial(s.relay_sink).await));
-            paths[3].push(Box::new(dial_tls(s.tls_sink, &s.certs).await));
-        }
-        paths
-    });
-    rows.push(("down, 100 sessions", paths.map(push_all)));
+        .collect();
+    rows.push(("down, 100 sessions", costs));
     let mut note = String::from(
         "### Arrow tunnel: how the throughput groups are run\n\n\
          The baseline is a TLS connection made with the same rustls client and server \
@@ -614,7 +555,10 @@ fn cpu_cost(rt: &Runtime, s: &Setup) -> String {
          | path | tunnel | window floor | relay floor | direct TLS |\n\
          | --- | ---: | ---: | ---: | ---: |\n",
     );
-    for (name, [tunnel, window, relay, direct]) in rows {
+    for (name, costs) in rows {
+        let [tunnel, direct, relay, window] = costs[..] else {
+            continue;
+        };
         note.push_str(&format!(
             "| {name} | {tunnel:.2} s/GB | {window:.2} s/GB | {relay:.2} s/GB | {direct:.2} s/GB |\n"
         ));
@@ -742,27 +686,22 @@ fn idle_server() {
     });
 }
 
-/// Moves 1 GiB down (or with an `-up` suffix, up) one path (`tunnel`, `window`, `relay`
-/// or `direct`) and nothing else, for `perf stat` / `perf record`
-/// (`ARROW_BENCH_PROFILE=tunnel-up`).
+/// Moves 1 GiB down (or with an `-up` suffix, up) one path (`tunnel`,
+/// `baseline-direct-tls`, `relay-floor` or `window-floor`) and nothing else, for
+/// `perf stat` / `perf record` (`ARROW_BENCH_PROFILE=tunnel-up`).
 fn profile(rt: &Runtime, s: &Setup, path: &str) {
     let (name, up) = match path.strip_suffix("-up") {
         Some(name) => (name, true),
         None => (path, false),
     };
-    let mut stream: Box<dyn Stream> = rt.block_on(async {
-        match (name, up) {
-            ("tunnel", false) => Box::new(dial(s.sink).await) as Box<dyn Stream>,
-            ("tunnel", true) => Box::new(dial(s.source).await),
-            ("window", false) => Box::new(dial(s.window_sink).await),
-            ("window", true) => Box::new(dial(s.window_source).await),
-            ("relay", false) => Box::new(dial(s.relay_sink).await),
-            ("relay", true) => Box::new(dial(s.relay_source).await),
-            ("direct", false) => Box::new(dial_tls(s.tls_sink, &s.certs).await),
-            ("direct", true) => Box::new(dial_tls(s.tls_source, &s.certs).await),
-            _ => panic!("ARROW_BENCH_PROFILE: no path {path}"),
-        }
-    });
+    let Some((_, mut streams)) = rt
+        .block_on(dial_paths(s, up, 1))
+        .into_iter()
+        .find(|(n, _)| *n == name)
+    else {
+        panic!("ARROW_BENCH_PROFILE: no path {name}");
+    };
+    let stream = &mut streams[0];
     let start = Instant::now();
     let cpu = cpu_seconds();
     let block = vec![0x5au8; CHUNK];
@@ -770,10 +709,10 @@ fn profile(rt: &Runtime, s: &Setup, path: &str) {
     rt.block_on(async {
         if up {
             for _ in 0..(1 << 30) / (64 * CHUNK) {
-                pull(&mut stream, &mut buf, 64).await;
+                pull(stream, &mut buf, 64).await;
             }
         } else {
-            push(&mut stream, &block, 1 << 30).await;
+            push(stream, &block, 1 << 30).await;
         }
     });
     println!(

@@ -1,50 +1,20 @@
-//! The relay floor: the tunnel's hops without Arrow.
+//! The relay floor: the tunnel's hops ([`hops`]) with plain copy loops of `CHUNK` buffers and
+//! no Arrow. No implementation of the tunnel can beat this on the same machine: it crosses
+//! loopback as often, encrypts and decrypts the same bytes, and adds no framing, no window
+//! and no multiplexing.
 
 use std::net::SocketAddr;
 
 use arrow_client::tls::DevCertificates;
-use tokio::net::TcpListener;
+use tokio::net::TcpStream;
 
-use super::{CHUNK, dial, dial_tls};
+use super::{CHUNK, Stream, hops};
 
-/// The floor: the tunnel's hops without Arrow. A user's TCP connection reaches an outer
-/// relay, which opens a TLS connection (same rustls configurations) to an inner relay, which
-/// connects to the local service; both relays are plain copy loops with `CHUNK` buffers.
-/// No implementation of the tunnel can beat this on the same machine: it crosses loopback
-/// as often, encrypts and decrypts the same bytes, and adds no framing, no window and no
-/// multiplexing.
+/// Starts the two relays in front of `target`; returns the outer relay's address.
 pub(crate) async fn serve(target: SocketAddr, certs: &DevCertificates) -> SocketAddr {
-    let inner = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let inner_addr = inner.local_addr().unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(certs.server_config().unwrap());
-    tokio::spawn(async move {
-        while let Ok((s, _)) = inner.accept().await {
-            s.set_nodelay(true).unwrap();
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(s).await else {
-                    return;
-                };
-                let mut local = dial(target.port()).await;
-                let _ =
-                    tokio::io::copy_bidirectional_with_sizes(&mut tls, &mut local, CHUNK, CHUNK)
-                        .await;
-            });
-        }
-    });
-    let outer = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let outer_addr = outer.local_addr().unwrap();
-    let certs = certs.clone();
-    tokio::spawn(async move {
-        while let Ok((mut user, _)) = outer.accept().await {
-            user.set_nodelay(true).unwrap();
-            let certs = certs.clone();
-            tokio::spawn(async move {
-                let mut tls = dial_tls(inner_addr, &certs).await;
-                let _ = tokio::io::copy_bidirectional_with_sizes(&mut user, &mut tls, CHUNK, CHUNK)
-                    .await;
-            });
-        }
-    });
-    outer_addr
+    hops::serve(target, certs, |local, link| Box::pin(copy(local, link))).await
+}
+
+async fn copy(mut local: TcpStream, mut link: Box<dyn Stream>) {
+    let _ = tokio::io::copy_bidirectional_with_sizes(&mut local, &mut link, CHUNK, CHUNK).await;
 }

@@ -1,20 +1,17 @@
 //! The window floor: the tunnel's hops and the Arrow window, and nothing else.
 //!
-//! A user's TCP connection reaches an outer relay, which opens a TLS connection (the
-//! tunnel's rustls configurations) to an inner relay, which connects to the local service.
-//! Each relay forwards what it reads from its local side as `[0][len u32][bytes]` and may
-//! have at most [`WINDOW`] bytes unacknowledged, like one Arrow session; the other relay
-//! writes them to its local side and answers `[1][len u32]`. No service table, no session
+//! On the tunnel's hops ([`hops`]), each relay forwards what it reads from its local side
+//! as `[0][len u32][bytes]` and may have at most [`WINDOW`] bytes unacknowledged, like one
+//! Arrow session; the other relay writes them to its local side and answers `[1][len u32]`. No service table, no session
 //! ids, no control messages: what is left is what the protocol's 64 KiB window costs on
 //! this machine, which no implementation of the tunnel can avoid.
 
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpListener;
-
-use super::{CHUNK, dial, dial_tls};
 use arrow_client::tls::DevCertificates;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::{CHUNK, hops};
 
 /// What one Arrow session may have in flight: window_size 65535 + 1.
 const WINDOW: usize = 65536;
@@ -27,31 +24,7 @@ const ACK: u8 = 1;
 
 /// Starts the two relays in front of `target`; returns the outer relay's address.
 pub(crate) async fn serve(target: SocketAddr, certs: &DevCertificates) -> SocketAddr {
-    let inner = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let inner_addr = inner.local_addr().unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(certs.server_config().unwrap());
-    tokio::spawn(async move {
-        while let Ok((s, _)) = inner.accept().await {
-            s.set_nodelay(true).unwrap();
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                if let Ok(tls) = acceptor.accept(s).await {
-                    relay(dial(target.port()).await, tls).await;
-                }
-            });
-        }
-    });
-    let outer = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let outer_addr = outer.local_addr().unwrap();
-    let certs = certs.clone();
-    tokio::spawn(async move {
-        while let Ok((user, _)) = outer.accept().await {
-            user.set_nodelay(true).unwrap();
-            let certs = certs.clone();
-            tokio::spawn(async move { relay(user, dial_tls(inner_addr, &certs).await).await });
-        }
-    });
-    outer_addr
+    hops::serve(target, certs, |local, link| Box::pin(relay(local, link))).await
 }
 
 /// Forwards `local` over `link` within the window, and `link`'s data frames to `local`.
