@@ -21,7 +21,6 @@ use arrow_codec::Register;
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tokio_util::codec::Decoder;
 
 use crate::client::Control;
 pub use crate::client::{ClientConfig, ClientEvent, default_extended_info, run};
@@ -118,9 +117,8 @@ where
                     let n = read.map_err(|e| Error::io("reading from the Arrow Service", e))?;
                     let now = Instant::now();
                     loop {
-                        let decoded = if n == 0 { codec.decode_eof(&mut input) } else { codec.decode(&mut input) };
-                        match decoded {
-                            Ok(Some(message)) => self.conn.handle_incoming(now, wire::incoming(message)),
+                        match wire::next_incoming(&mut codec, &mut input, n == 0) {
+                            Ok(Some(incoming)) => self.conn.handle_incoming(now, incoming),
                             Ok(None) => break,
                             Err(e) => {
                                 self.conn.handle_violation(wire::violation(&e));

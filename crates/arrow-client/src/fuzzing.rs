@@ -3,7 +3,6 @@
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use tokio_util::codec::Decoder;
 
 use crate::connection::{Connection, ConnectionConfig, LocalCommand, State};
 use crate::message::{ControlIn, Incoming};
@@ -48,8 +47,8 @@ pub fn service_bytes(data: &[u8]) {
     for chunk in data.chunks(16) {
         input.extend_from_slice(chunk);
         loop {
-            match codec.decode(&mut input) {
-                Ok(Some(message)) => conn.handle_incoming(now, wire::incoming(message)),
+            match wire::next_incoming(&mut codec, &mut input, false) {
+                Ok(Some(incoming)) => conn.handle_incoming(now, incoming),
                 Ok(None) => break,
                 Err(e) => {
                     conn.handle_violation(wire::violation(&e));

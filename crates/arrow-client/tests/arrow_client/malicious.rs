@@ -208,6 +208,36 @@ async fn unknown_control_type_gets_unsupported_method_and_the_connection_stays()
 }
 
 #[tokio::test]
+async fn client_only_types_and_extra_bytes_in_empty_messages_keep_the_connection() {
+    let (_scripted, _client, mut peer, _svc, _e) = setup().await;
+    // STATUS without its data: a type only a client sends, answered like an unknown one.
+    let mut bytes = header(2, 0, 0, 4);
+    bytes.extend_from_slice(&[0x00, 0x21, 0x00, 0x09]);
+    // GET_STATUS with two bytes it should not have: answered with STATUS as usual.
+    bytes.extend_from_slice(&header(2, 0, 0, 6));
+    bytes.extend_from_slice(&[0x00, 0x22, 0x00, 0x08, 0xff, 0xff]);
+    peer.raw(&bytes).await;
+    let reply = peer.recv_control().await.expect("an answer");
+    assert_eq!(
+        reply,
+        ControlMessage::ack(0x21, ErrorCode::UnsupportedMethod)
+    );
+    let reply = peer.recv_control().await.expect("an answer");
+    assert!(
+        matches!(reply.body, ControlBody::Status(ref s) if s.request_id == 0x22),
+        "{reply:?}"
+    );
+    // PING with an extra byte: still a PING.
+    let mut bytes = header(2, 0, 0, 5);
+    bytes.extend_from_slice(&[0x00, 0x07, 0x00, 0x01, 0x00]);
+    peer.raw(&bytes).await;
+    let Some(Message::Control(ack)) = peer.recv().await else {
+        panic!("ACK")
+    };
+    assert_eq!(ack, ControlMessage::ack(7, ErrorCode::NoError));
+}
+
+#[tokio::test]
 async fn window_overrun_gets_hup_3() {
     let (_scripted, _client, mut peer, svc, _e) = setup().await;
     peer.send(&ControlMessage::connect(1, svc, 5)).await;
