@@ -525,6 +525,12 @@ impl Runtime {
                         reason: "too many redirects in a row",
                     });
                 }
+                Some(Notice::RedirectTargetUnsupported { target }) => {
+                    tracing::warn!(
+                        %target,
+                        "the redirect target does not speak Arrow v2: back to the configured server"
+                    );
+                }
                 _ => {}
             }
             if plan.delay.is_zero() {

@@ -129,6 +129,12 @@ pub enum Notice {
         /// The target.
         target: String,
     },
+    /// A server the client was redirected to does not speak Arrow v2: back to the
+    /// configured server (only the configured server saying so is fatal).
+    RedirectTargetUnsupported {
+        /// The redirect target.
+        target: String,
+    },
 }
 
 /// What to do next.
@@ -239,9 +245,16 @@ impl Reconnect {
                     });
                 }
             }
-            Ended::Refused(code::UNSUPPORTED_PROTOCOL_VERSION) => {
+            Ended::Refused(code::UNSUPPORTED_PROTOCOL_VERSION)
+                if self.current == self.configured =>
+            {
                 return Err(Fatal::UnsupportedVersion {
                     server: self.current.clone(),
+                });
+            }
+            Ended::Refused(code::UNSUPPORTED_PROTOCOL_VERSION) => {
+                notice = Some(Notice::RedirectTargetUnsupported {
+                    target: self.current.clone(),
                 });
             }
             Ended::Refused(code::UNAUTHORIZED) => {

@@ -250,6 +250,29 @@ fn unauthorized_after_having_been_paired_is_told_again() {
 }
 
 #[test]
+fn a_redirect_target_without_v2_sends_the_client_back_instead_of_ending_it() {
+    let mut r = Reconnect::new(policy(), "a:1");
+    let now = Instant::now();
+    r.ended(now, Ended::Redirected("b:2".into()), 0).unwrap();
+    let plan = r
+        .ended(now, Ended::Refused(code::UNSUPPORTED_PROTOCOL_VERSION), 0)
+        .expect("only the configured server saying so is fatal");
+    assert_eq!(plan.server, "a:1");
+    assert!(plan.delay >= S(1));
+    assert_eq!(
+        plan.notice,
+        Some(Notice::RedirectTargetUnsupported {
+            target: "b:2".into()
+        })
+    );
+    // The configured server saying it is still fatal.
+    assert!(
+        r.ended(now, Ended::Refused(code::UNSUPPORTED_PROTOCOL_VERSION), 0)
+            .is_err()
+    );
+}
+
+#[test]
 fn unsupported_protocol_version_is_fatal() {
     let mut r = Reconnect::new(policy(), "a:1");
     let err = r
