@@ -33,6 +33,8 @@ impl Connection {
             // whatever the service id of the new CONNECT was.
             self.refuse(session, "session id already in use");
             self.end_session(now, session, SessionEnd::DuplicateConnect, None);
+            // Data for the id that crosses our HUP is dropped like any hung-up session's.
+            self.add_tombstone(session, now + TOMBSTONE_TTL);
             return;
         }
         if self.state == State::Draining {

@@ -380,6 +380,11 @@ fn rule3_duplicate_connect_gets_hup_and_closes_the_old_session() {
     assert_eq!(hups(&h.transmit()), vec![(8, code::CONNECTION_ERROR)]);
     assert_eq!(h.local(), vec![LocalCommand::Close { handle: old }]);
     assert_eq!(h.conn.active_sessions(), 0);
+    // Data the service sent before it saw our HUP is dropped, not answered with a second
+    // HUP (the id is a tombstone like any session we hung up).
+    h.data(8, 10);
+    assert!(h.transmit().is_empty());
+    assert!(h.local().is_empty());
     // Both ends agree the id is free: a new CONNECT opens a fresh session.
     let new = h.open(8);
     assert_ne!(new, old);
