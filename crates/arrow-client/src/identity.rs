@@ -79,8 +79,21 @@ impl Identity {
                     source,
                 })?;
                 let identity = Self::generate();
-                identity.store(&path)?;
-                Ok((identity, true))
+                if identity.store_new(&path)? {
+                    return Ok((identity, true));
+                }
+                // Another process (`arrow identity` and `arrow run` started together, say)
+                // created it first: theirs is the one on disk, so it is ours too.
+                match Self::load(state_dir)? {
+                    Some(existing) => Ok((existing, false)),
+                    None => Err(Error::State {
+                        path,
+                        source: io::Error::new(
+                            io::ErrorKind::NotFound,
+                            "the identity file vanished while it was being created",
+                        ),
+                    }),
+                }
             }
         }
     }
@@ -108,7 +121,8 @@ impl Identity {
         }))
     }
 
-    fn store(&self, path: &Path) -> Result<(), Error> {
+    /// Writes the identity to `path` unless a file is there already; false if one was.
+    fn store_new(&self, path: &Path) -> Result<bool, Error> {
         let file = IdentityFile {
             uuid: self.uuid,
             key: self.key.iter().map(|b| format!("{b:02x}")).collect(),
@@ -117,7 +131,7 @@ impl Identity {
             path: path.to_path_buf(),
             source: io::Error::other(e),
         })?;
-        write_private(path, text.as_bytes()).map_err(|source| Error::State {
+        write_private_new(path, text.as_bytes()).map_err(|source| Error::State {
             path: path.to_path_buf(),
             source,
         })
@@ -163,13 +177,35 @@ fn decode_hex16(s: &str) -> Option<[u8; 16]> {
 /// Writes `data` to `path` through a 0600 temporary file in the same directory, fsync and
 /// rename, so readers see the old file or the new one, never a part.
 pub(crate) fn write_private(path: &Path, data: &[u8]) -> io::Result<()> {
+    write_via_temporary(path, data, |tmp| fs::rename(tmp, path)).map(|_| ())
+}
+
+/// Like [`write_private`], but only if `path` does not exist yet (the file appears whole,
+/// or not at all); false if it existed, which is then left as it was.
+pub(crate) fn write_private_new(path: &Path, data: &[u8]) -> io::Result<bool> {
+    write_via_temporary(path, data, |tmp| match fs::hard_link(tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    })
+}
+
+/// Writes `data` to a fresh 0600 temporary file beside `path`, syncs it, hands it to
+/// `publish` and removes what is left of it.
+fn write_via_temporary<T>(
+    path: &Path,
+    data: &[u8],
+    publish: impl FnOnce(&Path) -> io::Result<T>,
+) -> io::Result<T> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp: PathBuf = dir.join(format!(
-        ".{}.tmp-{}",
+        ".{}.tmp-{}-{}",
         path.file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("identity"),
-        std::process::id()
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -183,41 +219,101 @@ pub(crate) fn write_private(path: &Path, data: &[u8]) -> io::Result<()> {
         let mut file = options.open(&tmp)?;
         file.write_all(data)?;
         file.sync_all()?;
-        fs::rename(&tmp, path)?;
+        let published = publish(&tmp)?;
         if let Ok(dir) = fs::File::open(dir) {
             let _ = dir.sync_all();
         }
-        Ok(())
+        Ok(published)
     })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
+    // After a rename there is nothing left; after a link (or a failure), the temporary.
+    let _ = fs::remove_file(&tmp);
     result
 }
 
-/// The MAC of the machine's first non-loopback interface (by name, from
-/// `/sys/class/net`), if any has a non-zero one.
+/// The MAC of the machine's first network card (by interface name, from
+/// `/sys/class/net`), if any has a non-zero one; else of its first other non-loopback
+/// interface.
+///
+/// Cards come first because virtual interfaces (`docker0`, bridges, `bond*`, `dummy*`)
+/// often get a new random MAC on every boot, and the Arrow Service pairs a client by MAC.
 pub fn first_interface_mac() -> Option<MacAddr> {
-    let mut names: Vec<_> = fs::read_dir("/sys/class/net")
+    first_interface_mac_in(Path::new("/sys/class/net"))
+}
+
+fn first_interface_mac_in(root: &Path) -> Option<MacAddr> {
+    let mut names: Vec<_> = fs::read_dir(root)
         .ok()?
         .flatten()
         .map(|e| e.file_name())
+        .filter(|name| name != "lo")
         .collect();
     names.sort();
-    names.into_iter().find_map(|name| {
-        if name == "lo" {
-            return None;
-        }
-        let text =
-            fs::read_to_string(Path::new("/sys/class/net").join(&name).join("address")).ok()?;
+    let mac = |name: &std::ffi::OsStr| {
+        let text = fs::read_to_string(root.join(name).join("address")).ok()?;
         let mac: MacAddr = text.trim().parse().ok()?;
         (mac.octets() != [0; 6]).then_some(mac)
-    })
+    };
+    // A card has a `device` link to its bus device; a virtual interface has none.
+    let card = |name: &std::ffi::OsStr| root.join(name).join("device").exists();
+    names
+        .iter()
+        .filter(|name| card(name))
+        .find_map(|name| mac(name))
+        .or_else(|| names.iter().find_map(|name| mac(name)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mac_comes_from_a_card_before_any_virtual_interface() {
+        let root = tempfile::tempdir().unwrap();
+        let iface = |name: &str, mac: &str, card: bool| {
+            let dir = root.path().join(name);
+            fs::create_dir_all(&dir).unwrap();
+            fs::write(dir.join("address"), format!("{mac}\n")).unwrap();
+            if card {
+                fs::create_dir(dir.join("device")).unwrap();
+            }
+        };
+        iface("lo", "00:00:00:00:00:00", false);
+        iface("bond0", "02:00:00:00:00:01", false);
+        iface("docker0", "02:42:00:00:00:02", false);
+        iface("eth1", "00:00:00:00:00:00", true);
+        iface("wlan0", "a4:00:00:00:00:03", true);
+        let got = first_interface_mac_in(root.path()).map(|m| m.to_string());
+        assert_eq!(got.as_deref(), Some("a4:00:00:00:00:03"), "a card wins");
+        fs::remove_dir(root.path().join("wlan0/device")).unwrap();
+        let got = first_interface_mac_in(root.path()).map(|m| m.to_string());
+        assert_eq!(
+            got.as_deref(),
+            Some("02:00:00:00:00:01"),
+            "no card with a MAC: the first other interface by name"
+        );
+    }
+
+    #[test]
+    fn processes_creating_the_identity_at_once_all_get_the_one_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let made: Vec<(Identity, bool)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| Identity::load_or_create(&state).unwrap()))
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        let on_disk = Identity::load(&state).unwrap().unwrap();
+        assert!(made.iter().all(|(identity, _)| *identity == on_disk));
+        assert_eq!(made.iter().filter(|(_, created)| *created).count(), 1);
+        // Nothing is left behind but the identity itself.
+        let names: Vec<_> = fs::read_dir(&state)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from(IDENTITY_FILE)]);
+    }
 
     #[test]
     fn identity_is_created_once_and_reused() {
