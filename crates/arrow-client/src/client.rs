@@ -281,7 +281,7 @@ impl Client {
         drop(handle);
         match result {
             Ok(result) => result,
-            Err(e) => Err(Error::Config(format!("the client task failed: {e}"))),
+            Err(e) => Err(Error::Internal(format!("the client task failed: {e}"))),
         }
     }
 }
@@ -545,7 +545,7 @@ impl Runtime {
                 plan.state,
                 &plan.server,
                 Some(reason),
-                Some(SystemTime::now() + plan.delay),
+                SystemTime::now().checked_add(plan.delay),
             );
             self.event(ClientEvent::Retrying {
                 server: plan.server.clone(),

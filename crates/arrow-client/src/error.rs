@@ -48,6 +48,11 @@ pub enum Error {
     /// The Arrow Service did not answer in time.
     #[error("timeout: {0}")]
     Timeout(&'static str),
+
+    /// A bug in this crate (the client task panicked): not the service's fault nor the
+    /// configuration's, so a supervisor should restart the client.
+    #[error("internal error: {0} (a bug in arrow-client: please report it)")]
+    Internal(String),
     /// The Arrow Service closed the connection.
     #[error("the Arrow Service closed the connection")]
     Closed,

@@ -9,8 +9,9 @@
 //!
 //! After the `n`-th failure in a row (counting from 0) the wait is drawn uniformly from
 //! `[lo, min(hi, lo * 2^(n+1))]` ("full jitter" between the bounds), where
-//! `lo = max(min, MIN_DELAY)` and `hi = max(max, lo)`. [`MIN_DELAY`] is a floor that holds
-//! even with `--reconnect-min 0`, so the client never spins. The count of failures goes back
+//! `lo = min(max(min, MIN_DELAY), MAX_WAIT)` and `hi = max(min(max, MAX_WAIT), lo)`.
+//! [`MIN_DELAY`] is a floor that holds even with `--reconnect-min 0`, so the client never
+//! spins; [`MAX_WAIT`] (a day) keeps an absurd setting from overflowing the clock. The count of failures goes back
 //! to 0 once a connection has stayed registered for [`ReconnectPolicy::stable_after`]
 //! (30 s, or `hi` when that is shorter): a link that flaps right after registering keeps
 //! backing off.
@@ -65,18 +66,21 @@ impl Default for ReconnectPolicy {
     }
 }
 
+/// The longest wait between attempts: a longer `min` or `max` counts as this.
+pub const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
+
 impl ReconnectPolicy {
-    /// Waits between `min` and `max`.
+    /// Waits between `min` and `max` (each at least 100 ms and at most [`MAX_WAIT`]).
     pub fn new(min: Duration, max: Duration) -> Self {
         ReconnectPolicy { min, max }
     }
 
     fn lo(&self) -> Duration {
-        self.min.max(MIN_DELAY)
+        self.min.clamp(MIN_DELAY, MAX_WAIT)
     }
 
     fn hi(&self) -> Duration {
-        self.max.max(self.lo())
+        self.max.min(MAX_WAIT).max(self.lo())
     }
 
     /// How long a connection must stay registered to reset the backoff.
@@ -98,7 +102,9 @@ impl ReconnectPolicy {
         let lo = self.lo();
         let span = (self.ceiling(failures) - lo).as_nanos();
         let offset = (span * u128::from(random)) >> 64;
-        lo + Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX))
+        lo.saturating_add(Duration::from_nanos(
+            u64::try_from(offset).unwrap_or(u64::MAX),
+        ))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::{Connection, Disconnect, Event, State};
+use super::{Connection, Disconnect, Event, State, after};
 use crate::ProtocolViolation;
 use crate::message::{ControlIn, Incoming, Outgoing, code};
 
@@ -15,7 +15,7 @@ impl Connection {
         let msg_id = self.msg_id();
         self.transmit.push_back(Outgoing::Register { msg_id });
         self.state = State::Handshake;
-        self.handshake_deadline = Some(now + self.config.handshake_timeout);
+        self.handshake_deadline = Some(after(now, self.config.handshake_timeout));
     }
 
     pub(super) fn handle_in_handshake(&mut self, now: Instant, message: Incoming) {
@@ -27,7 +27,7 @@ impl Connection {
                 self.handshake_deadline = None;
                 if code == code::NO_ERROR {
                     self.state = State::Established;
-                    self.next_ping = Some(now + self.config.ping_interval);
+                    self.next_ping = Some(after(now, self.config.ping_interval));
                     self.events.push_back(Event::Registered);
                     if std::mem::take(&mut self.update_after_handshake) {
                         self.send_update(false);

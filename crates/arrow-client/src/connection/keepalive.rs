@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{Connection, Disconnect, State};
+use super::{Connection, Disconnect, State, after};
 use crate::message::Outgoing;
 
 impl Connection {
@@ -45,7 +45,7 @@ impl Connection {
                 if self.ping_outstanding.is_none() && self.next_ping.is_some_and(|at| now >= at) {
                     let msg_id = self.msg_id();
                     self.transmit.push_back(Outgoing::Ping { msg_id });
-                    self.ping_outstanding = Some((msg_id, now + self.config.ping_timeout));
+                    self.ping_outstanding = Some((msg_id, after(now, self.config.ping_timeout)));
                     self.next_ping = None;
                 }
             }
@@ -57,7 +57,7 @@ impl Connection {
     pub(super) fn handle_ack(&mut self, now: Instant, msg_id: u16) {
         if self.ping_outstanding.is_some_and(|(id, _)| id == msg_id) {
             self.ping_outstanding = None;
-            self.next_ping = Some(now + self.config.ping_interval);
+            self.next_ping = Some(after(now, self.config.ping_interval));
         }
     }
 }

@@ -75,6 +75,13 @@ use sessions::Session;
 /// How long a session this client hung up is remembered, to drop data still in flight.
 pub const TOMBSTONE_TTL: Duration = Duration::from_secs(10);
 
+/// `now + wait`, or a century from now for a wait so long that the clock cannot hold it
+/// (a configured timeout of "forever" must not panic).
+fn after(now: Instant, wait: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(wait.min(CENTURY)).unwrap_or(now)
+}
+
 /// The client side of one Arrow connection, without I/O.
 #[derive(Debug)]
 pub struct Connection {

@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use super::{Connection, Disconnect, SessionEnd, State};
+use super::{Connection, Disconnect, SessionEnd, State, after};
 use crate::message::code;
 
 impl Connection {
@@ -22,7 +22,7 @@ impl Connection {
             State::Idle | State::Handshake => self.disconnect(Disconnect::Shutdown),
             State::Established => {
                 self.state = State::Draining;
-                self.shutdown_deadline = Some(now + self.config.shutdown_grace);
+                self.shutdown_deadline = Some(after(now, self.config.shutdown_grace));
                 let mut open: Vec<u32> = self.sessions.keys().copied().collect();
                 open.sort_unstable();
                 for session in open {

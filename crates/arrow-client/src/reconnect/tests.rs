@@ -104,6 +104,18 @@ fn a_connection_that_flaps_right_after_registering_keeps_backing_off() {
 }
 
 #[test]
+fn waits_beyond_a_day_count_as_a_day_and_never_panic() {
+    let huge = Duration::MAX;
+    let policy = ReconnectPolicy::new(huge, huge);
+    for (failures, random) in [(0, 0), (0, u64::MAX), (u32::MAX, u64::MAX)] {
+        assert_eq!(policy.delay(failures, random), MAX_WAIT);
+    }
+    let policy = ReconnectPolicy::new(S(1), huge);
+    assert!(policy.delay(u32::MAX, u64::MAX) <= MAX_WAIT);
+    assert!(policy.delay(u32::MAX, u64::MAX) > S(3600));
+}
+
+#[test]
 fn stable_after_is_capped_by_the_maximum_wait() {
     assert_eq!(policy().stable_after(), STABLE_AFTER);
     assert_eq!(ReconnectPolicy::new(S(1), S(5)).stable_after(), S(5));
