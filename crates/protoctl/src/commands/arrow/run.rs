@@ -75,7 +75,43 @@ async fn settings_table(settings: &RunSettings) -> Result<ServiceTable, CliError
     table(&s.tcp, &s.http, &s.rtsp, &s.mjpeg).await
 }
 
+/// stdout of the client: a reader that goes away (`protoctl --json arrow run | head -1`)
+/// ends the event stream, not the client. Writing stops, one warning goes to stderr, and
+/// the client runs on until a signal stops it in order (other commands end quietly).
+struct Events<'a> {
+    out: &'a mut Output,
+    closed: bool,
+}
+
+impl<'a> Events<'a> {
+    fn new(out: &'a mut Output) -> Self {
+        Events { out, closed: false }
+    }
+
+    fn event(
+        &mut self,
+        human: impl std::fmt::Display,
+        json: &serde_json::Value,
+    ) -> Result<(), CliError> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.out.event(human, json) {
+            Err(e) if e.is_stdout_closed() => {
+                self.closed = true;
+                tracing::warn!(
+                    "stdout was closed by its reader: events are no longer written there; \
+                     the client keeps running (logs still go to stderr, status.json is kept)"
+                );
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
 pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError> {
+    let out = &mut Events::new(out);
     let settings = RunSettings::resolve(&args)?;
     let tls = arrow_client::tls::client_config_with(&settings.ca, settings.system_roots.into())?;
     let table = settings_table(&settings).await?;
@@ -250,7 +286,7 @@ fn end_name(end: SessionEnd) -> serde_json::Value {
     }
 }
 
-fn report(out: &mut Output, event: &ClientEvent) -> Result<(), CliError> {
+fn report(out: &mut Events<'_>, event: &ClientEvent) -> Result<(), CliError> {
     match event {
         ClientEvent::Connecting { server } => out.event(
             format_args!("connecting to {server}"),
