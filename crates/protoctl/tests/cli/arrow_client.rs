@@ -1111,3 +1111,109 @@ fn arrow_run_keeps_running_when_stdout_is_closed_and_stops_in_order_on_sigterm()
     );
     assert_eq!(read_status(&state)["state"], "stopped");
 }
+
+/// A camera whose host never resolves: RFC 6761 reserves `.invalid`, and `arrow run` fails
+/// such names itself, so no query leaves the machine.
+const UNRESOLVABLE: &str = "rtsp://cam.invalid/live";
+
+#[test]
+fn arrow_run_once_with_a_service_host_that_does_not_resolve_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_service, server, ca) = dev_service(dir.path(), &[]);
+    // The brief's case (nothing listens on port 1) and a live service: the lookup decides.
+    for server in ["localhost:1", server.as_str()] {
+        let out = crate::support::bounded(
+            protoctl()
+                .args(["--json", "arrow", "run", "--once", "--server", server])
+                .args(["--ca", &ca, "--rtsp", UNRESOLVABLE, "--state-dir"])
+                .arg(dir.path().join("state")),
+            None,
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{server}: {err}");
+        assert!(
+            err.contains("cannot resolve service") && err.contains("cam.invalid"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn arrow_run_retries_a_service_host_that_does_not_resolve_and_stops_on_a_signal_with_0() {
+    for signal in ["TERM", "INT"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (_service, server, ca) = dev_service(dir.path(), &[]);
+        let client = run_client(
+            &server,
+            &ca,
+            &dir.path().join("state"),
+            &[
+                "--rtsp",
+                UNRESOLVABLE,
+                "--reconnect-min",
+                "100ms",
+                "--reconnect-max",
+                "200ms",
+            ],
+        );
+        // Tried again, with the backoff's waits.
+        for _ in 0..2 {
+            let waiting = client.wait_event("service_unresolved");
+            assert_eq!(waiting["host"], "cam.invalid");
+            let delay = waiting["delay_ms"].as_u64().unwrap();
+            assert!((100..=200).contains(&delay), "{waiting}");
+        }
+        client.signal(signal);
+        let (code, logs) = client.wait_exit_logs();
+        assert_eq!(code, Some(0), "SIG{signal}: {logs}");
+        assert!(
+            logs.contains("does not resolve") && logs.contains("cam.invalid"),
+            "a warning names the host: {logs}"
+        );
+    }
+}
+
+#[test]
+fn arrow_run_config_sighup_while_a_service_host_does_not_resolve_starts_the_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let (service, server, ca) = dev_service(dir.path(), &[]);
+    let config = dir.path().join("arrow.toml");
+    let base = format!("server = \"{server}\"\nca = \"{ca}\"\nstate_dir = \"state\"\n");
+    std::fs::write(
+        &config,
+        format!("{base}[[service]]\ntype = \"rtsp\"\nurl = \"{UNRESOLVABLE}\"\n"),
+    )
+    .unwrap();
+    let client = Running::start(&[
+        "--json",
+        "arrow",
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    client.wait_event("service_unresolved");
+
+    // A file that does not load changes nothing: still waiting.
+    std::fs::write(&config, format!("{base}bogus_key = 1\n")).unwrap();
+    client.signal("HUP");
+    let failed = client.wait_event("reload_failed");
+    assert!(
+        failed["error"].as_str().unwrap().contains("bogus_key"),
+        "{failed}"
+    );
+
+    // The camera's address fixed in the file: SIGHUP, and the client starts at once.
+    std::fs::write(
+        &config,
+        format!("{base}[[service]]\ntype = \"tcp\"\naddress = \"127.0.0.1:9\"\n"),
+    )
+    .unwrap();
+    client.signal("HUP");
+    let started = client.wait_event("started");
+    assert_eq!(started["services"][0]["type"], "tcp", "{started}");
+    client.wait_event("registered");
+    assert_eq!(service.wait_event("port_exposed")["svc_type"], "TCP");
+    client.signal("TERM");
+    let (code, logs) = client.wait_exit_logs();
+    assert_eq!(code, Some(0), "{logs}");
+}

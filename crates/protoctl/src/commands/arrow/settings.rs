@@ -107,8 +107,9 @@ pub(crate) struct RunArgs {
     /// [default: 60s].
     #[arg(long, value_name = "DURATION", value_parser = bounded_duration)]
     pub(crate) reconnect_max: Option<Duration>,
-    /// Connect and register once, then exit: 0 registered, 1 refused, 3 transport failure,
-    /// 4 protocol violation.
+    /// Connect and register once, then exit: 0 registered, 1 refused (any refusal code),
+    /// 3 transport failure (a server or service host that does not resolve included), 4
+    /// protocol violation.
     #[arg(long)]
     pub(crate) once: bool,
 }
