@@ -1143,10 +1143,11 @@ fn arrow_run_retries_a_service_host_that_does_not_resolve_and_stops_on_a_signal_
     for signal in ["TERM", "INT"] {
         let dir = tempfile::tempdir().unwrap();
         let (_service, server, ca) = dev_service(dir.path(), &[]);
+        let state = dir.path().join("state");
         let client = run_client(
             &server,
             &ca,
-            &dir.path().join("state"),
+            &state,
             &[
                 "--rtsp",
                 UNRESOLVABLE,
@@ -1163,9 +1164,21 @@ fn arrow_run_retries_a_service_host_that_does_not_resolve_and_stops_on_a_signal_
             let delay = waiting["delay_ms"].as_u64().unwrap();
             assert!((100..=200).contains(&delay), "{waiting}");
         }
+        // The status file says so (written before each `service_unresolved` line).
+        let status = read_status(&state);
+        assert_eq!(status["state"], "disconnected", "{status}");
+        assert!(
+            status["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("cam.invalid"),
+            "{status}"
+        );
+        assert!(status["next_attempt"].is_string(), "{status}");
         client.signal(signal);
         let (code, logs) = client.wait_exit_logs();
         assert_eq!(code, Some(0), "SIG{signal}: {logs}");
+        assert_eq!(read_status(&state)["state"], "stopped");
         assert!(
             logs.contains("does not resolve") && logs.contains("cam.invalid"),
             "a warning names the host: {logs}"

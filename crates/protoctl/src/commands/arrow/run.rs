@@ -2,12 +2,14 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::SystemTime;
 
 use arrow_client::client::{Client, ClientConfig, ClientEvent};
 use arrow_client::connection::{ConnectionConfig, Event, SessionEnd};
-use arrow_client::identity::Identity;
+use arrow_client::identity::{Identity, MacAddr};
 use arrow_client::reconnect::ReconnectPolicy;
 use arrow_client::service_table::{ServiceKind, ServiceSpec, ServiceTable};
+use arrow_client::status::{LinkState, Status, rfc3339};
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -159,6 +161,46 @@ async fn settings_table(
     table(resolver, &s.tcp, &s.http, &s.rtsp, &s.mjpeg).await
 }
 
+/// The client, for the status file written while it waits for its service hosts (the
+/// client core writes it from then on).
+struct Who {
+    uuid: uuid::Uuid,
+    mac: MacAddr,
+}
+
+impl Who {
+    /// Writes `status.json`: `disconnected` with the lookup's error and the next attempt
+    /// while waiting, `stopped` when a signal ends the wait. A failed write is logged: the
+    /// wait goes on.
+    fn write_status(
+        &self,
+        settings: &RunSettings,
+        state: LinkState,
+        since: SystemTime,
+        error: &str,
+        next_attempt: Option<SystemTime>,
+    ) {
+        let now = SystemTime::now();
+        let status = Status {
+            state,
+            server: settings.server.clone(),
+            since: rfc3339(since),
+            updated: rfc3339(now),
+            pid: std::process::id(),
+            uuid: self.uuid,
+            mac: self.mac.to_string(),
+            active_sessions: 0,
+            bytes_up: 0,
+            bytes_down: 0,
+            last_error: Some(error.to_string()),
+            next_attempt: next_attempt.map(rfc3339),
+        };
+        if let Err(e) = status.write(&settings.state_dir) {
+            tracing::warn!(error = %crate::exit::chain(&e), "cannot write the status file");
+        }
+    }
+}
+
 /// Warns about the options a SIGHUP changed that only a restart applies.
 fn warn_restart_needed(restart: &[&str]) {
     if !restart.is_empty() {
@@ -180,12 +222,14 @@ async fn services_once_resolved(
     resolver: &impl Resolver,
     args: &RunArgs,
     settings: &mut RunSettings,
+    who: &Who,
     signals: &mut Signals,
     out: &mut Events<'_>,
 ) -> Result<Option<ServiceTable>, CliError> {
     use std::hash::BuildHasher;
     let random = std::hash::RandomState::new();
     let mut failures = 0u32;
+    let since = SystemTime::now();
     loop {
         let (host, message) = match settings_table(resolver, settings).await {
             Ok(table) => return Ok(Some(table)),
@@ -196,6 +240,13 @@ async fn services_once_resolved(
         let delay = policy.delay(failures, random.hash_one(failures));
         failures = failures.saturating_add(1);
         let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        who.write_status(
+            settings,
+            LinkState::Disconnected,
+            since,
+            &message,
+            SystemTime::now().checked_add(delay),
+        );
         tracing::warn!(
             host = %host,
             error = %message,
@@ -218,6 +269,7 @@ async fn services_once_resolved(
                 signal = signals.next() => match signal {
                     Signal::Stop(name) => {
                         tracing::info!(signal = name, "stopped while waiting for a service host to resolve");
+                        who.write_status(settings, LinkState::Stopped, SystemTime::now(), &message, None);
                         out.event("stopped", &json!({"event": "stopped"}))?;
                         return Ok(None);
                     }
@@ -289,10 +341,17 @@ pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError>
     } else {
         Some(Signals::new()?)
     };
+    let mac = settings
+        .mac
+        .unwrap_or_else(|| super::identity::default_mac(&identity));
     let table = match &mut signals {
         None => settings_table(&SystemResolver, &settings).await?,
         Some(signals) => {
-            match services_once_resolved(&SystemResolver, &args, &mut settings, signals, out)
+            let who = Who {
+                uuid: identity.uuid,
+                mac,
+            };
+            match services_once_resolved(&SystemResolver, &args, &mut settings, &who, signals, out)
                 .await?
             {
                 Some(table) => table,
@@ -300,9 +359,6 @@ pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError>
             }
         }
     };
-    let mac = settings
-        .mac
-        .unwrap_or_else(|| super::identity::default_mac(&identity));
     if table.is_empty() {
         tracing::warn!("no service given (--tcp, --http, --rtsp, --mjpeg): nothing to expose");
     }
