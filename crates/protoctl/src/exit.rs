@@ -90,6 +90,12 @@ impl CliError {
         }
     }
 
+    /// The reader of stdout went away (a closed pipe): the end of a command's output, or,
+    /// for a daemon, the end of its event stream only (arrow run).
+    pub(crate) fn is_stdout_closed(&self) -> bool {
+        self.fault == Fault::StdoutClosed
+    }
+
     /// The message, for a command that reports an error and carries on (arrow run's
     /// SIGHUP reload).
     pub(crate) fn message(&self) -> &str {

@@ -993,3 +993,240 @@ fn arrow_run_once_through_config_exits_0_registered_1_refused() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("not paired yet"), "{}", stderr(&out));
 }
+
+/// Lines from `pipe` on a channel, read by a thread of their own (which ends at EOF).
+fn lines_of(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Receives `lines` until one contains `want` (bounded by [`WAIT`]); every line seen.
+fn wait_line(lines: &mpsc::Receiver<String>, want: &str) -> String {
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut seen = String::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                seen.push_str(&line);
+                seen.push('\n');
+                if line.contains(want) {
+                    return seen;
+                }
+            }
+            Err(e) => panic!("no line with {want:?} ({e:?}); seen:\n{seen}"),
+        }
+    }
+}
+
+#[test]
+fn arrow_run_keeps_running_when_stdout_is_closed_and_stops_in_order_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let echo = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let echo_addr = echo.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        if let Ok((mut socket, _)) = echo.accept() {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = socket.read(&mut buf) {
+                if n == 0 || socket.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let (service, server, ca) = dev_service(dir.path(), &[]);
+    let mut client = crate::support::Reaped(
+        protoctl()
+            .args(["--json", "arrow", "run", "--server", &server, "--ca", &ca])
+            .arg("--state-dir")
+            .arg(&state)
+            .args(["--tcp", &echo_addr])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn protoctl"),
+    );
+    let logs = lines_of(client.0.stderr.take().unwrap());
+    // The reader of stdout (`| head`): reads up to `registered`, then goes away (the
+    // thread ends, closing the pipe's read end, before it says so).
+    let stdout = client.0.stdout.take().unwrap();
+    let (closed_tx, closed) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let registered = lines.any(|l| l.is_ok_and(|l| l.contains("\"registered\"")));
+        drop(lines);
+        let _ = closed_tx.send(registered);
+    });
+    assert_eq!(closed.recv_timeout(WAIT), Ok(true), "no registered line");
+    // A SIGHUP makes the client write (`reloaded`) to the closed pipe.
+    let kill = |signal: &str, pid: u32| {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let pid = client.0.id();
+    kill("HUP", pid);
+    wait_line(&logs, "stdout was closed by its reader");
+
+    // Still running, and still carrying sessions.
+    let port = service.wait_event("port_exposed")["port"].as_u64().unwrap() as u16;
+    let mut user = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    user.set_read_timeout(Some(WAIT)).unwrap();
+    user.write_all(b"still here").unwrap();
+    let mut back = [0u8; 10];
+    user.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"still here");
+    drop(user);
+
+    // SIGTERM: the orderly stop, exit 0, `stopped` in the status file.
+    kill("TERM", pid);
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut rest = String::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match logs.recv_timeout(left) {
+            Ok(line) => rest.push_str(&line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(e) => panic!("protoctl did not stop on SIGTERM ({e:?}): {rest}"),
+        }
+    }
+    // stderr is at EOF: the process is gone, so this wait returns at once.
+    let code = client.0.wait().unwrap().code();
+    assert_eq!(code, Some(0), "{rest}");
+    assert!(
+        !rest.contains("stdout was closed"),
+        "one warning only: {rest}"
+    );
+    assert_eq!(read_status(&state)["state"], "stopped");
+}
+
+/// A camera whose host never resolves: RFC 6761 reserves `.invalid`, and `arrow run` fails
+/// such names itself, so no query leaves the machine.
+const UNRESOLVABLE: &str = "rtsp://cam.invalid/live";
+
+#[test]
+fn arrow_run_once_with_a_service_host_that_does_not_resolve_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_service, server, ca) = dev_service(dir.path(), &[]);
+    // The brief's case (nothing listens on port 1) and a live service: the lookup decides.
+    for server in ["localhost:1", server.as_str()] {
+        let out = crate::support::bounded(
+            protoctl()
+                .args(["--json", "arrow", "run", "--once", "--server", server])
+                .args(["--ca", &ca, "--rtsp", UNRESOLVABLE, "--state-dir"])
+                .arg(dir.path().join("state")),
+            None,
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{server}: {err}");
+        assert!(
+            err.contains("cannot resolve service") && err.contains("cam.invalid"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn arrow_run_retries_a_service_host_that_does_not_resolve_and_stops_on_a_signal_with_0() {
+    for signal in ["TERM", "INT"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (_service, server, ca) = dev_service(dir.path(), &[]);
+        let state = dir.path().join("state");
+        let client = run_client(
+            &server,
+            &ca,
+            &state,
+            &[
+                "--rtsp",
+                UNRESOLVABLE,
+                "--reconnect-min",
+                "100ms",
+                "--reconnect-max",
+                "200ms",
+            ],
+        );
+        // Tried again, with the backoff's waits.
+        for _ in 0..2 {
+            let waiting = client.wait_event("service_unresolved");
+            assert_eq!(waiting["host"], "cam.invalid");
+            let delay = waiting["delay_ms"].as_u64().unwrap();
+            assert!((100..=200).contains(&delay), "{waiting}");
+        }
+        // The status file says so (written before each `service_unresolved` line).
+        let status = read_status(&state);
+        assert_eq!(status["state"], "disconnected", "{status}");
+        assert!(
+            status["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("cam.invalid"),
+            "{status}"
+        );
+        assert!(status["next_attempt"].is_string(), "{status}");
+        client.signal(signal);
+        let (code, logs) = client.wait_exit_logs();
+        assert_eq!(code, Some(0), "SIG{signal}: {logs}");
+        assert_eq!(read_status(&state)["state"], "stopped");
+        assert!(
+            logs.contains("does not resolve") && logs.contains("cam.invalid"),
+            "a warning names the host: {logs}"
+        );
+    }
+}
+
+#[test]
+fn arrow_run_config_sighup_while_a_service_host_does_not_resolve_starts_the_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let (service, server, ca) = dev_service(dir.path(), &[]);
+    let config = dir.path().join("arrow.toml");
+    let base = format!("server = \"{server}\"\nca = \"{ca}\"\nstate_dir = \"state\"\n");
+    std::fs::write(
+        &config,
+        format!("{base}[[service]]\ntype = \"rtsp\"\nurl = \"{UNRESOLVABLE}\"\n"),
+    )
+    .unwrap();
+    let client = Running::start(&[
+        "--json",
+        "arrow",
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    client.wait_event("service_unresolved");
+
+    // A file that does not load changes nothing: still waiting.
+    std::fs::write(&config, format!("{base}bogus_key = 1\n")).unwrap();
+    client.signal("HUP");
+    let failed = client.wait_event("reload_failed");
+    assert!(
+        failed["error"].as_str().unwrap().contains("bogus_key"),
+        "{failed}"
+    );
+
+    // The camera's address fixed in the file: SIGHUP, and the client starts at once.
+    std::fs::write(
+        &config,
+        format!("{base}[[service]]\ntype = \"tcp\"\naddress = \"127.0.0.1:9\"\n"),
+    )
+    .unwrap();
+    client.signal("HUP");
+    let started = client.wait_event("started");
+    assert_eq!(started["services"][0]["type"], "tcp", "{started}");
+    client.wait_event("registered");
+    assert_eq!(service.wait_event("port_exposed")["svc_type"], "TCP");
+    client.signal("TERM");
+    let (code, logs) = client.wait_exit_logs();
+    assert_eq!(code, Some(0), "{logs}");
+}

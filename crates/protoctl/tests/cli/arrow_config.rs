@@ -198,6 +198,75 @@ fn arrow_run_config_mistakes_name_file_line_and_key_exit_2() {
 }
 
 #[test]
+fn arrow_run_absurd_durations_are_usage_errors_exit_2_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let keys = [
+        ("--ping-interval", "ping_interval"),
+        ("--ping-timeout", "ping_timeout"),
+        ("--reconnect-min", "reconnect_min"),
+        ("--reconnect-max", "reconnect_max"),
+    ];
+    for (flag, key) in keys {
+        for value in ["500000000000years", "200000000000years", "1day 1ms"] {
+            // As a flag: clap names the flag, the value and the range.
+            let mut cmd = protoctl();
+            cmd.args(["arrow", "run", "--server", "localhost:1", "--ca", "ca.pem"])
+                .arg("--state-dir")
+                .arg(&state)
+                .args([flag, value]);
+            let out = bounded(&mut cmd, None);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
+            assert!(
+                err.contains(flag) && err.contains(value) && err.contains("up to 1 day"),
+                "{flag} {value}: {err}"
+            );
+            assert!(!err.contains("panicked"), "{err}");
+
+            // In the config file: the file, line and column, and the key.
+            let path = write_config(
+                dir.path(),
+                &format!(
+                    "server = \"localhost:1\"\nca = \"ca.pem\"\nstate_dir = \"state\"\n{key} = \"{value}\"\n"
+                ),
+            );
+            let out = run_with_config(&path, &[]);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{key} {value}: {err}");
+            let want = format!(
+                "config file {}:4:{}: `{key}`: invalid duration \"{value}\": too long: the \
+                 allowed range is more than 0 up to 1 day",
+                path.display(),
+                key.len() + 4
+            );
+            assert!(err.contains(&want), "want {want}\ngot  {err}");
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+    // The bound itself is allowed: the run goes on to the next check (the CA file).
+    let mut cmd = protoctl();
+    cmd.args([
+        "arrow",
+        "run",
+        "--server",
+        "localhost:1",
+        "--ca",
+        "/nonexistent/ca.pem",
+    ])
+    .arg("--state-dir")
+    .arg(&state)
+    .args(["--reconnect-min", "1day", "--reconnect-max", "24h"]);
+    let out = bounded(&mut cmd, None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/nonexistent/ca.pem"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn arrow_run_config_paths_follow_the_file_and_a_ca_flag_replaces_the_files() {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("conf");

@@ -156,13 +156,9 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 f.write_str("a duration in a string, such as \"500ms\", \"15s\" or \"2m\"")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<HumanDuration, E> {
-                humantime::parse_duration(v)
+                super::settings::bounded_duration(v)
                     .map(HumanDuration)
-                    .map_err(|e| {
-                        E::custom(format!(
-                            "invalid duration {v:?}: {e} (examples: \"500ms\", \"15s\", \"2m\")"
-                        ))
-                    })
+                    .map_err(|e| E::custom(format!("invalid duration {v:?}: {e}")))
             }
         }
         d.deserialize_str(V)
@@ -559,6 +555,17 @@ url = "rtsp://127.0.0.1/second"
                 "invalid duration \"20\"",
             ),
             ("ping_timeout = 15", ":1:16:", "a duration in a string"),
+            (
+                "\nreconnect_max = \"500000000000years\"",
+                ":2:17:",
+                "`reconnect_max`: invalid duration \"500000000000years\": too long: the allowed \
+                 range is more than 0 up to 1 day",
+            ),
+            (
+                "ping_interval = \"1day 1s\"",
+                ":1:17:",
+                "`ping_interval`: invalid duration \"1day 1s\": too long",
+            ),
             ("mac = \"nope\"", ":1:7:", "`mac`: not a MAC address"),
             (
                 "ca = 3",

@@ -35,7 +35,9 @@ pub(crate) enum ArrowCommand {
     /// closed, exit 0. SIGHUP: the services are read again and sent with UPDATE (other
     /// changed options are named: they wait for a restart). --once: register and exit (0
     /// registered, 1 refused, 3 unreachable, 4 protocol violation). status.json in the
-    /// state directory tells where it stands. JSON lines: started, connecting, connected,
+    /// state directory tells where it stands. A service host that does not resolve is
+    /// retried with the same backoff before the client starts (--once: exit 3). JSON lines:
+    /// service_unresolved, started, connecting, connected,
     /// registered, disconnected, retrying, not_paired, redirect_ignored, session_opened,
     /// session_closed, session_refused, unsupported, reloaded, reload_failed,
     /// table_replaced, table_sent, stopping, stopped.

@@ -32,8 +32,22 @@ pub(crate) const DEFAULT_RECONNECT_MAX: Duration = Duration::from_secs(60);
 /// Default `--window`.
 pub(crate) const DEFAULT_WINDOW: u32 = 65_536;
 
-fn duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 500ms, 15s, 2m)"))
+/// The longest any duration option may be: past it a timer or a timestamp computed from
+/// it would overflow (a panic, not a usage error), and no sane deployment waits longer.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A duration option's value: a humantime string no longer than [`MAX_DURATION`]. (Zero is
+/// refused later, naming the option and its config key, see [`RunSettings::check`].)
+pub(crate) fn bounded_duration(s: &str) -> Result<Duration, String> {
+    let value =
+        humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 500ms, 15s, 2m)"))?;
+    if value > MAX_DURATION {
+        return Err(
+            "too long: the allowed range is more than 0 up to 1 day (e.g. 500ms, 15s, 2m, 1h)"
+                .into(),
+        );
+    }
+    Ok(value)
 }
 
 /// Arguments of `protoctl arrow run`.
@@ -81,20 +95,21 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) gateway: bool,
     /// Time between PINGs to the service [default: 20s].
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = bounded_duration)]
     pub(crate) ping_interval: Option<Duration>,
     /// A PING not answered within this ends the connection [default: 15s].
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = bounded_duration)]
     pub(crate) ping_timeout: Option<Duration>,
     /// Shortest wait before reconnecting [default: 1s].
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = bounded_duration)]
     pub(crate) reconnect_min: Option<Duration>,
     /// Longest wait before reconnecting (backoff doubles up to this, with full jitter)
     /// [default: 60s].
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = bounded_duration)]
     pub(crate) reconnect_max: Option<Duration>,
-    /// Connect and register once, then exit: 0 registered, 1 refused, 3 transport failure,
-    /// 4 protocol violation.
+    /// Connect and register once, then exit: 0 registered, 1 refused (any refusal code),
+    /// 3 transport failure (a server or service host that does not resolve included), 4
+    /// protocol violation.
     #[arg(long)]
     pub(crate) once: bool,
 }
@@ -547,6 +562,43 @@ url = "rtsp://u:p@127.0.0.1/live"
         }
         assert!(resolve(&base).is_ok());
         assert!(resolve(&["--server", "h:1", "--system-roots", "--state-dir", "s"]).is_ok());
+    }
+
+    #[test]
+    fn durations_are_bounded_at_parse_time_by_one_day() {
+        let cases = [
+            ("1ms", Some(Duration::from_millis(1))),
+            ("24h", Some(MAX_DURATION)),
+            ("1day", Some(MAX_DURATION)),
+            ("24h 1ms", None),
+            ("2days", None),
+            ("200000000000years", None),
+            ("500000000000years", None),
+            ("99999999999999999999years", None),
+        ];
+        for (text, want) in cases {
+            let got = bounded_duration(text);
+            assert_eq!(got.as_ref().ok(), want.as_ref(), "{text}: {got:?}");
+            if want.is_none() && text.ends_with("years") && text.len() < 20 {
+                assert!(got.unwrap_err().contains("up to 1 day"), "{text}");
+            }
+        }
+        for flag in [
+            "--ping-interval",
+            "--ping-timeout",
+            "--reconnect-min",
+            "--reconnect-max",
+        ] {
+            let err = Cli::try_parse_from(["run", flag, "500000000000years"])
+                .err()
+                .unwrap_or_else(|| panic!("{flag} accepted 500000000000years"));
+            let text = err.to_string();
+            assert!(
+                text.contains(flag) && text.contains("up to 1 day"),
+                "{text}"
+            );
+            assert_eq!(err.exit_code(), 2, "{flag}");
+        }
     }
 
     #[test]
