@@ -236,6 +236,9 @@ impl From<arrow_client::Error> for CliError {
                 Fault::Transport
             }
             E::Protocol(_) => Fault::Protocol,
+            // A bug (the client task panicked): not a configuration error, so a supervisor
+            // that never restarts on 2 restarts on this.
+            E::Internal(_) => Fault::Transport,
             _ => Fault::Transport,
         };
         Self::new(fault, chain(&e))
