@@ -105,6 +105,23 @@ impl Drop for Running {
     }
 }
 
+/// An echo server on a plain thread for one connection; its `HOST:PORT`.
+fn echo_once() -> String {
+    let echo = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = echo.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        if let Ok((mut socket, _)) = echo.accept() {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = socket.read(&mut buf) {
+                if n == 0 || socket.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    addr
+}
+
 #[test]
 fn arrow_identity_is_created_once_and_never_shows_the_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -210,18 +227,7 @@ fn arrow_serve_and_run_carry_a_session_and_stop_on_sigint_with_0() {
     let state = dir.path().join("state");
 
     // The local service: an echo server on a plain thread.
-    let echo = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let echo_addr = echo.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        if let Ok((mut socket, _)) = echo.accept() {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = socket.read(&mut buf) {
-                if n == 0 || socket.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
-        }
-    });
+    let echo_addr = echo_once();
 
     let (service, server, ca) = dev_service(dir.path(), &[]);
     let client = run_client(
@@ -1031,18 +1037,7 @@ fn wait_line(lines: &mpsc::Receiver<String>, want: &str) -> String {
 fn arrow_run_keeps_running_when_stdout_is_closed_and_stops_in_order_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let echo = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let echo_addr = echo.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        if let Ok((mut socket, _)) = echo.accept() {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = socket.read(&mut buf) {
-                if n == 0 || socket.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
-        }
-    });
+    let echo_addr = echo_once();
     let (service, server, ca) = dev_service(dir.path(), &[]);
     let mut client = crate::support::Reaped(
         protoctl()

@@ -280,13 +280,7 @@ async fn services_once_resolved(
                             failures = 0;
                             break;
                         }
-                        Err(e) => {
-                            tracing::error!(error = %e.message(), "SIGHUP: reload failed, keeping the current services");
-                            out.event(
-                                format_args!("SIGHUP: reload failed ({}), keeping the current services", e.message()),
-                                &json!({"event": "reload_failed", "error": e.message()}),
-                            )?;
-                        }
+                        Err(e) => report_reload_failed(out, &e)?,
                     },
                 },
             }
@@ -427,13 +421,7 @@ pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError>
                         )?;
                         handle.update_table(table);
                     }
-                    Err(e) => {
-                        tracing::error!(error = %e.message(), "SIGHUP: reload failed, keeping the current services");
-                        out.event(
-                            format_args!("SIGHUP: reload failed ({}), keeping the current services", e.message()),
-                            &json!({"event": "reload_failed", "error": e.message()}),
-                        )?;
-                    }
+                    Err(e) => report_reload_failed(out, &e)?,
                 },
             },
             result = &mut done => {
@@ -451,6 +439,18 @@ async fn reload(args: &RunArgs) -> Result<(RunSettings, ServiceTable), CliError>
     let settings = RunSettings::resolve(args)?;
     let table = settings_table(&SystemResolver, &settings).await?;
     Ok((settings, table))
+}
+
+/// A SIGHUP whose config file does not load: said on stderr and stdout; nothing changes.
+fn report_reload_failed(out: &mut Events<'_>, e: &CliError) -> Result<(), CliError> {
+    tracing::error!(error = %e.message(), "SIGHUP: reload failed, keeping the current services");
+    out.event(
+        format_args!(
+            "SIGHUP: reload failed ({}), keeping the current services",
+            e.message()
+        ),
+        &json!({"event": "reload_failed", "error": e.message()}),
+    )
 }
 
 fn services_json(table: &ServiceTable) -> Vec<serde_json::Value> {
