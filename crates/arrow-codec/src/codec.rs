@@ -6,7 +6,7 @@ use tokio_util::codec::{Decoder, Encoder};
 use crate::control::{ControlMessage, control_prefix};
 use crate::error::{DecodeError, Error};
 use crate::header::{HEADER_LEN, Header};
-use crate::message::{DataMessage, Message, data_header};
+use crate::message::{DataMessage, Message};
 
 /// How much of an announced (and allowed) body is reserved ahead of its arrival; larger
 /// bodies grow the buffer as they come in.
@@ -95,7 +95,7 @@ impl ArrowCodec {
         body: &[u8],
         dst: &mut BytesMut,
     ) -> Result<(), Error> {
-        let header = data_header(svc_id, session_id, body.len(), self.max_body)?;
+        let header = Header::checked_data(svc_id, session_id, body.len(), self.max_body)?;
         dst.reserve(HEADER_LEN + body.len());
         header.put(dst);
         dst.extend_from_slice(body);

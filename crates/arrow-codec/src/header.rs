@@ -70,7 +70,31 @@ impl Header {
     /// The header of a data message carrying `body_len` bytes, checked against the wire:
     /// service id not 0, session id within 24 bits, body length within `u32`.
     pub fn data(svc_id: u16, session_id: u32, body_len: usize) -> Result<Header, EncodeError> {
-        crate::message::data_header(svc_id, session_id, body_len, u32::MAX)
+        Self::checked_data(svc_id, session_id, body_len, u32::MAX)
+    }
+
+    /// Checks the fields of a data message header against the wire and `max_body`.
+    pub(crate) fn checked_data(
+        svc_id: u16,
+        session_id: u32,
+        body_len: usize,
+        max_body: u32,
+    ) -> Result<Header, EncodeError> {
+        if svc_id == 0 {
+            return Err(EncodeError::DataOnControlService);
+        }
+        check_session_id(session_id)?;
+        match u32::try_from(body_len) {
+            Ok(body_size) if body_size <= max_body => Ok(Header {
+                svc_id,
+                session_id,
+                body_size,
+            }),
+            _ => Err(EncodeError::BodyTooLarge {
+                len: body_len,
+                max: max_body,
+            }),
+        }
     }
 
     /// The 11 header bytes, for a vectored write next to a body kept as it is. The session

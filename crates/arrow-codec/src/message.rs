@@ -4,7 +4,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::control::ControlMessage;
 use crate::error::{DecodeError, EncodeError};
-use crate::header::{HEADER_LEN, Header, check_session_id};
+use crate::header::{HEADER_LEN, Header};
 
 /// Session data for one service session. The body is handed out as [`Bytes`] split off the
 /// input buffer: decoding never copies it.
@@ -40,30 +40,6 @@ impl DataMessage {
     }
 }
 
-/// Checks the fields of a data message header against the wire and `max_body`.
-pub(crate) fn data_header(
-    svc_id: u16,
-    session_id: u32,
-    body_len: usize,
-    max_body: u32,
-) -> Result<Header, EncodeError> {
-    if svc_id == 0 {
-        return Err(EncodeError::DataOnControlService);
-    }
-    check_session_id(session_id)?;
-    match u32::try_from(body_len) {
-        Ok(body_size) if body_size <= max_body => Ok(Header {
-            svc_id,
-            session_id,
-            body_size,
-        }),
-        _ => Err(EncodeError::BodyTooLarge {
-            len: body_len,
-            max: max_body,
-        }),
-    }
-}
-
 /// Writes only the 11-byte header of a data message whose `body_len` bytes the caller
 /// appends itself (for instance read straight from a socket into `dst`). Reserves the
 /// header, not the body.
@@ -73,7 +49,7 @@ pub fn encode_data_header(
     body_len: usize,
     dst: &mut BytesMut,
 ) -> Result<(), EncodeError> {
-    let header = data_header(svc_id, session_id, body_len, u32::MAX)?;
+    let header = Header::checked_data(svc_id, session_id, body_len, u32::MAX)?;
     dst.reserve(HEADER_LEN);
     header.put(dst);
     Ok(())
@@ -87,7 +63,7 @@ pub fn encode_data(
     body: &[u8],
     dst: &mut BytesMut,
 ) -> Result<(), EncodeError> {
-    let header = data_header(svc_id, session_id, body.len(), u32::MAX)?;
+    let header = Header::checked_data(svc_id, session_id, body.len(), u32::MAX)?;
     dst.reserve(HEADER_LEN + body.len());
     header.put(dst);
     dst.put_slice(body);
@@ -130,7 +106,7 @@ impl Message {
                 c.put(size, dst);
             }
             Message::Data(d) => {
-                let header = data_header(d.svc_id, d.session_id, d.body.len(), max_body)?;
+                let header = Header::checked_data(d.svc_id, d.session_id, d.body.len(), max_body)?;
                 dst.reserve(HEADER_LEN + d.body.len());
                 header.put(dst);
                 dst.put_slice(&d.body);
