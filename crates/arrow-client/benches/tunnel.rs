@@ -44,18 +44,18 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arrow_client::client::{Client, ClientConfig, ClientEvent};
 use arrow_client::connection::ConnectionConfig;
-use arrow_client::driver::{self, ClientConfig, ClientEvent};
+use arrow_client::dev_service::DevCertificates;
+use arrow_client::dev_service::{DevService, ServiceConfig, ServiceEvent};
 use arrow_client::identity::{Identity, MacAddr};
-use arrow_client::service::{DevService, ServiceConfig, ServiceEvent};
 use arrow_client::service_table::{ServiceKind, ServiceSpec, ServiceTable};
-use arrow_client::tls::DevCertificates;
 use criterion::{Criterion, Throughput};
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 #[path = "tunnel/hops.rs"]
 mod hops;
@@ -256,7 +256,8 @@ async fn round_trip<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, msg: &[u8], bu
 struct Setup {
     certs: DevCertificates,
     _service: DevService,
-    _stop: watch::Sender<bool>,
+    /// Runs until dropped.
+    _client: Client,
     /// Exposed ports by role.
     sink: u16,
     source: u16,
@@ -286,29 +287,28 @@ async fn setup() -> Setup {
     )
     .unwrap();
     let mut specs = Vec::new();
+    let mut resolved = Vec::new();
     for addr in [sink_addr, source_addr, echo_addr] {
-        specs.push((
-            ServiceSpec::host_port(ServiceKind::Tcp, &addr.to_string()).unwrap(),
-            addr,
-        ));
+        let spec = ServiceSpec::host_port(ServiceKind::Tcp, &addr.to_string()).unwrap();
+        specs.push(spec.clone());
+        resolved.push((spec, addr));
     }
-    let table = ServiceTable::new(specs).unwrap();
+    let table = ServiceTable::new(resolved).unwrap();
     let targets: Vec<(u16, SocketAddr)> = table.services().iter().map(|s| (s.id, s.addr)).collect();
     let mut config = ClientConfig::new(
         service.local_addr().to_string(),
         certs.client_config().unwrap(),
-        Identity::generate(),
-        MacAddr([2, 0, 0, 0, 0, 1]),
-        table,
     );
+    config.identity = Some(Identity::generate());
+    config.mac = Some(MacAddr([2, 0, 0, 0, 0, 1]));
+    config.services = specs;
     config.connection = ConnectionConfig {
         max_sessions: 20_000,
         ..ConnectionConfig::default()
     };
     let (ctx, _cevents) = mpsc::unbounded_channel::<ClientEvent>();
     std::mem::forget(_cevents);
-    let (stop, stop_rx) = watch::channel(false);
-    tokio::spawn(driver::run(config, ctx, stop_rx));
+    let client = Client::spawn(config, ctx).unwrap();
     let mut ports = std::collections::HashMap::new();
     while ports.len() < 3 {
         if let Some(ServiceEvent::PortExposed { service, .. }) = events.recv().await {
@@ -331,7 +331,7 @@ async fn setup() -> Setup {
         tcp_echo: serve_tcp(Role::Echo).await,
         certs,
         _service: service,
-        _stop: stop,
+        _client: client,
         sink: ports[&sink_addr],
         source: ports[&source_addr],
         echo: ports[&echo_addr],
@@ -595,23 +595,22 @@ fn idle_session_memory(rt: &Runtime, n: usize) -> String {
         let server = listener.local_addr().unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(certs.server_config().unwrap());
         let spec = ServiceSpec::host_port(ServiceKind::Tcp, &local.to_string()).unwrap();
-        let table = ServiceTable::new(vec![(spec, local)]).unwrap();
+        let table = ServiceTable::new(vec![(spec.clone(), local)]).unwrap();
         let svc = table.services()[0].id;
         let mut config = ClientConfig::new(
             format!("localhost:{}", server.port()),
             certs.client_config().unwrap(),
-            Identity::generate(),
-            MacAddr([2, 0, 0, 0, 0, 1]),
-            table,
         );
+        config.identity = Some(Identity::generate());
+        config.mac = Some(MacAddr([2, 0, 0, 0, 0, 1]));
+        config.services = vec![spec];
         config.connection = ConnectionConfig {
             max_sessions: n + 10,
             ..ConnectionConfig::default()
         };
         let (ctx, crx) = mpsc::unbounded_channel::<ClientEvent>();
         drop(crx);
-        let (stop, stop_rx) = watch::channel(false);
-        tokio::spawn(driver::run(config, ctx, stop_rx));
+        let client = Client::spawn(config, ctx).unwrap();
         // A scripted service: register, then CONNECT n sessions.
         let (tcp, _) = listener.accept().await.unwrap();
         let mut tls = acceptor.accept(tcp).await.unwrap();
@@ -639,16 +638,16 @@ fn idle_session_memory(rt: &Runtime, n: usize) -> String {
         }
         tls.write_all(&out).await.unwrap();
         tls.flush().await.unwrap();
-        (tls, before, stop)
+        (tls, before, client)
     });
-    let (tls, before, stop) = result;
+    let (tls, before, client) = result;
     // The child prints a line once it has accepted all n connections.
     let ready = lines.next().unwrap().unwrap();
     assert_eq!(ready, format!("accepted {n}"));
     std::thread::sleep(Duration::from_millis(500));
     let after = rss_bytes();
     let per = (after.saturating_sub(before)) as f64 / n as f64;
-    let _ = stop.send(true);
+    client.shutdown();
     drop(tls);
     let _ = child.kill();
     let _ = child.wait();

@@ -21,12 +21,39 @@ pub enum Error {
     /// The caller's configuration is unusable (bad flag value, unreadable file).
     #[error("configuration: {0}")]
     Config(String),
+    /// The config file cannot be read or is wrong; the message names the file and, where
+    /// it can, the line, the column and the key.
+    #[error("{0}")]
+    ConfigFile(String),
     /// A file in the state directory could not be read or written.
     #[error("state directory {path}: {source}")]
     State {
         /// The file or directory.
         path: PathBuf,
         /// What the OS said.
+        source: io::Error,
+    },
+    /// Another client runs on the same state directory (it holds the directory's lock).
+    #[error(
+        "state directory {}: in use by another Arrow client{}; stop it or give another state directory",
+        dir.display(),
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    StateLocked {
+        /// The state directory.
+        dir: PathBuf,
+        /// The process holding it, when it wrote its PID.
+        pid: Option<u32>,
+    },
+    /// A service's host name did not resolve (yet): a transport problem, retried with the
+    /// reconnect backoff (DNS may come up after the client, at boot).
+    #[error("cannot resolve service {service}: {source}")]
+    Unresolved {
+        /// The service as configured (credentials never shown).
+        service: String,
+        /// Its host.
+        host: String,
+        /// What the resolver said.
         source: io::Error,
     },
     /// TCP to the Arrow Service failed or broke.
@@ -98,7 +125,11 @@ impl Error {
     pub fn is_fatal(&self) -> bool {
         matches!(
             self,
-            Error::Config(_) | Error::State { .. } | Error::UnsupportedVersion(_)
+            Error::Config(_)
+                | Error::ConfigFile(_)
+                | Error::State { .. }
+                | Error::StateLocked { .. }
+                | Error::UnsupportedVersion(_)
         )
     }
 }

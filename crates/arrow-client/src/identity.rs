@@ -67,17 +67,7 @@ impl Identity {
         match Self::load(state_dir)? {
             Some(identity) => Ok((identity, false)),
             None => {
-                let mut dir = fs::DirBuilder::new();
-                dir.recursive(true);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::DirBuilderExt;
-                    dir.mode(0o700);
-                }
-                dir.create(state_dir).map_err(|source| Error::State {
-                    path: state_dir.to_path_buf(),
-                    source,
-                })?;
+                create_state_dir(state_dir)?;
                 let identity = Self::generate();
                 if identity.store_new(&path)? {
                     return Ok((identity, true));
@@ -136,6 +126,34 @@ impl Identity {
             source,
         })
     }
+}
+
+/// Creates the state directory (and its parents) with mode 0700 when it is missing.
+pub(crate) fn create_state_dir(state_dir: &Path) -> Result<(), Error> {
+    let mut dir = fs::DirBuilder::new();
+    dir.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        dir.mode(0o700);
+    }
+    dir.create(state_dir).map_err(|source| Error::State {
+        path: state_dir.to_path_buf(),
+        source,
+    })
+}
+
+/// The MAC a client registers with when none is configured: the machine's first network
+/// card's ([`first_interface_mac`]), else a locally administered address derived from the
+/// UUID (stable across restarts, and never a real vendor's).
+pub fn default_mac(identity: &Identity) -> MacAddr {
+    first_interface_mac().unwrap_or_else(|| mac_from_uuid(identity.uuid))
+}
+
+/// `02:` and the UUID's first five bytes: locally administered, unicast.
+fn mac_from_uuid(uuid: Uuid) -> MacAddr {
+    let b = uuid.as_bytes();
+    MacAddr([0x02, b[0], b[1], b[2], b[3], b[4]])
 }
 
 /// Reports and removes group/other permissions on the identity file (Unix).
@@ -265,6 +283,15 @@ fn first_interface_mac_in(root: &Path) -> Option<MacAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mac_made_from_the_uuid_is_locally_administered_and_stable() {
+        let uuid = Uuid::from_bytes([0xab, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+        let mac = mac_from_uuid(uuid);
+        assert_eq!(mac, MacAddr([0x02, 0xab, 1, 2, 3, 4]));
+        assert_eq!(mac.0[0] & 0b11, 0b10, "locally administered, unicast");
+        assert_eq!(mac_from_uuid(uuid), mac);
+    }
 
     #[test]
     fn the_mac_comes_from_a_card_before_any_virtual_interface() {

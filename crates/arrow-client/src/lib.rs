@@ -1,4 +1,5 @@
-//! The Angelcam Arrow v2 client runtime, and a development Arrow Service.
+//! The Angelcam Arrow v2 client runtime: everything a device needs to reach its cameras
+//! through the Arrow Service (and, behind a feature, a development Arrow Service).
 //!
 //! An Arrow client sits inside a camera network and keeps one TLS connection to an Arrow
 //! Service. The service opens *sessions* over it, each bridged by the client to a local TCP
@@ -23,16 +24,32 @@
 //! - [`wire`]: `arrow-codec` messages to and from the core's [`message`] types.
 //! - [`reconnect`]: the sans-IO reconnect policy: backoff with full jitter, REDIRECT and
 //!   its loops, pairing retries.
-//! - [`client`]: the runtime: dial, TLS (rustls, ring), register, reconnect per
-//!   [`reconnect`], a handle to replace the service table or shut down in order, the
-//!   status file ([`status`]).
-//! - [`driver`]: the tokio driver of one connection: reading never waits on writing; the
-//!   same task polls every local socket of the connection (no task per socket) and writes
-//!   DATA bodies to TLS without copying them (vectored writes).
-//! - [`identity`] (UUID and key in the state directory, 0600, atomic) and
-//!   [`service_table`] (stable service ids from the command line).
-//! - [`service`]: the development Arrow Service, a real TLS server exposing each client
-//!   service on a local port; [`tls`] makes its development certificates.
+//! - [`client`]: the runtime, and the one way to run a client: [`client::Client::spawn`]
+//!   with a [`client::ClientConfig`]. It locks the state directory ([`state_lock`]),
+//!   loads or makes the identity and picks the MAC ([`identity`]), and on each attempt
+//!   resolves the services' hosts ([`resolve`]), dials (TLS with rustls and ring, see
+//!   [`tls`]), registers and serves, then reconnects per [`reconnect`]. It keeps
+//!   `status.json` current ([`status`]) and reports [`client::ClientEvent`]s (also JSON).
+//!   One task drives each connection: reading never waits on writing, the same task polls
+//!   every local socket (no task per socket), and DATA bodies go to TLS without a copy.
+//! - [`settings`]: the options as a person gives them (flags, a config file), merged and
+//!   checked into a [`client::ClientConfig`]; every default is defined once, in
+//!   [`connection::ConnectionConfig::default`] and [`reconnect::ReconnectPolicy::default`].
+//!   [`duration`] reads durations the same way everywhere.
+//! - [`service_table`]: the services as configured ([`service_table::ServiceSpec`]) and as
+//!   announced, with stable ids ([`service_table::ServiceTable`]).
+//!
+//! # Features
+//!
+//! - `config-file`: `settings::file`, the TOML config file of `protoctl arrow run`
+//!   (`Settings::load`), with errors that name the file, line, column and key. Adds `toml`.
+//! - `dev-service`: `dev_service`, the development Arrow Service (a real TLS server
+//!   exposing each client service on a local port) and its certificates, made with rcgen.
+//!   Adds `rcgen`. A device that only runs the client needs neither.
+//!
+//! ```toml
+//! arrow-client = { version = "0.1", features = ["config-file"] }
+//! ```
 //!
 //! # Example: the core, driven by hand
 //!
@@ -72,7 +89,9 @@
 
 pub mod client;
 pub mod connection;
-pub mod driver;
+#[cfg(feature = "dev-service")]
+pub mod dev_service;
+pub mod duration;
 mod error;
 pub mod flow;
 pub mod fuzzing;
@@ -81,8 +100,10 @@ mod local_sockets;
 pub mod message;
 mod outbox;
 pub mod reconnect;
-pub mod service;
+pub mod resolve;
 pub mod service_table;
+pub mod settings;
+pub mod state_lock;
 pub mod status;
 mod status_file;
 pub mod tls;

@@ -195,7 +195,9 @@ where
         });
     }
 
-    /// Adds an accepted connection that may read `credit` bytes.
+    /// Adds an accepted connection that may read `credit` bytes (the development service's
+    /// users).
+    #[cfg(feature = "dev-service")]
     pub(crate) fn accept(&mut self, key: K, stream: TcpStream, credit: u32) {
         let _ = stream.set_nodelay(true);
         self.insert(key, Stream::Open(stream), credit);

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::AsyncWriteExt;
 
 /// Bodies shorter than this are copied into the tail: one slice beats two for them.
 const COPY_BELOW: usize = 2048;
@@ -117,6 +118,25 @@ impl Outbox {
         }
         let step = n.min(self.tail.len());
         self.tail.advance(step);
+    }
+}
+
+/// One step of the writer: a partial (vectored) write of `out` (cancel-safe: nothing is
+/// taken unless it returns), or a flush once everything was written. `Some(n)` bytes
+/// written, `None` flushed.
+pub(crate) async fn write_or_flush<W>(
+    writer: &mut W,
+    out: &Outbox,
+) -> std::io::Result<Option<usize>>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    if out.is_empty() {
+        writer.flush().await.map(|()| None)
+    } else {
+        let mut iov = [IoSlice::new(&[]); MAX_IOV];
+        let count = out.slices(&mut iov);
+        writer.write_vectored(&iov[..count]).await.map(Some)
     }
 }
 

@@ -1,4 +1,5 @@
-//! The client's service table, built from the command line.
+//! The client's services: as configured ([`ServiceSpec`], parsed from a flag, a config
+//! file or code) and as announced ([`ServiceTable`], each host resolved, with ids).
 //!
 //! # Locked services
 //!
@@ -237,6 +238,21 @@ pub struct Service {
     pub path: String,
     /// Announced as locked (the URL had credentials, which the client did not keep).
     pub locked: bool,
+}
+
+/// As JSON: `{"svc_id":7,"type":"rtsp","locked":false,"addr":"10.0.0.5:554","path":"/live"}`
+/// (the form of `arrow run`'s events).
+impl serde::Serialize for Service {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut record = s.serialize_struct("Service", 5)?;
+        record.serialize_field("svc_id", &self.id)?;
+        record.serialize_field("type", self.kind.name())?;
+        record.serialize_field("locked", &self.locked)?;
+        record.serialize_field("addr", &self.addr.to_string())?;
+        record.serialize_field("path", &self.path)?;
+        record.end()
+    }
 }
 
 impl Service {

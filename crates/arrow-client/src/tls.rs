@@ -1,5 +1,5 @@
-//! rustls configuration (ring provider, TLS 1.2 and 1.3) for both ends, and development
-//! certificates made with rcgen.
+//! rustls configuration (ring provider, TLS 1.2 and 1.3) for both ends. Development
+//! certificates (rcgen) are `dev_service::DevCertificates`, behind the `dev-service` feature.
 //!
 //! Both ends allow exactly TLS 1.3 and TLS 1.2 ([`PROTOCOL_VERSIONS`]), named here rather
 //! than taken from a library default. Trust is explicit: the CA files given (`--ca`), plus
@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::RootCertStore;
-use rustls::client::danger::ServerCertVerifier;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -21,7 +20,7 @@ use crate::Error;
 pub const PROTOCOL_VERSIONS: &[&rustls::SupportedProtocolVersion] =
     &[&rustls::version::TLS13, &rustls::version::TLS12];
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
@@ -186,11 +185,11 @@ pub fn server_config(
 
 /// The service side of the TLS handshake with one client, for programs that play the
 /// Arrow Service (a scripted service in a test, a lab tool): `config` is
-/// [`DevCertificates::server_config`] or [`server_config_from_files`]. The caller bounds
+/// `DevCertificates::server_config` (feature `dev-service`) or [`server_config_from_files`]. The caller bounds
 /// the wait (the handshake has no timeout of its own).
 ///
 /// ```no_run
-/// # async fn example(certs: arrow_client::tls::DevCertificates) -> Result<(), arrow_client::Error> {
+/// # async fn example(certs: arrow_client::dev_service::DevCertificates) -> Result<(), arrow_client::Error> {
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 /// let (tcp, _) = listener.accept().await.unwrap();
 /// let tls = arrow_client::tls::accept(certs.server_config()?, tcp).await?;
@@ -209,205 +208,10 @@ where
         .map_err(|e| Error::io("TLS handshake with a client", e))
 }
 
-/// A development certificate authority and a server certificate it signed.
-#[derive(Clone)]
-pub struct DevCertificates {
-    /// The CA certificate, PEM: what clients pass to `--ca`.
-    pub ca_pem: String,
-    /// The server certificate, PEM.
-    pub server_cert_pem: String,
-    /// The server's private key, PEM.
-    pub server_key_pem: String,
-}
-
-impl std::fmt::Debug for DevCertificates {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DevCertificates").finish_non_exhaustive()
-    }
-}
-
-impl DevCertificates {
-    /// Makes a fresh CA and a server certificate for `names` (host names or IP literals).
-    pub fn generate(names: &[String]) -> Result<Self, Error> {
-        Self::generate_with_ca_key(names).map(|(made, _)| made)
-    }
-
-    /// [`generate`](Self::generate), and the CA's private key (PEM), to sign later server
-    /// certificates with the same CA.
-    fn generate_with_ca_key(names: &[String]) -> Result<(Self, String), Error> {
-        let ca_key = rcgen::KeyPair::generate().map_err(cert_error)?;
-        let ca_cert = dev_ca_params()?.self_signed(&ca_key).map_err(cert_error)?;
-        let ca_key_pem = ca_key.serialize_pem();
-        let (server_cert_pem, server_key_pem) = issue_server_certificate(ca_key, names)?;
-        Ok((
-            DevCertificates {
-                ca_pem: ca_cert.pem(),
-                server_cert_pem,
-                server_key_pem,
-            },
-            ca_key_pem,
-        ))
-    }
-
-    /// True when the server certificate, checked against the CA, is valid for every one of
-    /// `names`.
-    fn covers(&self, names: &[String]) -> Result<bool, Error> {
-        let bad = |e: rustls_pki_types::pem::Error| Error::Config(format!("PEM: {e}"));
-        let ca = CertificateDer::from_pem_slice(self.ca_pem.as_bytes()).map_err(bad)?;
-        let cert = CertificateDer::from_pem_slice(self.server_cert_pem.as_bytes()).map_err(bad)?;
-        let mut roots = RootCertStore::empty();
-        roots
-            .add(ca)
-            .map_err(|e| Error::Config(format!("CA certificate: {e}")))?;
-        let verifier =
-            rustls::client::WebPkiServerVerifier::builder_with_provider(roots.into(), provider())
-                .build()
-                .map_err(|e| Error::Config(format!("CA certificate: {e}")))?;
-        let now = rustls_pki_types::UnixTime::now();
-        Ok(names.iter().all(|name| {
-            rustls_pki_types::ServerName::try_from(name.as_str()).is_ok_and(|name| {
-                verifier
-                    .verify_server_cert(&cert, &[], &name, &[], now)
-                    .is_ok()
-            })
-        }))
-    }
-
-    /// The server configuration for these certificates.
-    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, Error> {
-        let bad = |e: rustls_pki_types::pem::Error| Error::Config(format!("PEM: {e}"));
-        let cert = CertificateDer::from_pem_slice(self.server_cert_pem.as_bytes()).map_err(bad)?;
-        let ca = CertificateDer::from_pem_slice(self.ca_pem.as_bytes()).map_err(bad)?;
-        let key = PrivateKeyDer::from_pem_slice(self.server_key_pem.as_bytes()).map_err(bad)?;
-        server_config(vec![cert, ca], key)
-    }
-
-    /// A client configuration trusting this CA only.
-    pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, Error> {
-        let ca = CertificateDer::from_pem_slice(self.ca_pem.as_bytes())
-            .map_err(|e| Error::Config(format!("PEM: {e}")))?;
-        let mut roots = RootCertStore::empty();
-        roots
-            .add(ca)
-            .map_err(|e| Error::Config(format!("CA certificate: {e}")))?;
-        client_config_with_roots(roots)
-    }
-
-    /// Writes `ca.pem`, `server.pem`, `server.key` and the CA's key `ca.key` (mode 0600)
-    /// into `dir`, reusing the ones already there so clients that trust the CA keep
-    /// trusting it across restarts; true when the CA was just made.
-    ///
-    /// A server certificate that does not cover every one of `names` (the service now
-    /// listens on another address) is replaced by one signed with the same CA. A folder
-    /// holding only some of the files, or an old one without `ca.key` whose certificate
-    /// does not cover the names, is an error that says what to do: a CA that clients
-    /// trust is never silently replaced.
-    pub fn load_or_create_in(dir: &Path, names: &[String]) -> Result<(Self, bool), Error> {
-        let state = |path: &Path, source| Error::State {
-            path: path.to_path_buf(),
-            source,
-        };
-        let (ca, cert, key, ca_key) = (
-            dir.join("ca.pem"),
-            dir.join("server.pem"),
-            dir.join("server.key"),
-            dir.join("ca.key"),
-        );
-        let write = |path: &Path, text: &str| {
-            crate::identity::write_private(path, text.as_bytes()).map_err(|e| state(path, e))
-        };
-        let present = [&ca, &cert, &key].map(|p| p.exists());
-        if present == [false; 3] {
-            std::fs::create_dir_all(dir).map_err(|e| state(dir, e))?;
-            let (made, ca_key_pem) = Self::generate_with_ca_key(names)?;
-            write(&ca_key, &ca_key_pem)?;
-            write(&cert, &made.server_cert_pem)?;
-            write(&key, &made.server_key_pem)?;
-            // Last: a folder with ca.pem is a folder that is complete.
-            write(&ca, &made.ca_pem)?;
-            return Ok((made, true));
-        }
-        if present != [true; 3] {
-            return Err(Error::Config(format!(
-                "{} holds only some of ca.pem, server.pem and server.key; restore them, or \
-                 delete the folder to make a new CA (clients must then trust the new ca.pem)",
-                dir.display()
-            )));
-        }
-        let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| state(p, e));
-        let mut certs = DevCertificates {
-            ca_pem: read(&ca)?,
-            server_cert_pem: read(&cert)?,
-            server_key_pem: read(&key)?,
-        };
-        if certs.covers(names)? {
-            return Ok((certs, false));
-        }
-        if !ca_key.exists() {
-            return Err(Error::Config(format!(
-                "{} is not valid for all of {}, and there is no ca.key to sign a new one; \
-                 delete {} to make a new CA (clients must then trust the new ca.pem)",
-                cert.display(),
-                names.join(", "),
-                dir.display()
-            )));
-        }
-        let signer = rcgen::KeyPair::from_pem(&read(&ca_key)?).map_err(cert_error)?;
-        let (server_cert_pem, server_key_pem) = issue_server_certificate(signer, names)?;
-        certs.server_cert_pem = server_cert_pem;
-        certs.server_key_pem = server_key_pem;
-        if !certs.covers(names)? {
-            return Err(Error::Config(format!(
-                "{} does not belong to {}: delete the folder to make a new CA",
-                ca_key.display(),
-                ca.display()
-            )));
-        }
-        write(&key, &certs.server_key_pem)?;
-        write(&cert, &certs.server_cert_pem)?;
-        tracing::info!(names = %names.join(", "), "new server certificate from the same CA");
-        Ok((certs, false))
-    }
-}
-
-fn cert_error(e: rcgen::Error) -> Error {
-    Error::Config(format!("cannot make certificates: {e}"))
-}
-
-/// The development CA's parameters: the same every time, so a server certificate signed
-/// later with the CA's stored key chains to the stored CA certificate.
-fn dev_ca_params() -> Result<rcgen::CertificateParams, Error> {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(cert_error)?;
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "protoctl development Arrow CA");
-    params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::CrlSign,
-    ];
-    Ok(params)
-}
-
-/// A server certificate for `names` signed by the development CA's key: (cert, key) PEM.
-fn issue_server_certificate(
-    ca_key: rcgen::KeyPair,
-    names: &[String],
-) -> Result<(String, String), Error> {
-    let issuer = rcgen::Issuer::new(dev_ca_params()?, ca_key);
-    let mut params = rcgen::CertificateParams::new(names.to_vec()).map_err(cert_error)?;
-    params.distinguished_name.push(
-        rcgen::DnType::CommonName,
-        "protoctl development Arrow Service",
-    );
-    let key = rcgen::KeyPair::generate().map_err(cert_error)?;
-    let cert = params.signed_by(&key, &issuer).map_err(cert_error)?;
-    Ok((cert.pem(), key.serialize_pem()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dev_service::DevCertificates;
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let path = dir.join(name);
@@ -417,63 +221,6 @@ mod tests {
 
     fn dev() -> DevCertificates {
         DevCertificates::generate(&["localhost".to_string()]).unwrap()
-    }
-
-    fn names(list: &[&str]) -> Vec<String> {
-        list.iter().map(|n| n.to_string()).collect()
-    }
-
-    #[test]
-    fn self_signed_folder_is_made_once_and_reused() {
-        let dir = tempfile::tempdir().unwrap();
-        let local = names(&["localhost", "127.0.0.1"]);
-        let (first, created) = DevCertificates::load_or_create_in(dir.path(), &local).unwrap();
-        assert!(created);
-        for file in ["ca.pem", "ca.key", "server.pem", "server.key"] {
-            assert!(dir.path().join(file).exists(), "{file}");
-        }
-        assert!(first.covers(&local).unwrap());
-        let (again, created) = DevCertificates::load_or_create_in(dir.path(), &local).unwrap();
-        assert!(!created);
-        assert_eq!(again.ca_pem, first.ca_pem);
-        assert_eq!(again.server_cert_pem, first.server_cert_pem);
-    }
-
-    #[test]
-    fn a_new_address_gets_a_new_server_certificate_from_the_same_ca() {
-        let dir = tempfile::tempdir().unwrap();
-        let local = names(&["localhost", "127.0.0.1"]);
-        let (first, _) = DevCertificates::load_or_create_in(dir.path(), &local).unwrap();
-        // A documentation address (RFC 5737): only written into the certificate.
-        let wider = names(&["localhost", "127.0.0.1", "192.0.2.7"]);
-        assert!(!first.covers(&wider).unwrap());
-        let (next, created) = DevCertificates::load_or_create_in(dir.path(), &wider).unwrap();
-        assert!(!created, "clients keep the CA they trust");
-        assert_eq!(next.ca_pem, first.ca_pem);
-        assert!(next.covers(&wider).unwrap());
-        let on_disk = std::fs::read_to_string(dir.path().join("server.pem")).unwrap();
-        assert_eq!(on_disk, next.server_cert_pem);
-        next.server_config().unwrap();
-    }
-
-    #[test]
-    fn a_self_signed_folder_that_cannot_be_reused_is_an_error_never_a_new_ca() {
-        let cases: [(&str, &str, &str); 2] = [
-            ("server.key", "only some of", "a missing server key"),
-            ("ca.key", "no ca.key", "no CA key and a new address"),
-        ];
-        for (remove, says, name) in cases {
-            let dir = tempfile::tempdir().unwrap();
-            let local = names(&["localhost"]);
-            let (first, _) = DevCertificates::load_or_create_in(dir.path(), &local).unwrap();
-            std::fs::remove_file(dir.path().join(remove)).unwrap();
-            let err = DevCertificates::load_or_create_in(dir.path(), &names(&["localhost", "::1"]))
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(says), "{name}: {err}");
-            let ca = std::fs::read_to_string(dir.path().join("ca.pem")).unwrap();
-            assert_eq!(ca, first.ca_pem, "{name}: the CA is untouched");
-        }
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! The command-line grammar. Flag names here are a public contract: extend, never rename.
+//! The command-line grammar: the top level here, each protocol's verbs in its module under
+//! [`crate::commands`]. Flag names are a public contract: extend, never rename.
 
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 
-use crate::commands::Command;
+use crate::commands::{arctop, arkeo, arrow, demo, wire};
 
 /// The exit-code contract, shown under `protoctl --help`.
 const EXIT_CODES: &str = "\
@@ -12,6 +14,9 @@ Exit codes (every command):
   2  usage or local configuration error
   3  transport: refused, DNS, TLS, timeout, connection lost mid-exchange
   4  the peer broke the protocol: bad or oversize frame, wrong reply shape or id
+
+Durations (every --timeout, --ping-interval, ...): a bare number is seconds (10, 0.5), or
+give a unit: 500ms, 15s, 2m, 1h, 3d.
 
 Start with `protoctl demo`: every built-in peer on 127.0.0.1 and a client against it.";
 
@@ -46,6 +51,39 @@ pub(crate) struct GlobalArgs {
     /// Log line format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub(crate) log_format: LogFormat,
+}
+
+/// Every top-level verb.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Length-prefixed framing: decode a captured stream, encode JSON Lines into frames.
+    #[command(subcommand)]
+    Wire(wire::WireCommand),
+    /// Angelcam Arrow v2: decode and encode captures, run a client or a development service.
+    #[command(subcommand)]
+    Arrow(arrow::ArrowCommand),
+    /// ARKEO instruments (All-in-One and Multichannel APIs): send, run, measure, serve.
+    #[command(subcommand)]
+    Arkeo(arkeo::ArkeoCommand),
+    /// Arctop Stream Server: listen to a stream, discover servers, run the phone simulator.
+    #[command(subcommand)]
+    Arctop(arctop::ArctopCommand),
+    /// Run every built-in peer on 127.0.0.1 with a client against it, and show the traffic.
+    Demo(demo::DemoArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to generate for.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+impl Command {
+    /// Runs best on a current-thread runtime: `arrow run` is one connection-owning task,
+    /// and on one thread its socket wake-ups cost no cross-thread hand-offs.
+    pub(crate) fn wants_one_thread(&self) -> bool {
+        matches!(self, Command::Arrow(arrow::ArrowCommand::Run(_)))
+    }
 }
 
 /// How log lines are written.

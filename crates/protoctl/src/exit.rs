@@ -55,7 +55,6 @@ impl CliError {
     }
 
     /// The peer answered "no" (exit 1).
-    #[allow(dead_code)] // used by the protocol commands as they land
     pub(crate) fn refused(message: impl fmt::Display) -> Self {
         Self::new(Fault::Refused, message)
     }
@@ -96,10 +95,9 @@ impl CliError {
         self.fault == Fault::StdoutClosed
     }
 
-    /// The message, for a command that reports an error and carries on (arrow run's
-    /// SIGHUP reload).
-    pub(crate) fn message(&self) -> &str {
-        &self.message
+    /// The process exit code this error ends with; a higher one is a worse outcome.
+    pub(crate) fn exit_code(&self) -> u8 {
+        self.fault.code()
     }
 
     #[cfg(test)]
@@ -231,10 +229,18 @@ impl From<arrow_client::Error> for CliError {
             // Refused registration (UNAUTHORIZED: not paired) and a service that does not
             // speak Arrow v2: exit 1, also for `arrow run --once`.
             E::Refused { .. } | E::UnsupportedVersion(_) => Fault::Refused,
-            E::Config(_) | E::State { .. } => Fault::Local,
-            E::Io { .. } | E::Tls { .. } | E::Timeout(_) | E::Closed | E::Redirected(_) => {
-                Fault::Transport
+            // A second client on a locked state directory too: exit 2, which a supervisor
+            // does not restart into the same conflict.
+            E::Config(_) | E::ConfigFile(_) | E::State { .. } | E::StateLocked { .. } => {
+                Fault::Local
             }
+            // A service host that does not resolve (yet) is DNS: exit 3 with --once.
+            E::Io { .. }
+            | E::Tls { .. }
+            | E::Timeout(_)
+            | E::Closed
+            | E::Redirected(_)
+            | E::Unresolved { .. } => Fault::Transport,
             E::Protocol(_) => Fault::Protocol,
             // A bug (the client task panicked): not a configuration error, so a supervisor
             // that never restarts on 2 restarts on this.

@@ -6,9 +6,11 @@
 
 mod cli;
 mod commands;
+mod duration;
 mod exit;
 mod logging;
 mod output;
+mod signals;
 
 use clap::Parser;
 

@@ -28,7 +28,6 @@ impl Output {
     }
 
     /// True when the user asked for JSON Lines.
-    #[allow(dead_code)] // for commands whose human output differs in shape
     pub(crate) fn is_json(&self) -> bool {
         self.json
     }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 
-use arrow_client::tls::DevCertificates;
+use arrow_client::dev_service::DevCertificates;
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{Stream, dial, dial_tls};

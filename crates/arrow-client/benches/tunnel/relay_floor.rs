@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use arrow_client::tls::DevCertificates;
+use arrow_client::dev_service::DevCertificates;
 use tokio::net::TcpStream;
 
 use super::{CHUNK, Stream, hops};

@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 
-use arrow_client::tls::DevCertificates;
+use arrow_client::dev_service::DevCertificates;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::{CHUNK, hops};

@@ -25,10 +25,28 @@ pub struct ConnectionConfig {
     pub shutdown_grace: Duration,
 }
 
+impl ConnectionConfig {
+    /// The largest session capacity: REGISTER's window_size is a `u16` holding the capacity
+    /// minus 1.
+    pub const MAX_CAPACITY: u32 = 65_536;
+
+    /// `bytes` as a session capacity, checked against `1..=`[`MAX_CAPACITY`](Self::MAX_CAPACITY);
+    /// the error says the allowed range.
+    pub fn checked_capacity(bytes: i64) -> Result<u32, String> {
+        match u32::try_from(bytes) {
+            Ok(capacity @ 1..=Self::MAX_CAPACITY) => Ok(capacity),
+            _ => Err(format!(
+                "must be 1..={} bytes, not {bytes}",
+                Self::MAX_CAPACITY
+            )),
+        }
+    }
+}
+
 impl Default for ConnectionConfig {
     fn default() -> Self {
         ConnectionConfig {
-            capacity: 65_536,
+            capacity: Self::MAX_CAPACITY,
             handshake_timeout: Duration::from_secs(20),
             ping_interval: Duration::from_secs(20),
             ping_timeout: Duration::from_secs(15),

@@ -1,8 +1,8 @@
 //! The client against the development service through real TLS.
 
-use arrow_client::connection::{Event, SessionEnd};
-use arrow_client::driver::ClientEvent;
-use arrow_client::service::ServiceEvent;
+use arrow_client::client::ClientEvent;
+use arrow_client::connection::SessionEnd;
+use arrow_client::dev_service::ServiceEvent;
 
 use crate::support::*;
 
@@ -12,25 +12,22 @@ async fn echo_through_the_tunnel() {
     let (echo, _echo) = echo_server().await;
     let mut service = start_service(&certs).await;
     let mut client = start_client(client_config(service.addr, &certs, &[echo]));
-    wait_for(&mut client.events, |e| {
-        *e == ClientEvent::Connection(Event::Registered)
-    })
-    .await;
+    wait_for(&mut client.events, |e| *e == ClientEvent::Registered).await;
     let port = service.exposed_port().await;
     let back = echo_through(port, b"hello through the tunnel").await;
     assert_eq!(back, b"hello through the tunnel");
     let closed = wait_for(&mut client.events, |e| {
-        matches!(e, ClientEvent::Connection(Event::SessionClosed { .. }))
+        matches!(e, ClientEvent::SessionClosed { .. })
     })
     .await;
     assert!(
         matches!(
             closed,
-            ClientEvent::Connection(Event::SessionClosed {
+            ClientEvent::SessionClosed {
                 bytes_up: 24,
                 bytes_down: 24,
                 ..
-            })
+            }
         ),
         "{closed:?}"
     );
@@ -62,15 +59,15 @@ async fn local_service_refusing_ends_the_session_with_hup_3() {
         "{closed:?}"
     );
     let end = wait_for(&mut client.events, |e| {
-        matches!(e, ClientEvent::Connection(Event::SessionClosed { .. }))
+        matches!(e, ClientEvent::SessionClosed { .. })
     })
     .await;
     assert!(matches!(
         end,
-        ClientEvent::Connection(Event::SessionClosed {
+        ClientEvent::SessionClosed {
             end: SessionEnd::LocalFailed,
             ..
-        })
+        }
     ));
 }
 
@@ -210,15 +207,15 @@ async fn service_restarted_mid_transfer_the_client_reconnects() {
     assert!(received < TOTAL, "the restart cut the transfer");
     drop(writer);
     let ended = wait_for(&mut client.events, |e| {
-        matches!(e, ClientEvent::Connection(Event::SessionClosed { .. }))
+        matches!(e, ClientEvent::SessionClosed { .. })
     })
     .await;
     assert!(matches!(
         ended,
-        ClientEvent::Connection(Event::SessionClosed {
+        ClientEvent::SessionClosed {
             end: SessionEnd::Disconnected,
             ..
-        })
+        }
     ));
     wait_for(&mut client.events, |e| {
         matches!(e, ClientEvent::Disconnected { .. })
@@ -228,10 +225,7 @@ async fn service_restarted_mid_transfer_the_client_reconnects() {
     // The service comes back on the same address; the client registers again and the
     // tunnel works.
     let mut service = start_service_on(addr, &certs).await;
-    wait_for(&mut client.events, |e| {
-        *e == ClientEvent::Connection(Event::Registered)
-    })
-    .await;
+    wait_for(&mut client.events, |e| *e == ClientEvent::Registered).await;
     let port = service.exposed_port().await;
     transfer_verified(port, 1 << 20).await;
 }
@@ -255,7 +249,8 @@ async fn an_untrusted_service_certificate_is_refused() {
 #[tokio::test]
 async fn a_certificate_for_another_name_is_refused() {
     // The certificate names only "localhost"; the client dials 127.0.0.1.
-    let certs = arrow_client::tls::DevCertificates::generate(&["localhost".into()]).unwrap();
+    let certs =
+        arrow_client::dev_service::DevCertificates::generate(&["localhost".into()]).unwrap();
     let service = start_service(&certs).await;
     let mut client = start_client(client_config(service.addr, &certs, &[]));
     let gone = wait_for(&mut client.events, |e| {
@@ -276,9 +271,9 @@ async fn the_service_refuses_a_uuid_outside_its_allow_list() {
     let certs = certs();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let mut config = arrow_client::service::ServiceConfig::new(certs.server_config().unwrap());
+    let mut config = arrow_client::dev_service::ServiceConfig::new(certs.server_config().unwrap());
     config.allow = Some([uuid::Uuid::new_v4()].into_iter().collect());
-    let service = arrow_client::service::DevService::spawn(listener, config, tx).unwrap();
+    let service = arrow_client::dev_service::DevService::spawn(listener, config, tx).unwrap();
     let mut client = start_client(client_config(service.local_addr(), &certs, &[]));
     let gone = wait_for(&mut client.events, |e| {
         matches!(e, ClientEvent::Disconnected { .. })
@@ -295,18 +290,19 @@ async fn the_service_refuses_a_uuid_outside_its_allow_list() {
 #[tokio::test]
 async fn an_update_exposes_a_new_service_and_closes_a_dropped_one_on_the_dev_service() {
     use arrow_client::client::Client;
-    use arrow_client::service_table::{ServiceKind, ServiceSpec, ServiceTable};
-
     let certs = certs();
     let (first, _first) = echo_server().await;
     let (second, _second) = echo_server().await;
     let mut service = start_service(&certs).await;
     let (tx, _events) = tokio::sync::mpsc::unbounded_channel();
-    let client = Client::spawn(client_config(service.addr, &certs, &[first]), tx);
+    let client = Client::spawn(client_config(service.addr, &certs, &[first]), tx).unwrap();
     let first_port = service.exposed_port().await;
 
-    let spec = ServiceSpec::host_port(ServiceKind::Tcp, &second.to_string()).unwrap();
-    client.update_table(ServiceTable::new(vec![(spec, second)]).unwrap());
+    let table = client
+        .update_services(vec![tcp_service(second)])
+        .await
+        .unwrap();
+    assert_eq!(table.services()[0].addr, second);
     let closed = wait_for(&mut service.events, |e| {
         matches!(e, ServiceEvent::PortClosed { .. })
     })

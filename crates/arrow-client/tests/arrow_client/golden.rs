@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use arrow_client::client::Registration;
 use arrow_client::connection::{Connection, ConnectionConfig, LocalCommand};
-use arrow_client::driver::ClientConfig;
 use arrow_client::identity::{Identity, MacAddr};
 use arrow_client::message::{ControlIn, Incoming};
 use arrow_client::service_table::{ServiceKind, ServiceSpec, ServiceTable};
@@ -42,37 +42,30 @@ fn table() -> ServiceTable {
     .unwrap()
 }
 
-fn config() -> ClientConfig {
-    let identity = Identity {
-        uuid: Uuid::from_bytes([0x11; 16]),
-        key: [0x22; 16],
-    };
-    let tls = arrow_client::tls::DevCertificates::generate(&["localhost".into()])
-        .unwrap()
-        .client_config()
-        .unwrap();
-    let mut config = ClientConfig::new(
-        "localhost:8900",
-        tls,
-        identity,
-        MacAddr([2, 0, 0, 0, 0, 1]),
-        table(),
-    );
-    // The fixture was recorded in gateway mode (flag 0x1), as the reference client sends.
-    config.connection.gateway = true;
-    config.extended_info = r#"{"client":{"id":"protoctl-arrow-client","version":"0.1.0","vendor":"protoctl"},"device":{"category":null,"type":null,"vendor":null}}"#.into();
-    config
+fn registration() -> Registration {
+    Registration {
+        identity: Identity {
+            uuid: Uuid::from_bytes([0x11; 16]),
+            key: [0x22; 16],
+        },
+        mac: MacAddr([2, 0, 0, 0, 0, 1]),
+        capacity: ConnectionConfig::default().capacity,
+        // The fixture was recorded in gateway mode (flag 0x1), as the reference client sends.
+        gateway: true,
+        extended_info: r#"{"client":{"id":"protoctl-arrow-client","version":"0.1.0","vendor":"protoctl"},"device":{"category":null,"type":null,"vendor":null}}"#.into(),
+    }
 }
 
-fn session_bytes(config: &ClientConfig) -> BytesMut {
-    let register = config.register();
-    let svc = config.table.services()[0].id;
+fn session_bytes(registration: &Registration) -> BytesMut {
+    let table = table();
+    let register = registration.register(&table);
+    let svc = table.services()[0].id;
     let mut conn = Connection::new(
         ConnectionConfig {
             capacity: 4096,
             ..ConnectionConfig::default()
         },
-        config.table.clone(),
+        table.clone(),
     );
     let now = Instant::now();
     let mut out = BytesMut::new();
@@ -130,13 +123,16 @@ fn session_bytes(config: &ClientConfig) -> BytesMut {
 fn golden_client_bytes_match_fixtures() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/arrow-client");
     let update = std::env::var_os("PROTOCTL_UPDATE_FIXTURES").is_some();
-    let config = config();
+    let registration = registration();
     let mut register = BytesMut::new();
     let msg = arrow_client::message::Outgoing::Register { msg_id: 0 };
-    arrow_client::wire::encode(&msg, &config.register(), &mut register).unwrap();
+    arrow_client::wire::encode(&msg, &registration.register(&table()), &mut register).unwrap();
     // The reference client's REGISTER header for its own 0x170-byte body starts the same way.
     assert_eq!(&register[..4], &[2, 0, 0, 0]);
-    for (name, bytes) in [("register", register), ("session", session_bytes(&config))] {
+    for (name, bytes) in [
+        ("register", register),
+        ("session", session_bytes(&registration)),
+    ] {
         let path = dir.join(format!("{name}.hex"));
         let want = hex_lines(&bytes);
         if update {

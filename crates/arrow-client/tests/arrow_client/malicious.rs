@@ -76,7 +76,7 @@ pub(crate) struct Scripted {
 }
 
 impl Scripted {
-    pub(crate) async fn new(certs: &arrow_client::tls::DevCertificates) -> Self {
+    pub(crate) async fn new(certs: &arrow_client::dev_service::DevCertificates) -> Self {
         Scripted {
             listener: TcpListener::bind("127.0.0.1:0").await.unwrap(),
             acceptor: TlsAcceptor::from(certs.server_config().unwrap()),
@@ -360,7 +360,7 @@ async fn refused_registration_is_retried() {
     peer.send(&ControlMessage::ack(0, ErrorCode::Unauthorized))
         .await;
     let gone = wait_for(&mut client.events, |e| {
-        matches!(e, arrow_client::driver::ClientEvent::Disconnected { .. })
+        matches!(e, arrow_client::client::ClientEvent::Disconnected { .. })
     })
     .await;
     assert!(format!("{gone:?}").contains("UNAUTHORIZED"), "{gone:?}");

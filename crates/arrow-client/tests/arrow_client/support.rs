@@ -3,16 +3,16 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use arrow_client::client::{ClientConfig, ClientEvent};
 use arrow_client::connection::ConnectionConfig;
-use arrow_client::driver::{self, ClientConfig, ClientEvent};
+use arrow_client::dev_service::DevCertificates;
+use arrow_client::dev_service::{DevService, ServiceConfig, ServiceEvent};
 use arrow_client::identity::{Identity, MacAddr};
 use arrow_client::reconnect::ReconnectPolicy;
-use arrow_client::service::{DevService, ServiceConfig, ServiceEvent};
-use arrow_client::service_table::{ServiceKind, ServiceSpec, ServiceTable};
-use arrow_client::tls::DevCertificates;
+use arrow_client::service_table::{ServiceKind, ServiceSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Every wait in these tests is bounded by this.
@@ -96,13 +96,13 @@ impl Service {
 
 pub(crate) struct Client {
     pub(crate) events: mpsc::UnboundedReceiver<ClientEvent>,
-    stop: watch::Sender<bool>,
+    handle: arrow_client::client::ClientHandle,
     _task: Guard<Result<(), arrow_client::Error>>,
 }
 
 impl Drop for Client {
     fn drop(&mut self) {
-        let _ = self.stop.send(true);
+        self.handle.shutdown();
     }
 }
 
@@ -111,23 +111,10 @@ pub(crate) fn client_config(
     certs: &DevCertificates,
     tcp: &[SocketAddr],
 ) -> ClientConfig {
-    let resolved = tcp
-        .iter()
-        .map(|a| {
-            (
-                ServiceSpec::host_port(ServiceKind::Tcp, &a.to_string()).unwrap(),
-                *a,
-            )
-        })
-        .collect();
-    let table = ServiceTable::new(resolved).unwrap();
-    let mut config = ClientConfig::new(
-        server.to_string(),
-        certs.client_config().unwrap(),
-        Identity::generate(),
-        MacAddr([2, 0, 0, 0, 0, 1]),
-        table,
-    );
+    let mut config = ClientConfig::new(server.to_string(), certs.client_config().unwrap());
+    config.identity = Some(Identity::generate());
+    config.mac = Some(MacAddr([2, 0, 0, 0, 0, 1]));
+    config.services = tcp.iter().map(|a| tcp_service(*a)).collect();
     config.reconnect = ReconnectPolicy::new(Duration::ZERO, Duration::from_millis(100));
     config.connection = ConnectionConfig {
         max_sessions: 20_000,
@@ -136,13 +123,35 @@ pub(crate) fn client_config(
     config
 }
 
+/// A plain TCP service at `addr`.
+pub(crate) fn tcp_service(addr: SocketAddr) -> ServiceSpec {
+    ServiceSpec::host_port(ServiceKind::Tcp, &addr.to_string()).unwrap()
+}
+
+/// The UUID `config` registers with.
+pub(crate) fn uuid_of(config: &ClientConfig) -> uuid::Uuid {
+    config.identity.as_ref().expect("an identity").uuid
+}
+
+/// Registers once and stops (`ClientConfig::once`): what `arrow run --once` does.
+pub(crate) async fn register_once(
+    mut config: ClientConfig,
+    events: mpsc::UnboundedSender<ClientEvent>,
+) -> Result<(), arrow_client::Error> {
+    config.once = true;
+    arrow_client::client::Client::spawn(config, events)?
+        .join()
+        .await
+}
+
 pub(crate) fn start_client(config: ClientConfig) -> Client {
     let (tx, events) = mpsc::unbounded_channel();
-    let (stop, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(driver::run(config, tx, stop_rx));
+    let client = arrow_client::client::Client::spawn(config, tx).unwrap();
+    let handle = client.handle();
+    let task = tokio::spawn(client.join());
     Client {
         events,
-        stop,
+        handle,
         _task: Guard(task),
     }
 }
@@ -206,7 +215,7 @@ pub(crate) struct Spawned {
 impl Spawned {
     pub(crate) fn start(config: ClientConfig) -> Self {
         let (tx, events) = mpsc::unbounded_channel();
-        let client = arrow_client::client::Client::spawn(config, tx);
+        let client = arrow_client::client::Client::spawn(config, tx).unwrap();
         Spawned {
             handle: client.handle(),
             client: Some(client),

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use arrow_client::client::{self, ClientEvent};
-use arrow_client::connection::{ConnectionConfig, Disconnect, Event};
+use arrow_client::client::ClientEvent;
+use arrow_client::connection::{ConnectionConfig, Disconnect};
 use arrow_client::reconnect::ReconnectPolicy;
 use arrow_client::service_table::{ServiceKind, ServiceSpec, ServiceTable};
 use arrow_client::status::LinkState;
@@ -39,7 +39,7 @@ async fn unauthorized_is_retried_told_once_and_registers_once_paired() {
     let state = tempfile::tempdir().unwrap();
     let mut config = client_config(scripted.addr(), &certs, &[]);
     config.state_dir = Some(state.path().to_path_buf());
-    let uuid = config.identity.uuid;
+    let uuid = uuid_of(&config);
     let mut client = Spawned::start(config);
 
     // Three refusals: the client keeps coming back, and the status file says why.
@@ -58,7 +58,7 @@ async fn unauthorized_is_retried_told_once_and_registers_once_paired() {
     let mut seen = Vec::new();
     tokio::time::timeout(WAIT, async {
         while let Some(e) = client.events.recv().await {
-            let done = e == ClientEvent::Connection(Event::Registered);
+            let done = e == ClientEvent::Registered;
             seen.push(e);
             if done {
                 break;
@@ -249,8 +249,15 @@ async fn a_certificate_mismatch_is_a_tls_error_that_is_retried_and_reported() {
 }
 
 /// A CA that did not sign the scripted services' certificates.
-fn certs_other() -> arrow_client::tls::DevCertificates {
+fn certs_other() -> arrow_client::dev_service::DevCertificates {
     certs()
+}
+
+fn specs_of(addrs: &[&str]) -> Vec<ServiceSpec> {
+    addrs
+        .iter()
+        .map(|a| ServiceSpec::host_port(ServiceKind::Tcp, a).unwrap())
+        .collect()
 }
 
 fn table_of(addrs: &[&str]) -> ServiceTable {
@@ -278,8 +285,12 @@ async fn a_new_table_goes_out_with_update_and_in_every_later_register() {
         &["127.0.0.1:7".parse().unwrap()],
     ));
     let (mut peer, _) = scripted.accept().await;
-    let new = table_of(&["127.0.0.1:7", "127.0.0.1:8"]);
-    client.handle.update_table(new.clone());
+    let new = client
+        .handle
+        .update_services(specs_of(&["127.0.0.1:7", "127.0.0.1:8"]))
+        .await
+        .unwrap();
+    assert_eq!(new, table_of(&["127.0.0.1:7", "127.0.0.1:8"]));
     let update = peer.recv_control().await.expect("UPDATE");
     match update.body {
         ControlBody::Update(u) => assert_eq!(u.services, new.records()),
@@ -366,7 +377,7 @@ async fn register_once_says_registered_refused_or_unreachable() {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
 
     let scripted = Scripted::new(&certs).await;
-    let once = tokio::spawn(client::register_once(
+    let once = tokio::spawn(register_once(
         client_config(scripted.addr(), &certs, &[]),
         tx.clone(),
     ));
@@ -386,7 +397,7 @@ async fn register_once_says_registered_refused_or_unreachable() {
         (ErrorCode::Unauthorized, false),
         (ErrorCode::UnsupportedProtocolVersion, true),
     ] {
-        let once = tokio::spawn(client::register_once(
+        let once = tokio::spawn(register_once(
             client_config(scripted.addr(), &certs, &[]),
             tx.clone(),
         ));
@@ -414,13 +425,10 @@ async fn register_once_says_registered_refused_or_unreachable() {
     // Nothing listening.
     let addr = scripted.addr();
     drop(scripted);
-    let err = tokio::time::timeout(
-        WAIT,
-        client::register_once(client_config(addr, &certs, &[]), tx),
-    )
-    .await
-    .unwrap()
-    .unwrap_err();
+    let err = tokio::time::timeout(WAIT, register_once(client_config(addr, &certs, &[]), tx))
+        .await
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(err, arrow_client::Error::Io { .. }), "{err}");
 }
 
@@ -461,10 +469,7 @@ async fn after_close_notify_the_client_reads_what_a_busy_service_still_sends() {
     let scripted = Scripted::new(&certs).await;
     let mut client = Spawned::start(client_config(scripted.addr(), &certs, &[]));
     let (mut peer, _) = scripted.accept().await;
-    wait_for(&mut client.events, |e| {
-        matches!(e, ClientEvent::Connection(Event::Registered))
-    })
-    .await;
+    wait_for(&mut client.events, |e| matches!(e, ClientEvent::Registered)).await;
     client.handle.shutdown();
     // No session open: the client closes TLS with close_notify at once.
     while peer.recv().await.is_some() {}

@@ -57,9 +57,10 @@ pub(crate) struct ConnectArgs {
     /// Speak the Multichannel API (port 6340) instead of All-in-One.
     #[arg(long)]
     multichannel: bool,
-    /// Seconds to wait for the connection and for each reply.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    timeout: f64,
+    /// How long to wait for the connection and for each reply (seconds, or with a unit:
+    /// 500ms, 2m).
+    #[arg(long, value_name = crate::duration::VALUE_NAME, default_value = "10", value_parser = crate::duration::interval)]
+    timeout: Duration,
 }
 
 impl ConnectArgs {
@@ -72,25 +73,13 @@ impl ConnectArgs {
     }
 
     async fn connect(&self) -> Result<Client, CliError> {
-        let timeout = seconds(self.timeout, "--timeout")?;
         let options = ClientOptions {
-            connect_timeout: timeout,
-            request_timeout: timeout,
+            connect_timeout: self.timeout,
+            request_timeout: self.timeout,
             ..ClientOptions::default()
         };
         Ok(Client::connect_with(&self.addr, self.dialect(), options).await?)
     }
-}
-
-fn seconds(value: f64, flag: &str) -> Result<Duration, CliError> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            CliError::local(format!(
-                "{flag} {value}: must be a positive number of seconds"
-            ))
-        })
 }
 
 /// Arguments of `protoctl arkeo send`.
@@ -138,9 +127,10 @@ pub(crate) struct MeasureArgs {
     /// The All-in-One instrument: HOST or HOST:PORT [default port: 6360].
     #[arg(long, value_name = "HOST[:PORT]", default_value = "127.0.0.1")]
     addr: String,
-    /// Seconds to wait for the connection and for each reply.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    timeout: f64,
+    /// How long to wait for the connection and for each reply (seconds, or with a unit:
+    /// 500ms, 2m).
+    #[arg(long, value_name = crate::duration::VALUE_NAME, default_value = "10", value_parser = crate::duration::interval)]
+    timeout: Duration,
     /// The routine, as GetAvailableRoutines names it (JV, Luminescence...).
     #[arg(long, value_name = "NAME")]
     routine: String,
@@ -250,30 +240,25 @@ async fn send(args: SendArgs, out: &mut Output) -> Result<(), CliError> {
     }
 }
 
-/// How bad an outcome is, for `run`'s exit code (the worst wins); mirrors the exit codes.
-fn severity(e: &arkeo::Error) -> u8 {
-    match e {
-        arkeo::Error::Rejected(_) => 1,
-        arkeo::Error::Usage(_) => 2,
-        arkeo::Error::Protocol(_) => 4,
-        _ => 3,
-    }
-}
-
 /// One input line as a request, or why it is not one.
 fn parse_line(line: &str) -> Result<Request, String> {
     let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     Request::from_json(&value).map_err(|e| e.to_string())
 }
 
-/// The worst failure so far (by exit code), kept for the end of `run`.
+/// The worst failure so far (by exit code: the exit code contract orders them), kept for
+/// the end of `run`.
 #[derive(Default)]
-struct Worst(Option<(u8, CliError)>);
+struct Worst(Option<CliError>);
 
 impl Worst {
-    fn record(&mut self, rank: u8, error: CliError) {
-        if self.0.as_ref().is_none_or(|(w, _)| rank > *w) {
-            self.0 = Some((rank, error));
+    fn record(&mut self, error: CliError) {
+        if self
+            .0
+            .as_ref()
+            .is_none_or(|worst| error.exit_code() > worst.exit_code())
+        {
+            self.0 = Some(error);
         }
     }
 }
@@ -314,7 +299,7 @@ async fn run_lines(args: RunArgs, out: &mut Output) -> Result<(), CliError> {
             Ok(request) => request,
             Err(why) => {
                 failed += 1;
-                worst.record(2, CliError::local(format!("line {number}: {why}")));
+                worst.record(CliError::local(format!("line {number}: {why}")));
                 if args.keep_going {
                     tracing::warn!("line {number} skipped: {why}");
                     continue;
@@ -333,12 +318,8 @@ async fn run_lines(args: RunArgs, out: &mut Output) -> Result<(), CliError> {
                     out.json_line(&Value::Object(r.reply.clone()))?;
                 }
                 let fatal = !matches!(e, arkeo::Error::Rejected(_) | arkeo::Error::Usage(_));
-                let rank = severity(&e);
                 tracing::warn!("line {number}: request {} failed", request.command_name());
-                worst.record(
-                    rank,
-                    CliError::from(e).context(format_args!("line {number}")),
-                );
+                worst.record(CliError::from(e).context(format_args!("line {number}")));
                 if fatal || !args.keep_going {
                     break;
                 }
@@ -348,7 +329,7 @@ async fn run_lines(args: RunArgs, out: &mut Output) -> Result<(), CliError> {
     tracing::info!(ok, failed, "run finished");
     match worst.0 {
         None => Ok(()),
-        Some((_, error)) => Err(error),
+        Some(error) => Err(error),
     }
 }
 
@@ -384,10 +365,9 @@ fn progress_bar(routine: &str) -> ProgressBar {
 
 async fn measure(args: MeasureArgs, out: &mut Output) -> Result<(), CliError> {
     let settings = args.settings.as_deref().map(read_settings).transpose()?;
-    let timeout = seconds(args.timeout, "--timeout")?;
     let options = ClientOptions {
-        connect_timeout: timeout,
-        request_timeout: timeout,
+        connect_timeout: args.timeout,
+        request_timeout: args.timeout,
         ..ClientOptions::default()
     };
     let mut client = Client::connect_with(&args.addr, Dialect::AllInOne, options).await?;

@@ -639,9 +639,11 @@ struct ScriptedService {
 impl ScriptedService {
     /// Starts it; the CA that signed its certificate goes to `ca`.
     fn start(ca: &std::path::Path) -> Self {
-        let certs =
-            arrow_client::tls::DevCertificates::generate(&["localhost".into(), "127.0.0.1".into()])
-                .unwrap();
+        let certs = arrow_client::dev_service::DevCertificates::generate(&[
+            "localhost".into(),
+            "127.0.0.1".into(),
+        ])
+        .unwrap();
         std::fs::write(ca, &certs.ca_pem).unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -668,7 +670,7 @@ impl ScriptedService {
 
     async fn script(
         listener: std::net::TcpListener,
-        certs: arrow_client::tls::DevCertificates,
+        certs: arrow_client::dev_service::DevCertificates,
         tx: mpsc::Sender<Seen>,
         mut resets: tokio::sync::mpsc::UnboundedReceiver<()>,
     ) {

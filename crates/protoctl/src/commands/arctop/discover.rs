@@ -12,8 +12,8 @@ use crate::output::Output;
 /// Arguments of `protoctl arctop discover`.
 #[derive(Debug, Args)]
 pub(crate) struct DiscoverArgs {
-    /// How long to browse, in seconds.
-    #[arg(long, value_name = "SECS", default_value = "5", value_parser = super::seconds)]
+    /// How long to browse (seconds, or with a unit: 500ms, 2m).
+    #[arg(long, value_name = crate::duration::VALUE_NAME, default_value = "5", value_parser = crate::duration::interval)]
     timeout: Duration,
 }
 

@@ -35,11 +35,12 @@ pub(crate) struct ListenArgs {
         value_parser = super::api_key
     )]
     api_key: arctop::ApiKey,
-    /// Seconds to wait for the connection and for the auth reply.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = super::seconds)]
+    /// How long to wait for the connection and for the auth reply (seconds, or with a
+    /// unit: 500ms, 2m).
+    #[arg(long, value_name = crate::duration::VALUE_NAME, default_value = "10", value_parser = crate::duration::interval)]
     timeout: Duration,
-    /// Seconds to browse mDNS when no --addr is given.
-    #[arg(long, value_name = "SECS", default_value = "5", value_parser = super::seconds)]
+    /// How long to browse mDNS when no --addr is given.
+    #[arg(long, value_name = crate::duration::VALUE_NAME, default_value = "5", value_parser = crate::duration::interval)]
     discover_timeout: Duration,
     /// Print only these value keys (comma-separated), e.g. focus,enjoyment.
     #[arg(long, value_name = "k1,k2", value_delimiter = ',')]

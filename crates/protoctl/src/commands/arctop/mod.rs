@@ -5,8 +5,6 @@ mod discover;
 mod listen;
 mod serve;
 
-use std::time::Duration;
-
 use clap::Subcommand;
 
 use crate::exit::CliError;
@@ -63,29 +61,9 @@ fn host_port(text: &str) -> Result<String, String> {
     }
 }
 
-/// Parses a positive number of seconds (fractions allowed).
-fn seconds(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(secs > 0.0 && secs <= 86_400.0) {
-        return Err(format!("{text} s is out of range (0 < SECS <= 86400)"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn seconds_accepts_positive_fractions_only() {
-        assert_eq!(seconds("0.5"), Ok(Duration::from_millis(500)));
-        assert_eq!(seconds("3"), Ok(Duration::from_secs(3)));
-        for bad in ["0", "-1", "x", "NaN", "1e9"] {
-            assert!(seconds(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn addr_must_name_a_port() {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use arrow_client::identity::{Identity, MacAddr, first_interface_mac};
+use arrow_client::identity::{Identity, default_mac};
 use clap::Args;
 use serde_json::json;
 
@@ -15,15 +15,6 @@ pub(crate) struct IdentityArgs {
     /// Directory holding the client identity (created with mode 0700 files on first use).
     #[arg(long, value_name = "DIR")]
     state_dir: PathBuf,
-}
-
-/// The MAC used when none is given: the first non-loopback interface's, else a locally
-/// administered address derived from the UUID (stable, and never a real vendor's).
-pub(crate) fn default_mac(identity: &Identity) -> MacAddr {
-    first_interface_mac().unwrap_or_else(|| {
-        let b = identity.uuid.as_bytes();
-        MacAddr([0x02, b[0], b[1], b[2], b[3], b[4]])
-    })
 }
 
 pub(crate) fn run(args: IdentityArgs, out: &mut Output) -> Result<(), CliError> {

@@ -1,12 +1,10 @@
 //! `protoctl arrow ...`: the Angelcam Arrow v2 protocol.
 
-mod config;
 mod decode;
 mod encode;
 mod identity;
 mod run;
 mod serve;
-mod settings;
 mod status;
 
 use clap::Subcommand;
@@ -35,13 +33,14 @@ pub(crate) enum ArrowCommand {
     /// closed, exit 0. SIGHUP: the services are read again and sent with UPDATE (other
     /// changed options are named: they wait for a restart). --once: register and exit (0
     /// registered, 1 refused, 3 unreachable, 4 protocol violation). status.json in the
-    /// state directory tells where it stands. A service host that does not resolve is
-    /// retried with the same backoff before the client starts (--once: exit 3). JSON lines:
-    /// service_unresolved, started, connecting, connected,
+    /// state directory tells where it stands. Service hosts are resolved on each attempt; one
+    /// that does not resolve is retried with the same backoff (--once: exit 3). A second
+    /// client on the same state directory exits 2. JSON lines: started,
+    /// service_unresolved, connecting, connected,
     /// registered, disconnected, retrying, not_paired, redirect_ignored, session_opened,
     /// session_closed, session_refused, unsupported, reloaded, reload_failed,
     /// table_replaced, table_sent, stopping, stopped.
-    Run(settings::RunArgs),
+    Run(run::RunArgs),
     /// Run a development Arrow Service: accept clients over TLS and expose each of their
     /// services on a local port. One JSON line per event.
     Serve(serve::ServeArgs),

@@ -1,13 +1,31 @@
 //! `protoctl arrow serve`: the development Arrow Service.
+//!
+//! # Output
+//!
+//! JSON Lines whatever the mode, one per [`ServeEvent`]: the command's own `self_signed`
+//! and `listening`, then the service's events (their fields are documented on
+//! [`ServiceEvent`]):
+//!
+//! ```text
+//! {"event":"self_signed","ca":"dev/ca.pem","created":true,"trust":"protoctl arrow run --server localhost:8900 --ca dev/ca.pem --state-dir DIR --tcp HOST:PORT"}
+//! {"event":"listening","addr":"127.0.0.1:8900"}
+//! {"event":"client_registered","client":1,"uuid":"…","mac":"02:…","window":65536,"extended_info":{…},"peer":"127.0.0.1:40312"}
+//! {"event":"client_refused","uuid":"…","peer":"127.0.0.1:40314"}
+//! {"event":"port_exposed","client":1,"svc_id":23517,"svc_type":"TCP","target":"127.0.0.1:22","port":41207}
+//! {"event":"port_closed","client":1,"svc_id":23517,"port":41207}
+//! {"event":"session_opened","client":1,"session":1,"svc_id":23517,"peer":"127.0.0.1:40400"}
+//! {"event":"session_closed","client":1,"session":1,"reason":"user_closed","code":null,"bytes_to_client":5,"bytes_from_client":5}
+//! {"event":"client_disconnected","client":1,"reason":"closed"}
+//! ```
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use arrow_client::service::{DevService, ServiceConfig};
-use arrow_client::tls::{DevCertificates, server_config_from_files};
+use arrow_client::dev_service::{DevCertificates, DevService, ServiceConfig, ServiceEvent};
+use arrow_client::tls::server_config_from_files;
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -36,6 +54,29 @@ pub(crate) struct ServeArgs {
     allow: Vec<Uuid>,
 }
 
+/// One line of `arrow serve`'s output.
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub(crate) enum ServeEvent {
+    /// `--self-signed DIR`: the development CA clients must trust, and how.
+    SelfSigned {
+        /// DIR/ca.pem.
+        ca: PathBuf,
+        /// The CA was made by this start (clients must trust the new one).
+        created: bool,
+        /// A command line that trusts it.
+        trust: String,
+    },
+    /// Accepting clients (TLS) on this address.
+    Listening {
+        /// The bound address (the real port when --bind asked for port 0).
+        addr: SocketAddr,
+    },
+    /// What the service reported.
+    #[serde(untagged)]
+    Service(ServiceEvent),
+}
+
 pub(crate) async fn run(args: ServeArgs, out: &mut Output) -> Result<(), CliError> {
     // Bound first, so the trust hint names the real port when --bind asks for port 0.
     let listener = tokio::net::TcpListener::bind(args.bind)
@@ -62,9 +103,11 @@ pub(crate) async fn run(args: ServeArgs, out: &mut Output) -> Result<(), CliErro
                 "development CA in {}: clients trust it with `{hint}`",
                 ca.display()
             );
-            out.json_line(
-                &json!({"event": "self_signed", "ca": ca, "created": created, "trust": hint}),
-            )?;
+            out.json_line(&ServeEvent::SelfSigned {
+                ca,
+                created,
+                trust: hint,
+            })?;
             certs.server_config()?
         }
         _ => {
@@ -79,12 +122,14 @@ pub(crate) async fn run(args: ServeArgs, out: &mut Output) -> Result<(), CliErro
     }
     let (tx, mut events) = mpsc::unbounded_channel();
     let service = DevService::spawn(listener, config, tx)?;
-    out.json_line(&json!({"event": "listening", "addr": service.local_addr().to_string()}))?;
+    out.json_line(&ServeEvent::Listening {
+        addr: service.local_addr(),
+    })?;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
-            Some(event) = events.recv() => out.json_line(&event)?,
+            Some(event) = events.recv() => out.json_line(&ServeEvent::Service(event))?,
             _ = &mut ctrl_c => break,
         }
     }

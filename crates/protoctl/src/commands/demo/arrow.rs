@@ -5,16 +5,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use arrow_client::connection::Event;
-use arrow_client::driver::{self, ClientConfig, ClientEvent};
+use arrow_client::client::{Client, ClientConfig, ClientEvent};
+use arrow_client::dev_service::{DevCertificates, DevService, ServiceConfig, ServiceEvent};
 use arrow_client::identity::{Identity, MacAddr};
-use arrow_client::service::{DevService, ServiceConfig, ServiceEvent};
-use arrow_client::service_table::{ServiceKind, ServiceSpec, ServiceTable};
-use arrow_client::tls::DevCertificates;
+use arrow_client::service_table::{ServiceKind, ServiceSpec};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use super::Reporter;
 use crate::exit::CliError;
@@ -88,26 +86,22 @@ pub(crate) async fn run(report: &mut Reporter<'_>) -> Result<(), CliError> {
         format_args!("development Arrow Service (TLS) on {server}"),
     )?;
 
-    let spec = ServiceSpec::host_port(ServiceKind::Http, &web.to_string())?;
-    let table = ServiceTable::new(vec![(spec, web)])?;
-    let identity = Identity::generate();
-    let uuid = identity.uuid;
-    let config = ClientConfig::new(
-        server.to_string(),
-        certs.client_config()?,
-        identity,
-        MacAddr([0x02, 0, 0, 0, 0, 0x01]),
-        table,
-    );
+    // A throwaway identity and no state directory: the demo leaves nothing behind.
+    let mut config = ClientConfig::new(server.to_string(), certs.client_config()?);
+    config.identity = Some(Identity::generate());
+    config.mac = Some(MacAddr([0x02, 0, 0, 0, 0, 0x01]));
+    config.services = vec![ServiceSpec::host_port(ServiceKind::Http, &web.to_string())?];
     let (client_tx, mut client_events) = mpsc::unbounded_channel();
-    let (stop, stop_rx) = watch::channel(false);
-    let client = tokio::spawn(driver::run(config, client_tx, stop_rx));
+    let client = Client::spawn(config, client_tx)?;
+    let uuid = client.uuid();
+    let handle = client.handle();
+    let client = tokio::spawn(client.join());
 
     let result = async {
         within("the client to register", async {
             loop {
                 match client_events.recv().await? {
-                    ClientEvent::Connection(Event::Registered) => return Some(()),
+                    ClientEvent::Registered => return Some(()),
                     ClientEvent::Disconnected { reason, .. } => {
                         tracing::warn!(%reason, "demo client disconnected");
                     }
@@ -163,11 +157,11 @@ pub(crate) async fn run(report: &mut Reporter<'_>) -> Result<(), CliError> {
         )?;
         let closed = within("the session to close", async {
             loop {
-                if let ClientEvent::Connection(Event::SessionClosed {
+                if let ClientEvent::SessionClosed {
                     bytes_up,
                     bytes_down,
                     ..
-                }) = client_events.recv().await?
+                } = client_events.recv().await?
                 {
                     return Some((bytes_up, bytes_down));
                 }
@@ -185,7 +179,7 @@ pub(crate) async fn run(report: &mut Reporter<'_>) -> Result<(), CliError> {
     }
     .await;
 
-    let _ = stop.send(true);
+    handle.shutdown();
     let _ = client.await;
     service.stop().await;
     web_task.abort();

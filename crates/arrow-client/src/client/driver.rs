@@ -1,6 +1,6 @@
 //! The tokio driver of one connection: owns the TLS stream and the local sockets, feeds
 //! the sans-IO [`Connection`] and carries out what it returns. The reconnect loop around
-//! it is [`crate::client`].
+//! it is [`super::runtime`].
 //!
 //! One task per connection reads the TLS stream, runs the core and the timers, and writes
 //! to the TLS stream with cancel-safe partial writes polled in the same `select!` as the
@@ -14,7 +14,6 @@
 //! an orderly shutdown ([`Disconnect::Shutdown`]) it writes what is queued and closes TLS
 //! with close_notify, both bounded by [`CLOSE_TIMEOUT`].
 
-use std::io::IoSlice;
 use std::time::{Duration, Instant};
 
 use arrow_codec::Register;
@@ -22,11 +21,11 @@ use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::client::Control;
-pub use crate::client::{ClientConfig, ClientEvent, default_extended_info, run};
+use super::control::Control;
+use super::event::ClientEvent;
 use crate::connection::{Connection, Disconnect, Event, LocalCommand, SessionHandle, State};
 use crate::local_sockets::{LocalEvent, LocalSockets};
-use crate::outbox::{MAX_IOV, Outbox};
+use crate::outbox::{Outbox, write_or_flush};
 use crate::status::LinkState;
 use crate::{Error, ProtocolViolation, wire};
 
@@ -217,7 +216,7 @@ where
             let progressed = self.on_local_events();
             while let Some(event) = self.conn.poll_event() {
                 self.on_event(&event);
-                let _ = self.events.send(ClientEvent::Connection(event));
+                let _ = self.events.send(client_event(event));
             }
             let (up, down) = self.base_bytes;
             self.control
@@ -307,21 +306,34 @@ where
     }
 }
 
-/// One step of the writer: a partial (vectored) write of `out` (cancel-safe: nothing is
-/// taken unless it returns), or a flush once everything was written. `Some(n)` bytes
-/// written, `None` flushed.
-pub(crate) async fn write_or_flush<W>(
-    writer: &mut W,
-    out: &Outbox,
-) -> std::io::Result<Option<usize>>
-where
-    W: tokio::io::AsyncWrite + Unpin,
-{
-    if out.is_empty() {
-        writer.flush().await.map(|()| None)
-    } else {
-        let mut iov = [IoSlice::new(&[]); MAX_IOV];
-        let count = out.slices(&mut iov);
-        writer.write_vectored(&iov[..count]).await.map(Some)
+/// The user's view of a connection core's event.
+fn client_event(event: Event) -> ClientEvent {
+    match event {
+        Event::Registered => ClientEvent::Registered,
+        Event::SessionOpened {
+            session,
+            svc_id,
+            addr,
+        } => ClientEvent::SessionOpened {
+            session,
+            svc_id,
+            addr,
+        },
+        Event::SessionClosed {
+            session,
+            svc_id,
+            end,
+            bytes_up,
+            bytes_down,
+        } => ClientEvent::SessionClosed {
+            session,
+            svc_id,
+            bytes_up,
+            bytes_down,
+            end,
+        },
+        Event::Refused { session, reason } => ClientEvent::SessionRefused { session, reason },
+        Event::Unsupported { kind } => ClientEvent::Unsupported { kind },
+        Event::TableUpdated { services, reset } => ClientEvent::TableSent { services, reset },
     }
 }

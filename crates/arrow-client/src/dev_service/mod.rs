@@ -26,6 +26,9 @@ use uuid::Uuid;
 
 use crate::Error;
 
+mod certificates;
+pub use certificates::DevCertificates;
+
 /// The TLS layer reads a client's TCP stream through a buffer this large: rustls asks for
 /// 4 KiB at a time, and one `recv` per 64 KiB instead of per 4 KiB roughly halves the
 /// system calls of a bulk transfer.
@@ -570,7 +573,7 @@ async fn serve_client(
                 }
                 ping_deadline = None;
             }
-            io = crate::driver::write_or_flush(&mut writer, &conn.out), if !conn.out.is_empty() || needs_flush => {
+            io = crate::outbox::write_or_flush(&mut writer, &conn.out), if !conn.out.is_empty() || needs_flush => {
                 match io {
                     Ok(Some(0)) => break Err("write: connection closed".into()),
                     Ok(Some(n)) => {

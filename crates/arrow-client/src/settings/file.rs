@@ -1,5 +1,5 @@
-//! The `--config` file of `protoctl arrow run`: TOML with every option of the flags (but
-//! `--config` and `--once`) and the services.
+//! The config file of an Arrow client (`protoctl arrow run --config`, and firmware that
+//! reads the same file): TOML with every option of [`Settings`] and the services.
 //!
 //! ```toml
 //! server = "arrow.example.com:8900"
@@ -9,8 +9,8 @@
 //! mac = "02:00:00:00:00:01"
 //! window = 65536
 //! gateway = false
-//! ping_interval = "20s"
-//! ping_timeout = "15s"
+//! ping_interval = "20s"                  # or 20: a bare number is seconds
+//! ping_timeout = 15
 //! reconnect_min = "1s"
 //! reconnect_max = "60s"
 //!
@@ -23,54 +23,26 @@
 //! address = "127.0.0.1:80"
 //! ```
 //!
-//! Unknown keys and wrong types are errors naming the file, the line and column, and the
-//! key. Each service entry is checked here too, so a bad URL is reported at its line.
+//! Unknown keys and wrong types are errors ([`Error::ConfigFile`]) naming the file, the line
+//! and column, and the key. Durations are read by [`crate::duration`], like the command
+//! line's. Each service entry is checked here too, so a bad URL is reported at its line.
 //! docs/operations.md is the user's reference for every key.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use arrow_client::identity::MacAddr;
-use arrow_client::service_table::{ServiceKind, ServiceSpec};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-use super::settings::Services;
-use crate::exit::CliError;
+use super::Settings;
+use crate::Error;
+use crate::connection::ConnectionConfig;
+use crate::duration::{self, MAX_INTERVAL};
+use crate::identity::MacAddr;
+use crate::service_table::{ServiceKind, ServiceSpec};
 
-/// The options a config file gave; `None` (or an empty list) where it is silent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct ConfigFile {
-    /// `server`.
-    pub(crate) server: Option<String>,
-    /// `ca`, resolved against the file's directory.
-    pub(crate) ca: Vec<PathBuf>,
-    /// `system_roots`.
-    pub(crate) system_roots: Option<bool>,
-    /// `state_dir`, resolved against the file's directory.
-    pub(crate) state_dir: Option<PathBuf>,
-    /// `mac`.
-    pub(crate) mac: Option<MacAddr>,
-    /// `window`.
-    pub(crate) window: Option<u32>,
-    /// `gateway`.
-    pub(crate) gateway: Option<bool>,
-    /// `ping_interval`.
-    pub(crate) ping_interval: Option<Duration>,
-    /// `ping_timeout`.
-    pub(crate) ping_timeout: Option<Duration>,
-    /// `reconnect_min`.
-    pub(crate) reconnect_min: Option<Duration>,
-    /// `reconnect_max`.
-    pub(crate) reconnect_max: Option<Duration>,
-    /// The `[[service]]` entries, by kind, in file order.
-    pub(crate) services: Services,
-    /// Some service URL has credentials (so the file should be private).
-    pub(crate) holds_credentials: bool,
-}
-
-/// The file as written; checked and turned into [`ConfigFile`].
+/// The file as written; checked and turned into [`Settings`].
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
@@ -144,7 +116,8 @@ impl<'de> Deserialize<'de> for PathList {
     }
 }
 
-/// A duration written for humans: `"500ms"`, `"15s"`, `"2m"`, `"1h 30m"`.
+/// A duration: `"500ms"`, `"15s"`, `"2m"`, `"1h 30m"`, or seconds, `15`, `0.5`, `"20"`; more
+/// than 0 and at most a day.
 struct HumanDuration(Duration);
 
 impl<'de> Deserialize<'de> for HumanDuration {
@@ -153,19 +126,30 @@ impl<'de> Deserialize<'de> for HumanDuration {
         impl Visitor<'_> for V {
             type Value = HumanDuration;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration in a string, such as \"500ms\", \"15s\" or \"2m\"")
+                write!(f, "a duration: {}", duration::FORMS)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<HumanDuration, E> {
-                super::settings::bounded_duration(v)
+                duration::parse_duration(v, MAX_INTERVAL)
                     .map(HumanDuration)
-                    .map_err(|e| E::custom(format!("invalid duration {v:?}: {e}")))
+                    .map_err(E::custom)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<HumanDuration, E> {
+                duration::seconds(v, MAX_INTERVAL)
+                    .map(HumanDuration)
+                    .map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<HumanDuration, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<HumanDuration, E> {
+                self.visit_f64(v as f64)
             }
         }
-        d.deserialize_str(V)
+        d.deserialize_any(V)
     }
 }
 
-/// `window`, 1..=65536.
+/// `window`, 1..=65536 ([`ConnectionConfig::checked_capacity`]).
 struct Window(u32);
 
 impl<'de> Deserialize<'de> for Window {
@@ -174,13 +158,16 @@ impl<'de> Deserialize<'de> for Window {
         impl Visitor<'_> for V {
             type Value = Window;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a whole number of bytes, 1..=65536")
+                write!(
+                    f,
+                    "a whole number of bytes, 1..={}",
+                    ConnectionConfig::MAX_CAPACITY
+                )
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<Window, E> {
-                match u32::try_from(n) {
-                    Ok(w @ 1..=65_536) => Ok(Window(w)),
-                    _ => Err(E::custom(format!("must be 1..=65536 bytes, not {n}"))),
-                }
+                ConnectionConfig::checked_capacity(n)
+                    .map(Window)
+                    .map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<Window, E> {
                 self.visit_i64(i64::try_from(n).unwrap_or(i64::MAX))
@@ -266,105 +253,110 @@ fn warn_if_world_readable(path: &Path) {
     let _ = path;
 }
 
-impl ConfigFile {
-    /// Reads and checks the file at `path` (a bad file is a local error, exit 2).
-    pub(crate) fn load(path: &Path) -> Result<Self, CliError> {
+impl Settings {
+    /// Reads and checks the config file at `path`. Relative paths in it are taken relative
+    /// to its directory. A file that cannot be read or is wrong is an [`Error::ConfigFile`]
+    /// naming the file (and the line, column and key); a file that holds camera
+    /// credentials and every local user can read is reported with a warning.
+    pub fn load(path: &Path) -> Result<Settings, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            CliError::local(format!(
+            Error::ConfigFile(format!(
                 "config file {}: cannot read it: {e}",
                 path.display()
             ))
         })?;
-        let file = Self::parse(path, &text).map_err(CliError::local)?;
-        if file.holds_credentials {
+        let (settings, holds_credentials) = parse(path, &text).map_err(Error::ConfigFile)?;
+        if holds_credentials {
             warn_if_world_readable(path);
         }
-        Ok(file)
+        Ok(settings)
     }
 
-    /// Checks `text`, the contents of the file at `path` (relative paths in it are taken
-    /// relative to `path`'s directory).
-    pub(crate) fn parse(path: &Path, text: &str) -> Result<Self, String> {
-        let raw: Raw = toml::from_str(text).map_err(|e| {
-            let message = e.message().trim();
-            // Errors about a value point at the value: say whose value it is. (Unknown or
-            // missing keys point at the key or the table, and name it already.)
-            match e.span().and_then(|span| key_at(text, span.start)) {
-                Some(key) => located(path, text, e.span(), &format!("`{key}`: {message}")),
-                None => located(path, text, e.span(), message),
-            }
-        })?;
-        let dir = path.parent().unwrap_or(Path::new(""));
-        let mut services = Services::default();
-        let mut holds_credentials = false;
-        for entry in &raw.service {
-            let at = |what: String| located(path, text, Some(entry.span()), &what);
-            let service = entry.get_ref();
-            let kind = ServiceKind::from(service.kind);
-            let (wanted, unwanted, value) = match kind {
-                ServiceKind::Rtsp | ServiceKind::Mjpeg => ("url", "address", &service.url),
-                _ => ("address", "url", &service.address),
-            };
-            let example = match kind {
-                ServiceKind::Rtsp => "url = \"rtsp://[USER:PASS@]HOST[:PORT]/path\"",
-                ServiceKind::Mjpeg => "url = \"http://[USER:PASS@]HOST[:PORT]/path\"",
-                _ => "address = \"HOST:PORT\"",
-            };
-            let unwanted_given = match kind {
-                ServiceKind::Rtsp | ServiceKind::Mjpeg => service.address.is_some(),
-                _ => service.url.is_some(),
-            };
-            if unwanted_given {
-                return Err(at(format!(
-                    "a {} service takes `{wanted}`, not `{unwanted}` ({example})",
-                    kind.name()
-                )));
-            }
-            let Some(value) = value else {
-                return Err(at(format!(
-                    "a {} service needs `{wanted}` ({example})",
-                    kind.name()
-                )));
-            };
-            let parsed = match kind {
-                ServiceKind::Rtsp | ServiceKind::Mjpeg => ServiceSpec::url(kind, value),
-                _ => ServiceSpec::host_port(kind, value),
-            };
-            match parsed {
-                Ok(spec) => holds_credentials |= spec.locked,
-                Err(arrow_client::Error::Config(why)) => return Err(at(why)),
-                Err(other) => return Err(at(other.to_string())),
-            }
-            let list = match kind {
-                ServiceKind::Rtsp => &mut services.rtsp,
-                ServiceKind::Mjpeg => &mut services.mjpeg,
-                ServiceKind::Http => &mut services.http,
-                ServiceKind::Tcp => &mut services.tcp,
-            };
-            list.push(value.clone());
-        }
-        Ok(ConfigFile {
-            server: raw.server,
-            ca: raw
-                .ca
-                .map(|list| list.0)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|p| relative_to(dir, p))
-                .collect(),
-            system_roots: raw.system_roots,
-            state_dir: raw.state_dir.map(|p| relative_to(dir, p)),
-            mac: raw.mac,
-            window: raw.window.map(|w| w.0),
-            gateway: raw.gateway,
-            ping_interval: raw.ping_interval.map(|d| d.0),
-            ping_timeout: raw.ping_timeout.map(|d| d.0),
-            reconnect_min: raw.reconnect_min.map(|d| d.0),
-            reconnect_max: raw.reconnect_max.map(|d| d.0),
-            services,
-            holds_credentials,
-        })
+    /// Checks `text`, the contents of the config file at `path` (relative paths in it are
+    /// taken relative to `path`'s directory).
+    pub fn parse(path: &Path, text: &str) -> Result<Settings, Error> {
+        parse(path, text)
+            .map(|(settings, _)| settings)
+            .map_err(Error::ConfigFile)
     }
+}
+
+/// The settings in `text`, and whether a service URL in it has credentials (so the file
+/// should be private).
+fn parse(path: &Path, text: &str) -> Result<(Settings, bool), String> {
+    let raw: Raw = toml::from_str(text).map_err(|e| {
+        let message = e.message().trim();
+        // Errors about a value point at the value: say whose value it is. (Unknown or
+        // missing keys point at the key or the table, and name it already.)
+        match e.span().and_then(|span| key_at(text, span.start)) {
+            Some(key) => located(path, text, e.span(), &format!("`{key}`: {message}")),
+            None => located(path, text, e.span(), message),
+        }
+    })?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let mut services = Vec::with_capacity(raw.service.len());
+    let mut holds_credentials = false;
+    for entry in &raw.service {
+        let at = |what: String| located(path, text, Some(entry.span()), &what);
+        let service = entry.get_ref();
+        let kind = ServiceKind::from(service.kind);
+        let is_url = matches!(kind, ServiceKind::Rtsp | ServiceKind::Mjpeg);
+        let (wanted, unwanted, value, unwanted_given) = if is_url {
+            ("url", "address", &service.url, service.address.is_some())
+        } else {
+            ("address", "url", &service.address, service.url.is_some())
+        };
+        let example = match kind {
+            ServiceKind::Rtsp => "url = \"rtsp://[USER:PASS@]HOST[:PORT]/path\"",
+            ServiceKind::Mjpeg => "url = \"http://[USER:PASS@]HOST[:PORT]/path\"",
+            _ => "address = \"HOST:PORT\"",
+        };
+        if unwanted_given {
+            return Err(at(format!(
+                "a {} service takes `{wanted}`, not `{unwanted}` ({example})",
+                kind.name()
+            )));
+        }
+        let Some(value) = value else {
+            return Err(at(format!(
+                "a {} service needs `{wanted}` ({example})",
+                kind.name()
+            )));
+        };
+        let parsed = if is_url {
+            ServiceSpec::url(kind, value)
+        } else {
+            ServiceSpec::host_port(kind, value)
+        };
+        let spec = match parsed {
+            Ok(spec) => spec,
+            Err(Error::Config(why)) => return Err(at(why)),
+            Err(other) => return Err(at(other.to_string())),
+        };
+        holds_credentials |= spec.locked;
+        services.push(spec);
+    }
+    let settings = Settings {
+        server: raw.server,
+        ca: raw
+            .ca
+            .map(|list| list.0)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| relative_to(dir, p))
+            .collect(),
+        system_roots: raw.system_roots,
+        state_dir: raw.state_dir.map(|p| relative_to(dir, p)),
+        services,
+        mac: raw.mac,
+        window: raw.window.map(|w| w.0),
+        gateway: raw.gateway,
+        ping_interval: raw.ping_interval.map(|d| d.0),
+        ping_timeout: raw.ping_timeout.map(|d| d.0),
+        reconnect_min: raw.reconnect_min.map(|d| d.0),
+        reconnect_max: raw.reconnect_max.map(|d| d.0),
+    };
+    Ok((settings, holds_credentials))
 }
 
 #[cfg(test)]
@@ -405,10 +397,21 @@ type = "rtsp"
 url = "rtsp://127.0.0.1/second"
 "#;
 
+    fn spec(kind: ServiceKind, text: &str) -> ServiceSpec {
+        match kind {
+            ServiceKind::Rtsp | ServiceKind::Mjpeg => ServiceSpec::url(kind, text).unwrap(),
+            _ => ServiceSpec::host_port(kind, text).unwrap(),
+        }
+    }
+
+    fn parse_str(path: &str, text: &str) -> Result<Settings, String> {
+        Settings::parse(Path::new(path), text).map_err(|e| e.to_string())
+    }
+
     #[test]
     fn every_key_is_read() {
-        let file = ConfigFile::parse(Path::new("/etc/protoctl/arrow.toml"), FULL).unwrap();
-        let want = ConfigFile {
+        let file = Settings::parse(Path::new("/etc/protoctl/arrow.toml"), FULL).unwrap();
+        let want = Settings {
             server: Some("arrow.example.com:8900".into()),
             ca: vec![
                 PathBuf::from("/etc/protoctl/certs/arrow-ca.pem"),
@@ -423,18 +426,16 @@ url = "rtsp://127.0.0.1/second"
             ping_timeout: Some(Duration::from_secs(90)),
             reconnect_min: Some(Duration::from_millis(500)),
             reconnect_max: Some(Duration::from_secs(120)),
-            services: Services {
-                tcp: vec!["127.0.0.1:22".into()],
-                http: vec!["127.0.0.1:80".into()],
-                rtsp: vec![
-                    "rtsp://user:pass@127.0.0.1:554/live".into(),
-                    "rtsp://127.0.0.1/second".into(),
-                ],
-                mjpeg: vec!["http://127.0.0.1:81/video.mjpg".into()],
-            },
-            holds_credentials: true,
+            services: vec![
+                spec(ServiceKind::Rtsp, "rtsp://user:pass@127.0.0.1:554/live"),
+                spec(ServiceKind::Http, "127.0.0.1:80"),
+                spec(ServiceKind::Tcp, "127.0.0.1:22"),
+                spec(ServiceKind::Mjpeg, "http://127.0.0.1:81/video.mjpg"),
+                spec(ServiceKind::Rtsp, "rtsp://127.0.0.1/second"),
+            ],
         };
         assert_eq!(file, want);
+        assert!(file.services[0].locked, "credentials make it locked");
     }
 
     #[test]
@@ -446,16 +447,22 @@ url = "rtsp://127.0.0.1/second"
             .nth(1)
             .and_then(|rest| rest.split("```").next())
             .expect("a toml block in docs/operations.md");
-        let file = ConfigFile::parse(Path::new("/etc/protoctl/arrow.toml"), block).unwrap();
+        let file = Settings::parse(Path::new("/etc/protoctl/arrow.toml"), block).unwrap();
         assert!(file.server.is_some() && !file.ca.is_empty() && file.state_dir.is_some());
         assert!(file.system_roots.is_some() && file.gateway.is_some() && file.mac.is_some());
         assert!(file.window.is_some() && file.ping_interval.is_some());
         assert!(file.ping_timeout.is_some() && file.reconnect_min.is_some());
         assert!(file.reconnect_max.is_some());
-        let s = &file.services;
+        let count = |kind| file.services.iter().filter(|s| s.kind == kind).count();
         assert_eq!(
-            (s.rtsp.len(), s.mjpeg.len(), s.http.len(), s.tcp.len()),
-            (1, 1, 1, 1)
+            [
+                ServiceKind::Rtsp,
+                ServiceKind::Mjpeg,
+                ServiceKind::Http,
+                ServiceKind::Tcp
+            ]
+            .map(count),
+            [1, 1, 1, 1]
         );
         // Every key of the file format has a row in the table.
         for key in [
@@ -492,15 +499,15 @@ url = "rtsp://127.0.0.1/second"
             ),
         ];
         for (text, want) in cases {
-            let file = ConfigFile::parse(Path::new("a.toml"), text).unwrap();
-            assert_eq!(file.holds_credentials, want, "{text}");
+            let (_, holds_credentials) = parse(Path::new("a.toml"), text).unwrap();
+            assert_eq!(holds_credentials, want, "{text}");
         }
     }
 
     #[test]
     fn an_empty_file_gives_nothing() {
-        let file = ConfigFile::parse(Path::new("a.toml"), "").unwrap();
-        assert_eq!(file, ConfigFile::default());
+        let file = Settings::parse(Path::new("a.toml"), "").unwrap();
+        assert_eq!(file, Settings::default());
     }
 
     #[test]
@@ -512,7 +519,7 @@ url = "rtsp://127.0.0.1/second"
             ("conf/a.toml", r#"ca = "../ca.pem""#, "conf/../ca.pem"),
         ];
         for (file, text, want) in cases {
-            let parsed = ConfigFile::parse(Path::new(file), text).unwrap();
+            let parsed = Settings::parse(Path::new(file), text).unwrap();
             assert_eq!(parsed.ca, vec![PathBuf::from(want)], "{file}: {text}");
         }
     }
@@ -550,11 +557,21 @@ url = "rtsp://127.0.0.1/second"
                 "`state_dir`: invalid type: integer",
             ),
             (
-                "ping_interval = \"20\"",
+                "ping_interval = \"20 parsecs\"",
                 ":1:17:",
-                "invalid duration \"20\"",
+                "invalid duration \"20 parsecs\"",
             ),
-            ("ping_timeout = 15", ":1:16:", "a duration in a string"),
+            (
+                "ping_timeout = true",
+                ":1:16:",
+                "expected a duration: seconds",
+            ),
+            (
+                "ping_timeout = 0",
+                ":1:16:",
+                "`ping_timeout`: invalid duration \"0\": must be more than 0",
+            ),
+            ("reconnect_min = -1", ":1:17:", "invalid duration \"-1\""),
             (
                 "\nreconnect_max = \"500000000000years\"",
                 ":2:17:",
@@ -608,13 +625,30 @@ url = "rtsp://127.0.0.1/second"
             ),
         ];
         for (text, at, what) in cases {
-            let err = ConfigFile::parse(Path::new("/etc/p/arrow.toml"), text).unwrap_err();
+            let err = parse_str("/etc/p/arrow.toml", text).unwrap_err();
             assert!(
                 err.starts_with(&format!("config file /etc/p/arrow.toml{at}")),
                 "{text:?}: {err}"
             );
             assert!(err.contains(what), "{text:?}: {err}");
             assert!(!err.contains("pw@"), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn durations_are_seconds_or_have_a_unit() {
+        let cases = [
+            ("ping_interval = 20", Duration::from_secs(20)),
+            ("ping_interval = \"20\"", Duration::from_secs(20)),
+            ("ping_interval = 0.5", Duration::from_millis(500)),
+            ("ping_interval = \"0.5\"", Duration::from_millis(500)),
+            ("ping_interval = \"500ms\"", Duration::from_millis(500)),
+            ("ping_interval = \"1h 30m\"", Duration::from_secs(5400)),
+            ("ping_interval = \"1d\"", Duration::from_secs(86_400)),
+        ];
+        for (text, want) in cases {
+            let file = Settings::parse(Path::new("a.toml"), text).unwrap();
+            assert_eq!(file.ping_interval, Some(want), "{text}");
         }
     }
 
@@ -631,7 +665,7 @@ url = "rtsp://127.0.0.1/second"
             "\0",
         ];
         for text in cases {
-            let err = ConfigFile::parse(Path::new("x.toml"), text).unwrap_err();
+            let err = parse_str("x.toml", text).unwrap_err();
             assert!(err.starts_with("config file x.toml:"), "{text:?}: {err}");
         }
     }
@@ -655,8 +689,9 @@ url = "rtsp://127.0.0.1/second"
 
     #[test]
     fn an_unreadable_file_says_so() {
-        let err = ConfigFile::load(Path::new("/nonexistent/arrow.toml")).unwrap_err();
-        let err = format!("{err:?}");
+        let err = Settings::load(Path::new("/nonexistent/arrow.toml")).unwrap_err();
+        assert!(matches!(err, Error::ConfigFile(_)), "{err:?}");
+        let err = err.to_string();
         assert!(
             err.contains("config file /nonexistent/arrow.toml: cannot read it"),
             "{err}"

@@ -1,0 +1,89 @@
+//! Everything a client needs to run, in one type.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::connection::ConnectionConfig;
+use crate::identity::{Identity, MacAddr};
+use crate::reconnect::ReconnectPolicy;
+use crate::resolve::{DEFAULT_RESOLVE_TIMEOUT, Resolve, SystemResolver};
+use crate::service_table::ServiceSpec;
+
+use super::registration::default_extended_info;
+
+/// Everything a client needs to run. [`ClientConfig::new`] fills in every default; the
+/// defaults are defined once, here and in [`ConnectionConfig::default`] and
+/// [`ReconnectPolicy::default`].
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// The Arrow Service, `HOST:PORT`; HOST is also the name its certificate must carry.
+    pub server: String,
+    /// TLS settings (trusted CAs), see [`crate::tls`].
+    pub tls: Arc<rustls::ClientConfig>,
+    /// The state directory: the identity (`identity.json`, made on first start unless
+    /// [`identity`](Self::identity) is given), the status file (`status.json`) and the
+    /// lock that keeps a second client off it. `None`: no status file, no lock, and an
+    /// identity must be given.
+    pub state_dir: Option<PathBuf>,
+    /// The UUID and key; `None` to load (or create) them in the state directory.
+    pub identity: Option<Identity>,
+    /// The MAC sent in REGISTER; `None` for [`crate::identity::default_mac`] (the first
+    /// network card's, else one derived from the UUID).
+    pub mac: Option<MacAddr>,
+    /// The services. Host names are resolved again on each connection attempt.
+    pub services: Vec<ServiceSpec>,
+    /// Window, timers, limits, gateway mode (REGISTER flag 0x1 follows
+    /// [`ConnectionConfig::gateway`]).
+    pub connection: ConnectionConfig,
+    /// Backoff bounds.
+    pub reconnect: ReconnectPolicy,
+    /// REGISTER's extended_info JSON.
+    pub extended_info: String,
+    /// Register once and stop: [`Client::join`](super::Client::join) returns `Ok` once the
+    /// service accepted REGISTER, and an error for a refusal, an unreachable service or a
+    /// service host that does not resolve, instead of retrying.
+    pub once: bool,
+    /// Looks service host names up.
+    pub resolver: Arc<dyn Resolve>,
+    /// How long one service host lookup may take.
+    pub resolve_timeout: Duration,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("server", &self.server)
+            .field("state_dir", &self.state_dir)
+            .field("identity", &self.identity)
+            .field("mac", &self.mac)
+            .field("services", &self.services)
+            .field("connection", &self.connection)
+            .field("reconnect", &self.reconnect)
+            .field("once", &self.once)
+            .field("resolve_timeout", &self.resolve_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// A configuration with the defaults: no state directory yet, no services, window
+    /// 65,536, PING every 20 s with a 15 s timeout, no gateway mode, backoff 1 s to 60 s,
+    /// this crate's extended_info, the system's resolver with a 10 s timeout.
+    pub fn new(server: impl Into<String>, tls: Arc<rustls::ClientConfig>) -> Self {
+        ClientConfig {
+            server: server.into(),
+            tls,
+            state_dir: None,
+            identity: None,
+            mac: None,
+            services: Vec::new(),
+            connection: ConnectionConfig::default(),
+            reconnect: ReconnectPolicy::default(),
+            extended_info: default_extended_info(),
+            once: false,
+            resolver: Arc::new(SystemResolver),
+            resolve_timeout: DEFAULT_RESOLVE_TIMEOUT,
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The client runtime: everything a device needs, behind one entry point,
+//! [`Client::spawn`] with one [`ClientConfig`].
+//!
+//! A spawned client locks its state directory (a second client on it fails at once with
+//! [`Error::StateLocked`]), loads or creates its identity there, settles its MAC (the
+//! configured one, else [`default_mac`](crate::identity::default_mac)), and then runs the
+//! reconnect loop on a task: on each attempt it resolves the services' host names, dials
+//! the Arrow Service (TCP, TLS with rustls and ring), registers and serves sessions until
+//! the connection ends, then waits out the backoff ([`crate::reconnect`], full jitter from
+//! a real RNG) and tries again. It keeps `status.json` current in the state directory
+//! ([`crate::status`]) and reports what happens as [`ClientEvent`]s.
+//!
+//! The [`Client`] and any [`ClientHandle`] replace the services
+//! ([`update_services`](ClientHandle::update_services): resolved, then UPDATE on the live
+//! connection and the new table in every later REGISTER) and stop it
+//! ([`shutdown`](ClientHandle::shutdown): no new session, open sessions hung up once what
+//! they hold is delivered, TLS closed with close_notify, status `stopped`). With
+//! [`ClientConfig::once`] the client registers and stops: install scripts and health
+//! checks.
+//!
+//! ```no_run
+//! # async fn example(tls: std::sync::Arc<rustls::ClientConfig>) -> Result<(), arrow_client::Error> {
+//! use arrow_client::client::{Client, ClientConfig};
+//! use arrow_client::service_table::{ServiceKind, ServiceSpec};
+//!
+//! let mut config = ClientConfig::new("arrow.example.com:8900", tls);
+//! config.state_dir = Some("/var/lib/arrow".into());
+//! config.services = vec![ServiceSpec::url(ServiceKind::Rtsp, "rtsp://cam.lan/live")?];
+//! let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
+//! let client = Client::spawn(config, events)?;
+//! let handle = client.handle();
+//! tokio::spawn(async move { while let Some(event) = rx.recv().await { println!("{event}"); } });
+//! // Later: another camera, then an orderly stop.
+//! handle
+//!     .update_services(vec![ServiceSpec::url(ServiceKind::Rtsp, "rtsp://cam2.lan/live")?])
+//!     .await?;
+//! handle.shutdown();
+//! client.join().await
+//! # }
+//! ```
+
+mod config;
+mod control;
+mod dial;
+mod driver;
+mod event;
+mod registration;
+mod runtime;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+pub use config::ClientConfig;
+pub use driver::CLOSE_TIMEOUT;
+pub use event::ClientEvent;
+pub use registration::{Registration, default_extended_info};
+
+use crate::Error;
+use crate::identity::{self, Identity, MacAddr};
+use crate::resolve::{Resolve, resolve_services};
+use crate::service_table::{ServiceSpec, ServiceTable};
+use crate::state_lock::StateLock;
+use crate::status_file::StatusFile;
+use control::{Command, Control};
+use runtime::Runtime;
+
+/// Tells a running client what to do; cheap to clone.
+#[derive(Clone)]
+pub struct ClientHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    resolver: Arc<dyn Resolve>,
+    resolve_timeout: Duration,
+}
+
+impl std::fmt::Debug for ClientHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientHandle").finish_non_exhaustive()
+    }
+}
+
+impl ClientHandle {
+    /// Replaces the services: resolves them now (with the client's resolver), then sends
+    /// UPDATE on the live connection and uses them in every later REGISTER (resolved again
+    /// on each attempt). Open sessions keep running. A host that does not resolve, or the
+    /// same service twice, is the error, and nothing changes. Returns the table sent.
+    pub async fn update_services(&self, services: Vec<ServiceSpec>) -> Result<ServiceTable, Error> {
+        let table =
+            resolve_services(self.resolver.as_ref(), self.resolve_timeout, &services).await?;
+        let _ = self.commands.send(Command::UpdateServices {
+            specs: services,
+            table: table.clone(),
+        });
+        Ok(table)
+    }
+
+    /// Starts an orderly shutdown.
+    pub fn shutdown(&self) {
+        let _ = self.commands.send(Command::Shutdown);
+    }
+}
+
+/// A client running on its own task.
+#[derive(Debug)]
+pub struct Client {
+    handle: ClientHandle,
+    task: tokio::task::JoinHandle<Result<(), Error>>,
+    identity: Identity,
+    mac: MacAddr,
+    identity_created: bool,
+}
+
+impl Client {
+    /// Starts a client on the current tokio runtime; events go to `events`.
+    ///
+    /// Fails at once, before anything goes on the network, when the state directory is
+    /// unusable or locked by another client, when the identity cannot be read or made,
+    /// or when there is neither a state directory nor an identity. Everything later (a
+    /// service host that does not resolve, an unreachable service) is retried, and shown
+    /// in events and the status file.
+    pub fn spawn(
+        config: ClientConfig,
+        events: mpsc::UnboundedSender<ClientEvent>,
+    ) -> Result<Self, Error> {
+        let lock = match &config.state_dir {
+            Some(dir) => Some(StateLock::acquire(dir)?),
+            None => None,
+        };
+        let (identity, identity_created) = match (&config.identity, &config.state_dir) {
+            (Some(identity), _) => (identity.clone(), false),
+            (None, Some(dir)) => Identity::load_or_create(dir)?,
+            (None, None) => {
+                return Err(Error::Config(
+                    "a client needs a state directory or an identity".into(),
+                ));
+            }
+        };
+        let mac = config
+            .mac
+            .unwrap_or_else(|| identity::default_mac(&identity));
+        let registration = Registration {
+            identity: identity.clone(),
+            mac,
+            capacity: config.connection.capacity,
+            gateway: config.connection.gateway,
+            extended_info: config.extended_info.clone(),
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let handle = ClientHandle {
+            commands: tx,
+            resolver: config.resolver.clone(),
+            resolve_timeout: config.resolve_timeout,
+        };
+        let control = Control {
+            commands: rx,
+            specs: config.services.clone(),
+            table: ServiceTable::default(),
+            stopping: false,
+            once: config.once,
+            status: StatusFile::new(
+                config.state_dir.clone(),
+                &config.server,
+                identity.uuid,
+                mac.to_string(),
+            ),
+            events,
+            registered_at: None,
+        };
+        let runtime = Runtime::new(config, registration, identity_created, control, lock);
+        let task = tokio::spawn(runtime.run());
+        Ok(Client {
+            handle,
+            task,
+            identity,
+            mac,
+            identity_created,
+        })
+    }
+
+    /// A handle for other tasks.
+    pub fn handle(&self) -> ClientHandle {
+        self.handle.clone()
+    }
+
+    /// The client's UUID.
+    pub fn uuid(&self) -> uuid::Uuid {
+        self.identity.uuid
+    }
+
+    /// The MAC it registers with.
+    pub fn mac(&self) -> MacAddr {
+        self.mac
+    }
+
+    /// The identity was created by this start (a new client to pair).
+    pub fn identity_created(&self) -> bool {
+        self.identity_created
+    }
+
+    /// See [`ClientHandle::update_services`].
+    pub async fn update_services(&self, services: Vec<ServiceSpec>) -> Result<ServiceTable, Error> {
+        self.handle.update_services(services).await
+    }
+
+    /// See [`ClientHandle::shutdown`].
+    pub fn shutdown(&self) {
+        self.handle.shutdown();
+    }
+
+    /// Waits for the client to stop: `Ok` after a shutdown (or, with
+    /// [`ClientConfig::once`], once registered), `Err` for what retrying cannot fix
+    /// (configuration, state directory, an unsupported protocol version), and with `once`
+    /// for any failure. Dropping the [`Client`] and every [`ClientHandle`] shuts the
+    /// client down too.
+    pub async fn join(self) -> Result<(), Error> {
+        let Client { handle, task, .. } = self;
+        let result = task.await;
+        drop(handle);
+        match result {
+            Ok(result) => result,
+            Err(e) => Err(Error::Internal(format!("the client task failed: {e}"))),
+        }
+    }
+}
