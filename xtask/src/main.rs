@@ -82,6 +82,20 @@ fn ci() -> Result {
             "warnings",
         ]),
     )?;
+    // The workspace build unifies features: check the library a device embeds alone too,
+    // with none of its optional features (no development service, no config file).
+    run(
+        "clippy arrow-client without features",
+        cargo().args([
+            "clippy",
+            "-p",
+            "arrow-client",
+            "--no-default-features",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
     run("tests", cargo().args(["test", "--workspace"]))?;
     netns::run_namespace_tests()?;
     run(

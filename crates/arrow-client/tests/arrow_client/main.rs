@@ -5,6 +5,7 @@ mod corpus;
 mod end_to_end;
 mod golden;
 mod malicious;
+mod resolution;
 mod support;
 mod tidy;
 mod unattended;

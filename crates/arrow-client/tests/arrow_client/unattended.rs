@@ -492,3 +492,31 @@ async fn after_close_notify_the_client_reads_what_a_busy_service_still_sends() {
     drop(peer);
     assert!(client.stop().await.is_ok());
 }
+
+#[tokio::test]
+async fn a_second_client_on_the_same_state_directory_fails_at_once_naming_the_holder() {
+    let certs = certs();
+    let scripted = Scripted::new(&certs).await;
+    let state = tempfile::tempdir().unwrap();
+    let mut config = client_config(scripted.addr(), &certs, &[]);
+    config.identity = None;
+    config.state_dir = Some(state.path().to_path_buf());
+    let mut first = Spawned::start(config.clone());
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let err = arrow_client::client::Client::spawn(config.clone(), tx.clone()).unwrap_err();
+    let arrow_client::Error::StateLocked { dir, pid } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(dir, state.path());
+    assert_eq!(*pid, Some(std::process::id()));
+    assert!(err.is_fatal());
+    // The first one runs on, unharmed; once it stops, the directory is free again and the
+    // next client has the same identity.
+    let (_peer, register) = scripted.accept_register().await;
+    first.stop().await.unwrap();
+    let again = arrow_client::client::Client::spawn(config, tx).unwrap();
+    assert_eq!(again.uuid(), register.uuid);
+    assert!(!again.identity_created());
+    again.shutdown();
+    again.join().await.unwrap();
+}

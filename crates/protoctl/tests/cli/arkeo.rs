@@ -194,11 +194,25 @@ fn send_multichannel_with_indices_and_parameter() {
 }
 
 #[test]
+fn send_takes_its_timeout_in_seconds_or_with_a_unit() {
+    let sim = Served::start(false);
+    for timeout in ["2", "2s", "1.5", "1500ms"] {
+        let out = send(
+            &sim.addr,
+            &["--command", "GetActiveRoutine", "--timeout", timeout],
+        );
+        assert_eq!(out.status.code(), Some(0), "{timeout}: {}", stderr(&out));
+    }
+}
+
+#[test]
 fn send_usage_errors_exit_2() {
-    let cases: [&[&str]; 3] = [
+    let cases: [&[&str]; 5] = [
         &["--command", "X", "--parameter", "{not json"],
         &["--command", "X", "--param", "novalue"],
         &["--command", "X", "--timeout", "0"],
+        &["--command", "X", "--timeout", "1e19"],
+        &["--command", "X", "--timeout", "2days"],
     ];
     for args in cases {
         let out = send("127.0.0.1:9", args);

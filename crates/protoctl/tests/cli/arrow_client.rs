@@ -1227,3 +1227,88 @@ fn arrow_run_config_sighup_while_a_service_host_does_not_resolve_starts_the_clie
     let (code, logs) = client.wait_exit_logs();
     assert_eq!(code, Some(0), "{logs}");
 }
+
+#[test]
+fn arrow_run_takes_bare_seconds_and_units_for_every_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_service, server, ca) = dev_service(dir.path(), &[]);
+    let state = dir.path().join("state");
+    let out = crate::support::bounded(
+        protoctl()
+            .args([
+                "--json", "arrow", "run", "--once", "--server", &server, "--ca", &ca,
+            ])
+            .args([
+                "--ping-interval",
+                "1",
+                "--ping-timeout",
+                "2",
+                "--reconnect-min",
+                "0.5",
+            ])
+            .args(["--reconnect-max", "2m", "--state-dir"])
+            .arg(&state),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout_lines(&out)
+            .iter()
+            .any(|l| l["event"] == "registered")
+    );
+
+    // A bad one names the flag and the forms it takes: exit 2, nothing started.
+    let out = crate::support::bounded(
+        protoctl()
+            .args(["arrow", "run", "--once", "--server", &server, "--ca", &ca])
+            .args(["--ping-interval", "soon", "--state-dir"])
+            .arg(&state),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--ping-interval <DURATION>") && err.contains("500ms, 15s, 2m"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_second_arrow_run_on_a_locked_state_directory_exits_2_naming_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_service, server, ca) = dev_service(dir.path(), &[]);
+    let state = dir.path().join("state");
+    let first = run_client(&server, &ca, &state, &["--tcp", &echo_once()]);
+    first.wait_event("registered");
+    let pid = first.child.id();
+    for extra in [&[][..], &["--once"][..]] {
+        let out = crate::support::bounded(
+            protoctl()
+                .args([
+                    "arrow",
+                    "run",
+                    "--server",
+                    &server,
+                    "--ca",
+                    &ca,
+                    "--state-dir",
+                ])
+                .arg(&state)
+                .args(extra),
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&state.display().to_string()) && err.contains(&format!("pid {pid}")),
+            "{err}"
+        );
+        assert!(err.contains("in use by another Arrow client"), "{err}");
+    }
+    // The first one is untouched: still connected, and its status file is its own.
+    assert_eq!(read_status(&state)["pid"], pid);
+    assert_eq!(read_status(&state)["state"], "connected");
+    first.signal("TERM");
+    let (code, logs) = first.wait_exit_logs();
+    assert_eq!(code, Some(0), "{logs}");
+}
