@@ -215,8 +215,8 @@ where
             // read straight from one become DATA: go round until nothing new.
             let progressed = self.on_local_events();
             while let Some(event) = self.conn.poll_event() {
-                self.on_event(&event);
-                let _ = self.events.send(client_event(event));
+                let event = self.on_event(event);
+                let _ = self.events.send(event);
             }
             let (up, down) = self.base_bytes;
             self.control
@@ -228,8 +228,9 @@ where
         }
     }
 
-    /// Logs an event in its span and keeps the status file current.
-    fn on_event(&mut self, event: &Event) {
+    /// Logs an event of the core in its span, keeps the status file current, and returns
+    /// the user's view of it.
+    fn on_event(&mut self, event: Event) -> ClientEvent {
         match event {
             Event::Registered => {
                 let now = Instant::now();
@@ -241,6 +242,7 @@ where
                 if self.control.once {
                     self.conn.shutdown(now);
                 }
+                ClientEvent::Registered
             }
             Event::SessionOpened {
                 session,
@@ -252,6 +254,11 @@ where
                     .set_sessions(self.conn.active_sessions());
                 tracing::debug_span!("session", session, svc_id)
                     .in_scope(|| tracing::debug!(%addr, "session opened"));
+                ClientEvent::SessionOpened {
+                    session,
+                    svc_id,
+                    addr,
+                }
             }
             Event::SessionClosed {
                 session,
@@ -266,14 +273,23 @@ where
                 tracing::debug_span!("session", session, svc_id).in_scope(|| {
                     tracing::debug!(end = end.name(), bytes_up, bytes_down, "session closed")
                 });
+                ClientEvent::SessionClosed {
+                    session,
+                    svc_id,
+                    bytes_up,
+                    bytes_down,
+                    end,
+                }
             }
             Event::Refused { session, reason } => {
                 tracing::info!(session, reason, "session refused with HUP 3");
+                ClientEvent::SessionRefused { session, reason }
             }
+            Event::Unsupported { kind } => ClientEvent::Unsupported { kind },
             Event::TableUpdated { services, reset } => {
                 tracing::info!(services, reset, "service table sent with UPDATE");
+                ClientEvent::TableSent { services, reset }
             }
-            _ => {}
         }
     }
 
@@ -303,37 +319,5 @@ where
         self.conn.close();
         let _ = self.flush();
         self.locals.close_all();
-    }
-}
-
-/// The user's view of a connection core's event.
-fn client_event(event: Event) -> ClientEvent {
-    match event {
-        Event::Registered => ClientEvent::Registered,
-        Event::SessionOpened {
-            session,
-            svc_id,
-            addr,
-        } => ClientEvent::SessionOpened {
-            session,
-            svc_id,
-            addr,
-        },
-        Event::SessionClosed {
-            session,
-            svc_id,
-            end,
-            bytes_up,
-            bytes_down,
-        } => ClientEvent::SessionClosed {
-            session,
-            svc_id,
-            bytes_up,
-            bytes_down,
-            end,
-        },
-        Event::Refused { session, reason } => ClientEvent::SessionRefused { session, reason },
-        Event::Unsupported { kind } => ClientEvent::Unsupported { kind },
-        Event::TableUpdated { services, reset } => ClientEvent::TableSent { services, reset },
     }
 }
