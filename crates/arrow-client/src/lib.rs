@@ -91,6 +91,7 @@ pub mod client;
 pub mod connection;
 #[cfg(feature = "dev-service")]
 pub mod dev_service;
+pub mod discovery;
 pub mod duration;
 mod error;
 pub mod flow;

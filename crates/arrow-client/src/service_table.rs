@@ -313,10 +313,7 @@ impl ServiceTable {
         let mut used = std::collections::BTreeSet::new();
         let mut services = Vec::with_capacity(items.len());
         for (kind, mac, addr, path, locked) in items {
-            let mut id = stable_id(kind.service_type(locked).into(), mac, addr, &path);
-            while !used.insert(id) {
-                id = id.checked_add(1).unwrap_or(1);
-            }
+            let id = allocate_id(&mut used, kind.service_type(locked), mac, addr, &path);
             services.push(Service {
                 id,
                 kind,
@@ -376,6 +373,49 @@ fn manual_mac(ip: IpAddr) -> MacAddr {
         }
     };
     MacAddr([0xff, 0xff, tail[0], tail[1], tail[2], tail[3]])
+}
+
+/// The stable id of a service, moved to the next free one while it is in `used` (which
+/// then holds it).
+fn allocate_id(
+    used: &mut std::collections::BTreeSet<u16>,
+    service_type: arrow_codec::ServiceType,
+    mac: MacAddr,
+    addr: SocketAddr,
+    path: &str,
+) -> u16 {
+    let mut id = stable_id(service_type.into(), mac, addr, path);
+    while !used.insert(id) {
+        id = id.checked_add(1).unwrap_or(1);
+    }
+    id
+}
+
+/// The records of services a scan found, by id: ids from the same stable hash as
+/// configured services, over the host's real MAC, in an order that depends only on the
+/// services.
+pub fn discovered_records(found: &[crate::discovery::FoundService]) -> Vec<arrow_codec::Service> {
+    let mut found = found.to_vec();
+    found.sort_by(|a, b| {
+        (u16::from(a.service_type), a.mac, a.addr, &a.path).cmp(&(
+            u16::from(b.service_type),
+            b.mac,
+            b.addr,
+            &b.path,
+        ))
+    });
+    let mut used = std::collections::BTreeSet::new();
+    let mut records: Vec<arrow_codec::Service> = found
+        .iter()
+        .map(|s| {
+            let id = allocate_id(&mut used, s.service_type, s.mac, s.addr, &s.path);
+            arrow_codec::Service::new(id, s.service_type, s.addr.ip(), s.addr.port())
+                .with_mac(s.mac)
+                .with_path(s.path.clone())
+        })
+        .collect();
+    records.sort_by_key(|r| r.svc_id);
+    records
 }
 
 /// FNV-1a over the service's identity, folded to 16 bits; never 0.

@@ -2,6 +2,7 @@
 //! services, over real TLS on 127.0.0.1.
 
 mod corpus;
+mod discovery;
 mod end_to_end;
 mod golden;
 mod malicious;

@@ -4,6 +4,7 @@ mod decode;
 mod encode;
 mod identity;
 mod run;
+mod scan;
 mod serve;
 mod status;
 
@@ -41,6 +42,15 @@ pub(crate) enum ArrowCommand {
     /// session_closed, session_refused, unsupported, reloaded, reload_failed,
     /// table_replaced, table_sent, stopping, stopped.
     Run(run::RunArgs),
+    /// Scan for cameras once, as the client's discovery does: a TCP sweep of the candidate
+    /// ports, the neighbour table for MACs, ICMP echo where allowed, ONVIF WS-Discovery,
+    /// then RTSP and MJPEG probing over path lists. Needs no privileges.
+    ///
+    /// Covers the IPv4 subnets of the interfaces (--discovery-interface, default: every
+    /// non-loopback one) or the --target networks, never more than --discovery-max-hosts
+    /// addresses. Prints a table (--json: one line per host, then per service); exit 0 even
+    /// when nothing is found.
+    Scan(scan::ScanArgs),
     /// Run a development Arrow Service: accept clients over TLS and expose each of their
     /// services on a local port. One JSON line per event.
     Serve(serve::ServeArgs),
@@ -58,6 +68,7 @@ pub(crate) async fn run(cmd: ArrowCommand, out: &mut Output) -> Result<(), CliEr
         ArrowCommand::Decode(args) => decode::run(args, out),
         ArrowCommand::Encode(args) => encode::run(args, out),
         ArrowCommand::Run(args) => run::run(args, out).await,
+        ArrowCommand::Scan(args) => scan::run(args, out).await,
         ArrowCommand::Serve(args) => serve::run(args, out).await,
         ArrowCommand::Identity(args) => identity::run(args, out),
         ArrowCommand::Status(args) => status::run(args, out),
