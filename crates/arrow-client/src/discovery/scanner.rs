@@ -1,11 +1,12 @@
 //! The scan's driver: the sockets and timers around the sans-IO probing.
 //!
 //! 1. The plan ([`super::scope`]): which addresses, from which interfaces.
-//! 2. The sweep, every address at once within the bounds: a TCP connect to each candidate
-//!    port (open, or refused: either way the host is there), a UDP datagram to the discard
-//!    port (the kernel asks ARP for the address, so the neighbour table learns its MAC
-//!    without privileges), an ICMP echo where the system allows unprivileged ones
-//!    (`net.ipv4.ping_group_range`), and beside it an ONVIF WS-Discovery probe.
+//! 2. The sweep ([`sweep`]), and beside it an ONVIF WS-Discovery probe: a UDP datagram to
+//!    the discard port of every address (the kernel asks ARP for it, so the neighbour table
+//!    learns its MAC without privileges) and an ICMP echo where the system allows
+//!    unprivileged ones (`net.ipv4.ping_group_range`); then a TCP connect to each candidate
+//!    port (open, or refused: either way the host is there) of every address that may be
+//!    there.
 //! 3. The neighbour table for MACs ([`super::neighbours`]).
 //! 4. The probes of each host with open ports: OPTIONS on its RTSP candidates and GET / on
 //!    its HTTP ones, in candidate order, then the path walks ([`super::rtsp_probe`],
@@ -137,7 +138,7 @@ async fn run(
     shared: Arc<Mutex<State>>,
     progress: &(dyn Fn(ScanProgress) + Send + Sync),
 ) {
-    let sweep = sweep(config, hosts, shared.clone(), progress);
+    let sweep = sweep(config, hosts, interfaces, shared.clone(), progress);
     let discovery = async {
         if config.onvif {
             onvif_discovery(config, hosts, interfaces, shared.clone()).await;
@@ -208,57 +209,88 @@ impl RateLimit {
     }
 }
 
-/// The sweep: every candidate port of every address, an ICMP echo and a UDP datagram each.
+/// How long the kernel may take to resolve the on-link addresses with ARP (three
+/// requests a second apart, by default).
+const ARP_SETTLE: Duration = Duration::from_millis(3500);
+
+/// The sweep, in two steps.
+///
+/// 1. Every address gets a UDP datagram (the kernel resolves on-link ones with ARP) and an
+///    ICMP echo where allowed; then the neighbour table tells which on-link addresses are
+///    there at all.
+/// 2. TCP connects to every candidate port of the addresses that may be there: on-link ones
+///    that answered ARP, every address that is not on a local subnet (no ARP to ask), and
+///    whoever answered the echo. An on-link address that did not answer ARP cannot answer
+///    TCP either, so a sparse /24 costs a few hundred datagrams, not thousands of connects
+///    that each wait out the timeout.
 async fn sweep(
     config: &ScanConfig,
     hosts: &[Ipv4Addr],
+    interfaces: &[InterfaceNet],
     shared: Arc<Mutex<State>>,
     progress: &(dyn Fn(ScanProgress) + Send + Sync),
 ) {
-    let ports = config.candidate_ports();
     let rate = RateLimit::new(config.rate);
-    let nudge = UdpSocket::bind("0.0.0.0:0").await.ok();
     let pinger = Pinger::open();
-    match &pinger {
-        Ok(_) => {}
-        Err(e) => lock(&shared).warnings.push(format!(
+    if let Err(e) = &pinger {
+        lock(&shared).warnings.push(format!(
             "ICMP echo not used: {e} (allow it with sysctl net.ipv4.ping_group_range); the \
              TCP sweep and the neighbour table find hosts without it"
-        )),
+        ));
     }
     let pinger = pinger.ok().map(Arc::new);
     let replies = pinger
         .clone()
         .map(|p| tokio::spawn(async move { p.collect().await }));
+    let on_link = |ip: &Ipv4Addr| interfaces.iter().any(|i| !i.loopback && i.net.contains(ip));
     let total = hosts.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
     progress(ScanProgress::Sweeping { done: 0, total });
-    let attempts = hosts
-        .iter()
-        .flat_map(|ip| ports.iter().map(move |port| (*ip, *port)));
-    let per_host_left: Mutex<BTreeMap<Ipv4Addr, usize>> =
-        Mutex::new(hosts.iter().map(|ip| (*ip, ports.len())).collect());
-    let mut first_contact: HashSet<Ipv4Addr> = HashSet::new();
-    let mut order = Vec::with_capacity(hosts.len() * ports.len());
-    for (ip, port) in attempts {
-        let first = first_contact.insert(ip);
-        order.push((ip, port, first));
+
+    // 1. Datagrams and echoes.
+    if let Ok(nudge) = UdpSocket::bind("0.0.0.0:0").await {
+        for ip in hosts {
+            rate.wait().await;
+            let _ = nudge.send_to(&[0], SocketAddrV4::new(*ip, 9)).await;
+            if let Some(pinger) = &pinger {
+                pinger.send(*ip).await;
+            }
+        }
     }
-    futures::stream::iter(order)
-        .map(|(ip, port, first)| {
+    let arp = if hosts.iter().any(on_link) {
+        settle_arp(hosts).await
+    } else {
+        Default::default()
+    };
+    let echoed: HashSet<Ipv4Addr> = match &pinger {
+        Some(p) => p.answered(),
+        None => HashSet::new(),
+    };
+    let reachable: Vec<Ipv4Addr> = hosts
+        .iter()
+        .copied()
+        .filter(|ip| !on_link(ip) || arp.contains_key(ip) || echoed.contains(ip))
+        .collect();
+    let swept_without_tcp = total - reachable.len();
+    progress(ScanProgress::Sweeping {
+        done: swept_without_tcp,
+        total,
+    });
+
+    // 2. TCP to the candidate ports of who may be there.
+    let ports = config.candidate_ports();
+    let done = std::sync::atomic::AtomicUsize::new(swept_without_tcp);
+    let per_host_left: Mutex<BTreeMap<Ipv4Addr, usize>> =
+        Mutex::new(reachable.iter().map(|ip| (*ip, ports.len())).collect());
+    let attempts: Vec<(Ipv4Addr, u16)> = reachable
+        .iter()
+        .flat_map(|ip| ports.iter().map(move |port| (*ip, *port)))
+        .collect();
+    futures::stream::iter(attempts)
+        .map(|(ip, port)| {
             let shared = shared.clone();
-            let (rate, nudge, pinger, per_host_left, done) =
-                (&rate, &nudge, &pinger, &per_host_left, &done);
+            let (rate, per_host_left, done) = (&rate, &per_host_left, &done);
             async move {
                 rate.wait().await;
-                if first {
-                    if let Some(socket) = nudge {
-                        let _ = socket.send_to(&[0], SocketAddrV4::new(ip, 9)).await;
-                    }
-                    if let Some(pinger) = pinger {
-                        pinger.send(ip).await;
-                    }
-                }
                 let addr = SocketAddr::new(IpAddr::V4(ip), port);
                 let answered = match tokio::time::timeout(
                     config.probe_timeout,
@@ -293,8 +325,6 @@ async fn sweep(
         .collect::<Vec<()>>()
         .await;
     if let (Some(pinger), Some(replies)) = (pinger, replies) {
-        // Late echo replies: a moment more, then whoever answered.
-        tokio::time::sleep(config.probe_timeout.min(Duration::from_secs(1))).await;
         pinger.stop();
         if let Ok(answered) = replies.await {
             let planned: HashSet<&Ipv4Addr> = hosts.iter().collect();
@@ -306,11 +336,38 @@ async fn sweep(
     }
 }
 
+/// The neighbour table once the kernel has had its time to resolve `hosts`: polled until
+/// it stops growing for a second, at most [`ARP_SETTLE`].
+async fn settle_arp(hosts: &[Ipv4Addr]) -> std::collections::HashMap<Ipv4Addr, MacAddr> {
+    let wanted: HashSet<&Ipv4Addr> = hosts.iter().collect();
+    let started = tokio::time::Instant::now();
+    let mut last_growth = started;
+    let mut known = 0;
+    loop {
+        let table = neighbours::read();
+        let found = table.keys().filter(|ip| wanted.contains(ip)).count();
+        if found > known {
+            known = found;
+            last_growth = tokio::time::Instant::now();
+        }
+        let now = tokio::time::Instant::now();
+        if found == wanted.len()
+            || now - started >= ARP_SETTLE
+            || (now - last_growth >= Duration::from_secs(1)
+                && now - started >= Duration::from_millis(1500))
+        {
+            return table;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Unprivileged ICMP echo (a datagram ICMP socket), where `net.ipv4.ping_group_range`
 /// allows it.
 struct Pinger {
     socket: UdpSocket,
     stop: tokio::sync::Notify,
+    answered: Mutex<HashSet<Ipv4Addr>>,
 }
 
 impl Pinger {
@@ -325,6 +382,7 @@ impl Pinger {
         Ok(Pinger {
             socket,
             stop: tokio::sync::Notify::new(),
+            answered: Mutex::new(HashSet::new()),
         })
     }
 
@@ -338,6 +396,11 @@ impl Pinger {
         self.stop.notify_one();
     }
 
+    /// Who answered so far.
+    fn answered(&self) -> HashSet<Ipv4Addr> {
+        lock(&self.answered).clone()
+    }
+
     /// The addresses that sent an echo reply, until [`stop`](Self::stop).
     async fn collect(&self) -> BTreeSet<Ipv4Addr> {
         let mut answered = BTreeSet::new();
@@ -347,6 +410,7 @@ impl Pinger {
                 received = self.socket.recv_from(&mut buf) => match received {
                     Ok((n, SocketAddr::V4(from))) if n >= 1 && buf[0] == 0 => {
                         answered.insert(*from.ip());
+                        lock(&self.answered).insert(*from.ip());
                     }
                     Ok(_) => {}
                     Err(_) => break,

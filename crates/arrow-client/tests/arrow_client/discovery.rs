@@ -248,3 +248,217 @@ async fn a_network_over_the_limit_is_refused_before_any_packet() {
     let err = discovery::scan(&config, &|_| {}).await.unwrap_err();
     assert!(err.to_string().contains("over the limit"), "{err}");
 }
+
+/// A camera in a network namespace of its own, behind a veth pair: RTSP on 8554 (H.264 at
+/// /live.sdp) and MJPEG on 8080, answered by a small Python server.
+const NETNS_CAMERA: &str = r#"
+import socket, sys, threading
+SDP = "v=0\r\no=- 1 1 IN IP4 10.99.0.10\r\ns=cam\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+def answer(head):
+    first = head.split("\r\n")[0]
+    cseq = next((l.split(":", 1)[1].strip() for l in head.split("\r\n") if l.startswith("CSeq:")), "0")
+    if first.startswith("OPTIONS"):
+        return "RTSP/1.0 200 OK\r\nCSeq: %s\r\n\r\n" % cseq
+    if first.startswith("DESCRIBE") and "/live.sdp " in first:
+        return "RTSP/1.0 200 OK\r\nCSeq: %s\r\nContent-Length: %d\r\n\r\n%s" % (cseq, len(SDP), SDP)
+    if first.startswith("DESCRIBE"):
+        return "RTSP/1.0 404 Not Found\r\nCSeq: %s\r\n\r\n" % cseq
+    if first.startswith("GET /mjpg/video.mjpg "):
+        return "HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=f\r\n\r\n"
+    if first.startswith("GET / "):
+        return "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nhi"
+    return "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+def serve(conn):
+    head = b""
+    while b"\r\n\r\n" not in head and len(head) < 8192:
+        chunk = conn.recv(1024)
+        if not chunk:
+            break
+        head += chunk
+    try:
+        conn.sendall(answer(head.decode("latin-1")).encode("latin-1"))
+    finally:
+        conn.close()
+def listen(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(64)
+    return s
+def loop(s):
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+servers = [listen(8554), listen(8080)]
+for s in servers:
+    threading.Thread(target=loop, args=(s,), daemon=True).start()
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
+/// `cmd` must succeed.
+fn sh(cmd: &str) -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", cmd])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A child process, killed and reaped when dropped.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// This test runs in a network namespace made for it (`cargo xtask ci` runs `netns_*` tests
+/// inside `unshare -n`), never in the machine's own: it sweeps a subnet.
+fn assert_in_own_namespace() {
+    let ours = std::fs::read_link("/proc/self/ns/net").unwrap();
+    // PID 1's namespace where we may read it, else our parent's (xtask, or the shell that
+    // ran `unshare -n`): either is the machine's.
+    let outside = std::fs::read_link("/proc/1/ns/net").or_else(|_| {
+        std::fs::read_link(format!(
+            "/proc/{}/ns/net",
+            std::os::unix::process::parent_id()
+        ))
+    });
+    if let Ok(outside) = outside {
+        assert_ne!(
+            ours, outside,
+            "refusing to scan from the machine's own network namespace"
+        );
+    }
+    // (`ip` asks the kernel about this namespace; /sys/class/net shows the one sysfs was
+    // mounted in.)
+    let links = sh("ip -o link show");
+    let interfaces: Vec<&str> = links.lines().filter_map(|l| l.split(": ").nth(1)).collect();
+    assert_eq!(
+        interfaces,
+        ["lo"],
+        "a fresh namespace has loopback only: {interfaces:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs a private network namespace: run by cargo xtask ci"]
+fn netns_a_camera_behind_a_veth_is_found_with_its_mac_and_typed_services() {
+    use std::io::BufRead;
+    assert_in_own_namespace();
+    // The camera's namespace: a child of ours, holding one end of the veth pair.
+    let mut child = Reaped(
+        std::process::Command::new("unshare")
+            .args(["-n", "--", "/usr/bin/python3", "-c", NETNS_CAMERA])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut ready = String::new();
+    std::io::BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready");
+    let pid = child.0.id();
+    sh(&format!(
+        "ip link add scan0 type veth peer name cam0 netns {pid}"
+    ));
+    sh("ip addr add 10.99.0.1/24 dev scan0 && ip link set scan0 up");
+    sh(&format!(
+        "nsenter -t {pid} -n sh -c 'ip link set lo up && ip addr add 10.99.0.10/24 dev cam0 \
+         && ip link set cam0 up'"
+    ));
+    let cam0 = sh(&format!("nsenter -t {pid} -n ip -o link show cam0"));
+    let camera_mac = cam0
+        .split("link/ether ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no MAC in {cam0}"))
+        .to_string();
+    // The link is up once both ends are: wait for it (bounded), never a fixed sleep.
+    for _ in 0..100 {
+        if sh("ip -o link show scan0").contains("state UP") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let config = ScanConfig {
+        interfaces: vec!["scan0".into()],
+        rtsp_ports: vec![8554],
+        http_ports: vec![8080],
+        ..ScanConfig::default()
+    };
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(discovery::scan(&config, &|_| {}))
+        .unwrap();
+    let camera: Ipv4Addr = "10.99.0.10".parse().unwrap();
+    let host = result
+        .hosts
+        .iter()
+        .find(|h| h.ip == camera)
+        .unwrap_or_else(|| panic!("camera not found: {result:?}"));
+    assert_eq!(
+        host.mac.map(|m| m.to_string()),
+        Some(camera_mac.clone()),
+        "MAC from ARP"
+    );
+    assert!(
+        host.found_by.arp && host.found_by.tcp,
+        "{:?}",
+        host.found_by
+    );
+    assert_eq!(host.ports, [8080, 8554]);
+    assert_eq!(
+        result.hosts.len(),
+        1,
+        "nobody else on the subnet: {:?}",
+        result.hosts
+    );
+    let services: Vec<(ServiceType, u16, &str, String)> = result
+        .services
+        .iter()
+        .map(|s| {
+            (
+                s.service_type,
+                s.addr.port(),
+                s.path.as_str(),
+                s.mac.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        services,
+        [
+            (
+                ServiceType::Mjpeg,
+                8080,
+                "/mjpg/video.mjpg",
+                camera_mac.clone()
+            ),
+            (ServiceType::Rtsp, 8554, "/live.sdp", camera_mac.clone()),
+        ]
+    );
+    // The report for the Arrow Service: the host with the ARP flag, its real MAC in each
+    // service record.
+    let wire = result.wire(1);
+    assert_eq!(wire.hosts[0].flags, arrow_codec::HostFlags::ARP);
+    assert!(
+        wire.services
+            .iter()
+            .all(|s| s.mac.to_string() == camera_mac)
+    );
+}
