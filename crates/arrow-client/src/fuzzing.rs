@@ -96,3 +96,36 @@ pub fn service_bytes(data: &[u8]) {
         }
     }
 }
+
+/// Feeds `data`, as what a host answered a probe, to every parser of the scanner: the RTSP
+/// response and SDP check, the HTTP head, the path walks, the ONVIF answer and the
+/// neighbour table. Each prefix of the bytes is tried too (a response arrives in pieces).
+/// Any input must be read or refused, never a panic.
+pub fn scanner_answers(data: &[u8]) {
+    use crate::discovery::{http_probe, neighbours, onvif, rtsp_probe};
+    let paths: Vec<String> = ["/a", "/11"].iter().map(|p| p.to_string()).collect();
+    for end in [data.len() / 3, data.len() / 2, data.len()] {
+        let part = &data[..end];
+        if let rtsp_probe::Read::Done(answer, used) = rtsp_probe::read_response(part) {
+            assert!(used <= part.len());
+            let mut walk = rtsp_probe::RtspWalk::new(&paths, answer.server.as_deref());
+            while walk.next_path().is_some() {
+                walk.answer(Some(&answer));
+            }
+            let _ = walk.finding();
+        }
+        if let rtsp_probe::Read::Done(answer, used) = http_probe::read_head(part) {
+            assert!(used <= part.len());
+            let mut walk = http_probe::MjpegWalk::new(&paths, answer.server.as_deref());
+            while walk.next_path().is_some() {
+                walk.answer(Some(&answer));
+            }
+            let _ = walk.finding();
+        }
+    }
+    let _ = rtsp_probe::has_supported_video(data);
+    for found in onvif::read_matches(data, "urn:uuid:fuzz") {
+        let _ = found.addresses();
+    }
+    let _ = neighbours::parse(&String::from_utf8_lossy(data));
+}

@@ -24,3 +24,43 @@ fn fuzz_corpus_replays_without_panic() {
         "the committed corpus went missing: {replayed} inputs"
     );
 }
+
+#[test]
+fn the_scanner_corpus_replays_without_panic() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let mut replayed = 0;
+    for dir in ["corpus/scanner_answers", "artifacts/scanner_answers"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            arrow_client::fuzzing::scanner_answers(&std::fs::read(&path).unwrap());
+            replayed += 1;
+        }
+    }
+    assert!(
+        replayed >= 8,
+        "the committed corpus went missing: {replayed} inputs"
+    );
+}
+
+proptest::proptest! {
+    /// Between fuzzing runs: random answers, and answers that start like real ones, are
+    /// read or refused without a panic.
+    #[test]
+    fn any_answer_to_a_probe_is_read_or_refused(
+        prefix in proptest::sample::select(vec![
+            &b"RTSP/1.0 200 OK\r\nContent-Length: 12\r\n\r\n"[..],
+            &b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n\r\n"[..],
+            &b"<e:Envelope><e:Header><w:RelatesTo>urn:uuid:fuzz</w:RelatesTo></e:Header><d:ProbeMatch><d:XAddrs>"[..],
+            &b"v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:"[..],
+            &b""[..],
+        ]),
+        tail in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+    ) {
+        let mut data = prefix.to_vec();
+        data.extend_from_slice(&tail);
+        arrow_client::fuzzing::scanner_answers(&data);
+    }
+}
