@@ -28,7 +28,8 @@
 //!   typed replies that keep the fields they do not know ([`jv`] for the JV data both APIs
 //!   share); raw [`Request`]s stay available for any command.
 //! - Workflows: [`workflow::measure`] runs the documented routine workflow with progress
-//!   events and cleans up after every failure.
+//!   events and cleans up after every failure; [`workflow::track`] runs the documented
+//!   Multichannel tracking sequence on the sans-IO [`workflow::Tracker`].
 //! - [`simulator`]: a real TCP server for either dialect that answers every documented
 //!   command in the vendor's shapes and keeps state on its own clock (with a speed factor),
 //!   with the documented error codes, bounds on everything, a record of what it received

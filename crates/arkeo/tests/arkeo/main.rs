@@ -9,5 +9,6 @@ mod loopback_multichannel;
 mod properties;
 mod scripted_peers;
 mod support;
+mod tracking;
 mod vendor_shapes;
 mod workflow_failures;
