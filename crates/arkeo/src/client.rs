@@ -113,6 +113,19 @@ impl Client {
         self.options
     }
 
+    /// False once a failure left the connection out of step (a timeout, a transport error,
+    /// a protocol violation, an abandoned request): every further request fails with
+    /// [`Error::Unusable`], so reconnect. A rejection (an error reply) keeps it usable.
+    pub fn is_usable(&self) -> bool {
+        self.exchange.is_usable() && !self.exchange.is_waiting()
+    }
+
+    /// Changes the largest reply payload accepted from now on (checked before allocating).
+    pub fn set_max_reply(&mut self, max_reply: usize) {
+        self.exchange.set_max_reply(max_reply);
+        self.options.max_reply = max_reply;
+    }
+
     /// Sends one request and waits for its reply, within the configured request timeout.
     pub async fn request(&mut self, request: &Request) -> Result<Reply, Error> {
         let timeout = self.options.request_timeout;

@@ -35,7 +35,10 @@ struct InFlight {
 #[derive(Debug, Clone)]
 pub struct Exchange {
     dialect: Dialect,
+    /// Decodes replies, with the reply size limit.
     codec: FrameCodec,
+    /// Frames requests (whatever the reply limit).
+    encoder: FrameCodec,
     next_id: u64,
     in_flight: Option<InFlight>,
     unusable: Option<String>,
@@ -49,6 +52,7 @@ impl Exchange {
         Exchange {
             dialect,
             codec: FrameCodec::new(PrefixWidth::U32).with_max_payload(max_reply),
+            encoder: FrameCodec::new(PrefixWidth::U32),
             next_id: 1,
             in_flight: None,
             unusable: None,
@@ -59,6 +63,23 @@ impl Exchange {
     /// The dialect spoken.
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// False once a failure left the connection out of step (a protocol violation, a
+    /// timeout, a transport error, an abandoned request): it then refuses every request.
+    pub fn is_usable(&self) -> bool {
+        self.unusable.is_none()
+    }
+
+    /// The largest reply payload accepted from now on.
+    pub fn max_reply(&self) -> usize {
+        self.codec.max_payload()
+    }
+
+    /// Changes the largest reply payload accepted (for the next replies; checked before
+    /// allocating, like the first).
+    pub fn set_max_reply(&mut self, max_reply: usize) {
+        self.codec = self.codec.clone().with_max_payload(max_reply);
     }
 
     /// True while a request waits for its reply.
@@ -101,7 +122,7 @@ impl Exchange {
         };
         self.scratch.clear();
         request.write_json(self.dialect, request_id, &mut self.scratch)?;
-        self.codec
+        self.encoder
             .encode_payload(&self.scratch, out)
             .map_err(|e| UsageError::new(e.to_string()))?;
         if let Some(id) = request_id {
@@ -418,6 +439,26 @@ mod tests {
             ex.send(&Request::new("MAIN", "X"), start, T, &mut BytesMut::new()),
             Err(Error::Unusable { .. })
         ));
+    }
+
+    #[test]
+    fn usability_and_the_reply_limit() {
+        let mut ex = Exchange::new(Dialect::AllInOne, 1024);
+        assert!(ex.is_usable());
+        ex.set_max_reply(10);
+        assert_eq!(ex.max_reply(), 10);
+        ex.send(
+            &Request::new("MAIN", "X"),
+            Instant::now(),
+            T,
+            &mut BytesMut::new(),
+        )
+        .unwrap();
+        let err = ex
+            .receive(&mut frame(r#"{"status":"OK","data":{}}"#))
+            .unwrap_err();
+        assert!(err.to_string().contains("over the limit of 10"), "{err}");
+        assert!(!ex.is_usable());
     }
 
     #[test]

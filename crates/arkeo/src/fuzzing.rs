@@ -15,7 +15,8 @@ pub fn payload(data: &[u8]) {
     simulator_request(data);
 }
 
-/// Classifies `data` as a reply payload in both dialects, with and without a request_id.
+/// Classifies `data` as a reply payload in both dialects, with and without a request_id,
+/// and reads every successful reply with every typed reader.
 ///
 /// Invariants: no panic; strict JSON passes through the NaN pre-pass unchanged; a reply
 /// that classifies as success is a JSON object with a status of "ok" in some letter case.
@@ -30,12 +31,37 @@ pub fn reply_payload(data: &[u8]) {
     for dialect in [Dialect::AllInOne, Dialect::Multichannel] {
         for sent in [None, Some(1)] {
             match reply::classify(data, dialect, sent) {
-                Ok(r) => assert!(r.status().eq_ignore_ascii_case("ok"), "success without ok"),
+                Ok(r) => {
+                    assert!(r.status().eq_ignore_ascii_case("ok"), "success without ok");
+                    typed_readers(&r);
+                }
                 Err(Error::Rejected(_) | Error::Protocol(_)) => {}
                 Err(other) => panic!("classification produced a non-peer error: {other}"),
             }
         }
     }
+}
+
+/// Every typed reader on one reply: each may refuse it, none may panic.
+fn typed_readers(reply: &crate::Reply) {
+    use crate::all_in_one as a;
+    use crate::multichannel as m;
+    let _ = a::TestStatus::from_reply(reply);
+    let _ = reply.data_as::<crate::jv::JvData>("GetTestData");
+    let _ = reply.data_as::<a::JvSettings>("GetSettings");
+    let _ = reply.data_as::<a::ActiveRoutine>("GetActiveRoutine");
+    let _ = reply.data_as::<a::MonochromatorStatus>("GetMonochromatorStatus");
+    let _ = reply.data_as::<a::Spectrum>("AcquireSingle");
+    let _ = m::ChannelState::from_reply(reply);
+    let _ = m::ChannelSettingsEntry::from_reply(reply);
+    let _ = m::ChannelTransition::from_reply(reply);
+    let _ = m::ForceJvResult::from_reply(reply);
+    let _ = m::latest_jv(reply);
+    let _ = m::IvReading::from_reply(reply);
+    let _ = m::SensorInfo::from_reply(reply);
+    let _ = m::SensorsData::from_reply(reply);
+    let _ = m::Environment::from_reply(reply);
+    let _ = m::DayNight::from_reply(reply);
 }
 
 /// Feeds `data` to both simulated instruments as a request payload.

@@ -23,11 +23,17 @@
 //!   and [`Exchange`], the one-request-in-flight state machine with its deadline.
 //! - Driver: [`Client`], one TCP connection; requests take `&mut self`, so pipelining is
 //!   impossible by construction. Connect and request timeouts in [`ClientOptions`].
-//! - Helpers: [`all_in_one`] and [`multichannel`] request builders and typed replies
-//!   (raw [`Request`]s stay available for any command); [`workflow::measure`] runs the
-//!   documented routine workflow with progress events.
-//! - [`simulator`]: a real TCP server for either dialect, with routines, channels, the
-//!   documented error codes and synthetic data.
+//! - Commands and replies: [`all_in_one`] and [`multichannel`] hold every documented
+//!   command's name (the constants the simulator dispatches on), a builder for each, and
+//!   typed replies that keep the fields they do not know ([`jv`] for the JV data both APIs
+//!   share); raw [`Request`]s stay available for any command.
+//! - Workflows: [`workflow::measure`] runs the documented routine workflow with progress
+//!   events and cleans up after every failure; [`workflow::track`] runs the documented
+//!   Multichannel tracking sequence on the sans-IO [`workflow::Tracker`].
+//! - [`simulator`]: a real TCP server for either dialect that answers every documented
+//!   command in the vendor's shapes and keeps state on its own clock (with a speed factor),
+//!   with the documented error codes, bounds on everything, a record of what it received
+//!   and injectable faults for tests.
 //!
 //! # Example
 //!
@@ -57,7 +63,9 @@ mod client;
 mod dialect;
 mod error;
 pub mod exchange;
+pub mod float;
 pub mod fuzzing;
+pub mod jv;
 pub mod multichannel;
 pub mod nonfinite;
 pub mod reply;

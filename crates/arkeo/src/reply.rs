@@ -13,6 +13,7 @@
 //! 5. When a request_id was sent and the reply carries one, they must be equal (a numeric
 //!    string is read as its number); a reply without one is accepted.
 
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, ProtocolError, Rejection, preview};
@@ -77,6 +78,46 @@ impl Reply {
     pub fn from_object(object: Map<String, Value>) -> Self {
         Reply { object }
     }
+
+    /// Reads the All-in-One `data` as a typed reply of `command` (for the error message).
+    pub fn data_as<T: DeserializeOwned>(&self, command: &str) -> Result<T, ProtocolError> {
+        let data = self.data().ok_or_else(|| shape(command, "no \"data\""))?;
+        decode(data, command, "data")
+    }
+
+    /// Reads the field `key` (a Multichannel domain key such as `channels`) as a typed reply
+    /// of `command`.
+    pub fn field_as<T: DeserializeOwned>(
+        &self,
+        key: &str,
+        command: &str,
+    ) -> Result<T, ProtocolError> {
+        let value = self
+            .get(key)
+            .ok_or_else(|| shape(command, &format!("no \"{key}\"")))?;
+        decode(value, command, key)
+    }
+
+    /// Reads everything but the envelope as a typed reply of `command` (for replies whose
+    /// payload sits at the top level, such as the Multichannel `GetIV`).
+    pub fn payload_as<T: DeserializeOwned>(&self, command: &str) -> Result<T, ProtocolError> {
+        decode(&Value::Object(self.payload()), command, "the reply")
+    }
+}
+
+fn shape(command: &str, detail: &str) -> ProtocolError {
+    ProtocolError::UnexpectedShape {
+        command: command.to_string(),
+        detail: detail.to_string(),
+    }
+}
+
+fn decode<T: DeserializeOwned>(
+    value: &Value,
+    command: &str,
+    what: &str,
+) -> Result<T, ProtocolError> {
+    T::deserialize(value).map_err(|e| shape(command, &format!("{what}: {e}")))
 }
 
 /// Reads a request_id as sent: a number, or a string holding one.

@@ -1,85 +1,39 @@
 //! The sans-IO instrument of either dialect: request payload bytes and `now` in, reply
-//! payload bytes out, with the envelope checks both dialects share.
+//! payload bytes out, with the envelope checks both dialects share, the journal of what
+//! was received, and the faults a test injected.
+//!
+//! Envelope rules: a request over the size limit, not JSON, or not an object is refused
+//! (101 for the size, 5001 otherwise); a request without a `command` gets 101. All-in-One
+//! requests also need a `target` and a `parameter` object (`{}` when the command takes
+//! none): the protocol says all fields but `request_id` are mandatory, so a missing one is
+//! error 101, and the `request_id` is echoed as sent, errors included. The legacy names of
+//! `parameter` (`params`, `data`, `parameters`) are accepted with a warning in the log.
+//! Replies spell non-finite numbers as the bare `NaN`/`Infinity` the instrument writes.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::SimulatorConfig;
 use super::all_in_one::{self, AllInOneInstrument};
-use super::multichannel::{self, MultichannelInstrument};
+use super::clock::SimClock;
+use super::fault::{Fault, Faults};
+use super::journal::{Journal, Received};
+use super::multichannel::{self, IndicesField, MultichannelInstrument};
 use crate::nonfinite::to_lenient_json;
 use crate::{Dialect, ErrorCode};
 
-/// How long the simulated routines take in each phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timing {
-    /// StartRoutine to Ready.
-    pub initialize: Duration,
-    /// StartMeasurement to Running.
-    pub start: Duration,
-    /// Running to done (Multichannel: the period of automatic JV sweeps).
-    pub measure: Duration,
+/// What to do with one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// Send this reply payload.
+    Reply(Vec<u8>),
+    /// Close the connection without a reply (an injected [`Fault::CloseConnection`]).
+    Close,
 }
 
-impl Timing {
-    /// Close to a quick real sweep: 0.5 s to initialize, 0.25 s to start, 2.5 s to measure.
-    pub const fn realistic() -> Self {
-        Timing {
-            initialize: Duration::from_millis(500),
-            start: Duration::from_millis(250),
-            measure: Duration::from_millis(2500),
-        }
-    }
-
-    /// For tests and demos: 30 ms, 20 ms, 150 ms.
-    pub const fn fast() -> Self {
-        Timing {
-            initialize: Duration::from_millis(30),
-            start: Duration::from_millis(20),
-            measure: Duration::from_millis(150),
-        }
-    }
-}
-
-impl Default for Timing {
-    fn default() -> Self {
-        Self::realistic()
-    }
-}
-
-/// Simulator settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SimulatorConfig {
-    /// The dialect served.
-    pub dialect: Dialect,
-    /// Routine phase durations.
-    pub timing: Timing,
-    /// Multichannel: the number of channels.
-    pub channels: usize,
-    /// The largest request accepted.
-    pub max_request: usize,
-}
-
-impl SimulatorConfig {
-    /// Realistic timing, 8 channels, 16 MiB requests.
-    pub fn new(dialect: Dialect) -> Self {
-        SimulatorConfig {
-            dialect,
-            timing: Timing::realistic(),
-            channels: 8,
-            max_request: 16 * 1024 * 1024,
-        }
-    }
-
-    /// The same with other timing.
-    #[must_use]
-    pub fn timing(mut self, timing: Timing) -> Self {
-        self.timing = timing;
-        self
-    }
-}
-
-/// The request fields either dialect may carry (absent ones are `None`).
+/// The request fields either dialect may carry (absent ones are `None`; unknown fields are
+/// ignored). `indices` is read without keeping more than a channel count of entries.
 #[derive(Debug, serde::Deserialize)]
 struct Envelope {
     target: Option<Value>,
@@ -87,53 +41,121 @@ struct Envelope {
     parameter: Option<Value>,
     params: Option<Value>,
     data: Option<Value>,
-    indices: Option<Value>,
+    parameters: Option<Value>,
+    indices: Option<IndicesField>,
     request_id: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+enum Model {
+    AllInOne(Box<AllInOneInstrument>),
+    Multichannel(Box<MultichannelInstrument>),
 }
 
 /// The simulated instrument, either dialect, without I/O.
 #[derive(Debug, Clone)]
-pub enum Instrument {
-    /// An All-in-One instrument.
-    AllInOne(Box<AllInOneInstrument>),
-    /// A Multichannel instrument.
-    Multichannel(Box<MultichannelInstrument>),
+pub struct Instrument {
+    model: Model,
+    clock: SimClock,
+    journal: Journal,
+    faults: Faults,
+    max_request: usize,
 }
 
 impl Instrument {
-    /// A fresh instrument. `unix_now` is the wall-clock time at `now` (seconds since the
-    /// epoch), for timestamps in replies.
+    /// A fresh instrument powered on at `now`; `unix_now` is the wall-clock time then
+    /// (seconds since the epoch), for the timestamps in replies.
     pub fn new(config: &SimulatorConfig, now: Instant, unix_now: f64) -> Self {
-        match config.dialect {
-            Dialect::AllInOne => {
-                Instrument::AllInOne(Box::new(AllInOneInstrument::new(config.timing)))
-            }
-            Dialect::Multichannel => Instrument::Multichannel(Box::new(
-                MultichannelInstrument::new(config.timing, config.channels, now, unix_now),
-            )),
+        let model = match config.dialect {
+            Dialect::AllInOne => Model::AllInOne(Box::new(AllInOneInstrument::new(config.timing))),
+            Dialect::Multichannel => Model::Multichannel(Box::new(MultichannelInstrument::new(
+                config.channel_count(),
+            ))),
+        };
+        Instrument {
+            model,
+            clock: SimClock::new(now, unix_now, config.timing.effective_speed()),
+            journal: Journal::new(config.journal),
+            faults: Faults::default(),
+            max_request: config.request_limit(),
         }
     }
 
-    /// Answers one request payload with one reply payload.
-    pub fn handle_payload(&mut self, payload: &[u8], now: Instant) -> Vec<u8> {
-        let reply = self.handle_request(payload, now);
-        to_lenient_json(&reply)
+    /// The dialect spoken.
+    pub fn dialect(&self) -> Dialect {
+        match self.model {
+            Model::AllInOne(_) => Dialect::AllInOne,
+            Model::Multichannel(_) => Dialect::Multichannel,
+        }
     }
 
-    fn handle_request(&mut self, payload: &[u8], now: Instant) -> Value {
-        let dialect = match self {
-            Instrument::AllInOne(_) => Dialect::AllInOne,
-            Instrument::Multichannel(_) => Dialect::Multichannel,
-        };
-        let error = |code: ErrorCode, message: &str| match dialect {
-            Dialect::AllInOne => all_in_one::error_reply(code, message),
-            Dialect::Multichannel => multichannel::error_reply(code, message),
-        };
-        // Fields are read straight into a struct (no map of the whole request); unknown
-        // fields are ignored.
+    /// The largest request payload accepted.
+    pub fn max_request(&self) -> usize {
+        self.max_request
+    }
+
+    /// Makes the next request for `command` fail as `fault` says.
+    pub fn inject_fault(&mut self, command: &str, fault: Fault) {
+        self.faults.add(command, fault);
+    }
+
+    /// The requests received so far (the most recent ones, oldest first).
+    pub fn received(&self) -> Vec<Received> {
+        self.journal.entries()
+    }
+
+    /// Answers one request payload with one reply payload (a fault that closes the
+    /// connection gives an empty payload here; see [`respond`](Self::respond)).
+    pub fn handle_payload(&mut self, payload: &[u8], now: Instant) -> Vec<u8> {
+        match self.respond(payload, now, 0) {
+            Response::Reply(bytes) => bytes,
+            Response::Close => Vec::new(),
+        }
+    }
+
+    /// Answers one request payload that arrived on `connection`.
+    pub fn respond(&mut self, payload: &[u8], now: Instant, connection: u64) -> Response {
+        if payload.len() > self.max_request {
+            return Response::Reply(self.oversize_reply(payload.len() as u64, connection));
+        }
+        let (reply, closed) = self.handle_request(payload, now, connection);
+        if closed {
+            self.journal.answered(None);
+            return Response::Close;
+        }
+        let code = reply
+            .get("error")
+            .and_then(|e| e.get("code"))
+            .and_then(Value::as_i64);
+        self.journal.answered(code);
+        Response::Reply(to_lenient_json(&reply))
+    }
+
+    /// The reply to a request whose length prefix announced `announced` bytes, over the
+    /// limit: error 101 (the payload is not read; the server then closes the connection).
+    pub fn oversize_reply(&mut self, announced: u64, connection: u64) -> Vec<u8> {
+        self.journal.record(connection, None, "");
+        self.journal.answered(Some(ErrorCode::INVALID_PARAMETERS.0));
+        let message = format!(
+            "Invalid request: {announced} bytes, over the limit of {} bytes (the connection is closed)",
+            self.max_request
+        );
+        to_lenient_json(&self.error(ErrorCode::INVALID_PARAMETERS, &message))
+    }
+
+    fn error(&self, code: ErrorCode, message: &str) -> Value {
+        match self.model {
+            Model::AllInOne(_) => all_in_one::error_reply(code, message),
+            Model::Multichannel(_) => multichannel::error_reply(code, message),
+        }
+    }
+
+    /// The reply object, and whether the connection is to be closed instead.
+    fn handle_request(&mut self, payload: &[u8], now: Instant, connection: u64) -> (Value, bool) {
         let request: Envelope = match serde_json::from_slice(payload) {
             Ok(envelope) => envelope,
             Err(e) => {
+                self.journal.record(connection, None, "");
                 // "Not an object" only for well-formed JSON of another kind; an object that
                 // fails (a number out of range, a bad string, a duplicate key) says why.
                 let is_object = payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
@@ -143,48 +165,89 @@ impl Instrument {
                 } else {
                     format!("Invalid JSON: {e}")
                 };
-                return error(ErrorCode::INVALID_JSON, &message);
+                return (self.error(ErrorCode::INVALID_JSON, &message), false);
             }
         };
-        let parameter = match (request.parameter, request.params, request.data) {
-            (Some(p), _, _) => p,
-            (None, Some(p), _) => {
-                tracing::warn!(
-                    "request uses the legacy key \"params\"; the API says \"parameter\""
-                );
-                p
-            }
-            (None, None, Some(p)) => {
-                tracing::warn!("request uses the key \"data\"; the API says \"parameter\"");
-                p
-            }
-            (None, None, None) => Value::Object(Map::new()),
-        };
+        let target = request.target.as_ref().and_then(Value::as_str);
         let Some(command) = request.command.as_ref().and_then(Value::as_str) else {
-            return error(
-                ErrorCode::INVALID_PARAMETERS,
-                "Invalid request: command missing",
+            self.journal.record(connection, target, "");
+            return (
+                self.error(
+                    ErrorCode::INVALID_PARAMETERS,
+                    "Invalid request: command missing",
+                ),
+                false,
             );
         };
+        self.journal.record(connection, target, command);
         tracing::debug!(command, "request");
-        match self {
-            Instrument::AllInOne(sim) => {
-                let mut reply = match request.target.as_ref().and_then(Value::as_str) {
-                    Some(target) => sim.handle(target, command, &parameter, now),
-                    None => error(
-                        ErrorCode::INVALID_PARAMETERS,
-                        "Invalid request: target missing",
-                    ),
-                };
-                if let (Some(id), Value::Object(r)) = (request.request_id, &mut reply) {
-                    r.insert("request_id".into(), id);
+        let parameter = legacy_parameter(
+            request.parameter,
+            [
+                ("params", request.params),
+                ("data", request.data),
+                ("parameters", request.parameters),
+            ],
+        );
+        let mut reply = match self.faults.take(command) {
+            Some(Fault::CloseConnection) => return (Value::Null, true),
+            Some(Fault::Reject { code, message }) => self.error(code, &message),
+            None => {
+                let at = self.clock.at(now);
+                match &mut self.model {
+                    Model::AllInOne(sim) => match (target, &parameter) {
+                        (None, _) => all_in_one::error_reply(
+                            ErrorCode::INVALID_PARAMETERS,
+                            "Invalid request: target missing",
+                        ),
+                        (_, None) => all_in_one::error_reply(
+                            ErrorCode::INVALID_PARAMETERS,
+                            "Invalid request: parameter missing (it is mandatory: send {} when the command takes none)",
+                        ),
+                        (Some(target), Some(Value::Object(p))) => {
+                            sim.handle(target, command, p, at)
+                        }
+                        (Some(_), Some(_)) => all_in_one::error_reply(
+                            ErrorCode::INVALID_PARAMETERS,
+                            "Invalid request: parameter must be an object",
+                        ),
+                    },
+                    Model::Multichannel(sim) => {
+                        sim.handle(command, request.indices.as_ref(), parameter.as_ref(), at)
+                    }
                 }
-                reply
             }
-            Instrument::Multichannel(sim) => {
-                sim.handle(command, request.indices.as_ref(), &parameter, now)
-            }
+        };
+        if let (Model::AllInOne(_), Some(id), Value::Object(r)) =
+            (&self.model, request.request_id, &mut reply)
+        {
+            r.insert("request_id".into(), id);
         }
+        (reply, false)
+    }
+}
+
+/// `parameter`, or the first legacy name present (with a warning).
+fn legacy_parameter<const N: usize>(
+    parameter: Option<Value>,
+    legacy: [(&str, Option<Value>); N],
+) -> Option<Value> {
+    if parameter.is_some() {
+        return parameter;
+    }
+    legacy.into_iter().find_map(|(name, value)| {
+        let value = value?;
+        tracing::warn!("request uses the key \"{name}\"; the API says \"parameter\"");
+        Some(value)
+    })
+}
+
+/// The reply object of a payload, for tests.
+#[cfg(test)]
+pub(crate) fn reply_value(bytes: &[u8]) -> serde_json::Map<String, Value> {
+    match serde_json::from_slice(&crate::nonfinite::to_strict_json(bytes)) {
+        Ok(Value::Object(m)) => m,
+        other => panic!("not a reply object: {other:?}"),
     }
 }
 
@@ -202,8 +265,9 @@ mod tests {
     }
 
     fn reply(sim: &mut Instrument, request: &str) -> Value {
-        let bytes = sim.handle_payload(request.as_bytes(), Instant::now());
-        serde_json::from_slice(&crate::nonfinite::to_strict_json(&bytes)).unwrap()
+        Value::Object(reply_value(
+            &sim.handle_payload(request.as_bytes(), Instant::now()),
+        ))
     }
 
     #[test]
@@ -213,12 +277,33 @@ mod tests {
             ("not json", 5001),
             ("[1,2]", 5001),
             (r#"{"target":"MAIN"}"#, 101),
-            (r#"{"command":"GetActiveRoutine"}"#, 101),
+            (r#"{"command":"GetActiveRoutine","parameter":{}}"#, 101),
+            (r#"{"target":"MAIN","command":"GetActiveRoutine"}"#, 101),
+            (
+                r#"{"target":"MAIN","command":"GetActiveRoutine","parameter":null}"#,
+                101,
+            ),
+            (
+                r#"{"target":"MAIN","command":"GetActiveRoutine","parameter":[1]}"#,
+                101,
+            ),
         ];
         for (request, code) in cases {
             let r = reply(&mut sim, request);
             assert_eq!(r["error"]["code"], code, "{request}: {r}");
         }
+    }
+
+    #[test]
+    fn a_missing_parameter_names_the_rule() {
+        let mut sim = aio();
+        let r = reply(
+            &mut sim,
+            r#"{"target":"MAIN","command":"GetActiveRoutine","request_id":4}"#,
+        );
+        let message = r["error"]["message"].as_str().unwrap();
+        assert!(message.contains("parameter missing"), "{message}");
+        assert_eq!(r["request_id"], 4, "errors echo the request_id too");
     }
 
     #[test]
@@ -265,8 +350,60 @@ mod tests {
         assert_eq!(r["status"], "OK", "{r}");
         let r = reply(
             &mut sim,
-            r#"{"target":"MAIN","command":"GetActiveRoutine"}"#,
+            r#"{"target":"MAIN","command":"GetActiveRoutine","parameter":{}}"#,
         );
         assert_eq!(r["data"]["routine"], "Luminescence");
+    }
+
+    #[test]
+    fn an_oversize_request_is_refused_without_being_parsed() {
+        let config = SimulatorConfig {
+            max_request: 64,
+            ..SimulatorConfig::new(Dialect::Multichannel)
+        };
+        let mut sim = Instrument::new(&config, Instant::now(), 0.0);
+        let big = format!(
+            r#"{{"command":"GetEnvironments","pad":"{}"}}"#,
+            "x".repeat(100)
+        );
+        let r = reply(&mut sim, &big);
+        assert_eq!(r["error"]["code"], 101);
+        assert!(
+            r["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("over the limit of 64")
+        );
+    }
+
+    #[test]
+    fn faults_and_the_journal() {
+        let mut sim = aio();
+        sim.inject_fault(
+            "GetActiveRoutine",
+            Fault::Reject {
+                code: ErrorCode(9999),
+                message: "boom".into(),
+            },
+        );
+        sim.inject_fault("GetAvailableRoutines", Fault::CloseConnection);
+        let now = Instant::now();
+        let get = br#"{"target":"MAIN","command":"GetActiveRoutine","parameter":{}}"#;
+        let first = reply_value(&sim.handle_payload(get, now));
+        assert_eq!(first["error"]["code"], 9999);
+        let second = reply_value(&sim.handle_payload(get, now));
+        assert_eq!(second["status"], "OK", "a fault fires once");
+        let closed = sim.respond(
+            br#"{"target":"MAIN","command":"GetAvailableRoutines","parameter":{}}"#,
+            now,
+            7,
+        );
+        assert_eq!(closed, Response::Close);
+        let seen = sim.received();
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[0].error, Some(9999));
+        assert_eq!(seen[1].error, None);
+        assert_eq!(seen[2].connection, 7);
+        assert_eq!(seen[2].target.as_deref(), Some("MAIN"));
     }
 }

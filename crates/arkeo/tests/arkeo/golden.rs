@@ -14,46 +14,64 @@ use arkeo::{Dialect, Error, Exchange, Request, all_in_one, multichannel};
 use bytes::BytesMut;
 use serde_json::json;
 
-fn cases() -> Vec<(&'static str, Dialect, Vec<Request>)> {
-    use all_in_one::{led, main, routine, tmpctl};
+/// Requests, each at its instrument time in seconds.
+type Script = Vec<(f64, Request)>;
+
+/// (name, dialect, script).
+fn cases() -> Vec<(&'static str, Dialect, Script)> {
+    use all_in_one::{JvSettings, led, main, order, routine, tmpctl};
     use multichannel::SettingsEncoding;
+    let mut forward = JvSettings::sweep(0.0, 0.2, 0.1);
+    if let Some(scan) = forward.scan_settings.as_mut().and_then(|s| s.scan.as_mut()) {
+        scan.order = Some(order::FORWARD.into());
+    }
     vec![
         (
             "aio-routine",
             Dialect::AllInOne,
             vec![
-                main::get_available_routines(),
-                main::start_routine("JV"),
-                routine::get_test_status(),
-                routine::start_measurement(),
-                routine::close_routine(),
+                (0.0, main::get_available_routines()),
+                (0.0, main::start_routine("JV")),
+                (0.1, routine::get_test_status()),
+                (0.1, routine::start_measurement()),
+                (1.0, routine::apply_settings(forward.to_value())),
+                (1.0, routine::start_measurement()),
+                (1.4, routine::get_test_status()),
+                (5.0, routine::get_test_data()),
+                (5.0, routine::close_routine()),
             ],
         ),
         (
             "aio-errors",
             Dialect::AllInOne,
             vec![
-                routine::get_test_status(),
-                led::set_values("COM3", &[0.5]),
-                tmpctl::get_status(),
-                Request::new("NOPE", "Anything").request_id(77),
+                (0.0, routine::get_test_status()),
+                (0.0, led::set_values("COM3", &[0.5])),
+                (0.0, tmpctl::get_status()),
+                (0.0, Request::new("NOPE", "Anything").request_id(77)),
+                (0.0, Request::new("main", "GetActiveRoutine")),
             ],
         ),
         (
             "mc-channels",
             Dialect::Multichannel,
             vec![
-                multichannel::start_measurement(),
-                multichannel::set_channel_settings(
-                    &[0, 1],
-                    &json!({"enable": true, "user": "ada"}),
-                    SettingsEncoding::String,
+                (0.0, multichannel::start_measurement()),
+                (
+                    0.0,
+                    multichannel::set_channel_settings(
+                        &[0, 1],
+                        &json!({"Enable": true, "User": "ada"}),
+                        SettingsEncoding::String,
+                    ),
                 ),
-                multichannel::start_measurement(),
-                multichannel::start_measurement(),
-                multichannel::get_channel_state(&[0, 2]),
-                multichannel::get_iv(&[0, 2]),
-                multichannel::set_device_environment(&[0], "mars"),
+                (0.0, multichannel::start_measurement()),
+                (0.0, multichannel::start_measurement()),
+                (1.0, multichannel::get_channel_state(&[0, 2])),
+                (1.0, multichannel::get_iv(&[0, 2])),
+                (1.0, multichannel::set_device_environment(&[0], "mars")),
+                (1.0, multichannel::get_channel_state(&[0, 0])),
+                (1.0, multichannel::stop_channel(&[0, 2])),
             ],
         ),
     ]
@@ -66,14 +84,16 @@ fn dir() -> PathBuf {
 #[test]
 fn golden_transcripts_match_fixtures() {
     for (name, dialect, requests) in cases() {
-        // One fixed instant and wall-clock 0: the transcript is deterministic.
-        let now = Instant::now();
-        let config = SimulatorConfig::new(dialect).timing(Timing::fast());
-        let mut sim = Instrument::new(&config, now, 0.0);
+        // A fixed start, instrument seconds from it, wall-clock 0: the transcript is
+        // deterministic.
+        let start = Instant::now();
+        let config = SimulatorConfig::new(dialect).timing(Timing::realistic());
+        let mut sim = Instrument::new(&config, start, 0.0);
         let mut exchange = Exchange::new(dialect, 1 << 20);
         let mut stream = BytesMut::new();
         let mut transcript = Vec::new();
-        for request in &requests {
+        for (seconds, request) in &requests {
+            let now = start + Duration::from_secs_f64(*seconds);
             let mut sent = BytesMut::new();
             exchange
                 .send(request, now, Duration::from_secs(1), &mut sent)
@@ -87,6 +107,7 @@ fn golden_transcripts_match_fixtures() {
                 other => panic!("{name}: {} -> {other:?}", request.command_name()),
             }
             transcript.push(json!({
+                "at_s": seconds,
                 "request": String::from_utf8(sent[4..].to_vec()).unwrap(),
                 "reply": String::from_utf8(reply).unwrap(),
             }));

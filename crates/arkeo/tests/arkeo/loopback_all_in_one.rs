@@ -1,21 +1,26 @@
-//! The client against the All-in-One simulator on 127.0.0.1.
+//! The client against the All-in-One simulator on 127.0.0.1: routines on the clock, JV data
+//! in the vendor's shape, the documented errors.
 
 use std::time::Duration;
 
-use arkeo::all_in_one::{RoutineState, TestStatus, led, main, mux, routine, tmpctl};
-use arkeo::nonfinite::as_f64;
+use arkeo::all_in_one::{
+    ActiveRoutine, AvailableRoutines, JvData, JvSettings, RoutineState, TestStatus, led, main, mux,
+    routine, tmpctl,
+};
+use arkeo::simulator::SimulatorConfig;
 use arkeo::workflow::{WorkflowEvent, WorkflowOptions, measure};
 use arkeo::{Dialect, Error, ErrorCode, Request};
 use serde_json::json;
 use tokio::io::AsyncReadExt;
 
-use crate::support::{client, frame, simulator, within, write};
+use crate::support::{client, frame, instant_phases, simulator, simulator_with, within, write};
 
-fn fast_workflow() -> WorkflowOptions {
+pub(crate) fn fast_workflow() -> WorkflowOptions {
     WorkflowOptions {
-        poll_interval: Duration::from_millis(10),
+        poll_interval: Duration::from_millis(5),
         ready_timeout: Duration::from_secs(5),
         measurement_timeout: Duration::from_secs(10),
+        ..WorkflowOptions::default()
     }
 }
 
@@ -46,26 +51,40 @@ async fn request_ids_are_generated_and_echoed() {
 }
 
 #[tokio::test]
-async fn workflow_runs_a_jv_routine_to_its_data() {
+async fn workflow_runs_a_jv_routine_to_its_vendor_shaped_data() {
     within(async {
         let sim = simulator(Dialect::AllInOne).await;
         let mut c = client(&sim, Dialect::AllInOne).await;
         let mut events = Vec::new();
+        let options = WorkflowOptions {
+            info: Some(arkeo::all_in_one::RoutineInfo {
+                user_name: Some("ada".into()),
+                device_name: Some("cell-7".into()),
+                device_area: Some(0.09),
+            }),
+            ..fast_workflow()
+        };
         let m = measure(
             &mut c,
             "JV",
-            Some(json!({"points": 30})),
-            fast_workflow(),
+            Some(JvSettings::sweep(0.0, 1.2, 0.04).to_value()),
+            options,
             |e| events.push(e.clone()),
         )
         .await
         .unwrap();
-        assert_eq!(m.data["voltage_V"].as_array().unwrap().len(), 30);
+        let data: JvData = serde_json::from_value(m.data).unwrap();
         assert_eq!(
-            as_f64(&m.data["parameters"]["Rsh_ohm_cm2"]),
-            Some(f64::INFINITY)
+            (data.user.as_str(), data.device.as_str()),
+            ("ada", "cell-7")
         );
-        assert!(as_f64(&m.data["parameters"]["Voc_V"]).unwrap() > 1.0);
+        assert_eq!(data.area_cm2, Some(0.09));
+        assert_eq!(data.scans.len(), 2);
+        assert_eq!(data.scans[0].name, "forward");
+        assert_eq!(data.scans[0].data.len(), 31);
+        assert_eq!(data.scans[0].data_schema[1].unit, "mA/cm^2");
+        let voc = data.scans[0].parameters.voc.as_ref().unwrap();
+        assert!(voc.value > 1.0 && voc.unit == "V", "{voc:?}");
         assert_eq!(
             events.first(),
             Some(&WorkflowEvent::RoutineStarted {
@@ -73,7 +92,9 @@ async fn workflow_runs_a_jv_routine_to_its_data() {
             })
         );
         assert_eq!(events.last(), Some(&WorkflowEvent::RoutineClosed));
-        assert!(events.contains(&WorkflowEvent::SettingsApplied));
+        for want in [WorkflowEvent::InfoSet, WorkflowEvent::SettingsApplied] {
+            assert!(events.contains(&want), "{want:?}");
+        }
         assert!(events.iter().any(|e| matches!(
             e,
             WorkflowEvent::Progress {
@@ -92,29 +113,61 @@ async fn workflow_runs_a_jv_routine_to_its_data() {
 }
 
 #[tokio::test]
+async fn routine_status_shows_jv_progress_with_the_vendor_spelling() {
+    within(async {
+        let sim =
+            simulator_with(SimulatorConfig::new(Dialect::AllInOne).timing(instant_phases())).await;
+        let mut c = client(&sim, Dialect::AllInOne).await;
+        c.request(&main::start_routine("JV")).await.unwrap();
+        c.request(&routine::start_measurement()).await.unwrap();
+        let reply = c.request(&routine::get_test_status()).await.unwrap();
+        let status = TestStatus::from_reply(&reply).unwrap();
+        assert_eq!(status.state, RoutineState::Running);
+        let progress = status.progress.unwrap();
+        assert_eq!(progress.total_points, Some(66));
+        assert_eq!(progress.total_scans, Some(2));
+        assert_eq!(progress.direction.as_deref(), Some("forward"));
+        assert!(
+            reply.data().unwrap()["progress"]
+                .get("progres_pct")
+                .is_some()
+        );
+        assert!(reply.data().unwrap()["error"].is_null());
+        // Mid-measurement data is the partial curve.
+        let data = c.request(&routine::get_test_data()).await.unwrap();
+        let data: JvData = reply_data(&data);
+        assert!(data.scans.len() <= 1);
+        c.request(&routine::stop_measurement()).await.unwrap();
+        let reply = c.request(&routine::get_test_status()).await.unwrap();
+        let status = TestStatus::from_reply(&reply).unwrap();
+        assert_eq!(status.state, RoutineState::Ready);
+        assert!(status.progress.is_none(), "progress is null unless Running");
+        sim.shutdown().await;
+    })
+    .await;
+}
+
+fn reply_data(reply: &arkeo::Reply) -> JvData {
+    reply.data_as("GetTestData").unwrap()
+}
+
+#[tokio::test]
 async fn workflow_with_bad_settings_fails_and_closes_the_routine() {
     within(async {
         let sim = simulator(Dialect::AllInOne).await;
         let mut c = client(&sim, Dialect::AllInOne).await;
-        let err = measure(
-            &mut c,
-            "JV",
-            Some(json!({"points": 1})),
-            fast_workflow(),
-            |_| {},
-        )
-        .await
-        .unwrap_err();
+        let bad = json!({"scan_settings": {"scan": {"Step (V)": "fast"}}});
+        let err = measure(&mut c, "JV", Some(bad), fast_workflow(), |_| {})
+            .await
+            .unwrap_err();
         assert_eq!(
             err.rejection().unwrap().code,
             Some(ErrorCode::INVALID_PARAMETERS)
         );
         let active = c.request(&main::get_active_routine()).await.unwrap();
-        assert_eq!(
-            active.data().unwrap()["routine"],
-            json!(null),
-            "routine was closed"
-        );
+        let active: ActiveRoutine = active.data_as("GetActiveRoutine").unwrap();
+        assert_eq!(active.name(), None, "routine was closed");
+        assert_eq!(active.routine, "", "the vendor's empty string");
         sim.shutdown().await;
     })
     .await;
@@ -133,6 +186,7 @@ async fn documented_error_codes_reach_the_client() {
             code(c.request(&main::start_routine("Nope")).await),
             Some(101)
         );
+        assert_eq!(code(c.request(&main::start_routine("jv")).await), Some(101));
         assert_eq!(
             code(c.request(&led::set_values("COM1", &[0.5])).await),
             Some(1001)
@@ -151,36 +205,23 @@ async fn documented_error_codes_reach_the_client() {
 }
 
 #[tokio::test]
-async fn measurement_already_running_is_5005() {
+async fn measurement_already_running_is_5005_and_compliance_is_an_error_state() {
     within(async {
-        let sim = simulator(Dialect::AllInOne).await;
+        let sim =
+            simulator_with(SimulatorConfig::new(Dialect::AllInOne).timing(instant_phases())).await;
         let mut c = client(&sim, Dialect::AllInOne).await;
-        c.request(&main::start_routine("Luminescence"))
-            .await
-            .unwrap();
-        // Poll (bounded) until Ready.
-        let mut ready = false;
-        for _ in 0..200 {
-            let s = TestStatus::from_reply(&c.request(&routine::get_test_status()).await.unwrap())
-                .unwrap();
-            if s.state == RoutineState::Ready {
-                ready = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        assert!(ready, "routine never became Ready");
+        c.request(&main::start_routine("JV")).await.unwrap();
         c.request(&routine::start_measurement()).await.unwrap();
         assert_eq!(
             code(c.request(&routine::start_measurement()).await),
             Some(5005)
         );
-        c.request(&routine::stop_measurement()).await.unwrap();
-        let data = c.request(&routine::get_test_data()).await.unwrap();
-        assert!(
-            as_f64(&data.data().unwrap()["PLQY"]).unwrap().is_nan(),
-            "NaN survives the wire"
+        assert_eq!(
+            code(c.request(&routine::apply_settings(json!({}))).await),
+            Some(5005),
+            "settings are locked while measuring"
         );
+        c.request(&routine::stop_measurement()).await.unwrap();
         c.request(&routine::close_routine()).await.unwrap();
         sim.shutdown().await;
     })
@@ -196,20 +237,11 @@ async fn several_clients_share_one_instrument() {
         a.request(&main::start_routine("IPCE")).await.unwrap();
         let seen = b.request(&main::get_active_routine()).await.unwrap();
         assert_eq!(seen.data().unwrap()["routine"], "IPCE");
-        let custom = b.request(&routine::get_custom_commands()).await.unwrap();
-        assert!(
-            custom.data().unwrap()["CustomCommands"]
-                .as_array()
-                .unwrap()
-                .contains(&json!("SetWavelength"))
-        );
-        // A custom command is just a request.
-        b.request(&routine::custom(
-            "SetWavelength",
-            json!({"wavelength": 550}),
-        ))
-        .await
-        .unwrap();
+        let routines = b.request(&main::get_available_routines()).await.unwrap();
+        let routines: AvailableRoutines = routines.data_as("GetAvailableRoutines").unwrap();
+        assert!(routines.routines.contains(&"Connection Test".to_string()));
+        let connections: Vec<u64> = sim.received().iter().map(|r| r.connection).collect();
+        assert_eq!(connections, [1, 2, 2]);
         sim.shutdown().await;
     })
     .await;
@@ -236,19 +268,31 @@ async fn simulator_accepts_the_vendor_example_bytes() {
 }
 
 #[tokio::test]
-async fn raw_requests_reach_any_command() {
+async fn unknown_targets_and_commands_get_error_objects_with_a_hint() {
     within(async {
         let sim = simulator(Dialect::AllInOne).await;
         let mut c = client(&sim, Dialect::AllInOne).await;
-        let reply = c
-            .request(&Request::new("main", "GetAvailableRoutines"))
-            .await
-            .unwrap();
-        assert!(reply.data().unwrap()["routines"].as_array().unwrap().len() >= 10);
-        assert_eq!(
-            code(c.request(&Request::new("MAIN", "SelfDestruct")).await),
-            Some(101)
-        );
+        let cases = [
+            (
+                Request::new("main", "GetAvailableRoutines"),
+                "did you mean MAIN?",
+            ),
+            (
+                Request::new("MAIN", "getactiveroutine"),
+                "did you mean GetActiveRoutine?",
+            ),
+            (
+                Request::new("MAIN", "SelfDestruct"),
+                "Unknown command SelfDestruct",
+            ),
+            (Request::new("NOPE", "X"), "Unknown target NOPE"),
+        ];
+        for (request, hint) in cases {
+            let err = c.request(&request).await.unwrap_err();
+            let r = err.rejection().unwrap();
+            assert_eq!(r.code.map(|c| c.0), Some(101));
+            assert!(r.message.contains(hint), "{}", r.message);
+        }
         sim.shutdown().await;
     })
     .await;

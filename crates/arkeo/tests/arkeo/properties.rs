@@ -1,5 +1,7 @@
-//! Property tests: replies decode the same however the bytes are split, and any number the
-//! instrument writes (NaN and infinities included) comes back as the same f64.
+//! Property tests: replies decode the same however the bytes are split, any number the
+//! instrument writes (NaN and infinities included) comes back as the same f64, the
+//! simulator answers each listed channel once or refuses the list, and partial settings
+//! change only their keys.
 
 use std::time::{Duration, Instant};
 
@@ -93,5 +95,75 @@ proptest! {
         text in r#"[{}\[\]":, a-zNIfy0-9.\\-]{0,80}"#
     ) {
         arkeo::fuzzing::payload(text.as_bytes());
+    }
+}
+
+/// One request to a sans-IO Multichannel simulator of 8 channels, classified.
+fn multichannel_reply(
+    sim: &mut arkeo::simulator::Instrument,
+    request: &Request,
+) -> Result<arkeo::Reply, arkeo::Error> {
+    let mut bytes = Vec::new();
+    request
+        .write_json(Dialect::Multichannel, None, &mut bytes)
+        .unwrap();
+    let answer = sim.handle_payload(&bytes, Instant::now());
+    arkeo::reply::classify(&answer, Dialect::Multichannel, None)
+}
+
+fn multichannel_sim() -> arkeo::simulator::Instrument {
+    let config = arkeo::simulator::SimulatorConfig::new(Dialect::Multichannel).channels(8);
+    arkeo::simulator::Instrument::new(&config, Instant::now(), 0.0)
+}
+
+proptest! {
+    #[test]
+    fn channel_state_answers_each_listed_channel_once_or_refuses(
+        indices in proptest::collection::vec(0u32..12, 0..20),
+    ) {
+        let mut sim = multichannel_sim();
+        let request = Request::command("GetChannelState").indices(indices.iter().copied());
+        let unique: std::collections::BTreeSet<u32> = indices.iter().copied().collect();
+        let valid = !indices.is_empty() && unique.len() == indices.len() && indices.iter().all(|&i| i < 8);
+        match multichannel_reply(&mut sim, &request) {
+            Ok(reply) => {
+                prop_assert!(valid, "{:?} was accepted", indices);
+                let states = arkeo::multichannel::ChannelState::from_reply(&reply).unwrap();
+                let got: Vec<u32> = states.iter().map(|s| s.index).collect();
+                prop_assert_eq!(got, indices);
+            }
+            Err(e) => {
+                prop_assert!(!valid, "{:?} was refused: {}", indices, e);
+                prop_assert_eq!(e.rejection().unwrap().code.map(|c| c.0), Some(101));
+            }
+        }
+    }
+
+    #[test]
+    fn partial_channel_settings_change_only_their_keys(
+        vmin in -1.0..0.0f64,
+        step in 1.0..50.0f64,
+        user in "[a-z]{0,8}",
+        as_string in any::<bool>(),
+    ) {
+        use arkeo::multichannel::{self, ChannelSettingsEntry, SettingsEncoding};
+        let mut sim = multichannel_sim();
+        let update = json!({"JV": {"Vmin (V)": vmin, "Step (mV)": step}, "User": user});
+        let encoding = if as_string { SettingsEncoding::String } else { SettingsEncoding::Object };
+        multichannel_reply(&mut sim, &multichannel::set_channel_settings(&[3], &update, encoding)).unwrap();
+        let reply = multichannel_reply(&mut sim, &multichannel::get_channel_settings(&[3])).unwrap();
+        let settings = &ChannelSettingsEntry::from_reply(&reply).unwrap()[0].settings;
+        let jv = settings.jv.as_ref().unwrap();
+        prop_assert_eq!(jv.vmin_v, Some(vmin));
+        prop_assert_eq!(jv.step_mv, Some(step));
+        prop_assert_eq!(settings.user.as_deref(), Some(user.as_str()));
+        // Everything else as it was.
+        prop_assert_eq!(jv.vmax_v, Some(1.2));
+        prop_assert_eq!(jv.scan_order.as_deref(), Some("FW then RV"));
+        prop_assert_eq!(settings.enable, Some(false));
+        prop_assert_eq!(settings.tracking.as_ref().unwrap().algorithm.as_deref(), Some("MPPT"));
+        let other = multichannel_reply(&mut sim, &multichannel::get_channel_settings(&[2])).unwrap();
+        let other = ChannelSettingsEntry::from_reply(&other).unwrap();
+        prop_assert_eq!(other[0].settings.user.as_deref(), Some(""), "another channel unchanged");
     }
 }

@@ -21,10 +21,33 @@ pub(crate) async fn within<T>(body: impl Future<Output = T>) -> T {
 }
 
 pub(crate) async fn simulator(dialect: Dialect) -> Simulator {
-    let config = SimulatorConfig::new(dialect).timing(Timing::fast());
+    simulator_with(SimulatorConfig::new(dialect).timing(Timing::fast())).await
+}
+
+pub(crate) async fn simulator_with(config: SimulatorConfig) -> Simulator {
     Simulator::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
         .await
         .expect("simulator starts")
+}
+
+/// Instrument phases that take no time, at speed 1: a JV sweep still takes its documented
+/// time (13.2 s for the defaults), so a measurement is reliably in progress.
+pub(crate) fn instant_phases() -> Timing {
+    Timing {
+        initialize: Duration::ZERO,
+        start: Duration::ZERO,
+        measure: Duration::from_secs(3600),
+        speed: 1.0,
+    }
+}
+
+/// The commands the simulator received on `connection`, in order.
+pub(crate) fn commands_on(sim: &Simulator, connection: u64) -> Vec<String> {
+    sim.received()
+        .into_iter()
+        .filter(|r| r.connection == connection)
+        .map(|r| r.command)
+        .collect()
 }
 
 pub(crate) async fn client(sim: &Simulator, dialect: Dialect) -> Client {

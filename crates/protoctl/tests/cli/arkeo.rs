@@ -159,7 +159,7 @@ fn send_multichannel_with_indices_and_parameter() {
             "--indices",
             "0,2",
             "--parameter",
-            r#"{"settings":{"enable":true}}"#,
+            r#"{"settings":{"Enable":true}}"#,
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -428,7 +428,11 @@ fn measure_writes_the_routine_data() {
     let dir = tempfile::tempdir().unwrap();
     let settings = dir.path().join("settings.json");
     let data = dir.path().join("jv.json");
-    std::fs::write(&settings, r#"{"points": 25, "v_start": 0.0, "v_end": 1.2}"#).unwrap();
+    std::fs::write(
+        &settings,
+        r#"{"scan_settings": {"scan": {"Start (V)": 0.0, "End (V)": 1.2, "Step (V)": 0.05, "Rate (V/s)": 1.0}}}"#,
+    )
+    .unwrap();
     let out = measure(
         &sim.addr,
         &[
@@ -448,8 +452,9 @@ fn measure_writes_the_routine_data() {
     );
     let written: Value = serde_json::from_slice(&std::fs::read(&data).unwrap()).unwrap();
     assert_eq!(written["routine"], "JV");
-    assert_eq!(written["data"]["voltage_V"].as_array().unwrap().len(), 25);
-    assert_eq!(written["data"]["parameters"]["Rsh_ohm_cm2"], "Infinity");
+    let scan = &written["data"]["scans"][0];
+    assert_eq!(scan["data"].as_array().unwrap().len(), 25);
+    assert_eq!(scan["parameters"]["voc"]["unit"], "V");
     assert_eq!(stdout_lines(&out)[0]["out"], data.display().to_string());
 }
 
@@ -527,7 +532,7 @@ fn ctrl_c_during_measure_stops_and_closes_the_routine() {
     );
     // The instrument is free again.
     let out = send(&sim.addr, &["--command", "GetActiveRoutine"]);
-    assert_eq!(stdout_lines(&out)[0]["data"]["routine"], Value::Null);
+    assert_eq!(stdout_lines(&out)[0]["data"]["routine"], "");
 }
 
 #[test]

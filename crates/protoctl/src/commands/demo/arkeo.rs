@@ -56,7 +56,7 @@ async fn all_in_one(report: &mut Reporter<'_>) -> Result<(), CliError> {
     let measurement = arkeo::workflow::measure(
         &mut client,
         "JV",
-        Some(json!({ "points": 41, "v_start": 0.0, "v_end": 1.2 })),
+        Some(json!({ "scan_settings": { "scan": { "Start (V)": 0.0, "End (V)": 1.2, "Step (V)": 0.03 } } })),
         options,
         |e| events.push(e.clone()),
     )
@@ -71,14 +71,11 @@ async fn all_in_one(report: &mut Reporter<'_>) -> Result<(), CliError> {
         };
         report.event(name, fields, &event)?;
     }
-    let parameters = measurement
-        .data
-        .get("parameters")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let scan = &measurement.data["scans"][0];
+    let parameters = scan.get("parameters").cloned().unwrap_or(Value::Null);
     report.event(
         "jv_data",
-        json!({ "points": measurement.data["voltage_V"].as_array().map_or(0, Vec::len), "parameters": parameters }),
+        json!({ "points": scan["data"].as_array().map_or(0, Vec::len), "parameters": parameters }),
         format_args!("JV curve fetched; derived parameters {parameters}"),
     )?;
     let rejection = match client
@@ -112,7 +109,7 @@ async fn multichannel(report: &mut Reporter<'_>) -> Result<(), CliError> {
         format_args!("Multichannel simulator listening on {addr}"),
     )?;
     let mut client = Client::connect(&addr.to_string(), Dialect::Multichannel).await?;
-    let settings = json!({ "enable": true, "user": "demo", "device": "cell-A" });
+    let settings = json!({ "Enable": true, "User": "demo", "Device": "cell-A" });
     client
         .request(&multichannel::set_channel_settings(
             &[0, 1],

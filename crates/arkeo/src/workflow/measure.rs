@@ -1,25 +1,30 @@
 //! The documented All-in-One routine workflow, as one call.
 //!
 //! ```text
-//! StartRoutine -> poll GetTestStatus until Ready -> ApplySettings -> StartMeasurement
-//!   -> poll GetTestStatus (progress events) until it stops -> GetTestData -> CloseRoutine
+//! StartRoutine -> poll GetTestStatus until Ready -> SetInfo (when given) -> ApplySettings
+//!   -> StartMeasurement -> poll GetTestStatus (progress events) until it stops
+//!   -> GetTestData -> CloseRoutine
 //! ```
 //!
 //! The decision "has the measurement stopped?" is the pure [`MeasurementWatch`]; [`measure`]
-//! drives it over a [`Client`]. When anything fails after the routine was opened, the
-//! routine is stopped and closed on a best-effort basis, so the instrument is not left
-//! holding it.
+//! drives it over a [`Client`]. When anything fails after the routine was opened (an error
+//! reply, the routine's Error state, the workflow's own ready or measurement timeout), the
+//! routine is stopped and closed on the same connection, so the instrument is not left
+//! holding it. Only a dead connection (a transport failure, a protocol violation, a request
+//! timeout) skips that: [`WorkflowEvent::RoutineLeftOpen`] tells the caller to close it on a
+//! fresh connection ([`close_routine_at`](super::close_routine_at)).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
+use tokio::time::Instant;
 
-use crate::all_in_one::{RoutineState, TestStatus, main, routine};
+use crate::all_in_one::{RoutineInfo, RoutineState, TestStatus, main, routine};
 use crate::error::Rejection;
-use crate::{Client, Error};
+use crate::{Client, Error, ErrorCode};
 
-/// Polling and waiting limits of the workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Polling, waiting and size limits of the workflow, and what SetInfo records.
+#[derive(Debug, Clone, PartialEq)]
 pub struct WorkflowOptions {
     /// Time between two GetTestStatus polls. Default: 500 ms.
     pub poll_interval: Duration,
@@ -27,6 +32,12 @@ pub struct WorkflowOptions {
     pub ready_timeout: Duration,
     /// How long the measurement may run. Default: 1 h.
     pub measurement_timeout: Duration,
+    /// The largest reply accepted from the start of the workflow on (GetTestData can be
+    /// large); `None` keeps the client's limit. Default: `None`.
+    pub max_reply: Option<usize>,
+    /// Sent with SetInfo once the routine is Ready, before the settings; `None` (or an
+    /// empty one) sends nothing. Default: `None`.
+    pub info: Option<RoutineInfo>,
 }
 
 impl Default for WorkflowOptions {
@@ -35,6 +46,8 @@ impl Default for WorkflowOptions {
             poll_interval: Duration::from_millis(500),
             ready_timeout: Duration::from_secs(120),
             measurement_timeout: Duration::from_secs(3600),
+            max_reply: None,
+            info: None,
         }
     }
 }
@@ -55,6 +68,8 @@ pub enum WorkflowEvent {
     },
     /// The routine is Ready.
     Ready,
+    /// SetInfo succeeded.
+    InfoSet,
     /// ApplySettings succeeded.
     SettingsApplied,
     /// StartMeasurement succeeded.
@@ -70,8 +85,16 @@ pub enum WorkflowEvent {
     MeasurementFinished,
     /// GetTestData succeeded.
     DataFetched,
-    /// CloseRoutine succeeded.
+    /// CloseRoutine succeeded (at the end, or after a failure).
     RoutineClosed,
+    /// The routine could not be closed: the connection died (`connection_lost`: close it on
+    /// a fresh connection), or the instrument refused CloseRoutine.
+    RoutineLeftOpen {
+        /// Why.
+        reason: String,
+        /// The connection is dead: the caller should close the routine on a fresh one.
+        connection_lost: bool,
+    },
 }
 
 impl std::fmt::Display for WorkflowEvent {
@@ -82,6 +105,7 @@ impl std::fmt::Display for WorkflowEvent {
                 write!(f, "waiting for Ready ({})", state.as_str())
             }
             WorkflowEvent::Ready => f.write_str("routine Ready"),
+            WorkflowEvent::InfoSet => f.write_str("info set"),
             WorkflowEvent::SettingsApplied => f.write_str("settings applied"),
             WorkflowEvent::MeasurementStarted => f.write_str("measurement started"),
             WorkflowEvent::Progress {
@@ -97,6 +121,9 @@ impl std::fmt::Display for WorkflowEvent {
             WorkflowEvent::MeasurementFinished => f.write_str("measurement finished"),
             WorkflowEvent::DataFetched => f.write_str("data fetched"),
             WorkflowEvent::RoutineClosed => f.write_str("routine closed"),
+            WorkflowEvent::RoutineLeftOpen { reason, .. } => {
+                write!(f, "the routine may still be open: {reason}")
+            }
         }
     }
 }
@@ -108,7 +135,8 @@ pub struct Measurement {
     pub routine: String,
     /// The last status polled.
     pub status: TestStatus,
-    /// The `data` of GetTestData (an object or an array; NaN kept as `"NaN"`).
+    /// The `data` of GetTestData (an object or an array; NaN kept as `"NaN"`). For the JV
+    /// routines read it as [`JvData`](crate::jv::JvData).
     pub data: Value,
 }
 
@@ -161,14 +189,7 @@ impl MeasurementWatch {
 }
 
 fn routine_error(routine: &str, status: &TestStatus) -> Error {
-    let detail = status
-        .error
-        .as_ref()
-        .map(|e| match e {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .unwrap_or_else(|| "no details".into());
+    let detail = status.error_text().unwrap_or_else(|| "no details".into());
     Error::Rejected(Rejection {
         code: None,
         message: format!("routine {routine} reported an error: {detail}"),
@@ -181,11 +202,12 @@ async fn status(client: &mut Client) -> Result<TestStatus, Error> {
     Ok(TestStatus::from_reply(&reply)?)
 }
 
-/// Runs `routine` with `settings` to its end and returns its data.
+/// Runs `routine_name` with `settings` to its end and returns its data.
 ///
 /// `on_event` sees every step. Errors are the client's; the routine entering its Error
 /// state is an [`Error::Rejected`], a wait beyond the configured limits an
-/// [`Error::Timeout`].
+/// [`Error::Timeout`]. After any failure past StartRoutine the routine is stopped and
+/// closed, unless the connection is dead ([`WorkflowEvent::RoutineLeftOpen`]).
 pub async fn measure(
     client: &mut Client,
     routine_name: &str,
@@ -193,23 +215,55 @@ pub async fn measure(
     options: WorkflowOptions,
     mut on_event: impl FnMut(&WorkflowEvent),
 ) -> Result<Measurement, Error> {
+    if let Some(max) = options.max_reply {
+        client.set_max_reply(max);
+    }
     client.request(&main::start_routine(routine_name)).await?;
     on_event(&WorkflowEvent::RoutineStarted {
         routine: routine_name.to_string(),
     });
-    let result = run_opened(client, routine_name, settings, options, &mut on_event).await;
-    match result {
+    match run_opened(client, routine_name, settings, &options, &mut on_event).await {
         Ok(measurement) => {
-            client.request(&routine::close_routine()).await?;
-            on_event(&WorkflowEvent::RoutineClosed);
+            close(client, &mut on_event).await?;
             Ok(measurement)
         }
         Err(e) => {
-            if !e.is_transport() && !matches!(e, Error::Protocol(_)) {
-                // Best effort: leave the instrument free for the next user.
+            if client.is_usable() {
+                // Best effort: leave the instrument free for the next user. Nothing may
+                // be running, so StopMeasurement's answer does not matter.
                 let _ = client.request(&routine::stop_measurement()).await;
-                let _ = client.request(&routine::close_routine()).await;
+                let _ = close(client, &mut on_event).await;
+            } else {
+                on_event(&WorkflowEvent::RoutineLeftOpen {
+                    reason: e.to_string(),
+                    connection_lost: true,
+                });
             }
+            Err(e)
+        }
+    }
+}
+
+/// CloseRoutine, with its event. A 4006 answer (no routine open: someone else closed it)
+/// counts as closed.
+async fn close(
+    client: &mut Client,
+    on_event: &mut impl FnMut(&WorkflowEvent),
+) -> Result<(), Error> {
+    match client.request(&routine::close_routine()).await {
+        Ok(_) => {
+            on_event(&WorkflowEvent::RoutineClosed);
+            Ok(())
+        }
+        Err(Error::Rejected(r)) if r.code == Some(ErrorCode::NO_ACTIVE_ROUTINE) => {
+            on_event(&WorkflowEvent::RoutineClosed);
+            Ok(())
+        }
+        Err(e) => {
+            on_event(&WorkflowEvent::RoutineLeftOpen {
+                reason: format!("CloseRoutine failed: {e}"),
+                connection_lost: !client.is_usable(),
+            });
             Err(e)
         }
     }
@@ -219,7 +273,7 @@ async fn run_opened(
     client: &mut Client,
     routine_name: &str,
     settings: Option<Value>,
-    options: WorkflowOptions,
+    options: &WorkflowOptions,
     on_event: &mut impl FnMut(&WorkflowEvent),
 ) -> Result<Measurement, Error> {
     let ready_by = Instant::now() + options.ready_timeout;
@@ -239,6 +293,10 @@ async fn run_opened(
         tokio::time::sleep(options.poll_interval).await;
     }
     on_event(&WorkflowEvent::Ready);
+    if let Some(info) = options.info.as_ref().filter(|i| !i.is_empty()) {
+        client.request(&routine::set_info_from(info)).await?;
+        on_event(&WorkflowEvent::InfoSet);
+    }
     if let Some(settings) = settings {
         client.request(&routine::apply_settings(settings)).await?;
         on_event(&WorkflowEvent::SettingsApplied);
@@ -252,7 +310,7 @@ async fn run_opened(
         let s = status(client).await?;
         on_event(&WorkflowEvent::Progress {
             state: s.state.clone(),
-            progress: s.progress,
+            progress: s.percent(),
         });
         match watch.observe(&s) {
             Verdict::Finished => break s,
@@ -287,6 +345,7 @@ mod tests {
             routine_name: None,
             progress: None,
             error: None,
+            extra: serde_json::Map::new(),
         }
     }
 
