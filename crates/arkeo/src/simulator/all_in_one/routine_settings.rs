@@ -156,12 +156,14 @@ pub(crate) fn plan(
         _ => &[Direction::Forward, Direction::Reverse][..],
     };
     let sweep = Sweep::plan(low, high, step, order, period)?;
-    let hold_s = pre.hold_time_s.unwrap_or(0.0);
-    if hold_s > MAX_HOLD_S {
-        return Err(Failure::invalid(format!(
-            "Invalid parameters: Hold Time (s) over {MAX_HOLD_S}"
-        )));
-    }
+    let hold = Duration::try_from_secs_f64(pre.hold_time_s.unwrap_or(0.0))
+        .ok()
+        .filter(|h| h.as_secs_f64() <= MAX_HOLD_S)
+        .ok_or_else(|| {
+            Failure::invalid(format!(
+                "Invalid parameters: Hold Time (s) must be 0 to {MAX_HOLD_S}"
+            ))
+        })?;
     let area = info.device_area.or(device.area_cm2).unwrap_or(0.1);
     let compliance = typed
         .device_settings
@@ -170,7 +172,7 @@ pub(crate) fn plan(
     let fault = compliance_fault(&sweep, &cell, area, compliance);
     Ok(RunPlan::Sweep(Box::new(SweepRun {
         sweep,
-        hold: Duration::from_secs_f64(hold_s),
+        hold,
         hold_voltage: pre.hold_voltage_v.unwrap_or(0.0),
         cell,
         irradiance_mw_cm2: irradiance,
