@@ -68,6 +68,8 @@ pub mod fuzzing;
 pub mod jv;
 pub mod multichannel;
 pub mod nonfinite;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod reply;
 mod request;
 pub mod simulator;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use arrow_client::duration::{DurationError, MAX_INTERVAL, parse_duration};
+use arrow_client::duration::{DurationError, MAX_INTERVAL, MAX_RUN, parse_duration};
 
 /// The value name duration flags show in `--help`.
 pub(crate) const VALUE_NAME: &str = "DURATION";
@@ -13,6 +13,12 @@ pub(crate) const VALUE_NAME: &str = "DURATION";
 /// A timeout or an interval: more than 0, at most a day.
 pub(crate) fn interval(text: &str) -> Result<Duration, DurationError> {
     parse_duration(text, MAX_INTERVAL)
+}
+
+/// The length of a run (a tracking run's `--duration`, how long a measurement may take):
+/// more than 0, at most 365 days.
+pub(crate) fn run_length(text: &str) -> Result<Duration, DurationError> {
+    parse_duration(text, MAX_RUN)
 }
 
 #[cfg(test)]
@@ -24,6 +30,13 @@ mod tests {
     struct Cli {
         #[arg(long, value_name = VALUE_NAME, value_parser = interval)]
         timeout: Duration,
+    }
+
+    #[test]
+    fn a_run_may_last_a_year() {
+        assert_eq!(run_length("3d"), Ok(Duration::from_secs(3 * 86_400)));
+        assert!(run_length("366d").is_err());
+        assert!(interval("3d").is_err());
     }
 
     #[test]

@@ -19,11 +19,17 @@ struct Served {
 
 impl Served {
     fn start(multichannel: bool) -> Served {
+        Served::start_with(multichannel, &[])
+    }
+
+    /// The simulator with more flags (`--speed 1000` for a quick instrument).
+    fn start_with(multichannel: bool, extra: &[&str]) -> Served {
         let mut cmd = protoctl();
         cmd.args(["--json", "arkeo", "serve", "--bind", "127.0.0.1:0"]);
         if multichannel {
             cmd.arg("--multichannel");
         }
+        cmd.args(extra);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -581,5 +587,236 @@ fn demo_arkeo_part_runs_the_workflow() {
         "live_iv",
     ] {
         assert!(events.contains(&want), "{want} missing from {events:?}");
+    }
+}
+
+/// The data lines of an SVG plot: polylines drawn 2 px wide (grid lines are 1 px), read
+/// with an XML parser; and every text in it.
+fn svg_series_and_texts(path: &std::path::Path) -> (usize, Vec<String>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("not SVG: {e}"));
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let series = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke-width") == Some("2"))
+        .count();
+    let texts = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text().map(|t| t.trim().to_string()))
+        .collect();
+    (series, texts)
+}
+
+#[test]
+fn measure_plots_the_jv_curves_and_records_setinfo() {
+    let sim = Served::start_with(false, &["--speed", "1000"]);
+    let dir = tempfile::tempdir().unwrap();
+    let plot = dir.path().join("jv.svg");
+    let out = bounded(
+        protoctl()
+            .args([
+                "--json",
+                "arkeo",
+                "measure",
+                "--addr",
+                &sim.addr,
+                "--routine",
+                "JV",
+            ])
+            .args([
+                "--poll",
+                "20ms",
+                "--info",
+                "user_name=ada,device_name=cell-7,device_area=0.1",
+            ])
+            .arg("--plot")
+            .arg(&plot),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let record = &stdout_lines(&out)[0];
+    assert_eq!(
+        record["data"]["user"], "ada",
+        "SetInfo before the measurement"
+    );
+    assert_eq!(record["data"]["device"], "cell-7");
+    let (series, texts) = svg_series_and_texts(&plot);
+    assert_eq!(series, 2, "forward and reverse");
+    for want in ["forward", "reverse", "Voltage (V)"] {
+        assert!(
+            texts.iter().any(|t| t.contains(want)),
+            "{want} in {texts:?}"
+        );
+    }
+    for figure in ["Voc ", "Jsc ", "FF ", "PCE "] {
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.starts_with(figure) && !t.ends_with(" -")),
+            "{figure} with a value in {texts:?}"
+        );
+    }
+}
+
+#[test]
+fn measure_past_its_own_timeout_exits_3_and_leaves_no_routine_open() {
+    // Real time: the JV sweep takes seconds, the measurement timeout is far shorter.
+    let sim = Served::start(false);
+    let out = measure(
+        &sim.addr,
+        &[
+            "--routine",
+            "JV",
+            "--poll",
+            "20ms",
+            "--measurement-timeout",
+            "50ms",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("timed out"), "{}", stderr(&out));
+    let active = send(&sim.addr, &["--command", "GetActiveRoutine"]);
+    assert_eq!(active.status.code(), Some(0), "{}", stderr(&active));
+    assert_eq!(
+        stdout_lines(&active)[0]["data"]["routine"],
+        "",
+        "StopMeasurement and CloseRoutine were sent"
+    );
+}
+
+fn track_settings(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("settings.json");
+    std::fs::write(
+        &path,
+        r#"{"User": "ada", "Device": "cell-7", "Tracking": {"jvInterval": {"Value": 2, "Unit": "min"}}}"#,
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn track_runs_for_its_duration_writes_jv_and_iv_and_stops_every_channel() {
+    let sim = Served::start_with(true, &["--speed", "1000"]);
+    let dir = tempfile::tempdir().unwrap();
+    let settings = track_settings(dir.path());
+    let (out_dir, plot) = (dir.path().join("run"), dir.path().join("power.svg"));
+    let out = bounded(
+        protoctl()
+            .args([
+                "--json",
+                "arkeo",
+                "track",
+                "--addr",
+                &sim.addr,
+                "--channels",
+                "0,1",
+            ])
+            .arg("--settings")
+            .arg(&settings)
+            .args([
+                "--duration",
+                "2s",
+                "--iv-interval",
+                "500ms",
+                "--poll",
+                "50ms",
+            ])
+            .args(["--format", "csv", "--out"])
+            .arg(&out_dir)
+            .arg("--plot")
+            .arg(&plot),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines = stdout_lines(&out);
+    let events: Vec<&str> = lines.iter().filter_map(|l| l["event"].as_str()).collect();
+    assert!(events.contains(&"settings_applied") && events.contains(&"measurement_started"));
+    let tracking = lines
+        .iter()
+        .any(|l| l["event"] == "channel" && l["measurement"] == "tracking");
+    assert!(tracking, "channels reach tracking: {events:?}");
+    let stopped = lines
+        .iter()
+        .find(|l| l["event"] == "stopped")
+        .expect("stopped");
+    assert_eq!(stopped["channels"].as_array().unwrap().len(), 2);
+    let done = lines.last().unwrap();
+    assert_eq!(
+        (done["event"].as_str(), done["reason"].as_str()),
+        (Some("done"), Some("duration"))
+    );
+    let jv = std::fs::read_to_string(out_dir.join("jv.csv")).unwrap();
+    assert!(jv.starts_with("elapsed_s,channel,"), "{jv:.200}");
+    assert!(jv.lines().count() > 2, "JV rows written: {jv}");
+    let iv = std::fs::read_to_string(out_dir.join("iv.csv")).unwrap();
+    assert!(iv.lines().count() > 2, "IV rows written: {iv}");
+    let (series, texts) = svg_series_and_texts(&plot);
+    assert_eq!(series, 2, "a line per channel");
+    assert!(texts.iter().any(|t| t == "channel 1"), "{texts:?}");
+}
+
+#[test]
+fn a_signal_stops_every_tracked_channel_and_exits_0() {
+    for signal in ["INT", "TERM"] {
+        let sim = Served::start_with(true, &["--speed", "1000"]);
+        let dir = tempfile::tempdir().unwrap();
+        let settings = track_settings(dir.path());
+        let mut child = Reaped(
+            protoctl()
+                .args([
+                    "--json",
+                    "arkeo",
+                    "track",
+                    "--addr",
+                    &sim.addr,
+                    "--channels",
+                    "0,1,2",
+                ])
+                .arg("--settings")
+                .arg(&settings)
+                .args(["--poll", "50ms"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let stdout = child.0.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel::<Value>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        let wait = Duration::from_secs(20);
+        // Tracking runs: a JV object came in.
+        loop {
+            let line = lines.recv_timeout(wait).expect("a jv line in time");
+            if line["event"] == "jv" {
+                break;
+            }
+        }
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let stopped = loop {
+            let line = lines.recv_timeout(wait).expect("a stopped line in time");
+            if line["event"] == "stopped" {
+                break line;
+            }
+        };
+        let states: Vec<&str> = stopped["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["new_state"].as_str().unwrap())
+            .collect();
+        assert_eq!(states, ["stopped", "stopped", "stopped"], "SIG{signal}");
+        let code = child.0.wait().unwrap().code();
+        assert_eq!(code, Some(0), "SIG{signal}");
     }
 }

@@ -6,21 +6,22 @@
 //! prints the address it listens on, then logs. Error replies exit 1 (code and message on
 //! stderr), transport and timeouts 3, protocol violations 4.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use arkeo::all_in_one::routine;
 use arkeo::simulator::{Simulator, SimulatorConfig, Timing};
-use arkeo::workflow::{WorkflowEvent, WorkflowOptions};
 use arkeo::{Client, ClientOptions, Dialect, Reply, Request};
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Map, Value, json};
 
 use crate::exit::CliError;
 use crate::output::Output;
+use crate::signals::{Signal, Signals};
+
+mod measure;
+mod track;
 
 /// `protoctl arkeo ...`
 #[derive(Debug, Subcommand)]
@@ -41,9 +42,19 @@ pub(crate) enum ArkeoCommand {
     /// Run an All-in-One routine to its end: start it, wait until Ready, apply settings,
     /// measure with a progress bar, fetch the data, close it.
     ///
-    /// Ctrl-C stops the measurement and closes the routine (on a fresh connection), then
-    /// exits 2.
-    Measure(MeasureArgs),
+    /// Every failure (its own ready or measurement timeout included: exit 3) stops the
+    /// measurement and closes the routine, on a fresh connection when the first one died.
+    /// SIGINT or SIGTERM stops the measurement and closes the routine (on a fresh
+    /// connection), then exits 2. --plot draws the JV curves with Voc, Jsc, FF and PCE.
+    Measure(measure::MeasureArgs),
+    /// Track Multichannel channels: GetIV check, SetChannelSettings ("Enable" true), wait for
+    /// "ready to start", StartMeasurement unless one runs, then each new JV object and the
+    /// periodic IV readings, until --duration ends (exit 0), SIGINT or SIGTERM (exit 0), or
+    /// a failure; StopChannel on every listed channel at the end.
+    ///
+    /// --out DIR writes jv.jsonl and iv.jsonl (--format csv: jv.csv, iv.csv); a status line
+    /// per channel on a terminal; --plot draws maximum power over time per channel.
+    Track(track::TrackArgs),
     /// Run the built-in instrument simulator until interrupted.
     Serve(ServeArgs),
 }
@@ -121,27 +132,6 @@ pub(crate) struct RunArgs {
     input: PathBuf,
 }
 
-/// Arguments of `protoctl arkeo measure`.
-#[derive(Debug, Args)]
-pub(crate) struct MeasureArgs {
-    /// The All-in-One instrument: HOST or HOST:PORT [default port: 6360].
-    #[arg(long, value_name = "HOST[:PORT]", default_value = "127.0.0.1")]
-    addr: String,
-    /// How long to wait for the connection and for each reply (seconds, or with a unit:
-    /// 500ms, 2m).
-    #[arg(long, value_name = crate::duration::VALUE_NAME, default_value = "10", value_parser = crate::duration::interval)]
-    timeout: Duration,
-    /// The routine, as GetAvailableRoutines names it (JV, Luminescence...).
-    #[arg(long, value_name = "NAME")]
-    routine: String,
-    /// A JSON file with the settings object for ApplySettings.
-    #[arg(long, value_name = "FILE")]
-    settings: Option<PathBuf>,
-    /// Write the data here instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
-}
-
 /// Arguments of `protoctl arkeo serve`.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
@@ -151,13 +141,34 @@ pub(crate) struct ServeArgs {
     /// The address to listen on, e.g. 127.0.0.1:6360 (port 0: any free port).
     #[arg(long, value_name = "ADDR")]
     bind: SocketAddr,
+    /// How many times faster than real time the instrument's clock runs (routines, JV
+    /// sweeps, tracking intervals), for tests and demos: 0.001 to 1000000.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = speed)]
+    speed: f64,
+}
+
+/// `--speed`: a finite factor within the simulator's range.
+fn speed(text: &str) -> Result<f64, String> {
+    let factor: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if factor.is_finite() && (Timing::MIN_SPEED..=Timing::MAX_SPEED).contains(&factor) {
+        Ok(factor)
+    } else {
+        Err(format!(
+            "{text}: the speed factor must be {} to {}",
+            Timing::MIN_SPEED,
+            Timing::MAX_SPEED
+        ))
+    }
 }
 
 pub(crate) async fn run(cmd: ArkeoCommand, out: &mut Output) -> Result<(), CliError> {
     match cmd {
         ArkeoCommand::Send(args) => send(args, out).await,
         ArkeoCommand::Run(args) => run_lines(args, out).await,
-        ArkeoCommand::Measure(args) => measure(args, out).await,
+        ArkeoCommand::Measure(args) => measure::run(args, out).await,
+        ArkeoCommand::Track(args) => track::run(args, out).await,
         ArkeoCommand::Serve(args) => serve(args, out).await,
     }
 }
@@ -196,7 +207,7 @@ fn build_parameter(parameter: Option<&str>, params: &[String]) -> Result<Option<
     Ok(base)
 }
 
-fn print_reply(out: &mut Output, reply: &Value) -> Result<(), CliError> {
+pub(super) fn print_reply(out: &mut Output, reply: &Value) -> Result<(), CliError> {
     if out.is_json() {
         out.json_line(reply)
     } else {
@@ -333,7 +344,7 @@ async fn run_lines(args: RunArgs, out: &mut Output) -> Result<(), CliError> {
     }
 }
 
-fn read_settings(path: &Path) -> Result<Value, CliError> {
+pub(super) fn read_settings(path: &Path) -> Result<Value, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::local(format!("cannot read {}: {e}", path.display())))?;
     let value: Value = serde_json::from_str(&text)
@@ -347,123 +358,13 @@ fn read_settings(path: &Path) -> Result<Value, CliError> {
     Ok(value)
 }
 
-fn progress_bar(routine: &str) -> ProgressBar {
-    let target = if std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(Some(100), target);
-    if let Ok(style) =
-        ProgressStyle::with_template("{prefix} [{bar:40.cyan/blue}] {pos:>3}% {msg} ({elapsed})")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_prefix(routine.to_string());
-    bar
-}
-
-async fn measure(args: MeasureArgs, out: &mut Output) -> Result<(), CliError> {
-    let settings = args.settings.as_deref().map(read_settings).transpose()?;
-    let options = ClientOptions {
-        connect_timeout: args.timeout,
-        request_timeout: args.timeout,
-        ..ClientOptions::default()
-    };
-    let mut client = Client::connect_with(&args.addr, Dialect::AllInOne, options).await?;
-    let bar = progress_bar(&args.routine);
-    let opened = std::cell::Cell::new(false);
-    let workflow = arkeo::workflow::measure(
-        &mut client,
-        &args.routine,
-        settings,
-        WorkflowOptions::default(),
-        |event| {
-            if matches!(event, WorkflowEvent::RoutineStarted { .. }) {
-                opened.set(true);
-            }
-            match event {
-                WorkflowEvent::Initializing { state } => {
-                    bar.set_message(state.as_str().to_string())
-                }
-                WorkflowEvent::Progress { state, progress } => {
-                    bar.set_message(state.as_str().to_string());
-                    if let Some(p) = progress.filter(|p| p.is_finite()) {
-                        bar.set_position(p.clamp(0.0, 100.0) as u64);
-                    }
-                }
-                WorkflowEvent::MeasurementFinished => bar.set_position(100),
-                other => {
-                    // Log lines and the bar share stderr: hide the bar while logging.
-                    bar.suspend(|| tracing::info!("{other}"));
-                    bar.set_message(other.to_string());
-                }
-            }
-        },
-    );
-    let result = tokio::select! {
-        result = workflow => result.map_err(CliError::from),
-        _ = tokio::signal::ctrl_c() => {
-            bar.finish_and_clear();
-            Err(interrupted(&args.addr, options, opened.get()).await)
-        }
-    };
-    bar.finish_and_clear();
-    let measurement = result?;
-    let record = json!({
-        "routine": measurement.routine,
-        "status": measurement.status.state.as_str(),
-        "data": measurement.data,
-    });
-    match args.out {
-        Some(path) => {
-            let text = serde_json::to_vec_pretty(&record)
-                .map_err(|e| CliError::local(format!("cannot serialize the data: {e}")))?;
-            std::fs::write(&path, &text)
-                .map_err(|e| CliError::local(format!("cannot write {}: {e}", path.display())))?;
-            out.event(
-                format_args!("{} data written to {} ({} bytes)", args.routine, path.display(), text.len()),
-                &json!({ "routine": args.routine, "out": path.display().to_string(), "bytes": text.len() }),
-            )
-        }
-        None => print_reply(out, &record),
-    }
-}
-
-/// Ctrl-C during `measure`: the request in flight was abandoned with its connection, so a
-/// fresh connection stops the measurement and closes the routine (best effort, as the
-/// workflow does after a failure) to leave the instrument free for the next user.
-async fn interrupted(addr: &str, options: ClientOptions, opened: bool) -> CliError {
-    let routine = if !opened {
-        "no routine was started"
-    } else {
-        match Client::connect_with(addr, Dialect::AllInOne, options).await {
-            Ok(mut client) => {
-                let _ = client.request(&routine::stop_measurement()).await;
-                match client.request(&routine::close_routine()).await {
-                    Ok(_) => "the routine was stopped and closed",
-                    Err(e) => {
-                        tracing::warn!("CloseRoutine after the interrupt: {e}");
-                        "closing the routine failed"
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::warn!("cannot reconnect to close the routine: {e}");
-                "the routine may still be open"
-            }
-        }
-    };
-    CliError::local(format!("interrupted: {routine}"))
-}
-
 async fn serve(args: ServeArgs, out: &mut Output) -> Result<(), CliError> {
     let dialect = if args.multichannel {
         Dialect::Multichannel
     } else {
         Dialect::AllInOne
     };
-    let config = SimulatorConfig::new(dialect).timing(Timing::realistic());
+    let config = SimulatorConfig::new(dialect).timing(Timing::realistic().with_speed(args.speed));
     let sim = Simulator::start(args.bind, config)
         .await
         .map_err(|e| CliError::transport(format!("cannot listen on {}: {e}", args.bind)))?;
@@ -472,9 +373,8 @@ async fn serve(args: ServeArgs, out: &mut Output) -> Result<(), CliError> {
         format_args!("ARKEO {dialect} simulator listening on {addr} (Ctrl-C to stop)"),
         &json!({ "event": "listening", "dialect": dialect.name(), "addr": addr.to_string() }),
     )?;
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| CliError::local(format!("cannot wait for Ctrl-C: {e}")))?;
+    let mut signals = Signals::new()?;
+    while !matches!(signals.next().await, Signal::Stop(_)) {}
     sim.shutdown().await;
     Ok(())
 }
