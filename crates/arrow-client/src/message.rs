@@ -162,6 +162,15 @@ impl ControlIn {
     }
 }
 
+/// What the last scan found, as SCAN_REPORT carries it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanFindings {
+    /// One record per host.
+    pub hosts: Vec<arrow_codec::HostRecord>,
+    /// The services found.
+    pub services: Vec<arrow_codec::Service>,
+}
+
 /// A message the client sends.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Outgoing {
@@ -188,17 +197,20 @@ pub enum Outgoing {
         msg_id: u16,
         /// The GET_STATUS msg_id.
         request_id: u16,
-        /// Status flags (bit 0: scanner running; always 0 here).
+        /// Status flags (bit 0: a scan is running).
         flags: u32,
         /// Number of active sessions.
         active_sessions: u32,
     },
-    /// An empty SCAN_REPORT answering `request_id`.
+    /// SCAN_REPORT answering `request_id` with what the last scan found (empty before
+    /// any, or without discovery).
     ScanReport {
         /// Its own msg_id.
         msg_id: u16,
         /// The GET_SCAN_REPORT msg_id.
         request_id: u16,
+        /// The hosts and services.
+        findings: ScanFindings,
     },
     /// HUP of a session.
     Hup {

@@ -192,9 +192,17 @@ fn control(message: &Outgoing, register: &Register) -> Option<ControlMessage> {
             flags,
             active_sessions,
         } => ControlMessage::status(*msg_id, *request_id, StatusFlags(*flags), *active_sessions),
-        Outgoing::ScanReport { msg_id, request_id } => ControlMessage::new(
+        Outgoing::ScanReport {
+            msg_id,
+            request_id,
+            findings,
+        } => ControlMessage::new(
             *msg_id,
-            ControlBody::ScanReport(ScanReport::empty(*request_id)),
+            ControlBody::ScanReport(ScanReport {
+                request_id: *request_id,
+                hosts: findings.hosts.clone(),
+                services: findings.services.clone(),
+            }),
         ),
         Outgoing::Hup {
             msg_id,

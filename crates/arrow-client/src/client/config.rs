@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::connection::ConnectionConfig;
+use crate::discovery::ScanConfig;
 use crate::identity::{Identity, MacAddr};
 use crate::reconnect::ReconnectPolicy;
 use crate::resolve::{DEFAULT_RESOLVE_TIMEOUT, Resolve, SystemResolver};
@@ -44,6 +45,10 @@ pub struct ClientConfig {
     /// service accepted REGISTER, and an error for a refusal, an unreachable service or a
     /// service host that does not resolve, instead of retrying.
     pub once: bool,
+    /// Discovery: scan the LAN for cameras at start, every 5 minutes and on each
+    /// SCAN_NETWORK, and answer GET_SCAN_REPORT with what the last scan found. `None`
+    /// (the default): off, SCAN_NETWORK is ignored.
+    pub discovery: Option<ScanConfig>,
     /// Looks service host names up.
     pub resolver: Arc<dyn Resolve>,
     /// How long one service host lookup may take.
@@ -61,6 +66,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("connection", &self.connection)
             .field("reconnect", &self.reconnect)
             .field("once", &self.once)
+            .field("discovery", &self.discovery)
             .field("resolve_timeout", &self.resolve_timeout)
             .finish_non_exhaustive()
     }
@@ -82,6 +88,7 @@ impl ClientConfig {
             reconnect: ReconnectPolicy::default(),
             extended_info: default_extended_info(),
             once: false,
+            discovery: None,
             resolver: Arc::new(SystemResolver),
             resolve_timeout: DEFAULT_RESOLVE_TIMEOUT,
         }

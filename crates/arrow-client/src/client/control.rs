@@ -8,6 +8,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 use super::event::ClientEvent;
+use super::scanning::Scanner;
 use crate::service_table::{ServiceSpec, ServiceTable};
 use crate::status_file::StatusFile;
 
@@ -41,6 +42,8 @@ pub(crate) struct Control {
     pub(crate) events: mpsc::UnboundedSender<ClientEvent>,
     /// When the service accepted REGISTER on the current connection.
     pub(crate) registered_at: Option<Instant>,
+    /// The scanner, when discovery is on.
+    pub(crate) scanner: Option<Scanner>,
 }
 
 impl Control {

@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 
 use super::control::Control;
 use super::event::ClientEvent;
+use super::scanning::{ScanState, Scanner};
 use crate::connection::{Connection, Disconnect, Event, LocalCommand, SessionHandle, State};
 use crate::local_sockets::{LocalEvent, LocalSockets};
 use crate::outbox::{Outbox, write_or_flush};
@@ -90,6 +91,11 @@ where
     {
         let mut codec = wire::client_codec();
         let mut input = BytesMut::with_capacity(64 * 1024);
+        if let Some(scanner) = &mut self.control.scanner {
+            let state = scanner.state.borrow_and_update().clone();
+            self.conn.set_scanning(state.running);
+            self.conn.set_scan_findings(state.findings);
+        }
         self.conn.start(Instant::now());
         loop {
             self.flush()?;
@@ -139,6 +145,10 @@ where
                     self.on_local_events();
                 }
                 () = sleep => self.conn.handle_timeout(Instant::now()),
+                state = scan_state_changed(&mut self.control.scanner) => {
+                    self.conn.set_scanning(state.running);
+                    self.conn.set_scan_findings(state.findings);
+                }
                 command = self.control.commands.recv(), if !self.control.stopping => {
                     if let Some(table) = self.control.apply(command) {
                         self.conn.update_table(table);
@@ -215,8 +225,9 @@ where
             // read straight from one become DATA: go round until nothing new.
             let progressed = self.on_local_events();
             while let Some(event) = self.conn.poll_event() {
-                let event = self.on_event(event);
-                let _ = self.events.send(event);
+                if let Some(event) = self.on_event(event) {
+                    let _ = self.events.send(event);
+                }
             }
             let (up, down) = self.base_bytes;
             self.control
@@ -230,8 +241,8 @@ where
 
     /// Logs an event of the core in its span, keeps the status file current, and returns
     /// the user's view of it.
-    fn on_event(&mut self, event: Event) -> ClientEvent {
-        match event {
+    fn on_event(&mut self, event: Event) -> Option<ClientEvent> {
+        Some(match event {
             Event::Registered => {
                 let now = Instant::now();
                 self.control.registered_at = Some(now);
@@ -290,7 +301,14 @@ where
                 tracing::info!(services, reset, "service table sent with UPDATE");
                 ClientEvent::TableSent { services, reset }
             }
-        }
+            Event::ScanRequested => {
+                tracing::info!("the service asked for a scan");
+                if let Some(scanner) = &self.control.scanner {
+                    scanner.request();
+                }
+                return None;
+            }
+        })
     }
 
     /// After an orderly shutdown: writes what is queued, then close_notify, bounded.
@@ -320,4 +338,14 @@ where
         let _ = self.flush();
         self.locals.close_all();
     }
+}
+
+/// The scanner's next state; never, without a scanner (or once it is gone).
+async fn scan_state_changed(scanner: &mut Option<Scanner>) -> ScanState {
+    if let Some(scanner) = scanner
+        && scanner.state.changed().await.is_ok()
+    {
+        return scanner.state.borrow_and_update().clone();
+    }
+    std::future::pending().await
 }

@@ -21,6 +21,8 @@
 //! {"event":"unsupported","kind":"SCAN_NETWORK"}
 //! {"event":"table_replaced","services":2}
 //! {"event":"table_sent","services":2,"reset":false}
+//! {"event":"scan_started"}
+//! {"event":"scan_finished","hosts":3,"services":4,"cut_short":false}
 //! {"event":"stopping"}
 //! {"event":"stopped"}
 //! ```
@@ -164,6 +166,17 @@ pub enum ClientEvent {
         /// The service asked for it with RESET_SVC_TABLE.
         reset: bool,
     },
+    /// A scan of the LAN started (discovery on: at start, periodically, on SCAN_NETWORK).
+    ScanStarted,
+    /// A scan ended: what it found (GET_SCAN_REPORT's answer from now on).
+    ScanFinished {
+        /// Hosts found.
+        hosts: usize,
+        /// Services found.
+        services: usize,
+        /// The scan's deadline cut it short.
+        cut_short: bool,
+    },
     /// Shutting down: no new session; open ones end once flushed.
     Stopping,
     /// The client stopped.
@@ -265,6 +278,20 @@ impl fmt::Display for ClientEvent {
                 f,
                 "UPDATE sent: {services} service(s){}",
                 if *reset { " (RESET_SVC_TABLE)" } else { "" }
+            ),
+            ClientEvent::ScanStarted => f.write_str("scanning the LAN for cameras"),
+            ClientEvent::ScanFinished {
+                hosts,
+                services,
+                cut_short,
+            } => write!(
+                f,
+                "scan finished: {hosts} host(s), {services} service(s){}",
+                if *cut_short {
+                    " (cut short by its deadline)"
+                } else {
+                    ""
+                }
             ),
             ClientEvent::Stopping => {
                 f.write_str("stopping: no new sessions, closing the open ones")

@@ -46,6 +46,7 @@ mod driver;
 mod event;
 mod registration;
 mod runtime;
+mod scanning;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -120,9 +121,10 @@ impl Client {
     /// service host that does not resolve, an unreachable service) is retried, and shown
     /// in events and the status file.
     pub fn spawn(
-        config: ClientConfig,
+        mut config: ClientConfig,
         events: mpsc::UnboundedSender<ClientEvent>,
     ) -> Result<Self, Error> {
+        config.connection.discovery = config.discovery.is_some();
         let lock = match &config.state_dir {
             Some(dir) => Some(StateLock::acquire(dir)?),
             None => None,
@@ -164,6 +166,10 @@ impl Client {
                 identity.uuid,
                 mac.to_string(),
             ),
+            scanner: config
+                .discovery
+                .clone()
+                .map(|scan| scanning::Scanner::spawn(scan, events.clone())),
             events,
             registered_at: None,
         };

@@ -20,6 +20,10 @@ pub struct ConnectionConfig {
     /// Without it a CONNECT for a service whose address is not a loopback address is
     /// answered with HUP 3, so the client never opens more of the network than this host.
     pub gateway: bool,
+    /// Discovery is on: SCAN_NETWORK asks for a scan ([`Event::ScanRequested`]).
+    ///
+    /// [`Event::ScanRequested`]: super::Event::ScanRequested
+    pub discovery: bool,
     /// On [`Connection::shutdown`](super::Connection::shutdown), how long open sessions
     /// get to deliver what they hold before they are hung up anyway.
     pub shutdown_grace: Duration,
@@ -52,6 +56,7 @@ impl Default for ConnectionConfig {
             ping_timeout: Duration::from_secs(15),
             max_sessions: 16_384,
             gateway: false,
+            discovery: false,
             shutdown_grace: Duration::from_secs(3),
         }
     }

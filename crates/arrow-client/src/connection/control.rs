@@ -1,9 +1,11 @@
 //! Answers to the service's control messages, and the service table the service sees.
 //!
-//! PING gets ACK; GET_STATUS gets STATUS (request id, scanner flag 0, active sessions);
-//! GET_SCAN_REPORT gets an empty SCAN_REPORT; SCAN_NETWORK is ignored (no scanner); an
-//! unknown type gets ACK UNSUPPORTED_METHOD and the connection stays up. REDIRECT ends the
-//! connection with the target.
+//! PING gets ACK; GET_STATUS gets STATUS (request id, scanner flag while a scan runs,
+//! active sessions); GET_SCAN_REPORT gets a SCAN_REPORT of the last scan
+//! ([`Connection::set_scan_findings`]; empty before any); SCAN_NETWORK asks the driver for
+//! a scan ([`Event::ScanRequested`]) when discovery is on, and is ignored otherwise, as the
+//! spec allows; an unknown type gets ACK UNSUPPORTED_METHOD and the connection stays up.
+//! REDIRECT ends the connection with the target.
 //!
 //! The table: [`Connection::update_table`] replaces it and announces it with UPDATE.
 //! RESET_SVC_TABLE asks the client to drop what a scanner found and go back to the
@@ -14,10 +16,20 @@
 use std::time::Instant;
 
 use super::{Connection, Disconnect, Event, LocalCommand, State};
-use crate::message::{ControlIn, Outgoing, code};
+use crate::message::{ControlIn, Outgoing, ScanFindings, code};
 use crate::service_table::ServiceTable;
 
 impl Connection {
+    /// Whether a scan runs now (STATUS's scanner flag).
+    pub fn set_scanning(&mut self, scanning: bool) {
+        self.scanning = scanning;
+    }
+
+    /// What the last scan found: the answer to GET_SCAN_REPORT from now on.
+    pub fn set_scan_findings(&mut self, findings: ScanFindings) {
+        self.findings = findings;
+    }
+
     /// Replaces the service table: later CONNECTs use it, and the service is told with
     /// UPDATE (at once when registered, right after the ACK during the handshake). Open
     /// sessions keep running, also to services no longer in the table.
@@ -55,7 +67,11 @@ impl Connection {
                 self.transmit.push_back(Outgoing::Status {
                     msg_id: id,
                     request_id: msg_id,
-                    flags: 0,
+                    flags: if self.scanning {
+                        arrow_codec::StatusFlags::SCANNING.0
+                    } else {
+                        0
+                    },
                     active_sessions: u32::try_from(self.sessions.len()).unwrap_or(u32::MAX),
                 });
             }
@@ -64,10 +80,15 @@ impl Connection {
                 self.transmit.push_back(Outgoing::ScanReport {
                     msg_id: id,
                     request_id: msg_id,
+                    findings: self.findings.clone(),
                 });
             }
-            // No scanner: nothing to scan.
-            ControlIn::ScanNetwork => {}
+            // Without discovery there is nothing to scan: ignored, as the spec allows.
+            ControlIn::ScanNetwork => {
+                if self.config.discovery {
+                    self.events.push_back(Event::ScanRequested);
+                }
+            }
             ControlIn::ResetSvcTable => self.send_update(true),
             ControlIn::Redirect { target } => self.disconnect(Disconnect::Redirected(target)),
             ControlIn::Hup { session, code } => self.handle_service_hup(session, code),

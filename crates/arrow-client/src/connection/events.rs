@@ -125,6 +125,8 @@ pub enum Event {
         /// The message type.
         kind: String,
     },
+    /// The service asked for a scan (SCAN_NETWORK) and discovery is on.
+    ScanRequested,
     /// The service table changed (a new table, or RESET_SVC_TABLE) and UPDATE was sent.
     TableUpdated {
         /// Services in the table now.

@@ -68,7 +68,7 @@ pub use config::ConnectionConfig;
 pub use events::{Disconnect, Event, LocalCommand, SessionEnd, SessionHandle, State, UsageError};
 
 use crate::ProtocolViolation;
-use crate::message::{Incoming, Outgoing};
+use crate::message::{Incoming, Outgoing, ScanFindings};
 use crate::service_table::ServiceTable;
 use sessions::Session;
 
@@ -107,13 +107,17 @@ pub struct Connection {
     transmit: VecDeque<Outgoing>,
     local: VecDeque<LocalCommand>,
     events: VecDeque<Event>,
+    /// A scan runs (STATUS's flag).
+    scanning: bool,
+    /// The last scan's findings (GET_SCAN_REPORT's answer).
+    findings: ScanFindings,
 }
 
 impl Connection {
     /// A connection for this service table, not started.
     pub fn new(config: ConnectionConfig, table: ServiceTable) -> Self {
         assert!(
-            (1..=65_536).contains(&config.capacity),
+            (1..=ConnectionConfig::MAX_CAPACITY).contains(&config.capacity),
             "capacity must be 1..=65536 (window_size + 1)"
         );
         Connection {
@@ -137,6 +141,8 @@ impl Connection {
             transmit: VecDeque::new(),
             local: VecDeque::new(),
             events: VecDeque::new(),
+            scanning: false,
+            findings: ScanFindings::default(),
         }
     }
 

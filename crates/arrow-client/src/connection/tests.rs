@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::*;
-use crate::message::{ControlIn, Incoming, Outgoing, code};
+use crate::message::{ControlIn, Incoming, Outgoing, ScanFindings, code};
 use crate::service_table::{ServiceKind, ServiceSpec, ServiceTable};
 
 pub(super) fn table() -> ServiceTable {
@@ -243,7 +243,65 @@ fn scan_network_gets_no_answer() {
     let mut h = Harness::new();
     h.feed(control(3, ControlIn::ScanNetwork));
     assert!(h.transmit().is_empty());
+    assert!(
+        h.events().is_empty(),
+        "discovery off: ignored, as the spec allows"
+    );
     assert_eq!(h.conn.state(), State::Established);
+}
+
+#[test]
+fn with_discovery_scan_network_asks_for_a_scan_and_status_and_report_follow_the_scanner() {
+    let mut h = Harness::new();
+    h.conn.config.discovery = true;
+    h.feed(control(3, ControlIn::ScanNetwork));
+    assert!(h.transmit().is_empty(), "no ACK is expected");
+    assert_eq!(h.events(), vec![Event::ScanRequested]);
+
+    // While the scan runs, STATUS's flag S is 1.
+    h.conn.set_scanning(true);
+    h.feed(control(4, ControlIn::GetStatus));
+    assert!(matches!(
+        h.transmit().as_slice(),
+        [Outgoing::Status {
+            request_id: 4,
+            flags: 1,
+            ..
+        }]
+    ));
+    // Once it ended, the flag is 0 and GET_SCAN_REPORT answers with what it found.
+    let findings = ScanFindings {
+        hosts: vec![arrow_codec::HostRecord {
+            flags: arrow_codec::HostFlags::ARP,
+            mac: arrow_codec::MacAddr([2, 0, 0, 0, 0, 9]),
+            ip: "10.99.0.10".parse().unwrap(),
+            ports: vec![554],
+        }],
+        services: vec![
+            arrow_codec::Service::new(
+                77,
+                arrow_codec::ServiceType::Rtsp,
+                "10.99.0.10".parse().unwrap(),
+                554,
+            )
+            .with_path("/live.sdp"),
+        ],
+    };
+    h.conn.set_scanning(false);
+    h.conn.set_scan_findings(findings.clone());
+    h.feed(control(5, ControlIn::GetStatus));
+    h.feed(control(6, ControlIn::GetScanReport));
+    match h.transmit().as_slice() {
+        [
+            Outgoing::Status { flags: 0, .. },
+            Outgoing::ScanReport {
+                request_id: 6,
+                findings: got,
+                ..
+            },
+        ] => assert_eq!(got, &findings),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The scan's driver: the sockets and timers around the sans-IO probing.
 //!
 //! 1. The plan ([`super::scope`]): which addresses, from which interfaces.
-//! 2. The sweep ([`sweep`]), and beside it an ONVIF WS-Discovery probe: a UDP datagram to
+//! 2. The sweep, and beside it an ONVIF WS-Discovery probe: a UDP datagram to
 //!    the discard port of every address (the kernel asks ARP for it, so the neighbour table
 //!    learns its MAC without privileges) and an ICMP echo where the system allows
 //!    unprivileged ones (`net.ipv4.ping_group_range`); then a TCP connect to each candidate

@@ -57,6 +57,9 @@ struct Raw {
     ping_timeout: Option<HumanDuration>,
     reconnect_min: Option<HumanDuration>,
     reconnect_max: Option<HumanDuration>,
+    discovery: Option<bool>,
+    discovery_interface: Option<NameList>,
+    discovery_max_hosts: Option<usize>,
     #[serde(default)]
     service: Vec<toml::Spanned<RawService>>,
 }
@@ -110,6 +113,32 @@ impl<'de> Deserialize<'de> for PathList {
                     paths.push(PathBuf::from(path));
                 }
                 Ok(PathList(paths))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `discovery_interface = "eth1"` or `["eth1", "eth2"]`.
+struct NameList(Vec<String>);
+
+impl<'de> Deserialize<'de> for NameList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = NameList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an interface name or a list of them")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<NameList, E> {
+                Ok(NameList(vec![v.to_string()]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<NameList, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element::<String>()? {
+                    names.push(name);
+                }
+                Ok(NameList(names))
             }
         }
         d.deserialize_any(V)
@@ -355,6 +384,9 @@ fn parse(path: &Path, text: &str) -> Result<(Settings, bool), String> {
         ping_timeout: raw.ping_timeout.map(|d| d.0),
         reconnect_min: raw.reconnect_min.map(|d| d.0),
         reconnect_max: raw.reconnect_max.map(|d| d.0),
+        discovery: raw.discovery,
+        discovery_interfaces: raw.discovery_interface.map(|l| l.0).unwrap_or_default(),
+        discovery_max_hosts: raw.discovery_max_hosts,
     };
     Ok((settings, holds_credentials))
 }
@@ -375,6 +407,9 @@ ping_interval = "20s"
 ping_timeout = "1m 30s"
 reconnect_min = "500ms"
 reconnect_max = "2m"
+discovery = true
+discovery_interface = ["eth1", "eth2"]
+discovery_max_hosts = 4096
 
 [[service]]
 type = "rtsp"
@@ -426,6 +461,9 @@ url = "rtsp://127.0.0.1/second"
             ping_timeout: Some(Duration::from_secs(90)),
             reconnect_min: Some(Duration::from_millis(500)),
             reconnect_max: Some(Duration::from_secs(120)),
+            discovery: Some(true),
+            discovery_interfaces: vec!["eth1".into(), "eth2".into()],
+            discovery_max_hosts: Some(4096),
             services: vec![
                 spec(ServiceKind::Rtsp, "rtsp://user:pass@127.0.0.1:554/live"),
                 spec(ServiceKind::Http, "127.0.0.1:80"),
@@ -477,6 +515,9 @@ url = "rtsp://127.0.0.1/second"
             "ping_timeout",
             "reconnect_min",
             "reconnect_max",
+            "discovery",
+            "discovery_interface",
+            "discovery_max_hosts",
             "[[service]]",
         ] {
             assert!(doc.contains(&format!("| `{key}` |")), "no row for {key}");

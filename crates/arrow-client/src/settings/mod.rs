@@ -9,7 +9,7 @@
 //! kind (`tcp`, `http`, `rtsp`, `mjpeg`) replace the lower layer's services of that kind
 //! only, keeping its others. So what a command line says about a list is exactly what
 //! runs, and a file's entry can always be overridden. The switches (`system_roots`,
-//! `gateway`) are on when either layer turns them on.
+//! `gateway`, `discovery`) are on when either layer turns them on.
 //!
 //! Messages name an option the way both the command line and the file spell it,
 //! `--reconnect-min (`reconnect_min`)`.
@@ -34,6 +34,7 @@ use std::time::Duration;
 use crate::Error;
 use crate::client::ClientConfig;
 use crate::connection::ConnectionConfig;
+use crate::discovery::ScanConfig;
 use crate::identity::MacAddr;
 use crate::reconnect::ReconnectPolicy;
 use crate::service_table::{ServiceKind, ServiceSpec, split_host_port};
@@ -66,6 +67,14 @@ pub struct Settings {
     pub reconnect_min: Option<Duration>,
     /// `--reconnect-max` / `reconnect_max`.
     pub reconnect_max: Option<Duration>,
+    /// `--discovery` / `discovery`: scan the LAN for cameras.
+    pub discovery: Option<bool>,
+    /// `--discovery-interface` / `discovery_interface`: the interfaces whose subnets are
+    /// scanned (every non-loopback one when empty).
+    pub discovery_interfaces: Vec<String>,
+    /// `--discovery-max-hosts` / `discovery_max_hosts`: the most addresses one scan may
+    /// sweep.
+    pub discovery_max_hosts: Option<usize>,
 }
 
 /// The command line's list when it has one, else the file's.
@@ -101,7 +110,26 @@ impl Settings {
             ping_timeout: self.ping_timeout.or(base.ping_timeout),
             reconnect_min: self.reconnect_min.or(base.reconnect_min),
             reconnect_max: self.reconnect_max.or(base.reconnect_max),
+            discovery: on(self.discovery, base.discovery),
+            discovery_interfaces: list(self.discovery_interfaces, base.discovery_interfaces),
+            discovery_max_hosts: self.discovery_max_hosts.or(base.discovery_max_hosts),
         }
+    }
+
+    /// Discovery is on (default: off).
+    pub fn discovery(&self) -> bool {
+        self.discovery.unwrap_or(false)
+    }
+
+    /// What a scan covers, when discovery is on.
+    pub fn scan(&self) -> Option<ScanConfig> {
+        self.discovery().then(|| ScanConfig {
+            interfaces: self.discovery_interfaces.clone(),
+            max_hosts: self
+                .discovery_max_hosts
+                .unwrap_or(ScanConfig::default().max_hosts),
+            ..ScanConfig::default()
+        })
     }
 
     /// Also trust the platform's roots (default: no).
@@ -214,6 +242,7 @@ impl Settings {
         config.services = self.services.clone();
         config.connection = self.connection();
         config.reconnect = self.reconnect();
+        config.discovery = self.scan();
         Ok(config)
     }
 

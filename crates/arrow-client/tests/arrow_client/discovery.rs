@@ -120,6 +120,11 @@ fn at(host: u8, port: u16) -> SocketAddr {
 }
 
 fn config(rtsp_port: u16, http_port: u16) -> ScanConfig {
+    config_scan(rtsp_port, http_port)
+}
+
+/// A scan of 127.0.0.2 to 127.0.0.5 on these ports, without ONVIF.
+fn config_scan(rtsp_port: u16, http_port: u16) -> ScanConfig {
     ScanConfig {
         targets: vec![
             "127.0.0.2/31".parse().unwrap(),
@@ -463,4 +468,84 @@ fn netns_a_camera_behind_a_veth_is_found_with_its_mac_and_typed_services() {
             .iter()
             .all(|s| s.mac.to_string() == camera_mac)
     );
+}
+
+/// A camera that takes connections and never answers: a probe of it waits out its timeout,
+/// so a scan that meets it lasts at least that long.
+async fn silent(addr: SocketAddr) -> Guard<()> {
+    let listener = TcpListener::bind(addr).await.unwrap();
+    Guard(tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    }))
+}
+
+#[tokio::test]
+async fn with_discovery_the_client_scans_sets_the_status_flag_and_reports_what_it_found() {
+    use crate::malicious::Scripted;
+    use crate::support::{Spawned, certs, client_config, wait_for};
+    use arrow_client::client::ClientEvent;
+    use arrow_codec::{ControlBody, ControlMessage, StatusFlags};
+
+    let (rtsp_port, http_port) = (free_port().await, free_port().await);
+    let _cams = [
+        camera(at(2, rtsp_port), h264_camera).await,
+        silent(at(3, rtsp_port)).await,
+    ];
+    let certs = certs();
+    let scripted = Scripted::new(&certs).await;
+    let mut config = client_config(scripted.addr(), &certs, &[]);
+    config.discovery = Some(ScanConfig {
+        targets: vec!["127.0.0.2/31".parse().unwrap()],
+        probe_timeout: Duration::from_secs(1),
+        ..config_scan(rtsp_port, http_port)
+    });
+    let mut client = Spawned::start(config);
+    let (mut peer, _) = scripted.accept().await;
+    // The first scan runs at start; its findings answer GET_SCAN_REPORT.
+    wait_for(&mut client.events, |e| {
+        matches!(e, ClientEvent::ScanFinished { .. })
+    })
+    .await;
+    peer.send(&ControlMessage::new(7, ControlBody::GetScanReport))
+        .await;
+    let report = match peer.recv_control().await.expect("SCAN_REPORT").body {
+        ControlBody::ScanReport(report) => report,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(report.request_id, 7);
+    let found: Vec<(ServiceType, u16, &str)> = report
+        .services
+        .iter()
+        .map(|s| (s.svc_type, s.port, s.path.as_str()))
+        .collect();
+    assert!(
+        found.contains(&(ServiceType::Rtsp, rtsp_port, "/live.sdp")),
+        "{found:?}"
+    );
+    assert_eq!(report.hosts.len(), 2, "{:?}", report.hosts);
+
+    // SCAN_NETWORK starts another scan; STATUS says so while it runs, and not after.
+    peer.send(&ControlMessage::new(8, ControlBody::ScanNetwork))
+        .await;
+    wait_for(&mut client.events, |e| *e == ClientEvent::ScanStarted).await;
+    peer.send(&ControlMessage::new(9, ControlBody::GetStatus))
+        .await;
+    let flags = |body: ControlBody| match body {
+        ControlBody::Status(status) => status.flags,
+        other => panic!("{other:?}"),
+    };
+    let during = flags(peer.recv_control().await.expect("STATUS").body);
+    assert_eq!(during, StatusFlags::SCANNING);
+    wait_for(&mut client.events, |e| {
+        matches!(e, ClientEvent::ScanFinished { .. })
+    })
+    .await;
+    peer.send(&ControlMessage::new(10, ControlBody::GetStatus))
+        .await;
+    let after = flags(peer.recv_control().await.expect("STATUS").body);
+    assert_eq!(after, StatusFlags::default());
+    client.stop().await.unwrap();
 }

@@ -92,6 +92,16 @@ pub(crate) struct RunArgs {
     /// [default: 1m].
     #[arg(long, value_name = DURATION, value_parser = interval)]
     reconnect_max: Option<Duration>,
+    /// Discovery: scan the LAN for cameras at start, every 5 minutes and on each
+    /// SCAN_NETWORK, and answer GET_SCAN_REPORT with what was found (docs/discovery.md).
+    #[arg(long)]
+    discovery: bool,
+    /// Scan only this interface's subnet; repeatable [default: every non-loopback one].
+    #[arg(long, value_name = "IF")]
+    discovery_interface: Vec<String>,
+    /// The most addresses one scan may sweep [default: 1024, a /22].
+    #[arg(long, value_name = "N")]
+    discovery_max_hosts: Option<usize>,
     /// Connect and register once, then exit: 0 registered, 1 refused (any refusal code),
     /// 3 transport failure (a server or service host that does not resolve included), 4
     /// protocol violation.
@@ -119,6 +129,9 @@ impl RunArgs {
             ping_timeout: self.ping_timeout,
             reconnect_min: self.reconnect_min,
             reconnect_max: self.reconnect_max,
+            discovery: self.discovery.then_some(true),
+            discovery_interfaces: self.discovery_interface.clone(),
+            discovery_max_hosts: self.discovery_max_hosts,
         }
     }
 
