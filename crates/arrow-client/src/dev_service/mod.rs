@@ -87,6 +87,57 @@ pub struct ExposedService {
     pub port: u16,
 }
 
+/// What the development service can ask a connected client, on request
+/// ([`DevService::request`]): the control messages the Arrow Service sends to a client's
+/// scanner and about its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceRequest {
+    /// SCAN_NETWORK: scan your LAN (no answer expected).
+    ScanNetwork,
+    /// GET_STATUS: answered with STATUS ([`ServiceEvent::Status`]).
+    GetStatus,
+    /// GET_SCAN_REPORT: answered with SCAN_REPORT ([`ServiceEvent::ScanReport`]).
+    GetScanReport,
+    /// RESET_SVC_TABLE: drop what your scanner found and send your table again (UPDATE).
+    ResetSvcTable,
+}
+
+impl ServiceRequest {
+    /// Every request, by its command name (`scan_network`, `get_status`,
+    /// `get_scan_report`, `reset_svc_table`).
+    pub const ALL: [(&'static str, ServiceRequest); 4] = [
+        ("scan_network", ServiceRequest::ScanNetwork),
+        ("get_status", ServiceRequest::GetStatus),
+        ("get_scan_report", ServiceRequest::GetScanReport),
+        ("reset_svc_table", ServiceRequest::ResetSvcTable),
+    ];
+
+    fn body(self) -> ControlBody {
+        match self {
+            ServiceRequest::ScanNetwork => ControlBody::ScanNetwork,
+            ServiceRequest::GetStatus => ControlBody::GetStatus,
+            ServiceRequest::GetScanReport => ControlBody::GetScanReport,
+            ServiceRequest::ResetSvcTable => ControlBody::ResetSvcTable,
+        }
+    }
+}
+
+impl std::str::FromStr for ServiceRequest {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let name = s.trim().to_ascii_lowercase().replace('-', "_");
+        Self::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, r)| *r)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|(n, _)| *n).collect();
+                format!("unknown request {s:?} (one of: {})", names.join(", "))
+            })
+    }
+}
+
 /// What the development service reports: one JSON line each on the command line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -158,6 +209,37 @@ pub enum ServiceEvent {
         /// Bytes from the client to the user.
         bytes_from_client: u64,
     },
+    /// A request was sent to a client ([`DevService::request`]).
+    RequestSent {
+        /// Connection number.
+        client: u64,
+        /// The request's msg_id (its answer carries it as `request_id`).
+        msg_id: u16,
+        /// The message type, e.g. `SCAN_NETWORK`.
+        request: String,
+    },
+    /// A client answered GET_STATUS.
+    Status {
+        /// Connection number.
+        client: u64,
+        /// The GET_STATUS msg_id.
+        request_id: u16,
+        /// The client's scanner runs (flag S).
+        scanning: bool,
+        /// Its open sessions.
+        active_sessions: u32,
+    },
+    /// A client answered GET_SCAN_REPORT.
+    ScanReport {
+        /// Connection number.
+        client: u64,
+        /// The GET_SCAN_REPORT msg_id.
+        request_id: u16,
+        /// The hosts its last scan found.
+        hosts: Vec<arrow_codec::HostRecord>,
+        /// The services its last scan found.
+        services: Vec<arrow_codec::Service>,
+    },
     /// A client connection ended.
     ClientDisconnected {
         /// Connection number.
@@ -172,6 +254,7 @@ pub enum ServiceEvent {
 pub struct DevService {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
+    requests: tokio::sync::broadcast::Sender<(Option<u64>, ServiceRequest)>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -186,13 +269,31 @@ impl DevService {
             .local_addr()
             .map_err(|e| Error::io("listening", e))?;
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, config, events, stop_rx));
-        Ok(DevService { addr, stop, task })
+        let (requests, _) = tokio::sync::broadcast::channel(64);
+        let task = tokio::spawn(accept_loop(
+            listener,
+            config,
+            events,
+            stop_rx,
+            requests.clone(),
+        ));
+        Ok(DevService {
+            addr,
+            stop,
+            requests,
+            task,
+        })
     }
 
     /// The TLS listener's address.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Sends `request` to the registered client numbered `client` (as in the events), or to
+    /// every registered client with `None`. Answers come as events.
+    pub fn request(&self, client: Option<u64>, request: ServiceRequest) {
+        let _ = self.requests.send((client, request));
     }
 
     /// Stops accepting and drops every client connection and exposed port.
@@ -202,11 +303,18 @@ impl DevService {
     }
 }
 
+/// What the service tells one client's task: stop, and the requests to send it.
+struct Steering {
+    stop: watch::Receiver<bool>,
+    requests: tokio::sync::broadcast::Receiver<(Option<u64>, ServiceRequest)>,
+}
+
 async fn accept_loop(
     listener: TcpListener,
     config: ServiceConfig,
     events: mpsc::UnboundedSender<ServiceEvent>,
     mut stop: watch::Receiver<bool>,
+    requests: tokio::sync::broadcast::Sender<(Option<u64>, ServiceRequest)>,
 ) {
     let acceptor = TlsAcceptor::from(config.tls.clone());
     let mut next_client = 1u64;
@@ -222,9 +330,12 @@ async fn accept_loop(
                 let acceptor = acceptor.clone();
                 let config = config.clone();
                 let events = events.clone();
-                let stop = client_stop.clone();
+                let steering = Steering {
+                    stop: client_stop.clone(),
+                    requests: requests.subscribe(),
+                };
                 clients.spawn(async move {
-                    let reason = match serve_client(client, tcp, peer, acceptor, &config, &events, stop).await {
+                    let reason = match serve_client(client, tcp, peer, acceptor, &config, &events, steering).await {
                         Ok(()) => "closed".to_string(),
                         Err(e) => e.to_string(),
                     };
@@ -418,7 +529,22 @@ impl ClientConn<'_> {
                 }
                 ControlBody::Register(_) => return Err("REGISTER after the handshake".into()),
                 ControlBody::Update(update) => self.table_update = Some(update.services),
-                ControlBody::Status(_) | ControlBody::ScanReport(_) => {}
+                ControlBody::Status(status) => {
+                    let _ = self.events.send(ServiceEvent::Status {
+                        client: self.client,
+                        request_id: status.request_id,
+                        scanning: status.flags.0 & arrow_codec::StatusFlags::SCANNING.0 != 0,
+                        active_sessions: status.active_sessions,
+                    });
+                }
+                ControlBody::ScanReport(report) => {
+                    let _ = self.events.send(ServiceEvent::ScanReport {
+                        client: self.client,
+                        request_id: report.request_id,
+                        hosts: report.hosts,
+                        services: report.services,
+                    });
+                }
                 _ => self.control(ControlMessage::ack(
                     msg.msg_id,
                     ErrorCode::UnsupportedMethod,
@@ -458,8 +584,12 @@ async fn serve_client(
     acceptor: TlsAcceptor,
     config: &ServiceConfig,
     events: &mpsc::UnboundedSender<ServiceEvent>,
-    mut stop: watch::Receiver<bool>,
+    steering: Steering,
 ) -> Result<(), String> {
+    let Steering {
+        mut stop,
+        mut requests,
+    } = steering;
     let tls = tokio::time::timeout(
         Duration::from_secs(20),
         acceptor.accept(tokio::io::BufReader::with_capacity(TLS_READ_BUFFER, tcp)),
@@ -535,6 +665,7 @@ async fn serve_client(
         table_update: None,
     };
     let mut ping: Option<u16> = None;
+    let mut requests_open = true;
     let mut ping_timer = tokio::time::interval_at(
         tokio::time::Instant::now() + config.ping_interval,
         config.ping_interval,
@@ -584,6 +715,20 @@ async fn serve_client(
                     Err(e) => break Err(format!("write: {e}")),
                 }
             }
+            request = requests.recv(), if requests_open => match request {
+                Ok((target, request)) if target.is_none_or(|t| t == client) => {
+                    let msg_id = conn.msg_id();
+                    let message = ControlMessage::new(msg_id, request.body());
+                    let _ = events.send(ServiceEvent::RequestSent {
+                        client,
+                        msg_id,
+                        request: message.control_type().to_string(),
+                    });
+                    conn.control(message);
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => requests_open = false,
+            },
             _ = stop.wait_for(|s| *s) => break Ok(()),
         }
     };

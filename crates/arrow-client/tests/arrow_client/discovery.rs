@@ -549,3 +549,75 @@ async fn with_discovery_the_client_scans_sets_the_status_flag_and_reports_what_i
     assert_eq!(after, StatusFlags::default());
     client.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_development_service_asks_a_client_for_its_scan_and_status_on_request() {
+    use crate::support::{Spawned, certs, client_config, start_service, wait_for};
+    use arrow_client::client::ClientEvent;
+    use arrow_client::dev_service::{ServiceEvent, ServiceRequest};
+
+    let (rtsp_port, http_port) = (free_port().await, free_port().await);
+    let _cam = camera(at(2, rtsp_port), h264_camera).await;
+    let certs = certs();
+    let mut service = start_service(&certs).await;
+    let mut config = client_config(service.addr, &certs, &[]);
+    config.discovery = Some(ScanConfig {
+        targets: vec!["127.0.0.2/32".parse().unwrap()],
+        ..config_scan(rtsp_port, http_port)
+    });
+    let mut client = Spawned::start(config);
+    wait_for(&mut service.events, |e| {
+        matches!(e, ServiceEvent::ClientRegistered { .. })
+    })
+    .await;
+    wait_for(&mut client.events, |e| {
+        matches!(e, ClientEvent::ScanFinished { .. })
+    })
+    .await;
+    let dev = service.service.as_ref().unwrap();
+
+    dev.request(Some(1), ServiceRequest::GetScanReport);
+    let report = wait_for(&mut service.events, |e| {
+        matches!(e, ServiceEvent::ScanReport { .. })
+    })
+    .await;
+    let ServiceEvent::ScanReport {
+        services, hosts, ..
+    } = report
+    else {
+        unreachable!()
+    };
+    assert_eq!(hosts.len(), 1);
+    assert_eq!(services.len(), 1, "{services:?}");
+    assert_eq!(
+        (services[0].svc_type, services[0].path.as_str()),
+        (ServiceType::Rtsp, "/live.sdp")
+    );
+
+    dev.request(None, ServiceRequest::ScanNetwork);
+    wait_for(&mut client.events, |e| *e == ClientEvent::ScanStarted).await;
+    wait_for(&mut client.events, |e| {
+        matches!(e, ClientEvent::ScanFinished { .. })
+    })
+    .await;
+    dev.request(None, ServiceRequest::GetStatus);
+    let status = wait_for(&mut service.events, |e| {
+        matches!(e, ServiceEvent::Status { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            status,
+            ServiceEvent::Status {
+                scanning: false,
+                active_sessions: 0,
+                ..
+            }
+        ),
+        "{status:?}"
+    );
+    // Another client number: nothing is sent.
+    dev.request(Some(9), ServiceRequest::GetStatus);
+    client.stop().await.unwrap();
+    service.stop().await;
+}

@@ -53,6 +53,10 @@ pub(crate) enum ArrowCommand {
     Scan(scan::ScanArgs),
     /// Run a development Arrow Service: accept clients over TLS and expose each of their
     /// services on a local port. One JSON line per event.
+    ///
+    /// Lines on stdin send requests to the clients: `scan_network`, `get_status`,
+    /// `get_scan_report` or `reset_svc_table`, then a client number (from the events) or
+    /// nothing for every client; the answers are printed as events.
     Serve(serve::ServeArgs),
     /// Print the client identity kept in a state directory (UUID and MAC, never the key),
     /// creating it on first use.

@@ -15,14 +15,23 @@
 //! {"event":"port_closed","client":1,"svc_id":23517,"port":41207}
 //! {"event":"session_opened","client":1,"session":1,"svc_id":23517,"peer":"127.0.0.1:40400"}
 //! {"event":"session_closed","client":1,"session":1,"reason":"user_closed","code":null,"bytes_to_client":5,"bytes_from_client":5}
+//! {"event":"request_sent","client":1,"msg_id":4,"request":"GET_STATUS"}
+//! {"event":"status","client":1,"request_id":4,"scanning":false,"active_sessions":0}
+//! {"event":"scan_report","client":1,"request_id":5,"hosts":[...],"services":[...]}
 //! {"event":"client_disconnected","client":1,"reason":"closed"}
 //! ```
+//!
+//! Requests to the clients come as lines on stdin, `REQUEST [CLIENT]`: `scan_network`,
+//! `get_status`, `get_scan_report`, `reset_svc_table`, to the client numbered CLIENT in the
+//! events, or to every client. Answers are printed as they come.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use arrow_client::dev_service::{DevCertificates, DevService, ServiceConfig, ServiceEvent};
+use arrow_client::dev_service::{
+    DevCertificates, DevService, ServiceConfig, ServiceEvent, ServiceRequest,
+};
 use arrow_client::tls::server_config_from_files;
 use clap::Args;
 use serde::Serialize;
@@ -31,6 +40,7 @@ use uuid::Uuid;
 
 use crate::exit::CliError;
 use crate::output::Output;
+use crate::signals::{Signal, Signals};
 
 /// Arguments of `protoctl arrow serve`.
 #[derive(Debug, Args)]
@@ -125,14 +135,92 @@ pub(crate) async fn run(args: ServeArgs, out: &mut Output) -> Result<(), CliErro
     out.json_line(&ServeEvent::Listening {
         addr: service.local_addr(),
     })?;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut signals = Signals::new()?;
+    let mut commands = stdin_lines();
     loop {
         tokio::select! {
             Some(event) = events.recv() => out.json_line(&ServeEvent::Service(event))?,
-            _ = &mut ctrl_c => break,
+            Some(line) = commands.recv() => match command(&line) {
+                Ok(Some((request, client))) => service.request(client, request),
+                Ok(None) => {}
+                Err(why) => tracing::warn!("stdin: {why}"),
+            },
+            signal = signals.next() => if let Signal::Stop(_) = signal { break },
         }
     }
     service.stop().await;
     Ok(())
+}
+
+/// Lines of stdin, read on a thread of their own; the channel ends with stdin.
+fn stdin_lines() -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel(16);
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// A line of stdin: `REQUEST [CLIENT]` (`scan_network`, `get_status`, `get_scan_report`,
+/// `reset_svc_table`; a client number from the events, every client when left out). Blank
+/// lines and `#` comments are nothing.
+fn command(line: &str) -> Result<Option<(ServiceRequest, Option<u64>)>, String> {
+    let line = line.split('#').next().unwrap_or("").trim();
+    let mut words = line.split_whitespace();
+    let Some(request) = words.next() else {
+        return Ok(None);
+    };
+    let request: ServiceRequest = request.parse()?;
+    let client = match words.next() {
+        None => None,
+        Some(n) => Some(
+            n.parse::<u64>()
+                .map_err(|_| format!("{n:?} is not a client number"))?,
+        ),
+    };
+    if let Some(extra) = words.next() {
+        return Err(format!("unexpected {extra:?} after the client number"));
+    }
+    Ok(Some((request, client)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdin_commands_name_a_request_and_maybe_a_client() {
+        let cases = [
+            (
+                "get_status 2",
+                Ok(Some((ServiceRequest::GetStatus, Some(2)))),
+            ),
+            (
+                "scan-network",
+                Ok(Some((ServiceRequest::ScanNetwork, None))),
+            ),
+            (
+                "  GET_SCAN_REPORT 1  # the first client",
+                Ok(Some((ServiceRequest::GetScanReport, Some(1)))),
+            ),
+            (
+                "reset_svc_table",
+                Ok(Some((ServiceRequest::ResetSvcTable, None))),
+            ),
+            ("", Ok(None)),
+            ("# nothing", Ok(None)),
+        ];
+        for (line, want) in cases {
+            assert_eq!(command(line), want, "{line}");
+        }
+        for bad in ["reboot", "get_status one", "get_status 1 2"] {
+            assert!(command(bad).is_err(), "{bad}");
+        }
+    }
 }
