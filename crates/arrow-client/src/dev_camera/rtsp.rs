@@ -485,8 +485,22 @@ fn request_path(request: &Request<Vec<u8>>) -> String {
     }
 }
 
+/// A response with the reason phrase RFC 2326 gives its status.
 fn builder(status: StatusCode) -> rtsp_types::ResponseBuilder {
-    Response::builder(Version::V1_0, status)
+    let builder = Response::builder(Version::V1_0, status);
+    let reason = match u16::from(status) {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        454 => "Session Not Found",
+        455 => "Method Not Valid in This State",
+        461 => "Unsupported Transport",
+        501 => "Not Implemented",
+        505 => "RTSP Version not supported",
+        _ => return builder,
+    };
+    builder.reason_phrase(reason)
 }
 
 fn serialize<B: AsRef<[u8]>>(response: &Response<B>) -> Vec<u8> {
@@ -601,6 +615,9 @@ mod tests {
             let (got, text, _) = ask(&mut conn, &request(method, &format!("{BASE}{path}"), 7, ""));
             assert_eq!(got, status, "{kind:?} {line}: {text}");
             assert!(text.starts_with(&format!("RTSP/1.0 {status} ")), "{text}");
+            if status == 200 {
+                assert!(text.starts_with("RTSP/1.0 200 OK\r\n"), "{text}");
+            }
             assert!(text.contains("CSeq: 7\r\n"), "{kind:?} {line}: {text}");
             assert!(text.contains("Server: protoctl-fake-camera"), "{text}");
             for want in wanted {
