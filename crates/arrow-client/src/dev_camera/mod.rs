@@ -52,6 +52,8 @@ mod http;
 mod mjpeg;
 mod onvif;
 mod onvif_responder;
+#[cfg(test)]
+mod proptests;
 mod rtp;
 mod rtsp;
 mod sdp;
