@@ -167,3 +167,89 @@ fn arrow_camera_bad_flags_exit_2() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// Refuses to go on outside a network namespace of its own: multicast from a test must
+/// never reach this machine's networks. Inside `cargo xtask ci`'s namespace the test
+/// binary's network namespace differs from its parent's (xtask's) and only `lo` exists.
+fn assert_private_network_namespace() {
+    let ours = std::fs::read_link("/proc/self/ns/net").expect("own network namespace");
+    let parent = std::os::unix::process::parent_id();
+    let theirs = std::fs::read_link(format!("/proc/{parent}/ns/net"))
+        .expect("the parent's network namespace (run by cargo xtask ci)");
+    assert_ne!(
+        ours, theirs,
+        "refusing to send multicast: same network namespace as the parent; run by cargo xtask ci"
+    );
+    if let Ok(init) = std::fs::read_link("/proc/1/ns/net") {
+        assert_ne!(
+            ours, init,
+            "refusing to send multicast in the machine's network namespace"
+        );
+    }
+    let devices = std::fs::read_to_string("/proc/self/net/dev").expect("/proc/self/net/dev");
+    let interfaces: Vec<&str> = devices
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        interfaces,
+        ["lo"],
+        "refusing to send multicast: interfaces other than lo"
+    );
+}
+
+#[test]
+#[ignore = "needs a private network namespace: run by cargo xtask ci"]
+fn netns_arrow_camera_onvif_answers_a_probe_with_its_device_service() {
+    assert_private_network_namespace();
+    use std::net::{Ipv4Addr, UdpSocket};
+    let camera = Running::start(&[
+        "arrow",
+        "camera",
+        "--bind",
+        "127.0.0.1:0",
+        "--kind",
+        "mjpeg",
+        "--onvif",
+    ]);
+    let listening = camera.wait_event("listening");
+    assert_eq!(listening["onvif"], true);
+    let addr = listening["addr"].as_str().unwrap().to_string();
+    let prober = UdpSocket::bind("127.0.0.1:0").unwrap();
+    prober.set_multicast_loop_v4(true).unwrap();
+    prober.set_read_timeout(Some(WAIT)).unwrap();
+    let probe = "<?xml version=\"1.0\"?>\
+        <s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" \
+        xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" \
+        xmlns:d=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\" \
+        xmlns:dn=\"http://www.onvif.org/ver10/network/wsdl\">\
+        <s:Header><a:MessageID>urn:uuid:cli-probe</a:MessageID></s:Header>\
+        <s:Body><d:Probe><d:Types>dn:NetworkVideoTransmitter</d:Types></d:Probe></s:Body>\
+        </s:Envelope>";
+    prober
+        .send_to(probe.as_bytes(), (Ipv4Addr::new(239, 255, 255, 250), 3702))
+        .unwrap();
+    let mut answer = [0u8; 16 * 1024];
+    let (len, _) = prober
+        .recv_from(&mut answer)
+        .expect("a ProbeMatches in time");
+    let xml = String::from_utf8_lossy(&answer[..len]).into_owned();
+    assert!(
+        xml.contains("<a:RelatesTo>urn:uuid:cli-probe</a:RelatesTo>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!(
+            "<d:XAddrs>http://{addr}/onvif/device_service</d:XAddrs>"
+        )),
+        "{xml}"
+    );
+    let line = camera.wait_event("onvif_probe");
+    assert_eq!(line["message_id"], "urn:uuid:cli-probe");
+    assert_eq!(line["answered"], true);
+    camera.signal("TERM");
+    camera.wait_event("stopped");
+    assert_eq!(camera.wait_exit(), Some(0));
+}
