@@ -5,7 +5,8 @@
 //! client that does not read never blocks reading its TEARDOWN), ticks the frame clock
 //! while streaming, and watches the camera's stop. Reading pauses while
 //! [`MAX_QUEUED`] bytes wait to be written, and so does the frame clock: a slow client
-//! gets frames later, never an unbounded queue.
+//! gets frames later, never an unbounded queue; one that takes nothing for 30 s is
+//! closed, and so is one that sends no request for 30 s while nothing streams to it.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -22,7 +23,8 @@ use super::mjpeg;
 use super::rtsp::{RtspConnection, RtspSeeds, RtspStep, StreamChange};
 use super::{CameraConfig, CameraEvent};
 
-/// How long a client may go without a whole request while nothing streams to it.
+/// How long a client may go without a whole request while nothing streams to it, and
+/// without taking any of the bytes waiting for it.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Bytes queued for the client above which neither requests nor frames are taken.
@@ -114,6 +116,8 @@ pub(super) async fn serve(
     let mut chunk = [0u8; READ_CHUNK];
     let mut closing: Option<&'static str> = None;
     let mut idle_deadline = Instant::now() + REQUEST_TIMEOUT;
+    // When the client last took bytes (or had none waiting for it).
+    let mut last_write = Instant::now();
     let reason: String = loop {
         if closing.is_some() && conn.out.is_empty() {
             let _ = writer.shutdown().await;
@@ -121,6 +125,18 @@ pub(super) async fn serve(
         }
         let streaming = conn.frame_clock.is_some();
         let room = conn.out.len() < MAX_QUEUED;
+        if conn.out.is_empty() {
+            last_write = Instant::now();
+        }
+        // A client that takes nothing for REQUEST_TIMEOUT stalled; one that sends no
+        // request for as long, with nothing streaming to it, is idle.
+        let deadline = if !conn.out.is_empty() {
+            Some((last_write + REQUEST_TIMEOUT, "stalled"))
+        } else if !streaming {
+            Some((idle_deadline, "idle"))
+        } else {
+            None
+        };
         tokio::select! {
             read = reader.read(&mut chunk), if closing.is_none() && room => match read {
                 Ok(0) => break "client_closed".to_string(),
@@ -139,15 +155,16 @@ pub(super) async fn serve(
             },
             written = writer.write(&conn.out), if !conn.out.is_empty() => match written {
                 Ok(0) => break "client_closed".to_string(),
-                Ok(n) => conn.out.advance(n),
+                Ok(n) => {
+                    conn.out.advance(n);
+                    last_write = Instant::now();
+                }
                 Err(e) => break closed_reason(&e),
             },
             _ = tick(&mut conn.frame_clock), if streaming && room && closing.is_none() => {
                 conn.queue_frame();
             }
-            () = tokio::time::sleep_until(idle_deadline), if !streaming && closing.is_none() => {
-                break "idle".to_string();
-            }
+            why = expire(deadline) => break why.to_string(),
             _ = stop.wait_for(|s| *s) => break "stopped".to_string(),
         }
     };
@@ -167,6 +184,17 @@ fn closed_reason(e: &std::io::Error) -> String {
             "client_closed".to_string()
         }
         _ => e.to_string(),
+    }
+}
+
+/// Waits for the deadline and gives its reason (never, without one).
+async fn expire(deadline: Option<(Instant, &'static str)>) -> &'static str {
+    match deadline {
+        Some((at, why)) => {
+            tokio::time::sleep_until(at).await;
+            why
+        }
+        None => std::future::pending().await,
     }
 }
 

@@ -259,8 +259,9 @@ pub enum CameraEvent {
         /// Connection number.
         client: u64,
         /// Why: `client_closed` (the client went), `answered` (HTTP: the answer is sent,
-        /// `Connection: close`), `bad_request`, `idle` (no request for 30 s), `stopped`
-        /// (the camera stopped), or the socket error.
+        /// `Connection: close`), `bad_request`, `idle` (no request for 30 s while
+        /// nothing streams), `stalled` (took none of the bytes waiting for it for 30 s),
+        /// `stopped` (the camera stopped), or the socket error.
         reason: String,
         /// Frames sent (H.264 pictures, audio packets or JPEGs).
         frames: u64,

@@ -583,6 +583,32 @@ async fn stop_closes_streaming_and_idle_clients_and_reports_each() {
     }
 }
 
+/// Virtual time: the runtime skips ahead to the camera's 30 s deadline once every task
+/// waits.
+#[tokio::test(start_paused = true)]
+async fn a_client_that_sends_no_request_is_closed_as_idle() {
+    let (camera, mut events) = start(CameraConfig::new(CameraKind::RtspH264)).await;
+    let mut silent = TcpStream::connect(camera.local_addr()).await.unwrap();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(600), async {
+        loop {
+            match events.recv().await.expect("events") {
+                CameraEvent::ClientClosed { reason, .. } => return reason,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("closed within 600 virtual seconds");
+    assert_eq!(closed, "idle");
+    let mut rest = Vec::new();
+    assert_eq!(
+        silent.read_to_end(&mut rest).await.unwrap(),
+        0,
+        "closed without a word"
+    );
+    camera.stop().await;
+}
+
 #[tokio::test]
 async fn a_bad_configuration_is_refused_before_anything_runs() {
     let mut bad_path = CameraConfig::new(CameraKind::Http);
