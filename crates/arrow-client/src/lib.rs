@@ -44,8 +44,11 @@
 //! - `config-file`: `settings::file`, the TOML config file of `protoctl arrow run`
 //!   (`Settings::load`), with errors that name the file, line, column and key. Adds `toml`.
 //! - `dev-service`: `dev_service`, the development Arrow Service (a real TLS server
-//!   exposing each client service on a local port) and its certificates, made with rcgen.
-//!   Adds `rcgen`. A device that only runs the client needs neither.
+//!   exposing each client service on a local port) and its certificates, made with rcgen;
+//!   and `dev_camera`, a fake IP camera (RTSP with an H.264 clip, MJPEG, HTTP, ONVIF
+//!   WS-Discovery) for tests, demos and scanners without hardware. Adds `rcgen`,
+//!   `rtsp-types`, `sdp-types`, `base64`, `httparse`, `jpeg-encoder` and `quick-xml`. A
+//!   device that only runs the client needs neither feature.
 //!
 //! ```toml
 //! arrow-client = { version = "0.1", features = ["config-file"] }
@@ -89,6 +92,8 @@
 
 pub mod client;
 pub mod connection;
+#[cfg(feature = "dev-service")]
+pub mod dev_camera;
 #[cfg(feature = "dev-service")]
 pub mod dev_service;
 pub mod discovery;

@@ -63,7 +63,7 @@ pub fn read_matches(xml: &[u8], message_id: &str) -> Vec<OnvifMatch> {
     loop {
         match reader.read_event_into(&mut buf) {
             Ok(Event::Start(e)) => {
-                let name = e.local_name().as_ref().to_vec();
+                let name = e.local_name().as_ref().as_bytes().to_vec();
                 if name == b"ProbeMatch" {
                     current = Some(OnvifMatch {
                         xaddrs: Vec::new(),
@@ -83,9 +83,7 @@ pub fn read_matches(xml: &[u8], message_id: &str) -> Vec<OnvifMatch> {
                 }
             }
             Ok(Event::Text(t)) => {
-                let Ok(text) = t.decode() else {
-                    continue;
-                };
+                let text = t.xml10_content();
                 let words = || text.split_whitespace().map(String::from);
                 match (path.last().map(Vec::as_slice), current.as_mut()) {
                     (Some(b"RelatesTo"), _) => relates_to = text.trim().to_string(),

@@ -1,7 +1,8 @@
 //! End-to-end tests of the Arrow client against the development Arrow Service and scripted
-//! services, over real TLS on 127.0.0.1.
+//! services, over real TLS on 127.0.0.1; and the fake camera (dev_camera).
 
 mod corpus;
+mod dev_camera;
 mod discovery;
 mod end_to_end;
 mod golden;

@@ -19,6 +19,13 @@ fn sans_io_modules_do_no_io_and_read_no_clock() {
         "message.rs",
         "service_table.rs",
         "wire.rs",
+        "dev_camera/clip.rs",
+        "dev_camera/http.rs",
+        "dev_camera/mjpeg.rs",
+        "dev_camera/onvif.rs",
+        "dev_camera/rtp.rs",
+        "dev_camera/rtsp.rs",
+        "dev_camera/sdp.rs",
     ];
     // tokio-util's codec traits are pure (bytes in, items out); the runtime is not.
     let forbidden = [

@@ -3,6 +3,7 @@
 mod arctop;
 mod arkeo;
 mod arrow;
+mod arrow_camera;
 mod arrow_client;
 mod arrow_config;
 mod demo;

@@ -1,5 +1,6 @@
 //! `protoctl arrow ...`: the Angelcam Arrow v2 protocol.
 
+mod camera;
 mod decode;
 mod encode;
 mod identity;
@@ -58,6 +59,18 @@ pub(crate) enum ArrowCommand {
     /// `get_scan_report` or `reset_svc_table`, then a client number (from the events) or
     /// nothing for every client; the answers are printed as events.
     Serve(serve::ServeArgs),
+    /// Run a fake IP camera that answers a scanner's probes as a real camera of its kind
+    /// does and streams when a client goes on.
+    ///
+    /// Kinds: rtsp-h264 (RTSP with an H.264 clip, RTP over TCP interleaved after SETUP and
+    /// PLAY), rtsp-audio-only (RTSP whose SDP has only PCMA audio), rtsp-locked (RTSP that
+    /// answers DESCRIBE with 401), mjpeg (HTTP multipart/x-mixed-replace JPEG frames made on
+    /// the fly), mjpeg-locked (HTTP 401 on the stream), http (a plain web page). --onvif
+    /// also answers ONVIF WS-Discovery Probes. One JSON line per event: listening,
+    /// client_connected, client_refused, request, bad_request, streaming, client_closed,
+    /// onvif_probe, onvif_ignored, stopped. SIGINT/SIGTERM: every client closed, exit 0. A
+    /// busy port exits 3.
+    Camera(camera::CameraArgs),
     /// Print the client identity kept in a state directory (UUID and MAC, never the key),
     /// creating it on first use.
     Identity(identity::IdentityArgs),
@@ -74,6 +87,7 @@ pub(crate) async fn run(cmd: ArrowCommand, out: &mut Output) -> Result<(), CliEr
         ArrowCommand::Run(args) => run::run(args, out).await,
         ArrowCommand::Scan(args) => scan::run(args, out).await,
         ArrowCommand::Serve(args) => serve::run(args, out).await,
+        ArrowCommand::Camera(args) => camera::run(args, out).await,
         ArrowCommand::Identity(args) => identity::run(args, out),
         ArrowCommand::Status(args) => status::run(args, out),
     }
