@@ -621,3 +621,69 @@ async fn the_development_service_asks_a_client_for_its_scan_and_status_on_reques
     client.stop().await.unwrap();
     service.stop().await;
 }
+
+#[tokio::test]
+async fn the_scanner_types_every_kind_of_fake_camera_as_the_reference_would() {
+    use arrow_client::dev_camera::{CameraConfig, CameraKind, FakeCamera};
+
+    let (rtsp_port, http_port) = (free_port().await, free_port().await);
+    let cases = [
+        (
+            17,
+            CameraKind::RtspH264,
+            rtsp_port,
+            ServiceType::Rtsp,
+            "/live.sdp",
+        ),
+        (
+            18,
+            CameraKind::RtspAudioOnly,
+            rtsp_port,
+            ServiceType::UnsupportedRtsp,
+            "/live.sdp",
+        ),
+        (
+            19,
+            CameraKind::RtspLocked,
+            rtsp_port,
+            ServiceType::LockedRtsp,
+            "",
+        ),
+        (
+            20,
+            CameraKind::Mjpeg,
+            http_port,
+            ServiceType::Mjpeg,
+            "/mjpg/video.mjpg",
+        ),
+        (
+            21,
+            CameraKind::MjpegLocked,
+            http_port,
+            ServiceType::LockedMjpeg,
+            "/mjpg/video.mjpg",
+        ),
+        (22, CameraKind::Http, http_port, ServiceType::Http, ""),
+    ];
+    let mut cameras = Vec::new();
+    for (host, kind, port, _, _) in cases {
+        let listener = TcpListener::bind(at(host, port)).await.unwrap();
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        cameras.push(FakeCamera::spawn(listener, CameraConfig::new(kind), tx).unwrap());
+    }
+    let config = ScanConfig {
+        targets: vec!["127.0.0.16/28".parse().unwrap()],
+        rtsp_ports: vec![rtsp_port],
+        http_ports: vec![http_port],
+        onvif: false,
+        ..ScanConfig::default()
+    };
+    let result = discovery::scan(&config, &|_| {}).await.unwrap();
+    for (host, kind, port, want_type, want_path) in cases {
+        let got = service(&result.services, at(host, port));
+        assert_eq!(got, Some((want_type, want_path.to_string())), "{kind:?}");
+    }
+    for camera in cameras {
+        camera.stop().await;
+    }
+}
