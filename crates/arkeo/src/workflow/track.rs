@@ -214,6 +214,9 @@ pub struct Tracker {
     failure: Option<Error>,
     states: BTreeMap<u32, ChannelState>,
     swept: BTreeSet<u32>,
+    /// Channels seen running (or sweeping) in this run: a JV object read before that is
+    /// the channel's previous one, not new.
+    seen_running: BTreeSet<u32>,
     jv_due: BTreeSet<u32>,
     reported: BTreeMap<u32, String>,
     expected_scans: BTreeMap<u32, usize>,
@@ -255,6 +258,7 @@ impl Tracker {
             failure: None,
             states: BTreeMap::new(),
             swept: BTreeSet::new(),
+            seen_running: BTreeSet::new(),
             jv_due: BTreeSet::new(),
             reported: BTreeMap::new(),
             expected_scans: BTreeMap::new(),
@@ -556,6 +560,9 @@ impl Tracker {
                 self.events
                     .push_back(TrackEvent::ChannelChanged { state: s.clone() });
             }
+            if s.state == ChannelStatus::Running || s.in_jv() {
+                self.seen_running.insert(s.index);
+            }
             self.states.insert(s.index, s.clone());
         }
         Ok(states)
@@ -567,6 +574,11 @@ impl Tracker {
             return;
         };
         if jv.scans.is_empty() || self.reported.get(&channel) == Some(&time) {
+            return;
+        }
+        if !self.seen_running.contains(&channel) {
+            // Measured before this run started: known, never reported.
+            self.reported.insert(channel, time);
             return;
         }
         let state = self.states.get(&channel);

@@ -751,6 +751,23 @@ fn track_runs_for_its_duration_writes_jv_and_iv_and_stops_every_channel() {
     assert!(jv.lines().count() > 2, "JV rows written: {jv}");
     let iv = std::fs::read_to_string(out_dir.join("iv.csv")).unwrap();
     assert!(iv.lines().count() > 2, "IV rows written: {iv}");
+    // JSON Lines always: one whole JV object per line, the first measured in this run.
+    let jsonl = std::fs::read_to_string(out_dir.join("jv.jsonl")).unwrap();
+    let objects: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!objects.is_empty());
+    for object in &objects {
+        let scans = object["jv"]["scans"].as_array().unwrap();
+        assert_eq!(scans.len(), 2, "complete: forward and reverse");
+        assert!(
+            scans
+                .iter()
+                .all(|s| s["data"].as_array().unwrap().len() > 1)
+        );
+    }
+    assert!(out_dir.join("iv.jsonl").exists());
     let (series, texts) = svg_series_and_texts(&plot);
     assert_eq!(series, 2, "a line per channel");
     assert!(texts.iter().any(|t| t == "channel 1"), "{texts:?}");

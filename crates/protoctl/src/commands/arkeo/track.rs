@@ -21,8 +21,8 @@
 //!
 //! Files in `--out DIR` (made when missing): `jv.jsonl` (one line per JV object:
 //! `{"channel", "elapsed_s", "jv"}`) and `iv.jsonl` (`{"elapsed_s", "points", "reading"}`);
-//! with `--format csv`, `jv.csv` (one row per scan with its figures of merit) and `iv.csv`
-//! (one row per channel and reading).
+//! with `--format csv` also `jv.csv` (one row per scan with its figures of merit) and
+//! `iv.csv` (one row per channel and reading).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -81,7 +81,7 @@ pub(crate) struct TrackArgs {
     /// Write every JV object and IV reading into this directory (made when missing).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// The files' format in --out.
+    /// The files in --out: JSON Lines, or JSON Lines and CSV too.
     #[arg(long, value_enum, default_value_t = FileFormat::Json)]
     format: FileFormat,
     /// Draw the maximum power over time of each channel into this SVG at the end.
@@ -103,7 +103,7 @@ enum Encoding {
 enum FileFormat {
     /// JSON Lines (`jv.jsonl`, `iv.jsonl`).
     Json,
-    /// CSV (`jv.csv`, `iv.csv`).
+    /// JSON Lines and CSV (`jv.csv`, `iv.csv`).
     Csv,
 }
 
@@ -229,83 +229,77 @@ impl std::fmt::Display for TrackLine {
     }
 }
 
-/// `--out DIR`: the JV objects and IV readings as they come.
+/// `--out DIR`: the JV objects and IV readings as they come, as JSON Lines (`jv.jsonl`,
+/// `iv.jsonl`) and, with `--format csv`, as CSV too (`jv.csv`, `iv.csv`).
 struct Files {
-    format: FileFormat,
     jv: BufWriter<File>,
     iv: BufWriter<File>,
+    csv: Option<(BufWriter<File>, BufWriter<File>)>,
+}
+
+fn create(dir: &Path, name: &str) -> Result<BufWriter<File>, CliError> {
+    let path = dir.join(name);
+    File::create(&path)
+        .map(BufWriter::new)
+        .map_err(|e| CliError::local(format!("cannot write {}: {e}", path.display())))
+}
+
+fn line(file: &mut BufWriter<File>, line: &str) -> Result<(), CliError> {
+    writeln!(file, "{line}")
+        .and_then(|()| file.flush())
+        .map_err(|e| CliError::local(format!("cannot write to --out: {e}")))
 }
 
 impl Files {
     fn create(dir: &Path, format: FileFormat) -> Result<Self, CliError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| CliError::local(format!("cannot make {}: {e}", dir.display())))?;
-        let ext = match format {
-            FileFormat::Json => "jsonl",
-            FileFormat::Csv => "csv",
+        let csv = match format {
+            FileFormat::Json => None,
+            FileFormat::Csv => {
+                let mut jv = create(dir, "jv.csv")?;
+                let mut iv = create(dir, "iv.csv")?;
+                line(
+                    &mut jv,
+                    "elapsed_s,channel,acquisition_time,scan,voc_V,jsc_mA_cm2,ff_pct,pce_pct,pmax_mW_cm2",
+                )?;
+                line(&mut iv, "elapsed_s,timestamp,channel,voltage_V,current_A")?;
+                Some((jv, iv))
+            }
         };
-        let open = |name: &str| {
-            let path = dir.join(format!("{name}.{ext}"));
-            File::create(&path)
-                .map(BufWriter::new)
-                .map_err(|e| CliError::local(format!("cannot write {}: {e}", path.display())))
-        };
-        let mut files = Files {
-            format,
-            jv: open("jv")?,
-            iv: open("iv")?,
-        };
-        if format == FileFormat::Csv {
-            files.write_jv_line(
-                "elapsed_s,channel,acquisition_time,scan,voc_V,jsc_mA_cm2,ff_pct,pce_pct,pmax_mW_cm2",
-            )?;
-            files.write_iv_line("elapsed_s,timestamp,channel,voltage_V,current_A")?;
-        }
-        Ok(files)
-    }
-
-    fn write_jv_line(&mut self, line: &str) -> Result<(), CliError> {
-        writeln!(self.jv, "{line}")
-            .and_then(|()| self.jv.flush())
-            .map_err(|e| CliError::local(format!("cannot write the JV file: {e}")))
-    }
-
-    fn write_iv_line(&mut self, line: &str) -> Result<(), CliError> {
-        writeln!(self.iv, "{line}")
-            .and_then(|()| self.iv.flush())
-            .map_err(|e| CliError::local(format!("cannot write the IV file: {e}")))
+        Ok(Files {
+            jv: create(dir, "jv.jsonl")?,
+            iv: create(dir, "iv.jsonl")?,
+            csv,
+        })
     }
 
     fn jv(&mut self, channel: u32, elapsed_s: f64, jv: &JvData) -> Result<(), CliError> {
-        match self.format {
-            FileFormat::Json => {
-                let line =
-                    serde_json::json!({"channel": channel, "elapsed_s": elapsed_s, "jv": jv});
-                self.write_jv_line(&line.to_string())
-            }
-            FileFormat::Csv => {
-                let value = |q: &Option<arkeo::jv::Quantity>| {
-                    q.as_ref()
-                        .and_then(|q| finite(q.value))
-                        .map_or(String::new(), |v| v.to_string())
-                };
-                for scan in &jv.scans {
-                    let p = &scan.parameters;
-                    let row = format!(
-                        "{elapsed_s:.3},{channel},{},{},{},{},{},{},{}",
-                        jv.acquisition_time.as_deref().unwrap_or(""),
-                        scan.name,
-                        value(&p.voc),
-                        value(&p.jsc),
-                        value(&p.fill_factor),
-                        value(&p.efficiency),
-                        value(&p.p_mpp)
-                    );
-                    self.write_jv_line(&row)?;
-                }
-                Ok(())
-            }
+        let record = serde_json::json!({"channel": channel, "elapsed_s": elapsed_s, "jv": jv});
+        line(&mut self.jv, &record.to_string())?;
+        let Some((csv, _)) = &mut self.csv else {
+            return Ok(());
+        };
+        let value = |q: &Option<arkeo::jv::Quantity>| {
+            q.as_ref()
+                .and_then(|q| finite(q.value))
+                .map_or(String::new(), |v| v.to_string())
+        };
+        for scan in &jv.scans {
+            let p = &scan.parameters;
+            let row = format!(
+                "{elapsed_s:.3},{channel},{},{},{},{},{},{},{}",
+                jv.acquisition_time.as_deref().unwrap_or(""),
+                scan.name,
+                value(&p.voc),
+                value(&p.jsc),
+                value(&p.fill_factor),
+                value(&p.efficiency),
+                value(&p.p_mpp)
+            );
+            line(csv, &row)?;
         }
+        Ok(())
     }
 
     fn iv(
@@ -314,25 +308,26 @@ impl Files {
         reading: &arkeo::multichannel::IvReading,
         points: &[(u32, f64, f64)],
     ) -> Result<(), CliError> {
-        match self.format {
-            FileFormat::Json => {
-                let line = serde_json::json!({"elapsed_s": elapsed_s, "points": points.iter().map(|(c, v, a)| (c, finite(*v), finite(*a))).collect::<Vec<_>>(), "reading": reading});
-                self.write_iv_line(&line.to_string())
-            }
-            FileFormat::Csv => {
-                for (channel, v, a) in points {
-                    let show = |x: f64| finite(x).map_or(String::new(), |x| x.to_string());
-                    let row = format!(
-                        "{elapsed_s:.3},{},{channel},{},{}",
-                        reading.timestamp,
-                        show(*v),
-                        show(*a)
-                    );
-                    self.write_iv_line(&row)?;
-                }
-                Ok(())
-            }
+        let record = serde_json::json!({
+            "elapsed_s": elapsed_s,
+            "points": points.iter().map(|(c, v, a)| (c, finite(*v), finite(*a))).collect::<Vec<_>>(),
+            "reading": reading,
+        });
+        line(&mut self.iv, &record.to_string())?;
+        let Some((_, csv)) = &mut self.csv else {
+            return Ok(());
+        };
+        for (channel, v, a) in points {
+            let show = |x: f64| finite(x).map_or(String::new(), |x| x.to_string());
+            let row = format!(
+                "{elapsed_s:.3},{},{channel},{},{}",
+                reading.timestamp,
+                show(*v),
+                show(*a)
+            );
+            line(csv, &row)?;
         }
+        Ok(())
     }
 }
 
