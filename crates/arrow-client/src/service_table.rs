@@ -238,6 +238,22 @@ pub struct Service {
     pub path: String,
     /// Announced as locked (the URL had credentials, which the client did not keep).
     pub locked: bool,
+    /// Its type on the wire (for a discovered RTSP service, Unknown or Unsupported RTSP
+    /// too).
+    pub wire_type: arrow_codec::ServiceType,
+    /// Found by the scanner, not configured.
+    pub discovered: bool,
+}
+
+/// The kind of a wire type: the RTSP types are RTSP, the MJPEG ones MJPEG.
+fn kind_of(service_type: arrow_codec::ServiceType) -> ServiceKind {
+    use arrow_codec::ServiceType as T;
+    match service_type {
+        T::Rtsp | T::LockedRtsp | T::UnknownRtsp | T::UnsupportedRtsp => ServiceKind::Rtsp,
+        T::Mjpeg | T::LockedMjpeg => ServiceKind::Mjpeg,
+        T::Http => ServiceKind::Http,
+        _ => ServiceKind::Tcp,
+    }
 }
 
 /// As JSON: `{"svc_id":7,"type":"rtsp","locked":false,"addr":"10.0.0.5:554","path":"/live"}`
@@ -245,20 +261,24 @@ pub struct Service {
 impl serde::Serialize for Service {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut record = s.serialize_struct("Service", 5)?;
+        let mut record = s.serialize_struct("Service", 6)?;
         record.serialize_field("svc_id", &self.id)?;
         record.serialize_field("type", self.kind.name())?;
         record.serialize_field("locked", &self.locked)?;
         record.serialize_field("addr", &self.addr.to_string())?;
         record.serialize_field("path", &self.path)?;
+        if self.discovered {
+            record.serialize_field("discovered", &true)?;
+        }
         record.end()
     }
 }
 
 impl Service {
-    /// The service type on the wire: `LOCKED_RTSP`/`LOCKED_MJPEG` for locked services.
+    /// The service type on the wire: `LOCKED_RTSP`/`LOCKED_MJPEG` for locked services,
+    /// Unknown and Unsupported RTSP for what the scanner found so.
     pub fn service_type(&self) -> arrow_codec::ServiceType {
-        self.kind.service_type(self.locked)
+        self.wire_type
     }
 }
 
@@ -321,10 +341,68 @@ impl ServiceTable {
                 addr,
                 path,
                 locked,
+                wire_type: kind.service_type(locked),
+                discovered: false,
             });
         }
         services.sort_by_key(|s| s.id);
         Ok(ServiceTable { services })
+    }
+
+    /// This table with the services a scan found beside it. The configured services keep
+    /// their ids; each found one gets the stable id of its type, MAC, address and path
+    /// (moved to the next free one on a collision); one at the address and port of a
+    /// configured service is left out (the user's word wins).
+    pub fn with_discovered(&self, found: &[crate::discovery::FoundService]) -> ServiceTable {
+        let mut used: std::collections::BTreeSet<u16> =
+            self.services.iter().map(|s| s.id).collect();
+        let taken: std::collections::BTreeSet<SocketAddr> =
+            self.services.iter().map(|s| s.addr).collect();
+        let mut found: Vec<&crate::discovery::FoundService> =
+            found.iter().filter(|f| !taken.contains(&f.addr)).collect();
+        found.sort_by(|a, b| {
+            (u16::from(a.service_type), a.mac, a.addr, &a.path).cmp(&(
+                u16::from(b.service_type),
+                b.mac,
+                b.addr,
+                &b.path,
+            ))
+        });
+        found.dedup_by(|a, b| a.addr == b.addr && a.service_type == b.service_type);
+        let mut services = self.services.clone();
+        for f in found
+            .into_iter()
+            .take(usize::from(u16::MAX).saturating_sub(services.len()))
+        {
+            let id = allocate_id(&mut used, f.service_type, f.mac, f.addr, &f.path);
+            services.push(Service {
+                id,
+                kind: kind_of(f.service_type),
+                mac: f.mac,
+                addr: f.addr,
+                path: f.path.clone(),
+                locked: matches!(
+                    f.service_type,
+                    arrow_codec::ServiceType::LockedRtsp | arrow_codec::ServiceType::LockedMjpeg
+                ),
+                wire_type: f.service_type,
+                discovered: true,
+            });
+        }
+        services.sort_by_key(|s| s.id);
+        ServiceTable { services }
+    }
+
+    /// The configured services only (what RESET_SVC_TABLE goes back to).
+    pub fn configured(&self) -> ServiceTable {
+        ServiceTable {
+            services: self
+                .services
+                .iter()
+                .filter(|s| !s.discovered)
+                .cloned()
+                .collect(),
+        }
     }
 
     /// The services, sorted by id.
@@ -683,5 +761,43 @@ mod tests {
         for s in t.services() {
             assert_eq!(t.get(s.id), Some(s));
         }
+    }
+
+    #[test]
+    fn discovered_services_join_beside_the_configured_ones_which_keep_their_ids() {
+        use crate::discovery::FoundService;
+        let configured = ServiceTable::new(resolved(&[
+            spec(ServiceKind::Rtsp, "rtsp://10.0.0.5/live"),
+            spec(ServiceKind::Tcp, "10.0.0.6:22"),
+        ]))
+        .unwrap();
+        let mac = MacAddr([2, 0, 0, 0, 0, 9]);
+        let found = [
+            FoundService {
+                service_type: arrow_codec::ServiceType::UnknownRtsp,
+                addr: "10.0.0.9:554".parse().unwrap(),
+                path: String::new(),
+                mac,
+            },
+            // At the address of a configured service: the user's word wins.
+            FoundService {
+                service_type: arrow_codec::ServiceType::Rtsp,
+                addr: "10.0.0.5:554".parse().unwrap(),
+                path: "/other".into(),
+                mac,
+            },
+        ];
+        let joined = configured.with_discovered(&found);
+        assert_eq!(joined.len(), 3);
+        for s in configured.services() {
+            assert_eq!(joined.get(s.id), Some(s), "configured ids unchanged");
+        }
+        let new = joined.services().iter().find(|s| s.discovered).unwrap();
+        assert_eq!(new.service_type(), arrow_codec::ServiceType::UnknownRtsp);
+        assert_eq!((new.kind, new.mac), (ServiceKind::Rtsp, mac));
+        assert_eq!(configured.with_discovered(&found), joined, "stable");
+        assert_eq!(joined.configured(), configured);
+        let json = serde_json::to_string(new).unwrap();
+        assert!(json.ends_with(r#""discovered":true}"#), "{json}");
     }
 }

@@ -3,12 +3,15 @@
 //! loop ([`super::runtime`]) owns it and lends it to each connection's driver
 //! ([`super::driver`]).
 
-use std::time::Instant;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
 use super::event::ClientEvent;
 use super::scanning::Scanner;
+use crate::discovery::FoundService;
+use crate::discovery::sightings::Sightings;
 use crate::service_table::{ServiceSpec, ServiceTable};
 use crate::status_file::StatusFile;
 
@@ -30,8 +33,14 @@ pub(crate) struct Control {
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
     /// The services as configured (resolved again on each attempt).
     pub(crate) specs: Vec<ServiceSpec>,
-    /// The table of the current connection (or the last one resolved).
+    /// The configured services of the current connection, resolved.
+    pub(crate) static_table: ServiceTable,
+    /// The table announced: the configured services and the visible discovered ones.
     pub(crate) table: ServiceTable,
+    /// The services scans found, and when (discovery on).
+    pub(crate) sightings: Sightings,
+    /// Where the sightings are kept (the state directory's `discovered.json`).
+    pub(crate) sightings_file: Option<PathBuf>,
     /// A shutdown was asked for (or every handle is gone).
     pub(crate) stopping: bool,
     /// Register once and leave.
@@ -47,6 +56,43 @@ pub(crate) struct Control {
 }
 
 impl Control {
+    /// The configured services (just resolved): the table announced is them and the
+    /// visible discovered services.
+    pub(crate) fn set_static_table(&mut self, table: ServiceTable) {
+        self.table = table.with_discovered(&self.sightings.visible(SystemTime::now()));
+        self.static_table = table;
+    }
+
+    /// A scan found `found`: the new table when the visible services changed.
+    pub(crate) fn record_scan(&mut self, found: &[FoundService]) -> Option<ServiceTable> {
+        let now = SystemTime::now();
+        self.sightings.record(found, now);
+        self.save_sightings();
+        let table = self
+            .static_table
+            .with_discovered(&self.sightings.visible(now));
+        (table != self.table).then(|| {
+            self.table = table.clone();
+            table
+        })
+    }
+
+    /// RESET_SVC_TABLE: the discovered services are forgotten.
+    pub(crate) fn forget_discovered(&mut self) {
+        self.sightings.clear();
+        self.save_sightings();
+        self.table = self.static_table.clone();
+    }
+
+    fn save_sightings(&self) {
+        if let Some(path) = &self.sightings_file
+            && let Err(e) =
+                crate::identity::write_private(path, self.sightings.to_json().as_bytes())
+        {
+            tracing::warn!(path = %path.display(), error = %e, "cannot keep the discovered services");
+        }
+    }
+
     /// Reports an event (a user who stopped listening is not an error).
     pub(crate) fn event(&self, event: ClientEvent) {
         let _ = self.events.send(event);
@@ -61,8 +107,8 @@ impl Control {
                     services: table.len(),
                 });
                 self.specs = specs;
-                self.table = table.clone();
-                Some(table)
+                self.set_static_table(table);
+                Some(self.table.clone())
             }
             Some(Command::Shutdown) | None => {
                 if !self.stopping {

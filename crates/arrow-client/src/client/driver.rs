@@ -55,6 +55,8 @@ pub(crate) struct Driver<'a, W> {
     server: String,
     /// Byte totals of the client before this connection.
     base_bytes: (u64, u64),
+    /// Scans whose findings this connection has taken.
+    scans_seen: u64,
 }
 
 impl<'a, W> Driver<'a, W>
@@ -81,6 +83,7 @@ where
             control,
             server: server.to_string(),
             base_bytes,
+            scans_seen: 0,
         }
     }
 
@@ -95,6 +98,7 @@ where
             let state = scanner.state.borrow_and_update().clone();
             self.conn.set_scanning(state.running);
             self.conn.set_scan_findings(state.findings);
+            self.scans_seen = state.scans;
         }
         self.conn.start(Instant::now());
         loop {
@@ -148,6 +152,13 @@ where
                 state = scan_state_changed(&mut self.control.scanner) => {
                     self.conn.set_scanning(state.running);
                     self.conn.set_scan_findings(state.findings);
+                    if state.scans > self.scans_seen {
+                        self.scans_seen = state.scans;
+                        if let Some(table) = self.control.record_scan(&state.found) {
+                            tracing::info!(services = table.len(), "the visible services changed");
+                            self.conn.update_table(table);
+                        }
+                    }
                 }
                 command = self.control.commands.recv(), if !self.control.stopping => {
                     if let Some(table) = self.control.apply(command) {
@@ -298,6 +309,9 @@ where
             }
             Event::Unsupported { kind } => ClientEvent::Unsupported { kind },
             Event::TableUpdated { services, reset } => {
+                if reset {
+                    self.control.forget_discovered();
+                }
                 tracing::info!(services, reset, "service table sent with UPDATE");
                 ClientEvent::TableSent { services, reset }
             }

@@ -59,6 +59,7 @@ pub use event::ClientEvent;
 pub use registration::{Registration, default_extended_info};
 
 use crate::Error;
+use crate::discovery::sightings::{SIGHTINGS_FILE, Sightings};
 use crate::identity::{self, Identity, MacAddr};
 use crate::resolve::{Resolve, resolve_services};
 use crate::service_table::{ServiceSpec, ServiceTable};
@@ -148,6 +149,11 @@ impl Client {
             gateway: config.connection.gateway,
             extended_info: config.extended_info.clone(),
         };
+        let sightings_file = config
+            .discovery
+            .as_ref()
+            .and(config.state_dir.as_ref())
+            .map(|dir| dir.join(SIGHTINGS_FILE));
         let (tx, rx) = mpsc::unbounded_channel();
         let handle = ClientHandle {
             commands: tx,
@@ -157,7 +163,15 @@ impl Client {
         let control = Control {
             commands: rx,
             specs: config.services.clone(),
+            static_table: ServiceTable::default(),
             table: ServiceTable::default(),
+            sightings: match (&config.discovery, &sightings_file) {
+                (Some(_), Some(path)) => std::fs::read_to_string(path)
+                    .map(|text| Sightings::from_json(&text))
+                    .unwrap_or_default(),
+                _ => Sightings::default(),
+            },
+            sightings_file: sightings_file.clone(),
             stopping: false,
             once: config.once,
             status: StatusFile::new(

@@ -118,7 +118,7 @@ impl Runtime {
             let server = self.reconnect.server().to_string();
             let outcome = match self.resolve().await {
                 Ok(Some(table)) => {
-                    self.control.table = table;
+                    self.control.set_static_table(table);
                     self.report_started();
                     self.attempt(&server).await?
                 }
@@ -150,7 +150,7 @@ impl Runtime {
             tokio::select! {
                 table = &mut lookups => {
                     let table = table?;
-                    if self.started && table != self.control.table {
+                    if self.started && table != self.control.static_table {
                         tracing::info!(services = table.len(), "a service host resolved to a new address");
                     }
                     return Ok(Some(table));
@@ -170,7 +170,7 @@ impl Runtime {
             return;
         }
         self.started = true;
-        let table = &self.control.table;
+        let table = &self.control.static_table;
         if table.is_empty() {
             tracing::warn!("no service given: nothing to expose");
         }

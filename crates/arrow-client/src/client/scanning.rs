@@ -22,8 +22,12 @@ pub(crate) const PERIOD: Duration = Duration::from_secs(300);
 pub(crate) struct ScanState {
     /// A scan runs now.
     pub(crate) running: bool,
-    /// What the last finished scan found.
+    /// What the last finished scan found, as SCAN_REPORT carries it.
     pub(crate) findings: ScanFindings,
+    /// The services it found.
+    pub(crate) found: Vec<crate::discovery::FoundService>,
+    /// Scans finished so far: a new value means new findings.
+    pub(crate) scans: u64,
 }
 
 /// The handles of a running scanner task.
@@ -90,6 +94,8 @@ async fn run(
                         hosts: wire.hosts,
                         services: wire.services,
                     };
+                    s.found = result.services;
+                    s.scans += 1;
                 });
             }
             Err(e) => {

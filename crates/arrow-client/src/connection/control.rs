@@ -9,9 +9,10 @@
 //!
 //! The table: [`Connection::update_table`] replaces it and announces it with UPDATE.
 //! RESET_SVC_TABLE asks the client to drop what a scanner found and go back to the
-//! configured table; this client has no scanner, so the configured table is the current
-//! one, and it answers with an UPDATE carrying it, so the service's view is the configured
-//! table again whatever it held before (the reference client leaves the old table live).
+//! configured table: the core drops the discovered services from its table and answers
+//! with an UPDATE carrying the configured ones at once, so the service's view is the
+//! configured table again whatever it held before (the reference client leaves the old
+//! table live until it reconnects).
 
 use std::time::Instant;
 
@@ -89,7 +90,11 @@ impl Connection {
                     self.events.push_back(Event::ScanRequested);
                 }
             }
-            ControlIn::ResetSvcTable => self.send_update(true),
+            // Back to the configured services: what a scanner found is dropped.
+            ControlIn::ResetSvcTable => {
+                self.table = self.table.configured();
+                self.send_update(true);
+            }
             ControlIn::Redirect { target } => self.disconnect(Disconnect::Redirected(target)),
             ControlIn::Hup { session, code } => self.handle_service_hup(session, code),
             ControlIn::DataAck { session, len } => {

@@ -33,6 +33,7 @@ pub mod report;
 pub mod rtsp_probe;
 pub mod scanner;
 pub mod scope;
+pub mod sightings;
 
 use std::time::Duration;
 

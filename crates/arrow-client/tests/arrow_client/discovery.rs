@@ -470,6 +470,17 @@ fn netns_a_camera_behind_a_veth_is_found_with_its_mac_and_typed_services() {
     );
 }
 
+/// The next control message from the client that is not an UPDATE (what a scan found
+/// joins the table, so UPDATEs come between the answers).
+async fn next_answer(peer: &mut crate::malicious::Peer) -> arrow_codec::ControlBody {
+    loop {
+        let message = peer.recv_control().await.expect("an answer");
+        if !matches!(message.body, arrow_codec::ControlBody::Update(_)) {
+            return message.body;
+        }
+    }
+}
+
 /// A camera that takes connections and never answers: a probe of it waits out its timeout,
 /// so a scan that meets it lasts at least that long.
 async fn silent(addr: SocketAddr) -> Guard<()> {
@@ -511,7 +522,7 @@ async fn with_discovery_the_client_scans_sets_the_status_flag_and_reports_what_i
     .await;
     peer.send(&ControlMessage::new(7, ControlBody::GetScanReport))
         .await;
-    let report = match peer.recv_control().await.expect("SCAN_REPORT").body {
+    let report = match next_answer(&mut peer).await {
         ControlBody::ScanReport(report) => report,
         other => panic!("{other:?}"),
     };
@@ -537,7 +548,7 @@ async fn with_discovery_the_client_scans_sets_the_status_flag_and_reports_what_i
         ControlBody::Status(status) => status.flags,
         other => panic!("{other:?}"),
     };
-    let during = flags(peer.recv_control().await.expect("STATUS").body);
+    let during = flags(next_answer(&mut peer).await);
     assert_eq!(during, StatusFlags::SCANNING);
     wait_for(&mut client.events, |e| {
         matches!(e, ClientEvent::ScanFinished { .. })
@@ -545,7 +556,7 @@ async fn with_discovery_the_client_scans_sets_the_status_flag_and_reports_what_i
     .await;
     peer.send(&ControlMessage::new(10, ControlBody::GetStatus))
         .await;
-    let after = flags(peer.recv_control().await.expect("STATUS").body);
+    let after = flags(next_answer(&mut peer).await);
     assert_eq!(after, StatusFlags::default());
     client.stop().await.unwrap();
 }
@@ -686,4 +697,66 @@ async fn the_scanner_types_every_kind_of_fake_camera_as_the_reference_would() {
     for camera in cameras {
         camera.stop().await;
     }
+}
+
+#[tokio::test]
+async fn discovered_services_join_the_table_are_kept_and_reset_svc_table_drops_them() {
+    use crate::malicious::Scripted;
+    use crate::support::{Spawned, certs, client_config, wait_for};
+    use arrow_client::client::ClientEvent;
+    use arrow_codec::{ControlBody, ControlMessage, ErrorCode};
+
+    let (rtsp_port, http_port) = (free_port().await, free_port().await);
+    let camera_addr = at(2, rtsp_port);
+    let _cam = camera(camera_addr, h264_camera).await;
+    let certs = certs();
+    let scripted = Scripted::new(&certs).await;
+    let state = tempfile::tempdir().unwrap();
+    let mut config = client_config(scripted.addr(), &certs, &[]);
+    config.state_dir = Some(state.path().to_path_buf());
+    config.discovery = Some(ScanConfig {
+        targets: vec!["127.0.0.2/32".parse().unwrap()],
+        ..config_scan(rtsp_port, http_port)
+    });
+    let mut client = Spawned::start(config);
+    let (mut peer, register) = scripted.accept_register().await;
+    peer.send(&ControlMessage::ack(0, ErrorCode::NoError)).await;
+    let has_camera = |services: &[arrow_codec::Service]| {
+        services.iter().any(|s| {
+            s.svc_type == ServiceType::Rtsp && s.port == rtsp_port && s.path == "/live.sdp"
+        })
+    };
+    // The first scan runs at start: its camera is in REGISTER, or in an UPDATE right after.
+    wait_for(&mut client.events, |e| {
+        matches!(e, ClientEvent::ScanFinished { .. })
+    })
+    .await;
+    if !has_camera(&register.services) {
+        let update = peer.recv_control().await.expect("UPDATE");
+        let ControlBody::Update(update) = update.body else {
+            panic!("{update:?}")
+        };
+        assert!(has_camera(&update.services), "{:?}", update.services);
+    }
+    let kept = std::fs::read_to_string(state.path().join("discovered.json")).unwrap();
+    assert!(
+        kept.contains("/live.sdp"),
+        "kept in the state directory: {kept}"
+    );
+
+    // RESET_SVC_TABLE: UPDATE at once, without what the scanner found.
+    peer.send(&ControlMessage::new(5, ControlBody::ResetSvcTable))
+        .await;
+    let update = peer.recv_control().await.expect("UPDATE");
+    let ControlBody::Update(update) = update.body else {
+        panic!("{update:?}")
+    };
+    assert!(update.services.is_empty(), "{:?}", update.services);
+    wait_for(&mut client.events, |e| {
+        matches!(e, ClientEvent::TableSent { reset: true, .. })
+    })
+    .await;
+    let kept = std::fs::read_to_string(state.path().join("discovered.json")).unwrap();
+    assert!(!kept.contains("/live.sdp"), "forgotten: {kept}");
+    client.stop().await.unwrap();
 }
