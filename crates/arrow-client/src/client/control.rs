@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime};
 use tokio::sync::mpsc;
 
 use super::event::ClientEvent;
-use super::scanning::Scanner;
+use super::scanning::{ScanState, Scanner};
 use crate::discovery::FoundService;
 use crate::discovery::sightings::Sightings;
 use crate::service_table::{ServiceSpec, ServiceTable};
@@ -41,6 +41,8 @@ pub(crate) struct Control {
     pub(crate) sightings: Sightings,
     /// Where the sightings are kept (the state directory's `discovered.json`).
     pub(crate) sightings_file: Option<PathBuf>,
+    /// Scans whose findings are in the sightings.
+    pub(crate) scans_taken: u64,
     /// A shutdown was asked for (or every handle is gone).
     pub(crate) stopping: bool,
     /// Register once and leave.
@@ -63,8 +65,27 @@ impl Control {
         self.static_table = table;
     }
 
+    /// Takes the findings of a scan not taken yet: the new table when the visible services
+    /// changed.
+    pub(crate) fn take_scan(&mut self, state: &ScanState) -> Option<ServiceTable> {
+        if state.scans <= self.scans_taken {
+            return None;
+        }
+        self.scans_taken = state.scans;
+        self.record_scan(&state.found)
+    }
+
+    /// The scanner's latest findings, taken before a REGISTER is built.
+    pub(crate) fn take_latest_scan(&mut self) {
+        let state = match &mut self.scanner {
+            Some(scanner) => scanner.state.borrow_and_update().clone(),
+            None => return,
+        };
+        self.take_scan(&state);
+    }
+
     /// A scan found `found`: the new table when the visible services changed.
-    pub(crate) fn record_scan(&mut self, found: &[FoundService]) -> Option<ServiceTable> {
+    fn record_scan(&mut self, found: &[FoundService]) -> Option<ServiceTable> {
         let now = SystemTime::now();
         self.sightings.record(found, now);
         self.save_sightings();

@@ -55,8 +55,6 @@ pub(crate) struct Driver<'a, W> {
     server: String,
     /// Byte totals of the client before this connection.
     base_bytes: (u64, u64),
-    /// Scans whose findings this connection has taken.
-    scans_seen: u64,
 }
 
 impl<'a, W> Driver<'a, W>
@@ -83,7 +81,6 @@ where
             control,
             server: server.to_string(),
             base_bytes,
-            scans_seen: 0,
         }
     }
 
@@ -98,7 +95,6 @@ where
             let state = scanner.state.borrow_and_update().clone();
             self.conn.set_scanning(state.running);
             self.conn.set_scan_findings(state.findings);
-            self.scans_seen = state.scans;
         }
         self.conn.start(Instant::now());
         loop {
@@ -151,13 +147,10 @@ where
                 () = sleep => self.conn.handle_timeout(Instant::now()),
                 state = scan_state_changed(&mut self.control.scanner) => {
                     self.conn.set_scanning(state.running);
-                    self.conn.set_scan_findings(state.findings);
-                    if state.scans > self.scans_seen {
-                        self.scans_seen = state.scans;
-                        if let Some(table) = self.control.record_scan(&state.found) {
-                            tracing::info!(services = table.len(), "the visible services changed");
-                            self.conn.update_table(table);
-                        }
+                    self.conn.set_scan_findings(state.findings.clone());
+                    if let Some(table) = self.control.take_scan(&state) {
+                        tracing::info!(services = table.len(), "the visible services changed");
+                        self.conn.update_table(table);
                     }
                 }
                 command = self.control.commands.recv(), if !self.control.stopping => {

@@ -172,6 +172,7 @@ impl Client {
                 _ => Sightings::default(),
             },
             sightings_file: sightings_file.clone(),
+            scans_taken: 0,
             stopping: false,
             once: config.once,
             status: StatusFile::new(

@@ -400,6 +400,8 @@ impl Runtime {
                 addr,
             });
         }
+        // A scan that ended between connections: its services go in this REGISTER.
+        self.control.take_latest_scan();
         let register = self.registration.register(&self.control.table);
         let (mut reader, writer) = tokio::io::split(tls);
         let conn = Connection::new(self.connection.clone(), self.control.table.clone());

@@ -29,3 +29,21 @@ fn demo_human_output_names_each_part() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.lines().all(|l| l.starts_with("[wire] ")), "{text}");
 }
+
+#[test]
+fn demo_discovery_part_types_the_fake_cameras_and_streams_through_the_tunnel() {
+    let output = protoctl()
+        .args(["--json", "demo", "--only", "discovery"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lines = stdout_lines(&output);
+    let found: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["event"] == "found")
+        .filter_map(|l| l["type"].as_str())
+        .collect();
+    assert_eq!(found, ["rtsp", "locked_rtsp", "mjpeg", "http"]);
+    let stream = lines.iter().find(|l| l["event"] == "stream").expect("a stream");
+    assert!(stream["bytes"].as_u64().unwrap() > 100, "{stream}");
+}

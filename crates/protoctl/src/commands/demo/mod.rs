@@ -8,6 +8,7 @@
 mod arctop;
 mod arkeo;
 mod arrow;
+mod discovery;
 mod wire_echo;
 
 use std::fmt;
@@ -38,10 +39,19 @@ pub(crate) enum Part {
     /// Arrow v2: a development Arrow Service, a client, and an HTTP request through the
     /// tunnel to a local web server.
     Arrow,
+    /// Arrow camera discovery on loopback addresses: fake cameras, a scan that types them,
+    /// a client that finds them and an MJPEG stream through the tunnel.
+    Discovery,
 }
 
 impl Part {
-    const ALL: &'static [Part] = &[Part::Wire, Part::Arctop, Part::Arkeo, Part::Arrow];
+    const ALL: &'static [Part] = &[
+        Part::Wire,
+        Part::Arctop,
+        Part::Arkeo,
+        Part::Arrow,
+        Part::Discovery,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -49,6 +59,7 @@ impl Part {
             Part::Arctop => "arctop",
             Part::Arkeo => "arkeo",
             Part::Arrow => "arrow",
+            Part::Discovery => "discovery",
         }
     }
 }
@@ -95,6 +106,7 @@ pub(crate) async fn run(args: DemoArgs, out: &mut Output) -> Result<(), CliError
             Part::Arctop => arctop::run(&mut reporter).await,
             Part::Arkeo => arkeo::run(&mut reporter).await,
             Part::Arrow => arrow::run(&mut reporter).await,
+            Part::Discovery => discovery::run(&mut reporter).await,
         }
         .map_err(|e| e.context(format_args!("demo part {}", part.name())))?;
     }
