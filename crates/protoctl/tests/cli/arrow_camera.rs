@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 
 use crate::arrow_client::Running;
-use crate::support::{WAIT, bounded, protoctl, stderr};
+use crate::support::{WAIT, assert_private_network_namespace, bounded, protoctl, stderr};
 
 /// Sends `request` on a fresh connection and reads until the camera closes it or the
 /// status line is in; the first line of the answer.
@@ -166,38 +166,6 @@ fn arrow_camera_bad_flags_exit_2() {
         assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
         assert!(out.stdout.is_empty(), "{args:?}");
     }
-}
-
-/// Refuses to go on outside a network namespace of its own: multicast from a test must
-/// never reach this machine's networks. Inside `cargo xtask ci`'s namespace the test
-/// binary's network namespace differs from its parent's (xtask's) and only `lo` exists.
-fn assert_private_network_namespace() {
-    let ours = std::fs::read_link("/proc/self/ns/net").expect("own network namespace");
-    let parent = std::os::unix::process::parent_id();
-    let theirs = std::fs::read_link(format!("/proc/{parent}/ns/net"))
-        .expect("the parent's network namespace (run by cargo xtask ci)");
-    assert_ne!(
-        ours, theirs,
-        "refusing to send multicast: same network namespace as the parent; run by cargo xtask ci"
-    );
-    if let Ok(init) = std::fs::read_link("/proc/1/ns/net") {
-        assert_ne!(
-            ours, init,
-            "refusing to send multicast in the machine's network namespace"
-        );
-    }
-    let devices = std::fs::read_to_string("/proc/self/net/dev").expect("/proc/self/net/dev");
-    let interfaces: Vec<&str> = devices
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split(':').next())
-        .map(str::trim)
-        .collect();
-    assert_eq!(
-        interfaces,
-        ["lo"],
-        "refusing to send multicast: interfaces other than lo"
-    );
 }
 
 #[test]

@@ -44,6 +44,9 @@ fn demo_discovery_part_types_the_fake_cameras_and_streams_through_the_tunnel() {
         .filter_map(|l| l["type"].as_str())
         .collect();
     assert_eq!(found, ["rtsp", "locked_rtsp", "mjpeg", "http"]);
-    let stream = lines.iter().find(|l| l["event"] == "stream").expect("a stream");
+    let stream = lines
+        .iter()
+        .find(|l| l["event"] == "stream")
+        .expect("a stream");
     assert!(stream["bytes"].as_u64().unwrap() > 100, "{stream}");
 }

@@ -6,6 +6,7 @@ mod arrow;
 mod arrow_camera;
 mod arrow_client;
 mod arrow_config;
+mod arrow_scan;
 mod demo;
 mod global;
 mod support;

@@ -70,3 +70,35 @@ pub(crate) fn stdout_lines(output: &Output) -> Vec<serde_json::Value> {
 pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// Refuses to go on outside a network namespace of its own: multicast from a test must
+/// never reach this machine's networks. Inside `cargo xtask ci`'s namespace the test
+/// binary's network namespace differs from its parent's (xtask's) and only `lo` exists.
+pub(crate) fn assert_private_network_namespace() {
+    let ours = std::fs::read_link("/proc/self/ns/net").expect("own network namespace");
+    let parent = std::os::unix::process::parent_id();
+    let theirs = std::fs::read_link(format!("/proc/{parent}/ns/net"))
+        .expect("the parent's network namespace (run by cargo xtask ci)");
+    assert_ne!(
+        ours, theirs,
+        "refusing to send multicast: same network namespace as the parent; run by cargo xtask ci"
+    );
+    if let Ok(init) = std::fs::read_link("/proc/1/ns/net") {
+        assert_ne!(
+            ours, init,
+            "refusing to send multicast in the machine's network namespace"
+        );
+    }
+    let devices = std::fs::read_to_string("/proc/self/net/dev").expect("/proc/self/net/dev");
+    let interfaces: Vec<&str> = devices
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        interfaces,
+        ["lo"],
+        "refusing to send multicast: interfaces other than lo"
+    );
+}

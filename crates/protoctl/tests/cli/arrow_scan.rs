@@ -1,0 +1,170 @@
+//! `protoctl arrow scan` against fake cameras of every kind, each in a network namespace of
+//! its own behind a veth pair on a bridge, inside the namespace `cargo xtask ci` made for
+//! the test: never this machine's network.
+
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::arrow_client::Running;
+use crate::support::{
+    Reaped, assert_private_network_namespace, bounded, protoctl, stderr, stdout_lines,
+};
+
+/// `cmd` must succeed; its stdout.
+fn sh(cmd: &str) -> String {
+    let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The MAC of `link` in the network namespace of `pid` (`ip` asks that namespace's
+/// kernel; /sys shows the one sysfs was mounted in).
+fn mac_of(pid: u32, link: &str) -> String {
+    let line = sh(&format!("nsenter -t {pid} -n ip -o link show {link}"));
+    line.split("link/ether ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no MAC in {line}"))
+        .to_string()
+}
+
+#[test]
+#[ignore = "needs a private network namespace: run by cargo xtask ci"]
+fn netns_arrow_scan_finds_every_kind_of_camera_with_its_type_path_and_mac() {
+    assert_private_network_namespace();
+    sh(
+        "ip link add scanbr0 type bridge && ip addr add 10.99.0.1/24 dev scanbr0 \
+        && ip link set scanbr0 up",
+    );
+    let cameras = [
+        ("rtsp-h264", 554, "rtsp", "/live.sdp", true),
+        (
+            "rtsp-audio-only",
+            554,
+            "unsupported_rtsp",
+            "/live.sdp",
+            false,
+        ),
+        ("rtsp-locked", 554, "locked_rtsp", "", false),
+        ("mjpeg", 80, "mjpeg", "/mjpg/video.mjpg", false),
+        (
+            "mjpeg-locked",
+            80,
+            "locked_mjpeg",
+            "/mjpg/video.mjpg",
+            false,
+        ),
+        ("http", 80, "http", "", false),
+    ];
+    let mut holders = Vec::new();
+    let mut running = Vec::new();
+    let mut want = Vec::new();
+    for (i, (kind, port, service_type, path, onvif)) in cameras.iter().enumerate() {
+        // The camera's namespace, held by a process of its own.
+        let holder = Reaped(
+            Command::new("unshare")
+                .args(["-n", "--", "sleep", "600"])
+                .stdin(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let pid = holder.0.id();
+        let ip = format!("10.99.0.{}", 10 + i);
+        // The holder's namespace exists once unshare has exec'd sleep: ask until it does.
+        let mut linked = false;
+        for _ in 0..100 {
+            let ns = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok();
+            if ns.is_some() && ns != std::fs::read_link("/proc/self/ns/net").ok() {
+                linked = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(linked, "the camera namespace of {kind} came up");
+        sh(&format!(
+            "ip link add scanv{i} type veth peer name cam0 netns {pid} \
+             && ip link set scanv{i} master scanbr0 && ip link set scanv{i} up"
+        ));
+        sh(&format!(
+            "nsenter -t {pid} -n sh -c 'ip link set lo up && ip addr add {ip}/24 dev cam0 \
+             && ip link set cam0 up'"
+        ));
+        let mac = mac_of(pid, "cam0");
+        let mut cmd = Command::new("nsenter");
+        cmd.args([
+            "-t",
+            &pid.to_string(),
+            "-n",
+            "--",
+            env!("CARGO_BIN_EXE_protoctl"),
+        ])
+        .args([
+            "arrow",
+            "camera",
+            "--bind",
+            &format!("{ip}:{port}"),
+            "--kind",
+            kind,
+        ]);
+        if *onvif {
+            cmd.arg("--onvif");
+        }
+        let camera = Running::spawn(&mut cmd);
+        camera.wait_event("listening");
+        want.push((ip, *port, service_type.to_string(), path.to_string(), mac));
+        holders.push(holder);
+        running.push(camera);
+    }
+
+    let out = bounded(
+        protoctl().args([
+            "--json",
+            "arrow",
+            "scan",
+            "--discovery-interface",
+            "scanbr0",
+        ]),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines = stdout_lines(&out);
+    let hosts: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "host").collect();
+    assert_eq!(hosts.len(), cameras.len(), "{hosts:?}");
+    for (ip, port, service_type, path, mac) in &want {
+        let service = lines
+            .iter()
+            .find(|l| l["kind"] == "service" && l["ip"] == ip.as_str() && l["port"] == *port)
+            .unwrap_or_else(|| panic!("no service at {ip}:{port}: {lines:?}"));
+        assert_eq!(service["type"], service_type.as_str(), "{service}");
+        assert_eq!(service["path"], path.as_str(), "{service}");
+        assert_eq!(
+            service["mac"],
+            mac.as_str(),
+            "the camera's real MAC: {service}"
+        );
+        let host = hosts.iter().find(|h| h["ip"] == ip.as_str()).unwrap();
+        let flags: Vec<&str> = host["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(flags.contains(&"arp") && flags.contains(&"tcp"), "{host}");
+    }
+    let onvif = hosts.iter().find(|h| h["ip"] == "10.99.0.10").unwrap();
+    assert!(
+        onvif["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "onvif"),
+        "the ONVIF camera answered the probe: {onvif}"
+    );
+    drop(running);
+    drop(holders);
+}
