@@ -105,6 +105,21 @@ pub async fn resolve_service(
         .ok_or_else(|| unresolved(io::Error::new(io::ErrorKind::NotFound, "no address")))
 }
 
+/// Every one of `specs` with its address; the first host that does not resolve is the
+/// error ([`Error::Unresolved`]).
+pub async fn resolve_specs(
+    resolver: &dyn Resolve,
+    timeout: Duration,
+    specs: &[ServiceSpec],
+) -> Result<Vec<(ServiceSpec, SocketAddr)>, Error> {
+    let mut resolved = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let addr = resolve_service(resolver, timeout, spec).await?;
+        resolved.push((spec.clone(), addr));
+    }
+    Ok(resolved)
+}
+
 /// The service table for `specs`, every host resolved; the first host that does not
 /// resolve is the error ([`Error::Unresolved`]); a table that cannot be made (the same
 /// service twice) is an [`Error::Config`].
@@ -113,12 +128,7 @@ pub async fn resolve_services(
     timeout: Duration,
     specs: &[ServiceSpec],
 ) -> Result<ServiceTable, Error> {
-    let mut resolved = Vec::with_capacity(specs.len());
-    for spec in specs {
-        let addr = resolve_service(resolver, timeout, spec).await?;
-        resolved.push((spec.clone(), addr));
-    }
-    ServiceTable::new(resolved)
+    ServiceTable::new(resolve_specs(resolver, timeout, specs).await?)
 }
 
 #[cfg(test)]

@@ -91,6 +91,10 @@ pub struct ServiceSpec {
     /// The URL had credentials: announced as a locked service. The credentials themselves
     /// are not kept.
     pub locked: bool,
+    /// The URL named no path (`rtsp://cam:554`): the client asks the camera for its stream
+    /// path and type once at start, as the scanner would (`/` until then, or when nothing
+    /// is found).
+    pub find_path: bool,
 }
 
 impl ServiceSpec {
@@ -105,6 +109,7 @@ impl ServiceSpec {
             port,
             path: String::new(),
             locked: false,
+            find_path: false,
         })
     }
 
@@ -129,9 +134,9 @@ impl ServiceSpec {
         if !expected.contains(&scheme.to_ascii_lowercase().as_str()) {
             return Err(bad(&format!("the scheme must be {}", expected[0])));
         }
-        let (authority, path) = match rest.find(['/', '?', '#']) {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
+        let (authority, path, find_path) = match rest.find(['/', '?', '#']) {
+            Some(i) => (&rest[..i], &rest[i..], false),
+            None => (rest, "/", true),
         };
         if path.contains('#') {
             return Err(bad("a fragment (#...) is not part of a stream URL"));
@@ -163,6 +168,7 @@ impl ServiceSpec {
             port: port.unwrap_or(kind.default_port()),
             path,
             locked,
+            find_path,
         })
     }
 
@@ -221,6 +227,10 @@ impl fmt::Display for ServiceSpec {
         }
     }
 }
+
+/// What probing a camera found for a stream whose URL named no path: its wire type and
+/// path.
+pub type Probed = (arrow_codec::ServiceType, String);
 
 /// One record of the service table, with its id and resolved address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -293,27 +303,52 @@ impl ServiceTable {
     ///
     /// Fails when the same service is given twice or there are more than 65,535.
     pub fn new(resolved: Vec<(ServiceSpec, SocketAddr)>) -> Result<Self, Error> {
-        let mut items: Vec<(ServiceKind, MacAddr, SocketAddr, String, bool)> = resolved
+        Self::new_probed(resolved.into_iter().map(|(s, a)| (s, a, None)).collect())
+    }
+
+    /// [`new`](Self::new), where a service may carry what probing the camera found: its
+    /// wire type and stream path (for a URL that named no path).
+    pub fn new_probed(
+        resolved: Vec<(ServiceSpec, SocketAddr, Option<Probed>)>,
+    ) -> Result<Self, Error> {
+        let mut items: Vec<(
+            ServiceKind,
+            MacAddr,
+            SocketAddr,
+            String,
+            bool,
+            arrow_codec::ServiceType,
+        )> = resolved
             .into_iter()
-            .map(|(spec, addr)| {
+            .map(|(spec, addr, probed)| {
+                let (wire_type, path) = match probed {
+                    Some((t, path)) => (t, path),
+                    None => (spec.service_type(), spec.path),
+                };
+                let locked = matches!(
+                    wire_type,
+                    arrow_codec::ServiceType::LockedRtsp | arrow_codec::ServiceType::LockedMjpeg
+                );
                 (
                     spec.kind,
                     manual_mac(addr.ip()),
                     addr,
-                    spec.path,
-                    spec.locked,
+                    path,
+                    locked,
+                    wire_type,
                 )
             })
             .collect();
         // Order by content first so the collision walk below is independent of flag order.
         items.sort_by(|a, b| {
-            (a.0, a.1, a.2.ip(), a.2.port(), &a.3, a.4).cmp(&(
+            (a.0, a.1, a.2.ip(), a.2.port(), &a.3, a.4, u16::from(a.5)).cmp(&(
                 b.0,
                 b.1,
                 b.2.ip(),
                 b.2.port(),
                 &b.3,
                 b.4,
+                u16::from(b.5),
             ))
         });
         // The same stream with and without credentials is still one service.
@@ -332,8 +367,8 @@ impl ServiceTable {
         }
         let mut used = std::collections::BTreeSet::new();
         let mut services = Vec::with_capacity(items.len());
-        for (kind, mac, addr, path, locked) in items {
-            let id = allocate_id(&mut used, kind.service_type(locked), mac, addr, &path);
+        for (kind, mac, addr, path, locked, wire_type) in items {
+            let id = allocate_id(&mut used, wire_type, mac, addr, &path);
             services.push(Service {
                 id,
                 kind,
@@ -341,7 +376,7 @@ impl ServiceTable {
                 addr,
                 path,
                 locked,
-                wire_type: kind.service_type(locked),
+                wire_type,
                 discovered: false,
             });
         }
@@ -799,5 +834,26 @@ mod tests {
         assert_eq!(joined.configured(), configured);
         let json = serde_json::to_string(new).unwrap();
         assert!(json.ends_with(r#""discovered":true}"#), "{json}");
+    }
+
+    #[test]
+    fn only_a_url_without_a_path_asks_for_one() {
+        let cases = [
+            ("rtsp://cam", true, "/"),
+            ("rtsp://cam:8554", true, "/"),
+            ("rtsp://u:p@cam", true, "/"),
+            ("rtsp://cam/", false, "/"),
+            ("rtsp://cam/live.sdp", false, "/live.sdp"),
+            ("rtsp://cam?x=1", false, "/?x=1"),
+        ];
+        for (url, find, path) in cases {
+            let spec = ServiceSpec::url(ServiceKind::Rtsp, url).unwrap();
+            assert_eq!((spec.find_path, spec.path.as_str()), (find, path), "{url}");
+        }
+        assert!(
+            !ServiceSpec::host_port(ServiceKind::Http, "cam:80")
+                .unwrap()
+                .find_path
+        );
     }
 }

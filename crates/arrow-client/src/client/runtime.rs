@@ -19,12 +19,15 @@ use super::event::ClientEvent;
 use super::registration::Registration;
 use crate::Error;
 use crate::connection::{Connection, ConnectionConfig, Disconnect};
+use crate::discovery::{ScanConfig, probe_stream};
 use crate::message::code;
 use crate::reconnect::{Ended, Notice, Reconnect};
-use crate::resolve::{Resolve, resolve_services};
-use crate::service_table::ServiceTable;
+use crate::resolve::{Resolve, resolve_specs};
+use crate::service_table::{ServiceSpec, ServiceTable};
 use crate::state_lock::StateLock;
 use crate::status::LinkState;
+use arrow_codec::ServiceType;
+use std::net::SocketAddr;
 
 /// After an orderly close, how long to wait for the service to close its side.
 const LINGER: Duration = Duration::from_secs(1);
@@ -43,6 +46,35 @@ pub(crate) struct Runtime {
     pub(crate) _lock: Option<StateLock>,
     /// `started` was reported.
     pub(crate) started: bool,
+    /// What probing found for services whose URL named no path, by service and address:
+    /// each is probed once (again only if its address changes).
+    pub(crate) probed: Probed,
+}
+
+/// Probing results of path-less services.
+pub(crate) type Probed =
+    std::collections::HashMap<(ServiceSpec, SocketAddr), Option<(ServiceType, String)>>;
+
+/// Probes each service of `resolved` whose URL named no path and is not in `known` yet.
+async fn probe_pathless(resolved: &[(ServiceSpec, SocketAddr)], mut known: Probed) -> Probed {
+    let scan = ScanConfig::default();
+    for (spec, addr) in resolved.iter().filter(|(s, _)| s.find_path) {
+        let key = (spec.clone(), *addr);
+        if known.contains_key(&key) {
+            continue;
+        }
+        let finding = probe_stream(spec.kind, *addr, &scan).await;
+        match &finding {
+            Some((t, path)) => {
+                tracing::info!(service = %spec, found = %t, path, "probed the stream's path")
+            }
+            None => {
+                tracing::warn!(service = %spec, "the camera named no stream path and none was found: announced with path /")
+            }
+        }
+        known.insert(key, finding);
+    }
+    known
 }
 
 /// How one attempt ended, for the backoff and the user.
@@ -72,6 +104,7 @@ impl Runtime {
             control,
             _lock: lock,
             started: false,
+            probed: Probed::new(),
         }
     }
 
@@ -144,12 +177,27 @@ impl Runtime {
     async fn resolve(&mut self) -> Result<Option<ServiceTable>, Error> {
         let resolver = self.resolver.clone();
         let specs = self.control.specs.clone();
-        let lookups = resolve_services(resolver.as_ref(), self.resolve_timeout, &specs);
+        let probed = std::mem::take(&mut self.probed);
+        let lookups = async {
+            let resolved = resolve_specs(resolver.as_ref(), self.resolve_timeout, &specs).await?;
+            let probed = probe_pathless(&resolved, probed).await;
+            Ok::<_, Error>((resolved, probed))
+        };
         tokio::pin!(lookups);
         loop {
             tokio::select! {
-                table = &mut lookups => {
-                    let table = table?;
+                found = &mut lookups => {
+                    let (resolved, probed) = found?;
+                    let table = ServiceTable::new_probed(
+                        resolved
+                            .into_iter()
+                            .map(|(spec, addr)| {
+                                let finding = probed.get(&(spec.clone(), addr)).cloned().flatten();
+                                (spec, addr, finding)
+                            })
+                            .collect(),
+                    )?;
+                    self.probed = probed;
                     if self.started && table != self.control.static_table {
                         tracing::info!(services = table.len(), "a service host resolved to a new address");
                     }

@@ -40,7 +40,7 @@ use std::time::Duration;
 use ipnet::Ipv4Net;
 
 pub use report::{FoundBy, FoundHost, FoundService, ScanLine, ScanResult};
-pub use scanner::scan;
+pub use scanner::{probe_stream, scan};
 
 /// What a scan covers and how hard it may push.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,6 +34,8 @@ use super::scope::{self, InterfaceNet};
 use super::{ScanConfig, ScanProgress, neighbours, onvif};
 use crate::Error;
 use crate::identity::MacAddr;
+use crate::service_table::ServiceKind;
+use arrow_codec::ServiceType;
 
 /// Runs one scan. Fails only for a plan that cannot be made (an unknown interface, a
 /// network over the limit); everything else is in the result and its warnings.
@@ -512,54 +514,77 @@ async fn probe_host(
 ) -> Vec<FoundService> {
     let mut found = Vec::new();
     let mut rtsp_port = None;
+    let service = |addr, (service_type, path)| FoundService {
+        service_type,
+        addr,
+        path,
+        mac: MacAddr([0; 6]),
+    };
     for port in rtsp_ports {
         let addr = SocketAddr::new(IpAddr::V4(ip), *port);
-        let request = rtsp_probe::options_request(addr, 1);
-        if let Some(answer) = exchange(config, addr, &request, rtsp_probe::read_response).await {
-            let mut walk = RtspWalk::new(&config.rtsp_paths, answer.server.as_deref());
-            let mut cseq = 2;
-            while let Some(path) = walk.next_path().map(str::to_string) {
-                let request = rtsp_probe::describe_request(addr, &path, cseq);
-                cseq += 1;
-                let answer: Option<RtspAnswer> =
-                    exchange(config, addr, &request, rtsp_probe::read_response).await;
-                walk.answer(answer.as_ref());
-            }
-            if let Some(finding) = walk.finding() {
-                found.push(FoundService {
-                    service_type: finding.service_type,
-                    addr,
-                    path: finding.path,
-                    mac: MacAddr([0; 6]),
-                });
-            }
+        if let Some(finding) = probe_rtsp(config, addr).await {
+            found.push(service(addr, finding));
             rtsp_port = Some(*port);
             break;
         }
     }
     for port in http_ports.iter().filter(|p| Some(**p) != rtsp_port) {
         let addr = SocketAddr::new(IpAddr::V4(ip), *port);
-        let request = http_probe::get_request(addr, "/");
-        if let Some(answer) = exchange(config, addr, &request, http_probe::read_head).await {
-            let mut walk = MjpegWalk::new(&config.mjpeg_paths, answer.server.as_deref());
-            while let Some(path) = walk.next_path().map(str::to_string) {
-                let request = http_probe::get_request(addr, &path);
-                let answer: Option<HttpAnswer> =
-                    exchange(config, addr, &request, http_probe::read_head).await;
-                walk.answer(answer.as_ref());
-            }
-            if let Some(finding) = walk.finding() {
-                found.push(FoundService {
-                    service_type: finding.service_type,
-                    addr,
-                    path: finding.path,
-                    mac: MacAddr([0; 6]),
-                });
-            }
+        if let Some(finding) = probe_http(config, addr).await {
+            found.push(service(addr, finding));
             break;
         }
     }
     found
+}
+
+/// What the RTSP server at `addr` offers (its type and stream path, from
+/// [`RtspWalk`]); `None` when it does not answer RTSP.
+async fn probe_rtsp(config: &ScanConfig, addr: SocketAddr) -> Option<(ServiceType, String)> {
+    let request = rtsp_probe::options_request(addr, 1);
+    let answer = exchange(config, addr, &request, rtsp_probe::read_response).await?;
+    let mut walk = RtspWalk::new(&config.rtsp_paths, answer.server.as_deref());
+    let mut cseq = 2;
+    while let Some(path) = walk.next_path().map(str::to_string) {
+        let request = rtsp_probe::describe_request(addr, &path, cseq);
+        cseq += 1;
+        let answer: Option<RtspAnswer> =
+            exchange(config, addr, &request, rtsp_probe::read_response).await;
+        walk.answer(answer.as_ref());
+    }
+    walk.finding().map(|f| (f.service_type, f.path))
+}
+
+/// What the web server at `addr` offers (MJPEG with its path, Locked MJPEG, or plain
+/// HTTP, from [`MjpegWalk`]); `None` when it does not answer HTTP.
+async fn probe_http(config: &ScanConfig, addr: SocketAddr) -> Option<(ServiceType, String)> {
+    let request = http_probe::get_request(addr, "/");
+    let answer = exchange(config, addr, &request, http_probe::read_head).await?;
+    let mut walk = MjpegWalk::new(&config.mjpeg_paths, answer.server.as_deref());
+    while let Some(path) = walk.next_path().map(str::to_string) {
+        let request = http_probe::get_request(addr, &path);
+        let answer: Option<HttpAnswer> =
+            exchange(config, addr, &request, http_probe::read_head).await;
+        walk.answer(answer.as_ref());
+    }
+    walk.finding().map(|f| (f.service_type, f.path))
+}
+
+/// Asks one configured stream whose URL named no path for its type and path, as a scan
+/// would: an RTSP service with the RTSP walk, an MJPEG one with the MJPEG walk. `None`
+/// when the camera does not answer, or (MJPEG) has no stream on any listed path.
+pub async fn probe_stream(
+    kind: ServiceKind,
+    addr: SocketAddr,
+    config: &ScanConfig,
+) -> Option<(ServiceType, String)> {
+    match kind {
+        ServiceKind::Rtsp => probe_rtsp(config, addr).await,
+        ServiceKind::Mjpeg => probe_http(config, addr)
+            .await
+            .filter(|(t, _)| *t != ServiceType::Http),
+        _ => None,
+    }
 }
 
 /// One request on a fresh connection and its answer, read with `read` (which never needs

@@ -760,3 +760,55 @@ async fn discovered_services_join_the_table_are_kept_and_reset_svc_table_drops_t
     assert!(!kept.contains("/live.sdp"), "forgotten: {kept}");
     client.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_configured_stream_without_a_path_is_probed_once_for_its_path_and_type() {
+    use crate::malicious::Scripted;
+    use crate::support::{Spawned, certs, client_config};
+    use arrow_client::service_table::{ServiceKind, ServiceSpec};
+    use arrow_codec::{ControlMessage, ErrorCode};
+
+    let port = free_port().await;
+    let _cams = [
+        camera(at(2, port), h264_camera).await,
+        camera(at(3, port), locked_camera).await,
+    ];
+    let certs = certs();
+    let scripted = Scripted::new(&certs).await;
+    let mut config = client_config(scripted.addr(), &certs, &[]);
+    config.services = vec![
+        ServiceSpec::url(ServiceKind::Rtsp, &format!("rtsp://127.0.0.2:{port}")).unwrap(),
+        ServiceSpec::url(ServiceKind::Rtsp, &format!("rtsp://127.0.0.3:{port}")).unwrap(),
+        // A path given: announced as it is, never probed.
+        ServiceSpec::url(ServiceKind::Rtsp, &format!("rtsp://127.0.0.2:{port}/given")).unwrap(),
+    ];
+    let _client = Spawned::start(config);
+    let (mut peer, register) = scripted.accept_register().await;
+    peer.send(&ControlMessage::ack(0, ErrorCode::NoError)).await;
+    let mut got: Vec<(String, ServiceType, String)> = register
+        .services
+        .iter()
+        .map(|s| (s.ip.to_string(), s.svc_type, s.path.clone()))
+        .collect();
+    got.sort_by(|a, b| a.2.cmp(&b.2).then(a.0.cmp(&b.0)));
+    assert_eq!(
+        got,
+        [
+            (
+                "127.0.0.3".to_string(),
+                ServiceType::LockedRtsp,
+                String::new()
+            ),
+            (
+                "127.0.0.2".to_string(),
+                ServiceType::Rtsp,
+                "/given".to_string()
+            ),
+            (
+                "127.0.0.2".to_string(),
+                ServiceType::Rtsp,
+                "/live.sdp".to_string()
+            ),
+        ]
+    );
+}
