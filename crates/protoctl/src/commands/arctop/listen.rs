@@ -65,7 +65,7 @@ pub(crate) struct ListenArgs {
     #[arg(long)]
     reconnect: bool,
     /// Also publish the session as Lab Streaming Layer streams: one outlet per value key
-    /// (Arctop-<key>, type Arctop, float32) and the events as Arctop-Markers (type
+    /// (`Arctop-<key>`, type Arctop, float32) and the events as Arctop-Markers (type
     /// Markers), stamped from each message's own time on LSL's clock.
     #[arg(long)]
     lsl: bool,
