@@ -271,6 +271,13 @@ fn y_range(series: &Series) -> (f64, f64) {
         (None, Some((x, _))) => (x - 1.0, x + 1.0),
         (None, None) => (0.0, 1.0),
     };
+    // Values near ±f64::MAX would make the span infinite (and the axis endless): such an
+    // axis stops at a quarter of the largest float, and the line runs off the panel.
+    let (lo, hi) = if (hi - lo).is_finite() {
+        (lo, hi)
+    } else {
+        (lo.max(-f64::MAX / 4.0), hi.min(f64::MAX / 4.0))
+    };
     let pad = (hi - lo) * 0.05;
     (lo - pad, hi + pad)
 }
@@ -545,6 +552,18 @@ mod tests {
             .filter(|n| n.has_tag_name("line") && n.attribute("stroke") == Some("#7F7F7F"))
             .count();
         assert_eq!(cross_lines, 2, "one low-confidence cross: two strokes");
+    }
+
+    #[test]
+    fn absurd_values_and_timestamps_still_draw() {
+        let text = format!(
+            "{{\"command\":\"valueChange\",\"timestamp\":{},\"key\":\"g\",\"value\":[1e308,-1e308]}}\n\
+             {{\"command\":\"valueChange\",\"timestamp\":{},\"key\":\"g\",\"value\":[1,2]}}\n",
+            i64::MIN,
+            i64::MAX
+        );
+        let svg = svg_of(&text);
+        roxmltree::Document::parse(&svg).expect("well-formed SVG");
     }
 
     #[test]

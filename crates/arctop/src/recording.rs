@@ -45,7 +45,9 @@ impl Clock {
     /// The length of the time axis: seconds, or messages minus one.
     pub fn span(&self) -> f64 {
         match *self {
-            Clock::Timestamps { start_ms, end_ms } => (end_ms - start_ms) as f64 / 1000.0,
+            Clock::Timestamps { start_ms, end_ms } => {
+                end_ms.saturating_sub(start_ms) as f64 / 1000.0
+            }
             Clock::Order { messages } => messages.saturating_sub(1) as f64,
         }
     }
@@ -230,7 +232,9 @@ impl Recording {
         let mut last_at = 0.0;
         for (index, (ts, message)) in messages.into_iter().enumerate() {
             let at = match (clock, ts) {
-                (Clock::Timestamps { start_ms, .. }, Some(ts)) => (ts - start_ms) as f64 / 1000.0,
+                (Clock::Timestamps { start_ms, .. }, Some(ts)) => {
+                    ts.saturating_sub(start_ms) as f64 / 1000.0
+                }
                 (Clock::Timestamps { .. }, None) => last_at,
                 (Clock::Order { .. }, _) => index as f64,
             };
@@ -384,6 +388,19 @@ mod tests {
             assert_eq!(err.line, line, "{text:?}");
             assert!(err.to_string().contains(needle), "{err}");
         }
+    }
+
+    #[test]
+    fn absurd_timestamps_do_not_overflow() {
+        let text = format!(
+            "{{\"command\":\"valueChange\",\"timestamp\":{},\"key\":\"f\",\"value\":1}}\n\
+             {{\"command\":\"valueChange\",\"timestamp\":{},\"key\":\"f\",\"value\":2}}\n",
+            i64::MIN,
+            i64::MAX
+        );
+        let recording = Recording::parse(&text).unwrap();
+        assert!(recording.clock.span().is_finite() && recording.clock.span() > 0.0);
+        assert!(recording.series[0].samples.iter().all(|s| s.at.is_finite()));
     }
 
     #[test]

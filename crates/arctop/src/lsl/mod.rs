@@ -18,6 +18,9 @@
 //! | a value key | `Arctop-<key>` | `Arctop` | float32, irregular rate | 1: the key (a vector value: `<key>_x`, `_y`, `_z`), with unit (`score`, `bpm`, `level`) |
 //! | the events | `Arctop-Markers` | `Markers` | string, irregular rate | 1: `event` |
 //!
+//! - At most [`MAX_VALUE_OUTLETS`] keys are published (LSL's port range is shared by every
+//!   outlet on the machine); a further key, or one whose outlet cannot be opened, is left
+//!   out with one error ([`LslError::KeyNotPublished`]) and the session goes on.
 //! - Source ids are `<server>/<key>` and `<server>/markers`, `<server>` being the mDNS
 //!   instance and host (`ArctopService@android-1234.local.`) or the address connected to.
 //! - Each sample's timestamp is the message's own `timestamp` mapped onto the LSL clock
@@ -34,7 +37,7 @@ mod publisher;
 mod streams;
 
 pub use clock_map::{ClockMap, MAX_LAG};
-pub use publisher::{LslError, Published, Publisher};
+pub use publisher::{LslError, MAX_VALUE_OUTLETS, Published, Publisher};
 pub use streams::{
     ChannelSpec, MARKER_NAME, MARKER_TYPE, NAME_PREFIX, STREAM_CONNECTED, STREAM_LOST,
     SampleFormat, StreamSpec, VALUE_TYPE, marker_stream, marker_text, source_label, value_stream,

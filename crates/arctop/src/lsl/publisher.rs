@@ -1,7 +1,7 @@
 //! The outlets of a session: fed the client's events, it opens an outlet per value key as
 //! the key first appears and pushes each value and marker with its mapped timestamp.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
 use labstream::{Channel, Format, Outlet, StreamInfo};
@@ -34,6 +34,16 @@ pub enum LslError {
         /// The value's numbers.
         got: usize,
     },
+    /// A key's values are not published: the key would need more than
+    /// [`MAX_VALUE_OUTLETS`] outlets, or its outlet could not be opened (LSL's port range is
+    /// shared by every outlet on the machine). Said once per key; the session goes on.
+    #[error("{key}: not published to LSL: {reason}")]
+    KeyNotPublished {
+        /// The key.
+        key: String,
+        /// Why.
+        reason: String,
+    },
     /// Pushing a sample failed.
     #[error("cannot push to the LSL outlet {name}: {source}")]
     Push {
@@ -45,10 +55,13 @@ pub enum LslError {
 }
 
 impl LslError {
-    /// True when the session can go on without this sample (a misfit value); false when
-    /// publishing is broken.
+    /// True when the session can go on without this sample (a misfit value, a key left
+    /// unpublished); false when publishing is broken.
     pub fn is_sample_dropped(&self) -> bool {
-        matches!(self, LslError::Width { .. })
+        matches!(
+            self,
+            LslError::Width { .. } | LslError::KeyNotPublished { .. }
+        )
     }
 }
 
@@ -61,6 +74,12 @@ pub struct Published {
     /// The marker pushed, if any.
     pub marker: Option<String>,
 }
+
+/// The most value keys published, each its own outlet. LSL binds every outlet's ports in
+/// one range of 32 shared by all LSL programs on the machine (the EEG amplifier's, the eye
+/// tracker's ...), and a labstream outlet takes two of them (IPv4 and IPv6): an open key set
+/// must not take them all. Arctop's known keys are five.
+pub const MAX_VALUE_OUTLETS: usize = 8;
 
 struct ValueOutlet {
     outlet: Outlet,
@@ -89,6 +108,8 @@ pub struct Publisher {
     source: Option<String>,
     clock: ClockMap,
     values: HashMap<String, ValueOutlet>,
+    /// Keys whose values are not published (said once).
+    unpublished: HashSet<String>,
     markers: Option<Outlet>,
 }
 
@@ -156,9 +177,29 @@ impl Publisher {
                 .source
                 .clone()
                 .unwrap_or_else(|| "unknown-server".to_string());
+            if self.unpublished.contains(key.as_str()) {
+                return Ok(published);
+            }
             if !self.values.contains_key(key.as_str()) {
+                let refuse = |reason: String| LslError::KeyNotPublished {
+                    key: key.to_string(),
+                    reason,
+                };
                 let spec = streams::value_stream(key, numbers.len(), &source);
-                let outlet = open(&spec)?;
+                let opened = if self.values.len() >= MAX_VALUE_OUTLETS {
+                    Err(refuse(format!(
+                        "{MAX_VALUE_OUTLETS} keys have outlets already"
+                    )))
+                } else {
+                    open(&spec).map_err(|e| refuse(e.to_string()))
+                };
+                let outlet = match opened {
+                    Ok(outlet) => outlet,
+                    Err(e) => {
+                        self.unpublished.insert(key.as_str().to_string());
+                        return Err(e);
+                    }
+                };
                 self.values.insert(
                     key.as_str().to_string(),
                     ValueOutlet {

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use arctop::Message;
-use arctop::lsl::{Publisher, STREAM_CONNECTED};
+use arctop::lsl::{MAX_VALUE_OUTLETS, Publisher, STREAM_CONNECTED};
 use labstream::{Inlet, Query};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -90,4 +90,25 @@ fn netns_lsl_publisher_opens_an_outlet_per_key_and_marks_events() {
     assert!(texts[0].0 <= texts[1].0);
     assert!(samples[0].0 <= texts[0].0 && texts[0].0 <= samples[1].0);
     assert!(publisher.consumers() >= 2);
+
+    // An open key set: past MAX_VALUE_OUTLETS keys, a new key is left out once, and the
+    // session goes on.
+    let mut refused = Vec::new();
+    for i in 0..MAX_VALUE_OUTLETS {
+        for _ in 0..2 {
+            let text = format!(r#"{{"command":"valueChange","key":"p-{i}","value":1}}"#);
+            if let Err(e) = publisher.message(&received(&text)) {
+                assert!(e.is_sample_dropped(), "{e}");
+                refused.push(e.to_string());
+            }
+        }
+    }
+    assert_eq!(
+        refused,
+        [format!(
+            "p-{}: not published to LSL: {MAX_VALUE_OUTLETS} keys have outlets already",
+            MAX_VALUE_OUTLETS - 1
+        )],
+        "motion and p-0 .. p-14 have outlets"
+    );
 }
