@@ -307,7 +307,11 @@ fn draw_panel<'a>(area: &Area<'a>, series: &Series, marks: &[Mark], span: f64) -
             RGBColor(190, 190, 190).into(),
         ))?;
     }
-    for mark in marks {
+    // Trouble last, so that a disconnection stays red under the reconnection that follows
+    // it at the same millisecond.
+    let (trouble, other): (Vec<&Mark>, Vec<&Mark>) =
+        marks.iter().partition(|m| m.event.is_trouble());
+    for mark in other.into_iter().chain(trouble) {
         if matches!(mark.event, MarkEvent::Qa { passed: true, .. }) {
             continue; // shown in the strip only: a line every few seconds hides the data
         }
