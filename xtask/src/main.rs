@@ -96,6 +96,19 @@ fn ci() -> Result {
             "warnings",
         ]),
     )?;
+    // Likewise the Arctop library without its views (no plotters, no labstream).
+    run(
+        "clippy arctop without features",
+        cargo().args([
+            "clippy",
+            "-p",
+            "arctop",
+            "--no-default-features",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
     run("tests", cargo().args(["test", "--workspace"]))?;
     netns::run_namespace_tests()?;
     run(

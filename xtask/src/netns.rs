@@ -1,10 +1,13 @@
-//! Tests that need a network namespace (real mDNS multicast, say) run inside one made here.
+//! Tests that need a network namespace (real mDNS or LSL multicast, say) run inside one
+//! made here.
 //!
 //! Such a test is marked `#[ignore = "..."]` and its name contains `netns_`, so a plain
 //! `cargo test` lists it as ignored rather than passing it silently. Here every test binary
-//! is run again inside `unshare -n` with loopback up and multicast on, with
-//! `--ignored netns_`. Where namespaces cannot be made, CI (`CI` set) fails and elsewhere
-//! the tests are reported as not run.
+//! is run again inside `unshare -n` with loopback up, multicast on and 224.0.0.0/4 routed to
+//! loopback, with `--ignored netns_`, one test at a time (a test that adds a veth pair to
+//! the namespace must not be seen by another's check); each such test also checks, before
+//! it sends anything, that it is inside a namespace with loopback only. Where namespaces cannot be made, CI
+//! (`CI` set) fails and elsewhere the tests are reported as not run.
 
 use std::process::Command;
 
@@ -28,7 +31,7 @@ pub(crate) fn run_namespace_tests() -> Result {
         let status = Command::new("unshare")
             .args(["-n", "--", "sh", "-c", IN_NAMESPACE])
             .arg(&binary)
-            .args(["--ignored", "netns_"])
+            .args(["--ignored", "netns_", "--test-threads=1"])
             .status()
             .map_err(|e| format!("cannot run {binary}: {e}"))?;
         if !status.success() {

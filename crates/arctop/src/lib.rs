@@ -28,6 +28,10 @@
 //!   optional reconnect and backoff.
 //! - [`discovery`]: mDNS browsing and advertising with mdns-sd.
 //! - [`simulator`]: a real server that behaves like the app, for tests and demos.
+//! - [`scale`]: what the known keys' numbers mean (range, neutral point, unit).
+//! - [`recording`]: a recorded session (`listen --record`) read back as series and marks.
+//! - `plot` (feature `plot`): a recording drawn as SVG, one panel per key.
+//! - `lsl` (feature `lsl`): a session published as Lab Streaming Layer outlets.
 //!
 //! # Example
 //!
@@ -66,8 +70,14 @@ pub mod discovery;
 mod error;
 pub mod frame;
 pub mod fuzzing;
+#[cfg(feature = "lsl")]
+pub mod lsl;
 pub mod message;
 pub mod mutf8;
+#[cfg(feature = "plot")]
+pub mod plot;
+pub mod recording;
+pub mod scale;
 pub mod session;
 pub mod simulator;
 

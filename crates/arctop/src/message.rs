@@ -227,10 +227,17 @@ pub enum Reading {
 impl Reading {
     /// True for the low-confidence markers: -1 or NaN (any element for a vector).
     pub fn is_low_confidence(&self) -> bool {
-        let low = |x: &f64| x.is_nan() || *x == -1.0;
         match self {
-            Reading::Scalar(x) => low(x),
-            Reading::Vector(xs) => xs.iter().any(low),
+            Reading::Scalar(x) => crate::scale::is_low_confidence(*x),
+            Reading::Vector(xs) => xs.iter().any(|x| crate::scale::is_low_confidence(*x)),
+        }
+    }
+
+    /// The numbers of the reading: one for a scalar, every element of a vector.
+    pub fn values(&self) -> &[f64] {
+        match self {
+            Reading::Scalar(x) => std::slice::from_ref(x),
+            Reading::Vector(xs) => xs,
         }
     }
 

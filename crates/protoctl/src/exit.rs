@@ -222,6 +222,13 @@ impl From<arctop::Error> for CliError {
     }
 }
 
+impl From<arctop::lsl::LslError> for CliError {
+    /// An outlet that cannot be opened (or pushed to) is this machine's problem: exit 2.
+    fn from(e: arctop::lsl::LslError) -> Self {
+        Self::local(chain(&e))
+    }
+}
+
 impl From<arrow_client::Error> for CliError {
     fn from(e: arrow_client::Error) -> Self {
         use arrow_client::Error as E;
@@ -347,6 +354,18 @@ mod tests {
             let text = error.to_string();
             assert_eq!(CliError::from(error).fault(), fault, "{text}");
         }
+    }
+
+    #[test]
+    fn lsl_errors_are_local() {
+        let width = arctop::lsl::LslError::Width {
+            key: "motion".into(),
+            channels: 3,
+            got: 2,
+        };
+        let e = CliError::from(width);
+        assert_eq!(e.fault(), Fault::Local);
+        assert!(e.message.contains("motion"), "{}", e.message);
     }
 
     #[test]

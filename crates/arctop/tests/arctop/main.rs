@@ -2,6 +2,8 @@
 
 mod corpus;
 mod golden;
+#[cfg(feature = "lsl")]
+mod lsl;
 mod netns;
 mod properties;
 mod scripted_peer;

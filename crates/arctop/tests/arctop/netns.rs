@@ -8,6 +8,7 @@ use std::time::Duration;
 #[test]
 #[ignore = "needs a private network namespace: run by cargo xtask ci"]
 fn netns_loopback_carries_multicast() {
+    crate::support::assert_private_network_namespace();
     let group = Ipv4Addr::new(224, 0, 0, 251);
     let receiver = UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)).unwrap();
     receiver
@@ -31,13 +32,17 @@ fn netns_loopback_carries_multicast() {
     assert_eq!(&buf[..n], b"ping");
 }
 
-/// The mDNS tests share the namespace's one loopback: run them one at a time, so one
-/// test's advertisements are gone (goodbye packets sent) before the next browses.
-static MDNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// The multicast tests (mDNS, LSL) share the namespace's one loopback: run them one at a
+/// time, so one test's advertisements are gone (goodbye packets sent) before the next
+/// browses.
+pub(crate) static MULTICAST: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Runs an async test body on a fresh runtime with an overall bound, alone.
 fn run<F: std::future::Future<Output = ()>>(body: F) {
-    let _alone = MDNS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _alone = MULTICAST
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    crate::support::assert_private_network_namespace();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

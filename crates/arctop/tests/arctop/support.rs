@@ -142,3 +142,29 @@ pub(crate) fn commands(events: &[Event]) -> Vec<String> {
         })
         .collect()
 }
+
+/// Panics unless this process runs in a network namespace of its own (only loopback, and
+/// not the namespace of PID 1): every multicast test calls this before it sends anything.
+#[track_caller]
+pub(crate) fn assert_private_network_namespace() {
+    let dev = std::fs::read_to_string("/proc/net/dev").expect("read /proc/net/dev");
+    let interfaces: Vec<&str> = dev
+        .lines()
+        .skip(2)
+        .filter_map(|line| line.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        interfaces,
+        ["lo"],
+        "refusing to run: this network namespace has other interfaces than loopback \
+         (run it through `cargo xtask ci`, which makes a private namespace)"
+    );
+    let own = std::fs::read_link("/proc/self/ns/net").expect("read /proc/self/ns/net");
+    if let Ok(init) = std::fs::read_link("/proc/1/ns/net") {
+        assert_ne!(
+            own, init,
+            "refusing to run: this is the network namespace of PID 1"
+        );
+    }
+}

@@ -8,8 +8,12 @@ fn sans_io_modules_do_no_io_and_read_no_clock() {
     let modules = [
         "ascii_json.rs",
         "frame.rs",
+        "lsl/clock_map.rs",
+        "lsl/streams.rs",
         "message.rs",
         "mutf8.rs",
+        "recording.rs",
+        "scale.rs",
         "session.rs",
         "simulator/generator.rs",
         "simulator/replay.rs",

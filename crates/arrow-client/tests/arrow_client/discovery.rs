@@ -356,6 +356,17 @@ fn assert_in_own_namespace() {
     );
 }
 
+/// Deletes a link of this namespace when dropped (also when an assert fails).
+struct DeletedOnDrop(&'static str);
+
+impl Drop for DeletedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", self.0])
+            .status();
+    }
+}
+
 #[test]
 #[ignore = "needs a private network namespace: run by cargo xtask ci"]
 fn netns_a_camera_behind_a_veth_is_found_with_its_mac_and_typed_services() {
@@ -379,6 +390,9 @@ fn netns_a_camera_behind_a_veth_is_found_with_its_mac_and_typed_services() {
     sh(&format!(
         "ip link add scan0 type veth peer name cam0 netns {pid}"
     ));
+    // The pair goes away with the camera's namespace, but only once the kernel gets to it:
+    // delete it here, so the next netns test finds loopback only.
+    let _scan0 = DeletedOnDrop("scan0");
     sh("ip addr add 10.99.0.1/24 dev scan0 && ip link set scan0 up");
     sh(&format!(
         "nsenter -t {pid} -n sh -c 'ip link set lo up && ip addr add 10.99.0.10/24 dev cam0 \

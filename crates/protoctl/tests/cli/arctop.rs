@@ -1,4 +1,5 @@
-//! `protoctl arctop listen | discover | serve`: real processes, real sockets, every exit code.
+//! `protoctl arctop listen | discover | serve | plot`: real processes, real sockets, every
+//! exit code; LSL against a real pylsl inlet inside the private network namespace.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -8,7 +9,10 @@ use std::thread::JoinHandle;
 
 use serde_json::Value;
 
-use crate::support::{Reaped, WAIT, bounded, protoctl, stderr, stdout_lines};
+use crate::support::{
+    Reaped, WAIT, assert_private_network_namespace, bounded, protoctl, python_with_pylsl, stderr,
+    stdout_lines,
+};
 
 const KEY: &str = "cli-test-key";
 
@@ -404,13 +408,15 @@ fn serve_reports_sessions_as_json_lines() {
 
 // ---- mDNS: only inside the private network namespace `cargo xtask ci` makes.
 
-/// The namespace's loopback is shared by the tests of this binary: one mDNS test at a time.
+/// The namespace's loopback is shared by the tests of this binary: one multicast test (mDNS,
+/// LSL) at a time.
 static MDNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[test]
 #[ignore = "needs a private network namespace: run by cargo xtask ci"]
 fn netns_discover_lists_the_advertising_simulator_and_listen_finds_it() {
     let _alone = MDNS.lock().unwrap_or_else(|p| p.into_inner());
+    assert_private_network_namespace();
     let serve = Serve::start(&["--advertise", "--rate", "0", "--count", "5"]);
     let advertised = serve.next_line();
     assert_eq!(advertised["event"], "advertised", "{advertised}");
@@ -447,6 +453,7 @@ fn netns_discover_lists_the_advertising_simulator_and_listen_finds_it() {
 #[ignore = "needs a private network namespace: run by cargo xtask ci"]
 fn netns_nothing_discovered_exits_3() {
     let _alone = MDNS.lock().unwrap_or_else(|p| p.into_inner());
+    assert_private_network_namespace();
     let mut cmd = protoctl();
     cmd.args(["arctop", "discover", "--timeout", "0.5"]);
     let output = run_bounded(cmd);
@@ -578,4 +585,322 @@ fn ctrl_c_during_listen_flushes_the_record_and_exits_0() {
     for line in recorded.lines() {
         serde_json::from_str::<Value>(line).expect("whole JSON lines only");
     }
+}
+
+// ---- plot
+
+/// Records a simulator session of `count` values with `listen --record`.
+fn record_session(dir: &std::path::Path, count: &str) -> std::path::PathBuf {
+    let recording = dir.join("session.jsonl");
+    let serve = Serve::start(&["--rate", "0", "--count", count]);
+    let output = listen(
+        serve.addr,
+        true,
+        &["--api-key", KEY, "--record", recording.to_str().unwrap()],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    recording
+}
+
+fn plot(args: &[&std::ffi::OsStr]) -> Output {
+    let mut cmd = protoctl();
+    cmd.args(["arctop", "plot"]).args(args);
+    run_bounded(cmd)
+}
+
+/// Every `<text>` of an SVG document, trimmed.
+fn svg_texts(doc: &roxmltree::Document<'_>) -> Vec<String> {
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or_default().trim().to_string())
+        .collect()
+}
+
+#[test]
+fn plot_draws_a_recorded_session_with_every_key_and_the_events() {
+    let dir = tempfile::tempdir().unwrap();
+    // 320 values: the opening connection and QA, QA verdicts every 40, a drop at 300.
+    let recording = record_session(dir.path(), "320");
+    // At full speed the session lasts a millisecond: space the messages 50 ms apart, so
+    // the marks' labels have room.
+    let spaced: Vec<String> = std::fs::read_to_string(&recording)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut message: Value = serde_json::from_str(line).unwrap();
+            message["timestamp"] = (1_700_000_000_000_i64 + 50 * i as i64).into();
+            message.to_string()
+        })
+        .collect();
+    std::fs::write(&recording, spaced.join("\n")).unwrap();
+    let messages: Vec<Value> = spaced
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let svg_path = dir.path().join("session.svg");
+    let mut cmd = protoctl();
+    cmd.args(["--json", "arctop", "plot"])
+        .arg(&recording)
+        .arg("-o")
+        .arg(&svg_path);
+    let output = run_bounded(cmd);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let summary = &stdout_lines(&output)[0];
+    assert_eq!(summary["event"], "plotted");
+    let keys = [
+        "focus",
+        "enjoyment",
+        "zone_state",
+        "heart_rate",
+        "avg_motion",
+    ];
+    assert_eq!(summary["keys"], serde_json::json!(keys));
+    assert_eq!(summary["values"], 320);
+    assert_eq!(summary["complete"], true);
+
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("the plot is well-formed SVG");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let texts = svg_texts(&doc);
+    let has = |prefix: &str| texts.iter().any(|t| t.starts_with(prefix));
+    for caption in [
+        "focus (score 0-100, 50 neutral)",
+        "enjoyment (score 0-100, 50 neutral)",
+        "zone_state (score 0-100, 50 neutral)",
+        "heart_rate (bpm)",
+        "avg_motion (level 1-4)",
+        "CONNECTING",
+        "CONNECTED",
+        "DISCONNECTED",
+        "start 2023-11-14 22:13:20.000 UTC",
+        "end ",
+    ] {
+        assert!(has(caption), "{caption:?} not in {texts:?}");
+    }
+    // Each event is a line through each of the 5 panels, coloured by what it means.
+    let lines_in = |stroke: &str| {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke") == Some(stroke))
+            .count()
+    };
+    let count = |what: &dyn Fn(&Value) -> bool| messages.iter().filter(|m| what(m)).count();
+    let connected = count(&|m| m["command"] == "connection" && m["current"].as_i64() < Some(3));
+    let trouble = count(&|m| {
+        (m["command"] == "connection" && m["current"].as_i64() >= Some(3))
+            || (m["command"] == "qa" && m["passed"] == false)
+    });
+    assert_eq!(connected, 3, "connecting, connected, connected again");
+    assert_eq!(lines_in("#2CA02C"), 5 * connected);
+    assert_eq!(lines_in("#D62728"), 5 * trouble);
+    assert_eq!(lines_in("#7F7F7F"), 5, "the end");
+    // One line per panel at least, in the first series colour; each point a value.
+    let points: usize = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke") == Some("#1F77B4"))
+        .map(|n| n.attribute("points").unwrap().split_whitespace().count())
+        .sum();
+    let low_confidence = std::fs::read_to_string(&recording)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"value\":-1"))
+        .count();
+    assert_eq!(
+        points + low_confidence,
+        320,
+        "every confident value is a point"
+    );
+}
+
+#[test]
+fn plot_keys_picks_panels_and_names_a_missing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let recording = record_session(dir.path(), "20");
+    let svg_path = dir.path().join("two.svg");
+    let output = plot(&[
+        recording.as_os_str(),
+        "-o".as_ref(),
+        svg_path.as_os_str(),
+        "--keys".as_ref(),
+        "heart_rate,focus".as_ref(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("2 panels (heart_rate, focus)"), "{text}");
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let texts = svg_texts(&doc);
+    assert!(texts.iter().any(|t| t == "heart_rate (bpm)"), "{texts:?}");
+    assert!(
+        !texts.iter().any(|t| t.starts_with("enjoyment")),
+        "{texts:?}"
+    );
+
+    let output = plot(&[
+        recording.as_os_str(),
+        "-o".as_ref(),
+        svg_path.as_os_str(),
+        "--keys".as_ref(),
+        "focus,calm".as_ref(),
+    ]);
+    assert_exit(
+        &output,
+        2,
+        "has no values for calm (it has: focus, enjoyment",
+    );
+}
+
+#[test]
+fn plot_usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.svg");
+    let broken = dir.path().join("broken.jsonl");
+    std::fs::write(&broken, "{\"command\":\"qa\",\"passed\":true}\n{oops\n").unwrap();
+    let no_values = dir.path().join("quiet.jsonl");
+    std::fs::write(&no_values, "{\"command\":\"qa\",\"passed\":true}\n").unwrap();
+    let missing = dir.path().join("missing.jsonl");
+    let cases = [
+        (broken.as_path(), "line 2: not JSON"),
+        (no_values.as_path(), "no values to plot"),
+        (missing.as_path(), "cannot read"),
+    ];
+    for (input, needle) in cases {
+        let output = plot(&[input.as_os_str(), "-o".as_ref(), out.as_os_str()]);
+        assert_exit(&output, 2, needle);
+    }
+    assert!(!out.exists(), "nothing written on an error");
+}
+
+// ---- the live view
+
+#[test]
+fn listen_tui_without_a_terminal_prints_text_with_a_warning() {
+    let serve = Serve::start(&["--rate", "0", "--count", "5"]);
+    let output = listen(serve.addr, false, &["--api-key", KEY, "--format", "tui"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--format tui needs a terminal on stdout; printing text"),
+        "{}",
+        stderr(&output)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.starts_with("connected to "), "{text}");
+    assert!(text.trim_end().ends_with("session complete"), "{text}");
+    // With --json the view is a usage error, like any other --format.
+    let output = listen(serve.addr, true, &["--api-key", KEY, "--format", "tui"]);
+    assert_exit(&output, 2, "--json conflicts with --format tui");
+}
+
+// ---- Lab Streaming Layer: only inside the private network namespace.
+
+/// A real inlet nobody here wrote (pylsl, with the liblsl its wheel ships) resolves the
+/// outlets of `listen --lsl` by name and receives the simulator's values, with timestamps
+/// in order, and QA markers; the metadata is what LSL users look for.
+#[test]
+#[ignore = "needs a private network namespace: run by cargo xtask ci"]
+fn netns_lsl_pylsl_receives_the_simulator_values_in_order() {
+    let _alone = MDNS.lock().unwrap_or_else(|p| p.into_inner());
+    assert_private_network_namespace();
+    let mut python = python_with_pylsl();
+    let serve = Serve::start(&["--rate", "50"]);
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("lsl.jsonl");
+    let log = std::fs::File::create(dir.path().join("listen.log")).unwrap();
+    let listen = protoctl()
+        .args(["-v", "arctop", "listen", "--addr", &serve.addr.to_string()])
+        .args(["--api-key", KEY, "--lsl", "--format", "csv", "--record"])
+        .arg(&recording)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn protoctl arctop listen --lsl");
+    let mut listen = Reaped(listen);
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cli/lsl_inlet.py");
+    let inlet = bounded(python.arg(script).args(["20", "2"]), None);
+    let listen_log = || std::fs::read_to_string(dir.path().join("listen.log")).unwrap();
+    assert!(
+        inlet.status.success(),
+        "pylsl inlet failed: {}\nlisten's log:\n{}",
+        stderr(&inlet),
+        listen_log()
+    );
+    let report: Value = serde_json::from_slice(&inlet.stdout).unwrap();
+
+    let stopped = Command::new("kill")
+        .args(["-INT", &listen.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let status = listen.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{}", listen_log());
+
+    // Every stream is on the network under a name starting with Arctop.
+    let streams: Vec<&str> = report["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    for name in [
+        "Arctop-Markers",
+        "Arctop-avg_motion",
+        "Arctop-enjoyment",
+        "Arctop-focus",
+        "Arctop-heart_rate",
+        "Arctop-zone_state",
+    ] {
+        assert!(streams.contains(&name), "{name} not in {streams:?}");
+    }
+    // The metadata LSL users look for (pylsl: cf_float32 = 1, cf_string = 3).
+    let focus = &report["focus"];
+    assert_eq!(focus["type"], "Arctop");
+    assert_eq!(focus["channel_format"], 1);
+    assert_eq!(focus["nominal_srate"], 0.0, "irregular rate");
+    assert_eq!(focus["source_id"], format!("{}/focus", serve.addr));
+    assert_eq!(
+        focus["channels"],
+        serde_json::json!([{"label": "focus", "unit": "score", "type": "focus"}])
+    );
+    let markers = &report["markers"];
+    assert_eq!(markers["type"], "Markers");
+    assert_eq!(markers["channel_format"], 3);
+    assert_eq!(markers["source_id"], format!("{}/markers", serve.addr));
+
+    // The values are the simulator's, in order, with increasing timestamps.
+    let samples = focus["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 20);
+    let received: Vec<f32> = samples
+        .iter()
+        .map(|s| s[0].as_f64().unwrap() as f32)
+        .collect();
+    let stamps: Vec<f64> = samples.iter().map(|s| s[1].as_f64().unwrap()).collect();
+    assert!(
+        stamps.windows(2).all(|w| w[0] < w[1]),
+        "timestamps in order: {stamps:?}"
+    );
+    let recorded: Vec<f32> = std::fs::read_to_string(&recording)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|m| m["command"] == "valueChange" && m["key"] == "focus")
+        .map(|m| m["value"].as_f64().unwrap() as f32)
+        .collect();
+    assert!(
+        recorded.windows(received.len()).any(|w| w == received),
+        "pylsl received {received:?}, not a run of the recorded focus values {recorded:?}"
+    );
+    // QA verdicts came as markers, in order.
+    let marks = markers["samples"].as_array().unwrap();
+    assert_eq!(marks.len(), 2);
+    for mark in marks {
+        let text = mark[0].as_str().unwrap();
+        assert!(
+            text.starts_with("qa:") || text.starts_with("connection:"),
+            "{text}"
+        );
+    }
+    assert!(marks[0][1].as_f64() <= marks[1][1].as_f64());
+    let log = listen_log();
+    assert!(log.contains("LSL: publishing Arctop-focus"), "{log}");
 }

@@ -1,15 +1,15 @@
 //! `protoctl arrow scan` against fake cameras of every kind, each in a network namespace of
-//! its own behind a veth pair on a bridge, inside the namespace `cargo xtask ci` made for
-//! the test: never this machine's network.
+//! its own behind a veth pair on a bridge. The bridge and the scan live in one more
+//! namespace (the "LAN"), made inside the one `cargo xtask ci` made for the test binary, so
+//! that namespace keeps loopback only for the other netns tests running beside this one:
+//! never this machine's network.
 
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
 use crate::arrow_client::Running;
-use crate::support::{
-    Reaped, assert_private_network_namespace, bounded, protoctl, stderr, stdout_lines,
-};
+use crate::support::{Reaped, assert_private_network_namespace, bounded, stderr, stdout_lines};
 
 /// `cmd` must succeed; its stdout.
 fn sh(cmd: &str) -> String {
@@ -37,10 +37,13 @@ fn mac_of(pid: u32, link: &str) -> String {
 #[ignore = "needs a private network namespace: run by cargo xtask ci"]
 fn netns_arrow_scan_finds_every_kind_of_camera_with_its_type_path_and_mac() {
     assert_private_network_namespace();
-    sh(
-        "ip link add scanbr0 type bridge && ip addr add 10.99.0.1/24 dev scanbr0 \
-        && ip link set scanbr0 up",
-    );
+    let lan = namespace_holder();
+    let lan_pid = lan.0.id();
+    sh(&format!(
+        "nsenter -t {lan_pid} -n sh -c 'ip link set lo up \
+         && ip link add scanbr0 type bridge && ip addr add 10.99.0.1/24 dev scanbr0 \
+         && ip link set scanbr0 up'"
+    ));
     let cameras = [
         ("rtsp-h264", 554, "rtsp", "/live.sdp", true),
         (
@@ -66,29 +69,12 @@ fn netns_arrow_scan_finds_every_kind_of_camera_with_its_type_path_and_mac() {
     let mut want = Vec::new();
     for (i, (kind, port, service_type, path, onvif)) in cameras.iter().enumerate() {
         // The camera's namespace, held by a process of its own.
-        let holder = Reaped(
-            Command::new("unshare")
-                .args(["-n", "--", "sleep", "600"])
-                .stdin(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
+        let holder = namespace_holder();
         let pid = holder.0.id();
         let ip = format!("10.99.0.{}", 10 + i);
-        // The holder's namespace exists once unshare has exec'd sleep: ask until it does.
-        let mut linked = false;
-        for _ in 0..100 {
-            let ns = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok();
-            if ns.is_some() && ns != std::fs::read_link("/proc/self/ns/net").ok() {
-                linked = true;
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        assert!(linked, "the camera namespace of {kind} came up");
         sh(&format!(
-            "ip link add scanv{i} type veth peer name cam0 netns {pid} \
-             && ip link set scanv{i} master scanbr0 && ip link set scanv{i} up"
+            "nsenter -t {lan_pid} -n sh -c 'ip link add scanv{i} type veth peer name cam0 \
+             netns {pid} && ip link set scanv{i} master scanbr0 && ip link set scanv{i} up'"
         ));
         sh(&format!(
             "nsenter -t {pid} -n sh -c 'ip link set lo up && ip addr add {ip}/24 dev cam0 \
@@ -121,8 +107,12 @@ fn netns_arrow_scan_finds_every_kind_of_camera_with_its_type_path_and_mac() {
         running.push(camera);
     }
 
+    let mut scan = Command::new("nsenter");
+    scan.env_remove("RUST_LOG")
+        .args(["-t", &lan_pid.to_string(), "-n", "--"])
+        .arg(env!("CARGO_BIN_EXE_protoctl"));
     let out = bounded(
-        protoctl().args([
+        scan.args([
             "--json",
             "arrow",
             "scan",
@@ -167,4 +157,27 @@ fn netns_arrow_scan_finds_every_kind_of_camera_with_its_type_path_and_mac() {
     );
     drop(running);
     drop(holders);
+    drop(lan);
+}
+
+/// A process (`sleep`) holding a new network namespace, returned once the namespace is
+/// there (unshare has exec'd sleep); reaped on drop, which ends the namespace.
+fn namespace_holder() -> Reaped {
+    let holder = Reaped(
+        Command::new("unshare")
+            .args(["-n", "--", "sleep", "600"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = holder.0.id();
+    let own = std::fs::read_link("/proc/self/ns/net").ok();
+    for _ in 0..100 {
+        let ns = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok();
+        if ns.is_some() && ns != own {
+            return holder;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the namespace held by {pid} did not come up");
 }

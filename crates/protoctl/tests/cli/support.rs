@@ -71,34 +71,67 @@ pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Refuses to go on outside a network namespace of its own: multicast from a test must
-/// never reach this machine's networks. Inside `cargo xtask ci`'s namespace the test
-/// binary's network namespace differs from its parent's (xtask's) and only `lo` exists.
+/// Panics unless this process runs in a network namespace of its own, made by `cargo xtask
+/// ci` (only loopback, not its parent's namespace, not PID 1's): a test that sends
+/// multicast or broadcast (mDNS, LSL, WS-Discovery, a scan) calls this before it sends
+/// anything, so it can never reach a real network.
+#[track_caller]
 pub(crate) fn assert_private_network_namespace() {
-    let ours = std::fs::read_link("/proc/self/ns/net").expect("own network namespace");
-    let parent = std::os::unix::process::parent_id();
-    let theirs = std::fs::read_link(format!("/proc/{parent}/ns/net"))
-        .expect("the parent's network namespace (run by cargo xtask ci)");
-    assert_ne!(
-        ours, theirs,
-        "refusing to send multicast: same network namespace as the parent; run by cargo xtask ci"
-    );
-    if let Ok(init) = std::fs::read_link("/proc/1/ns/net") {
-        assert_ne!(
-            ours, init,
-            "refusing to send multicast in the machine's network namespace"
-        );
-    }
-    let devices = std::fs::read_to_string("/proc/self/net/dev").expect("/proc/self/net/dev");
-    let interfaces: Vec<&str> = devices
+    let dev = std::fs::read_to_string("/proc/self/net/dev").expect("read /proc/self/net/dev");
+    let interfaces: Vec<&str> = dev
         .lines()
         .skip(2)
-        .filter_map(|l| l.split(':').next())
+        .filter_map(|line| line.split(':').next())
         .map(str::trim)
         .collect();
     assert_eq!(
         interfaces,
         ["lo"],
-        "refusing to send multicast: interfaces other than lo"
+        "refusing to run: this network namespace has other interfaces than loopback \
+         (run it through `cargo xtask ci`, which makes a private namespace)"
     );
+    let own = std::fs::read_link("/proc/self/ns/net").expect("read /proc/self/ns/net");
+    let parent = std::os::unix::process::parent_id();
+    if let Ok(theirs) = std::fs::read_link(format!("/proc/{parent}/ns/net")) {
+        assert_ne!(
+            own, theirs,
+            "refusing to run: the parent's network namespace (run it through `cargo xtask ci`)"
+        );
+    }
+    if let Ok(init) = std::fs::read_link("/proc/1/ns/net") {
+        assert_ne!(
+            own, init,
+            "refusing to run: this is the network namespace of PID 1"
+        );
+    }
+}
+
+/// The folder `.ci/run` installs pylsl into (`pip install --target`), at the workspace root.
+pub(crate) const PYLSL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/pylsl");
+
+/// `python3` able to import pylsl (from [`PYLSL_DIR`] or the system). Fails the test
+/// loudly when pylsl is missing: the LSL test must never pass by skipping.
+pub(crate) fn python_with_pylsl() -> Command {
+    let python = || {
+        let mut cmd = Command::new("python3");
+        let mut path = std::ffi::OsString::from(PYLSL_DIR);
+        if let Some(existing) = std::env::var_os("PYTHONPATH") {
+            path.push(":");
+            path.push(existing);
+        }
+        cmd.env("PYTHONPATH", path);
+        cmd
+    };
+    let probe = python()
+        .args(["-c", "import pylsl; print(pylsl.__version__)"])
+        .output();
+    match probe {
+        Ok(output) if output.status.success() => python(),
+        Ok(output) => panic!(
+            "pylsl is not installed, so the LSL end-to-end test cannot run. Install it as \
+             .ci/run does: python3 -m pip install --target target/pylsl pylsl==1.18.6\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(e) => panic!("python3 is needed for the LSL end-to-end test (pylsl): {e}"),
+    }
 }

@@ -2,22 +2,29 @@
 //!
 //! `--json` (or `--format json`) prints every stream message received after auth-success
 //! as the object it was, every field kept; text prints one readable line per event; csv
-//! prints `timestamp,key,value` rows for `valueChange`. `--keys` limits the values printed
+//! prints `timestamp,key,value` rows for `valueChange`; tui draws a live terminal view
+//! (text with a warning when stdout is not a terminal). `--keys` limits the values printed
 //! (not the recording); `--record FILE` writes every message as JSON Lines, which
-//! `protoctl arctop serve --replay FILE` plays back.
+//! `protoctl arctop serve --replay FILE` plays back and `protoctl arctop plot` draws;
+//! `--lsl` publishes the session as Lab Streaming Layer streams, whatever the format.
+//!
+//! SIGINT, SIGTERM and SIGHUP (and `q` or Ctrl-C in the live view) end it in order: what was
+//! received is flushed to stdout and the record, and it exits 0.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use arctop::{ClientConfig, Event, Message, Reading, Received, Target};
+use arctop::{ClientConfig, Event, EventStream, Message, Reading, Received, Target};
 use clap::{Args, ValueEnum};
 use futures::{FutureExt, StreamExt};
 
+use super::taps::Taps;
+use super::tui;
 use crate::exit::CliError;
 use crate::output::Output;
+use crate::signals::{Signal, Signals};
 
 /// Arguments of `protoctl arctop listen`.
 #[derive(Debug, Args)]
@@ -42,20 +49,26 @@ pub(crate) struct ListenArgs {
     /// How long to browse mDNS when no --addr is given.
     #[arg(long, value_name = crate::duration::VALUE_NAME, default_value = "5", value_parser = crate::duration::interval)]
     discover_timeout: Duration,
-    /// Print only these value keys (comma-separated), e.g. focus,enjoyment.
+    /// Print (or show in the live view) only these value keys (comma-separated), e.g.
+    /// focus,enjoyment.
     #[arg(long, value_name = "k1,k2", value_delimiter = ',')]
     keys: Vec<String>,
     /// Output format [default: text, or json with --json].
     #[arg(long, value_enum)]
     format: Option<Format>,
     /// Also write every message received to FILE as JSON Lines (replayable by
-    /// `arctop serve --replay`).
+    /// `arctop serve --replay`, drawn by `arctop plot`).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
     /// On a lost connection or a timeout, connect again with backoff (re-discovering when
     /// the address came from mDNS). Never after auth-failed.
     #[arg(long)]
     reconnect: bool,
+    /// Also publish the session as Lab Streaming Layer streams: one outlet per value key
+    /// (`Arctop-<key>`, type Arctop, float32) and the events as Arctop-Markers (type
+    /// Markers), stamped from each message's own time on LSL's clock.
+    #[arg(long)]
+    lsl: bool,
 }
 
 /// How messages are printed.
@@ -67,10 +80,13 @@ pub(crate) enum Format {
     Json,
     /// `timestamp,key,value` rows for value changes.
     Csv,
+    /// A live terminal view: a sparkline per key, connection and QA state, rate (text when
+    /// stdout is not a terminal).
+    Tui,
 }
 
 pub(crate) async fn run(args: ListenArgs, out: &mut Output) -> Result<(), CliError> {
-    let format = match (args.format, out.is_json()) {
+    let mut format = match (args.format, out.is_json()) {
         (None, false) => Format::Text,
         (None | Some(Format::Json), true) => Format::Json,
         (Some(other), true) => {
@@ -83,15 +99,14 @@ pub(crate) async fn run(args: ListenArgs, out: &mut Output) -> Result<(), CliErr
         }
         (Some(format), false) => format,
     };
-    let record = match &args.record {
-        Some(path) => Some(BufWriter::new(File::create(path).map_err(|e| {
-            CliError::local(format!("cannot create {}: {e}", path.display()))
-        })?)),
-        None => None,
-    };
-    let target = match args.addr {
-        Some(addr) => Target::Addr(addr),
-        None => Target::Discover,
+    if format == Format::Tui && !std::io::stdout().is_terminal() {
+        tracing::warn!("--format tui needs a terminal on stdout; printing text instead");
+        format = Format::Text;
+    }
+    let mut taps = Taps::open(args.record, args.lsl)?;
+    let (target, shown_target) = match args.addr {
+        Some(addr) => (Target::Addr(addr.clone()), addr),
+        None => (Target::Discover, "mDNS".to_string()),
     };
     let mut config = ClientConfig::new(target, args.api_key);
     config.auth_timeout = args.timeout;
@@ -100,33 +115,51 @@ pub(crate) async fn run(args: ListenArgs, out: &mut Output) -> Result<(), CliErr
     if args.reconnect {
         config.reconnect = Some(arctop::Backoff::default());
     }
-    let mut printer = Printer {
-        format,
-        keys: args
-            .keys
-            .iter()
-            .map(|k| k.trim().to_string())
-            .filter(|k| !k.is_empty())
-            .collect(),
-        record,
-        record_path: args.record.unwrap_or_default(),
-        header_done: false,
-        line: String::with_capacity(256),
+    let keys: Vec<String> = args
+        .keys
+        .iter()
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+        .collect();
+    let events = arctop::connect(config);
+    let result = if format == Format::Tui {
+        tui::run(events, &mut taps, shown_target, keys, out).await
+    } else {
+        let printer = Printer {
+            format,
+            keys,
+            header_done: false,
+            line: String::with_capacity(256),
+        };
+        print(events, printer, &mut taps, out).await
     };
+    let closed = taps.close().await;
+    result.and(closed)
+}
 
-    let mut events = arctop::connect(config);
-    let interrupted = tokio::signal::ctrl_c();
-    tokio::pin!(interrupted);
+/// The text, JSON and CSV loop: prints each event until the stream ends or a signal.
+async fn print(
+    mut events: EventStream,
+    mut printer: Printer,
+    taps: &mut Taps,
+    out: &mut Output,
+) -> Result<(), CliError> {
+    let mut signals = Some(Signals::new()?);
     loop {
         // Write in batches while messages are ready; flush before waiting for more.
         let event = match events.next().now_or_never() {
             Some(event) => event,
             None => {
-                printer.flush(out)?;
+                taps.flush()?;
+                out.flush()?;
                 tokio::select! {
                     event = events.next() => event,
-                    _ = &mut interrupted => {
-                        tracing::warn!("interrupted before sessionComplete");
+                    signal = Signals::next_of(&mut signals) => {
+                        let name = match signal {
+                            Signal::Stop(name) => name,
+                            Signal::Reload => "SIGHUP",
+                        };
+                        tracing::warn!("{name}: interrupted before sessionComplete");
                         break;
                     }
                 }
@@ -134,21 +167,23 @@ pub(crate) async fn run(args: ListenArgs, out: &mut Output) -> Result<(), CliErr
         };
         match event {
             None => break,
-            Some(Ok(event)) => printer.event(event, out)?,
+            Some(Ok(event)) => {
+                taps.event(&event)?;
+                printer.event(event, out)?;
+            }
             Some(Err(e)) => {
-                printer.flush(out)?;
+                taps.lost();
+                out.flush()?;
                 return Err(e.into());
             }
         }
     }
-    printer.flush(out)
+    out.flush()
 }
 
 struct Printer {
     format: Format,
     keys: Vec<String>,
-    record: Option<BufWriter<File>>,
-    record_path: PathBuf,
     header_done: bool,
     line: String,
 }
@@ -199,14 +234,6 @@ impl Printer {
     }
 
     fn message(&mut self, received: &Received, out: &mut Output) -> Result<(), CliError> {
-        if let Some(record) = &mut self.record {
-            serde_json::to_writer(&mut *record, &received.object)
-                .map_err(std::io::Error::from)
-                .and_then(|()| record.write_all(b"\n"))
-                .map_err(|e| {
-                    CliError::local(format!("cannot write {}: {e}", self.record_path.display()))
-                })?;
-        }
         if let Message::ValueChange { key, .. } = &received.message
             && !self.keys.is_empty()
             && !self.keys.iter().any(|k| k == key.as_str())
@@ -216,7 +243,7 @@ impl Printer {
         self.line.clear();
         match self.format {
             Format::Json => return out.json_line_buffered(&received.object),
-            Format::Text => human(&received.message, &mut self.line),
+            Format::Text | Format::Tui => human(&received.message, &mut self.line),
             Format::Csv => {
                 if !self.header_done {
                     self.header_done = true;
@@ -229,15 +256,6 @@ impl Printer {
         }
         self.line.push('\n');
         out.bytes(self.line.as_bytes())
-    }
-
-    fn flush(&mut self, out: &mut Output) -> Result<(), CliError> {
-        if let Some(record) = &mut self.record {
-            record.flush().map_err(|e| {
-                CliError::local(format!("cannot write {}: {e}", self.record_path.display()))
-            })?;
-        }
-        out.flush()
     }
 }
 

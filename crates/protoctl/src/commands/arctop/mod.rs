@@ -1,9 +1,13 @@
-//! `protoctl arctop listen|discover|serve`: the Arctop Stream Server client, mDNS
-//! discovery and the built-in phone simulator.
+//! `protoctl arctop listen|discover|serve|plot`: the Arctop Stream Server client (printed,
+//! in a live terminal view, or published to Lab Streaming Layer), mDNS discovery, the
+//! built-in phone simulator, and recorded sessions drawn as SVG.
 
 mod discover;
 mod listen;
+mod plot;
 mod serve;
+mod taps;
+mod tui;
 
 use clap::Subcommand;
 
@@ -14,16 +18,25 @@ use crate::output::Output;
 #[derive(Debug, Subcommand)]
 pub(crate) enum ArctopCommand {
     /// Connect (to --addr, or to the first server mDNS finds), authenticate and print the
-    /// stream until sessionComplete.
+    /// stream until sessionComplete (or show it live with --format tui, or publish it to
+    /// Lab Streaming Layer with --lsl).
     ///
-    /// Exit codes: 0 sessionComplete; 1 auth-failed; 3 connection lost before
-    /// sessionComplete (also inside a frame), no auth reply within --timeout, nothing
-    /// discovered; 4 oversize frame, stream data before the auth reply.
+    /// Exit codes: 0 sessionComplete, or stopped by SIGINT, SIGTERM, SIGHUP (q or Ctrl-C in
+    /// the live view); 1 auth-failed; 2 bad flags, unwritable --record, an LSL outlet that
+    /// cannot be opened; 3 connection lost before sessionComplete (also inside a frame), no
+    /// auth reply within --timeout, nothing discovered; 4 oversize frame, stream data before
+    /// the auth reply.
     Listen(listen::ListenArgs),
     /// Browse mDNS for Arctop servers (ArctopService*, NeuosService*): one line per server.
     Discover(discover::DiscoverArgs),
     /// Run the built-in phone simulator: a real Stream Server streaming realistic data.
     Serve(serve::ServeArgs),
+    /// Draw a recorded session (`listen --record`) as SVG: one panel per value key over
+    /// time, connection and QA events marked, start and end labelled.
+    ///
+    /// Exit codes: 0 written; 2 unreadable or empty recording, a --keys key it does not
+    /// hold, unwritable output.
+    Plot(plot::PlotArgs),
 }
 
 pub(crate) async fn run(cmd: ArctopCommand, out: &mut Output) -> Result<(), CliError> {
@@ -31,6 +44,7 @@ pub(crate) async fn run(cmd: ArctopCommand, out: &mut Output) -> Result<(), CliE
         ArctopCommand::Listen(args) => listen::run(args, out).await,
         ArctopCommand::Discover(args) => discover::run(args, out).await,
         ArctopCommand::Serve(args) => serve::run(args, out).await,
+        ArctopCommand::Plot(args) => plot::run(args, out).await,
     }
 }
 
