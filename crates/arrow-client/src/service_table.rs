@@ -403,7 +403,9 @@ impl ServiceTable {
                 &b.path,
             ))
         });
-        found.dedup_by(|a, b| a.addr == b.addr && a.service_type == b.service_type);
+        // One per address and type (the sightings give one already; a caller may not).
+        let mut seen = std::collections::HashSet::new();
+        found.retain(|f| seen.insert((f.addr, u16::from(f.service_type))));
         let mut services = self.services.clone();
         for f in found
             .into_iter()

@@ -15,6 +15,10 @@ use crate::discovery::sightings::Sightings;
 use crate::service_table::{ServiceSpec, ServiceTable};
 use crate::status_file::StatusFile;
 
+/// How often sightings that only moved their times are written (well within
+/// [`VISIBLE_FOR`](crate::discovery::sightings::VISIBLE_FOR)).
+const SIGHTINGS_SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// What a [`ClientHandle`](super::ClientHandle) tells the running client.
 #[derive(Debug)]
 pub(crate) enum Command {
@@ -41,6 +45,8 @@ pub(crate) struct Control {
     pub(crate) sightings: Sightings,
     /// Where the sightings are kept (the state directory's `discovered.json`).
     pub(crate) sightings_file: Option<PathBuf>,
+    /// When the sightings were last written.
+    pub(crate) sightings_saved: Option<Instant>,
     /// Scans whose findings are in the sightings.
     pub(crate) scans_taken: u64,
     /// A shutdown was asked for (or every handle is gone).
@@ -84,11 +90,29 @@ impl Control {
         self.take_scan(&state);
     }
 
+    /// The table again with the services visible now: the new table when one has expired.
+    pub(crate) fn refresh_visible(&mut self) -> Option<ServiceTable> {
+        let table = self
+            .static_table
+            .with_discovered(&self.sightings.visible(SystemTime::now()));
+        (table != self.table).then(|| {
+            self.table = table.clone();
+            table
+        })
+    }
+
     /// A scan found `found`: the new table when the visible services changed.
     fn record_scan(&mut self, found: &[FoundService]) -> Option<ServiceTable> {
         let now = SystemTime::now();
-        self.sightings.record(found, now);
-        self.save_sightings();
+        let changed = self.sightings.record(found, now);
+        // Written when the set changes, else only now and then: a scan that sees the same
+        // cameras again moves their times, and a restart within VISIBLE_FOR keeps them.
+        let due = self
+            .sightings_saved
+            .is_none_or(|at| at.elapsed() >= SIGHTINGS_SAVE_EVERY);
+        if changed || due {
+            self.save_sightings();
+        }
         let table = self
             .static_table
             .with_discovered(&self.sightings.visible(now));
@@ -105,7 +129,8 @@ impl Control {
         self.table = self.static_table.clone();
     }
 
-    fn save_sightings(&self) {
+    fn save_sightings(&mut self) {
+        self.sightings_saved = Some(Instant::now());
         if let Some(path) = &self.sightings_file
             && let Err(e) =
                 crate::identity::write_private(path, self.sightings.to_json().as_bytes())

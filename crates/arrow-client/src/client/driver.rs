@@ -35,6 +35,9 @@ const CONTROL_BACKLOG: usize = 4 * 1024 * 1024;
 /// After an orderly shutdown, how long writing what is queued and close_notify may take.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How often a connection looks for found services that are no longer visible.
+const VISIBILITY_CHECK: Duration = Duration::from_secs(60);
+
 /// Runs one registered-or-registering connection.
 pub(crate) struct Driver<'a, W> {
     conn: Connection,
@@ -91,12 +94,26 @@ where
     {
         let mut codec = wire::client_codec();
         let mut input = BytesMut::with_capacity(64 * 1024);
+        let mut late_scan = None;
         if let Some(scanner) = &mut self.control.scanner {
             let state = scanner.state.borrow_and_update().clone();
             self.conn.set_scanning(state.running);
-            self.conn.set_scan_findings(state.findings);
+            self.conn.set_scan_findings(state.findings.clone());
+            late_scan = Some(state);
         }
+        // A scan that ended after the REGISTER was built: its services go in an UPDATE
+        // right after the ACK (marking it seen without taking it would lose them).
+        let late_table = late_scan.and_then(|state| self.control.take_scan(&state));
         self.conn.start(Instant::now());
+        if let Some(table) = late_table {
+            self.conn.update_table(table);
+        }
+        // Found services also leave the table when scans fail or stop: looked at each
+        // minute.
+        let mut expiry = tokio::time::interval_at(
+            tokio::time::Instant::now() + VISIBILITY_CHECK,
+            VISIBILITY_CHECK,
+        );
         loop {
             self.flush()?;
             if self.conn.state() == State::Disconnected {
@@ -150,6 +167,12 @@ where
                     self.conn.set_scan_findings(state.findings.clone());
                     if let Some(table) = self.control.take_scan(&state) {
                         tracing::info!(services = table.len(), "the visible services changed");
+                        self.conn.update_table(table);
+                    }
+                }
+                _ = expiry.tick(), if self.control.scanner.is_some() => {
+                    if let Some(table) = self.control.refresh_visible() {
+                        tracing::info!(services = table.len(), "a found service is no longer visible");
                         self.conn.update_table(table);
                     }
                 }

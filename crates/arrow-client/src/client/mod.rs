@@ -44,6 +44,7 @@ mod control;
 mod dial;
 mod driver;
 mod event;
+mod probing;
 mod registration;
 mod runtime;
 mod scanning;
@@ -61,11 +62,12 @@ pub use registration::{Registration, default_extended_info};
 use crate::Error;
 use crate::discovery::sightings::{SIGHTINGS_FILE, Sightings};
 use crate::identity::{self, Identity, MacAddr};
-use crate::resolve::{Resolve, resolve_services};
+use crate::resolve::{Resolve, resolve_specs};
 use crate::service_table::{ServiceSpec, ServiceTable};
 use crate::state_lock::StateLock;
 use crate::status_file::StatusFile;
 use control::{Command, Control};
+use probing::ProbeCache;
 use runtime::Runtime;
 
 /// Tells a running client what to do; cheap to clone.
@@ -74,6 +76,7 @@ pub struct ClientHandle {
     commands: mpsc::UnboundedSender<Command>,
     resolver: Arc<dyn Resolve>,
     resolve_timeout: Duration,
+    probes: ProbeCache,
 }
 
 impl std::fmt::Debug for ClientHandle {
@@ -83,13 +86,15 @@ impl std::fmt::Debug for ClientHandle {
 }
 
 impl ClientHandle {
-    /// Replaces the services: resolves them now (with the client's resolver), then sends
+    /// Replaces the services: resolves them now (with the client's resolver) and probes a
+    /// stream whose URL names no path (a path found before for it is kept), then sends
     /// UPDATE on the live connection and uses them in every later REGISTER (resolved again
     /// on each attempt). Open sessions keep running. A host that does not resolve, or the
     /// same service twice, is the error, and nothing changes. Returns the table sent.
     pub async fn update_services(&self, services: Vec<ServiceSpec>) -> Result<ServiceTable, Error> {
-        let table =
-            resolve_services(self.resolver.as_ref(), self.resolve_timeout, &services).await?;
+        let resolved =
+            resolve_specs(self.resolver.as_ref(), self.resolve_timeout, &services).await?;
+        let table = self.probes.table(resolved).await?;
         let _ = self.commands.send(Command::UpdateServices {
             specs: services,
             table: table.clone(),
@@ -159,6 +164,7 @@ impl Client {
             commands: tx,
             resolver: config.resolver.clone(),
             resolve_timeout: config.resolve_timeout,
+            probes: ProbeCache::default(),
         };
         let control = Control {
             commands: rx,
@@ -172,6 +178,7 @@ impl Client {
                 _ => Sightings::default(),
             },
             sightings_file: sightings_file.clone(),
+            sightings_saved: None,
             scans_taken: 0,
             stopping: false,
             once: config.once,
@@ -188,7 +195,15 @@ impl Client {
             events,
             registered_at: None,
         };
-        let runtime = Runtime::new(config, registration, identity_created, control, lock);
+        let probes = handle.probes.clone();
+        let runtime = Runtime::new(
+            config,
+            registration,
+            identity_created,
+            control,
+            lock,
+            probes,
+        );
         let task = tokio::spawn(runtime.run());
         Ok(Client {
             handle,

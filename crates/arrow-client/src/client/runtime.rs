@@ -16,18 +16,16 @@ use super::control::Control;
 use super::dial::{Tcp, dial};
 use super::driver::Driver;
 use super::event::ClientEvent;
+use super::probing::ProbeCache;
 use super::registration::Registration;
 use crate::Error;
 use crate::connection::{Connection, ConnectionConfig, Disconnect};
-use crate::discovery::{ScanConfig, probe_stream};
 use crate::message::code;
 use crate::reconnect::{Ended, Notice, Reconnect};
 use crate::resolve::{Resolve, resolve_specs};
-use crate::service_table::{ServiceSpec, ServiceTable};
+use crate::service_table::ServiceTable;
 use crate::state_lock::StateLock;
 use crate::status::LinkState;
-use arrow_codec::ServiceType;
-use std::net::SocketAddr;
 
 /// After an orderly close, how long to wait for the service to close its side.
 const LINGER: Duration = Duration::from_secs(1);
@@ -46,35 +44,8 @@ pub(crate) struct Runtime {
     pub(crate) _lock: Option<StateLock>,
     /// `started` was reported.
     pub(crate) started: bool,
-    /// What probing found for services whose URL named no path, by service and address:
-    /// each is probed once (again only if its address changes).
-    pub(crate) probed: Probed,
-}
-
-/// Probing results of path-less services.
-pub(crate) type Probed =
-    std::collections::HashMap<(ServiceSpec, SocketAddr), Option<(ServiceType, String)>>;
-
-/// Probes each service of `resolved` whose URL named no path and is not in `known` yet.
-async fn probe_pathless(resolved: &[(ServiceSpec, SocketAddr)], mut known: Probed) -> Probed {
-    let scan = ScanConfig::default();
-    for (spec, addr) in resolved.iter().filter(|(s, _)| s.find_path) {
-        let key = (spec.clone(), *addr);
-        if known.contains_key(&key) {
-            continue;
-        }
-        let finding = probe_stream(spec.kind, *addr, &scan).await;
-        match &finding {
-            Some((t, path)) => {
-                tracing::info!(service = %spec, found = %t, path, "probed the stream's path")
-            }
-            None => {
-                tracing::warn!(service = %spec, "the camera named no stream path and none was found: announced with path /")
-            }
-        }
-        known.insert(key, finding);
-    }
-    known
+    /// What probing found for services whose URL named no path (shared with the handles).
+    pub(crate) probes: ProbeCache,
 }
 
 /// How one attempt ended, for the backoff and the user.
@@ -92,6 +63,7 @@ impl Runtime {
         identity_created: bool,
         control: Control,
         lock: Option<StateLock>,
+        probes: ProbeCache,
     ) -> Self {
         Runtime {
             reconnect: Reconnect::new(config.reconnect.clone(), config.server.clone()),
@@ -104,7 +76,7 @@ impl Runtime {
             control,
             _lock: lock,
             started: false,
-            probed: Probed::new(),
+            probes,
         }
     }
 
@@ -122,6 +94,9 @@ impl Runtime {
             .status
             .set_state(LinkState::Stopped, &server, last_error, None);
         self.control.status.write_final();
+        if let Some(scanner) = self.control.scanner.take() {
+            scanner.stop().await;
+        }
         self.event(ClientEvent::Stopped);
         result
     }
@@ -173,40 +148,37 @@ impl Runtime {
         }
     }
 
-    /// The configured services, resolved; `None` when a shutdown came first.
+    /// The configured services, resolved (and path-less streams probed); `None` when a
+    /// shutdown came first. New services given meanwhile start the lookups over, so the
+    /// table returned is always of the latest services.
     async fn resolve(&mut self) -> Result<Option<ServiceTable>, Error> {
-        let resolver = self.resolver.clone();
-        let specs = self.control.specs.clone();
-        let probed = std::mem::take(&mut self.probed);
-        let lookups = async {
-            let resolved = resolve_specs(resolver.as_ref(), self.resolve_timeout, &specs).await?;
-            let probed = probe_pathless(&resolved, probed).await;
-            Ok::<_, Error>((resolved, probed))
-        };
-        tokio::pin!(lookups);
-        loop {
-            tokio::select! {
-                found = &mut lookups => {
-                    let (resolved, probed) = found?;
-                    let table = ServiceTable::new_probed(
-                        resolved
-                            .into_iter()
-                            .map(|(spec, addr)| {
-                                let finding = probed.get(&(spec.clone(), addr)).cloned().flatten();
-                                (spec, addr, finding)
-                            })
-                            .collect(),
-                    )?;
-                    self.probed = probed;
-                    if self.started && table != self.control.static_table {
-                        tracing::info!(services = table.len(), "a service host resolved to a new address");
+        'services: loop {
+            let resolver = self.resolver.clone();
+            let probes = self.probes.clone();
+            let specs = self.control.specs.clone();
+            let timeout = self.resolve_timeout;
+            let lookups = async move {
+                let resolved = resolve_specs(resolver.as_ref(), timeout, &specs).await?;
+                probes.table(resolved).await
+            };
+            tokio::pin!(lookups);
+            loop {
+                tokio::select! {
+                    table = &mut lookups => {
+                        let table = table?;
+                        if self.started && table != self.control.static_table {
+                            tracing::info!(services = table.len(), "a service host resolved to a new address");
+                        }
+                        return Ok(Some(table));
                     }
-                    return Ok(Some(table));
-                }
-                command = self.control.commands.recv() => {
-                    self.control.apply(command);
-                    if self.control.stopping {
-                        return Ok(None);
+                    command = self.control.commands.recv() => {
+                        let replaced = self.control.apply(command).is_some();
+                        if self.control.stopping {
+                            return Ok(None);
+                        }
+                        if replaced {
+                            continue 'services;
+                        }
                     }
                 }
             }

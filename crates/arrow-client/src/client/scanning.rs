@@ -4,11 +4,16 @@
 //! runs (STATUS's flag) and what the last one found (GET_SCAN_REPORT's answer).
 //!
 //! It outlives connections: a scan started on one connection is reported on the next.
-//! Requests that come in while a scan runs are served by one scan after it.
+//! Requests that come in while a scan runs are served by one scan after it, and requested
+//! scans start at most once per [`REQUEST_GAP`], so a service that keeps asking cannot keep
+//! the device sweeping its LAN.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use futures::FutureExt;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::time::Instant;
 
 use super::event::ClientEvent;
 use crate::discovery::{self, ScanConfig};
@@ -16,6 +21,9 @@ use crate::message::ScanFindings;
 
 /// Time between two periodic scans.
 pub(crate) const PERIOD: Duration = Duration::from_secs(300);
+
+/// The least time between the starts of two scans the service asked for.
+pub(crate) const REQUEST_GAP: Duration = Duration::from_secs(30);
 
 /// What the drivers see of the scanner.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,7 +41,8 @@ pub(crate) struct ScanState {
 /// The handles of a running scanner task.
 #[derive(Debug)]
 pub(crate) struct Scanner {
-    requests: mpsc::UnboundedSender<()>,
+    /// Holds at most one pending request, however many came.
+    requests: Arc<Notify>,
     pub(crate) state: watch::Receiver<ScanState>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -41,9 +50,9 @@ pub(crate) struct Scanner {
 impl Scanner {
     /// Starts the task: its first scan begins at once.
     pub(crate) fn spawn(config: ScanConfig, events: mpsc::UnboundedSender<ClientEvent>) -> Self {
-        let (requests, rx) = mpsc::unbounded_channel();
+        let requests = Arc::new(Notify::new());
         let (state_tx, state) = watch::channel(ScanState::default());
-        let task = tokio::spawn(run(config, rx, state_tx, events));
+        let task = tokio::spawn(run(config, requests.clone(), state_tx, events));
         Scanner {
             requests,
             state,
@@ -53,7 +62,15 @@ impl Scanner {
 
     /// Asks for a scan (SCAN_NETWORK).
     pub(crate) fn request(&self) {
-        let _ = self.requests.send(());
+        self.requests.notify_one();
+    }
+}
+
+impl Scanner {
+    /// Ends the task and waits until it has ended: no scan event comes after this.
+    pub(crate) async fn stop(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
     }
 }
 
@@ -65,10 +82,11 @@ impl Drop for Scanner {
 
 async fn run(
     config: ScanConfig,
-    mut requests: mpsc::UnboundedReceiver<()>,
+    requests: Arc<Notify>,
     state: watch::Sender<ScanState>,
     events: mpsc::UnboundedSender<ClientEvent>,
 ) {
+    let mut last_requested: Option<Instant> = None;
     loop {
         state.send_modify(|s| s.running = true);
         let _ = events.send(ClientEvent::ScanStarted);
@@ -83,11 +101,7 @@ async fn run(
                     services = wire.services.len(),
                     "scan finished"
                 );
-                let _ = events.send(ClientEvent::ScanFinished {
-                    hosts: wire.hosts.len(),
-                    services: wire.services.len(),
-                    cut_short: result.cut_short,
-                });
+                let (hosts, services) = (wire.hosts.len(), wire.services.len());
                 state.send_modify(|s| {
                     s.running = false;
                     s.findings = ScanFindings {
@@ -97,28 +111,36 @@ async fn run(
                     s.found = result.services;
                     s.scans += 1;
                 });
+                let _ = events.send(ClientEvent::ScanFinished {
+                    hosts,
+                    services,
+                    cut_short: result.cut_short,
+                });
             }
             Err(e) => {
                 tracing::error!(error = %e, "the scan cannot run");
+                state.send_modify(|s| s.running = false);
                 let _ = events.send(ClientEvent::ScanFinished {
                     hosts: 0,
                     services: 0,
                     cut_short: true,
                 });
-                state.send_modify(|s| s.running = false);
             }
         }
-        // Requests that came during the scan: served by one more scan, at once.
-        let mut pending = false;
-        while requests.try_recv().is_ok() {
-            pending = true;
-        }
-        if pending {
-            continue;
-        }
-        tokio::select! {
-            request = requests.recv() => if request.is_none() { return },
-            () = tokio::time::sleep(PERIOD) => {}
+        // A request that came during the scan is served by one more scan after it.
+        let requested = if requests.notified().now_or_never().is_some() {
+            true
+        } else {
+            tokio::select! {
+                () = requests.notified() => true,
+                () = tokio::time::sleep(PERIOD) => false,
+            }
+        };
+        if requested {
+            if let Some(at) = last_requested {
+                tokio::time::sleep_until(at + REQUEST_GAP).await;
+            }
+            last_requested = Some(Instant::now());
         }
     }
 }

@@ -26,6 +26,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
+use tokio_util::task::AbortOnDropHandle;
 
 use super::http_probe::{self, HttpAnswer, MjpegWalk};
 use super::report::{FoundBy, FoundHost, FoundService, ScanResult};
@@ -241,9 +242,11 @@ async fn sweep(
         ));
     }
     let pinger = pinger.ok().map(Arc::new);
+    // Aborted when the sweep is dropped (the scan's deadline, the client stopping), so the
+    // collector and its socket never outlive the scan.
     let replies = pinger
         .clone()
-        .map(|p| tokio::spawn(async move { p.collect().await }));
+        .map(|p| AbortOnDropHandle::new(tokio::spawn(async move { p.collect().await })));
     let on_link = |ip: &Ipv4Addr| interfaces.iter().any(|i| !i.loopback && i.net.contains(ip));
     let total = hosts.len();
     progress(ScanProgress::Sweeping { done: 0, total });

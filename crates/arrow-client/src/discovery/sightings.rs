@@ -64,21 +64,38 @@ impl Sightings {
         changed
     }
 
-    /// The services seen within [`VISIBLE_FOR`] of `now`.
+    /// The services seen within [`VISIBLE_FOR`] of `now`. A time ahead of `now` by more
+    /// than that (the clock was set back, a damaged file) does not count as seen: such a
+    /// service comes back with the next scan that finds it.
     pub fn visible(&self, now: SystemTime) -> Vec<FoundService> {
-        self.seen
-            .iter()
-            .filter(|(_, at)| {
-                now.duration_since(**at)
-                    .map_or(true, |age| age < VISIBLE_FOR)
-            })
-            .map(|((service_type, mac, addr, path), _)| FoundService {
+        // One service per address and type: the one seen last (a camera replaced at the
+        // same address, or seen once before its MAC was known).
+        let mut latest: BTreeMap<(SocketAddr, u16), (SystemTime, FoundService)> = BTreeMap::new();
+        for ((service_type, mac, addr, path), at) in &self.seen {
+            let age = now
+                .duration_since(*at)
+                .unwrap_or_else(|ahead| ahead.duration());
+            if age >= VISIBLE_FOR {
+                continue;
+            }
+            let service = FoundService {
                 service_type: ServiceType::from(*service_type),
                 addr: *addr,
                 path: path.clone(),
                 mac: *mac,
-            })
-            .collect()
+            };
+            match latest.entry((*addr, *service_type)) {
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert((*at, service));
+                }
+                std::collections::btree_map::Entry::Occupied(mut e) => {
+                    if *at > e.get().0 {
+                        e.insert((*at, service));
+                    }
+                }
+            }
+        }
+        latest.into_values().map(|(_, service)| service).collect()
     }
 
     /// Forgets every service (RESET_SVC_TABLE).
@@ -102,8 +119,9 @@ impl Sightings {
         serde_json::to_string_pretty(&records).unwrap_or_else(|_| "[]".into())
     }
 
-    /// The sightings in a file's text; what does not parse is left out (a damaged file
-    /// costs a rescan, never the client).
+    /// The sightings in a file's text; what does not parse, or is no service a scan finds
+    /// (a type it never gives, a path that is no request path), is left out: a damaged
+    /// file costs a rescan, never the client.
     pub fn from_json(text: &str) -> Sightings {
         let records: Vec<serde_json::Value> = serde_json::from_str(text).unwrap_or_default();
         let mut sightings = Sightings::default();
@@ -114,6 +132,9 @@ impl Sightings {
             let Ok(mac) = r.mac.parse::<MacAddr>() else {
                 continue;
             };
+            if !is_found_type(r.service_type) || !is_request_path(&r.path) {
+                continue;
+            }
             let at = UNIX_EPOCH + Duration::from_secs(r.last_seen.min(u64::from(u32::MAX) * 4));
             sightings
                 .seen
@@ -121,6 +142,26 @@ impl Sightings {
         }
         sightings
     }
+}
+
+/// A type a scan gives a service.
+fn is_found_type(t: u16) -> bool {
+    matches!(
+        ServiceType::from(t),
+        ServiceType::Rtsp
+            | ServiceType::LockedRtsp
+            | ServiceType::UnknownRtsp
+            | ServiceType::UnsupportedRtsp
+            | ServiceType::Mjpeg
+            | ServiceType::LockedMjpeg
+            | ServiceType::Http
+    )
+}
+
+/// Empty, or an absolute path of printable length with no NUL (it goes into REGISTER as a
+/// C string).
+fn is_request_path(path: &str) -> bool {
+    (path.is_empty() || path.starts_with('/')) && path.len() <= 1024 && !path.contains('\0')
 }
 
 #[cfg(test)]
@@ -175,6 +216,56 @@ mod tests {
         let mixed = r#"[{"type":1,"mac":"zz","addr":"10.0.0.1:554","path":"","last_seen":1},
             {"type":1,"mac":"02:00:00:00:00:01","addr":"10.0.0.2:554","path":"/x","last_seen":1}]"#;
         assert_eq!(Sightings::from_json(mixed).visible(UNIX_EPOCH).len(), 1);
+    }
+
+    #[test]
+    fn a_record_no_scan_gives_is_left_out_of_the_file() {
+        let record = |t: u16, path: &str| {
+            format!(
+                r#"[{{"type":{t},"mac":"02:00:00:00:00:01","addr":"10.0.0.2:554","path":{},"last_seen":1}}]"#,
+                serde_json::to_string(path).unwrap()
+            )
+        };
+        let cases = [
+            (1, "/x", 1),
+            (6, "/mjpg/video.mjpg", 1),
+            (5, "", 1),
+            (0, "/x", 0),
+            (999, "/x", 0),
+            (1, "/x\0y", 0),
+            (1, "x", 0),
+            (1, &"/a".repeat(600), 0),
+        ];
+        for (t, path, want) in cases {
+            let s = Sightings::from_json(&record(t, path));
+            assert_eq!(s.visible(UNIX_EPOCH).len(), want, "type {t} path {path:?}");
+        }
+    }
+
+    #[test]
+    fn one_service_per_address_and_type_the_one_seen_last() {
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut s = Sightings::default();
+        let mut unknown_mac = found(554, "/a");
+        unknown_mac.mac = MacAddr([0; 6]);
+        s.record(&[unknown_mac], t0);
+        s.record(&[found(554, "/a")], t0 + Duration::from_secs(300));
+        let visible = s.visible(t0 + Duration::from_secs(301));
+        assert_eq!(visible, vec![found(554, "/a")]);
+    }
+
+    #[test]
+    fn a_time_far_ahead_of_now_does_not_keep_a_service_visible() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut s = Sightings::default();
+        s.record(
+            &[found(554, "/ahead")],
+            now + Duration::from_secs(86_400 * 365),
+        );
+        s.record(&[found(555, "/near")], now + Duration::from_secs(60));
+        let visible = s.visible(now);
+        assert_eq!(visible.len(), 1, "{visible:?}");
+        assert_eq!(visible[0].path, "/near");
     }
 
     #[test]

@@ -279,6 +279,15 @@ impl Settings {
                 "reconnect_max",
                 self.reconnect_max() != reloaded.reconnect_max(),
             ),
+            ("discovery", self.discovery() != reloaded.discovery()),
+            (
+                "discovery_interface",
+                self.discovery_interfaces != reloaded.discovery_interfaces,
+            ),
+            (
+                "discovery_max_hosts",
+                self.discovery_max_hosts != reloaded.discovery_max_hosts,
+            ),
         ];
         changed
             .into_iter()
@@ -526,9 +535,18 @@ mod tests {
         second.window = Some(2000);
         second.ping_timeout = Some(Duration::from_secs(3));
         second.services[0] = tcp("127.0.0.1:2222");
+        second.discovery = Some(true);
+        second.discovery_interfaces = vec!["eth1".into()];
+        second.discovery_max_hosts = Some(512);
         assert_eq!(
             first.changed_outside_services(&second),
-            vec!["window", "ping_timeout"],
+            vec![
+                "window",
+                "ping_timeout",
+                "discovery",
+                "discovery_interface",
+                "discovery_max_hosts"
+            ],
             "a service change is not one of them"
         );
         // The same value spelled out or left to the default is no change.

@@ -776,7 +776,8 @@ async fn discovered_services_join_the_table_are_kept_and_reset_svc_table_drops_t
 }
 
 #[tokio::test]
-async fn a_configured_stream_without_a_path_is_probed_once_for_its_path_and_type() {
+async fn a_configured_stream_without_a_path_is_probed_once_for_its_path_and_type_and_a_reload_keeps_it()
+ {
     use crate::malicious::Scripted;
     use crate::support::{Spawned, certs, client_config};
     use arrow_client::service_table::{ServiceKind, ServiceSpec};
@@ -796,7 +797,8 @@ async fn a_configured_stream_without_a_path_is_probed_once_for_its_path_and_type
         // A path given: announced as it is, never probed.
         ServiceSpec::url(ServiceKind::Rtsp, &format!("rtsp://127.0.0.2:{port}/given")).unwrap(),
     ];
-    let _client = Spawned::start(config);
+    let services = config.services.clone();
+    let client = Spawned::start(config);
     let (mut peer, register) = scripted.accept_register().await;
     peer.send(&ControlMessage::ack(0, ErrorCode::NoError)).await;
     let mut got: Vec<(String, ServiceType, String)> = register
@@ -825,4 +827,20 @@ async fn a_configured_stream_without_a_path_is_probed_once_for_its_path_and_type
             ),
         ]
     );
+    // The same services again (a SIGHUP that changed nothing): the paths found stay, and
+    // so do the ids the service knows.
+    let table = client.handle.update_services(services).await.unwrap();
+    let mut again: Vec<(u16, String, ServiceType, String)> = table
+        .services()
+        .iter()
+        .map(|s| (s.id, s.addr.ip().to_string(), s.wire_type, s.path.clone()))
+        .collect();
+    let mut registered: Vec<(u16, String, ServiceType, String)> = register
+        .services
+        .iter()
+        .map(|s| (s.svc_id, s.ip.to_string(), s.svc_type, s.path.clone()))
+        .collect();
+    again.sort_by_key(|s| s.0);
+    registered.sort_by_key(|s| s.0);
+    assert_eq!(again, registered);
 }

@@ -271,15 +271,25 @@ pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError>
     let handle = client.handle();
     let done = client.join();
     tokio::pin!(done);
+    // A reload runs beside the loop (resolving and probing the new services can take a
+    // while): signals, events and the client's end are handled meanwhile.
+    let mut reloading: Option<std::pin::Pin<Box<dyn Future<Output = Reloaded> + Send + '_>>> = None;
     loop {
         tokio::select! {
+            applied = async { reloading.as_mut().expect("guarded").await }, if reloading.is_some() => {
+                reloading = None;
+                report_reload(applied, out)?;
+            }
             Some(event) = events.recv() => out.print(&RunEvent::Client(&event))?,
             signal = Signals::next_of(&mut signals) => match signal {
                 Signal::Stop(name) => {
                     tracing::info!(signal = name, "shutting down");
                     handle.shutdown();
                 }
-                Signal::Reload => reload(&args, &settings, &handle, out).await?,
+                Signal::Reload if reloading.is_some() => {
+                    tracing::warn!("SIGHUP: a reload is under way already; send it again after");
+                }
+                Signal::Reload => reloading = Some(Box::pin(reload(&args, &settings, &handle))),
             },
             result = &mut done => {
                 while let Ok(event) = events.try_recv() {
@@ -291,22 +301,27 @@ pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError>
     }
 }
 
+/// What a reload did: the options that wait for a restart and the table sent, or why
+/// nothing changed.
+type Reloaded =
+    Result<(Vec<&'static str>, arrow_client::service_table::ServiceTable), arrow_client::Error>;
+
 /// SIGHUP: the config file again; its services go to the client (resolved first). What
-/// does not load or resolve changes nothing and is said on stderr and stdout; options
-/// other than the services wait for a restart, and are named.
-async fn reload(
-    args: &RunArgs,
-    running: &Settings,
-    handle: &ClientHandle,
-    out: &mut Events<'_>,
-) -> Result<(), CliError> {
-    let applied = match args.settings() {
+/// does not load or resolve changes nothing; options other than the services wait for a
+/// restart.
+async fn reload(args: &RunArgs, running: &Settings, handle: &ClientHandle) -> Reloaded {
+    match args.settings() {
         Ok(reloaded) => handle
             .update_services(reloaded.services.clone())
             .await
             .map(|table| (running.changed_outside_services(&reloaded), table)),
         Err(e) => Err(e),
-    };
+    }
+}
+
+/// Says what a reload did, on stderr and stdout; the options that wait for a restart are
+/// named.
+fn report_reload(applied: Reloaded, out: &mut Events<'_>) -> Result<(), CliError> {
     match applied {
         Ok((restart_needed, table)) => {
             if !restart_needed.is_empty() {
