@@ -38,6 +38,7 @@ pub(crate) fn run() -> Result {
             .args(["bench", "--workspace", "--bench", "*", "--"])
             .args(CRITERION_ARGS),
     )?;
+    crate::scan_bench::run(false)?;
     let groups = collect(&target.join("criterion"))?;
     let notes = notes(&target.join("bench-notes"));
     let doc = render(&groups, &notes);

@@ -6,19 +6,22 @@
 //!   tests themselves.
 //! - `fixtures`: rewrite the golden vectors under `fixtures/` from the code's test tables.
 //! - `fuzz [--seconds N]`: install cargo-fuzz when missing, run every fuzz target N seconds.
-//! - `bench`: run the criterion benchmarks and write `docs/benchmarks.md`.
+//! - `bench`: run the criterion benchmarks and the Arrow scanner's (inside a network
+//!   namespace made for it), and write `docs/benchmarks.md`; `bench scan`: the scanner's
+//!   part alone, printed.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a chore runner talks to its user
 
 mod bench;
 mod netns;
+mod scan_bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <ci | fixtures | fuzz [--seconds N] | bench>";
+const USAGE: &str = "usage: cargo xtask <ci | fixtures | fuzz [--seconds N] | bench [scan]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,7 +29,13 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("fixtures") => fixtures(),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("bench") if args.get(1).is_some_and(|a| a == "scan") => scan_bench::run(true),
         Some("bench") => bench::run(),
+        // Run by `bench` inside the network namespace it makes; not for users.
+        Some("scan-bench-inside") => match args.get(1) {
+            Some(protoctl) => scan_bench::inside(Path::new(protoctl)),
+            None => Err("scan-bench-inside needs the protoctl binary".into()),
+        },
         Some("-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

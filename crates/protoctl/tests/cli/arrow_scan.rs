@@ -160,6 +160,100 @@ fn netns_arrow_scan_finds_every_kind_of_camera_with_its_type_path_and_mac() {
     drop(lan);
 }
 
+#[test]
+#[ignore = "needs a private network namespace: run by cargo xtask ci"]
+fn netns_arrow_scan_of_a_silent_22_ends_at_its_deadline_with_flat_memory() {
+    assert_private_network_namespace();
+    // The LAN: a /22 on a veth pair whose far end, in a namespace of its own, has no
+    // address, so nothing answers anything.
+    let lan = namespace_holder();
+    let void = namespace_holder();
+    let (lan_pid, void_pid) = (lan.0.id(), void.0.id());
+    sh(&format!(
+        "nsenter -t {lan_pid} -n sh -c 'ip link set lo up \
+         && ip link add silent0 type veth peer name void0 netns {void_pid} \
+         && ip addr add 10.98.0.1/22 dev silent0 && ip link set silent0 up' \
+         && nsenter -t {void_pid} -n ip link set void0 up"
+    ));
+    let mut scan = Command::new("nsenter");
+    scan.env_remove("RUST_LOG")
+        .args(["-t", &lan_pid.to_string(), "-n", "--"])
+        .arg(env!("CARGO_BIN_EXE_protoctl"))
+        .args([
+            "--json",
+            "arrow",
+            "scan",
+            "--discovery-interface",
+            "silent0",
+            "--discovery-max-hosts",
+            "1024",
+            "--timeout",
+            "3s",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Reaped(scan.spawn().unwrap());
+    // nsenter execs protoctl: its /proc status is the scan's. The high-water mark of its
+    // resident memory, read until it exits (bounded by the test's wait).
+    let status = format!("/proc/{}/status", child.0.id());
+    let mut peak_kib = 0u64;
+    for _ in 0..(crate::support::WAIT.as_millis() / 20) {
+        if let Some(hwm) = std::fs::read_to_string(&status).ok().and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        }) {
+            peak_kib = peak_kib.max(hwm);
+        }
+        if child.0.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let exit = child
+        .0
+        .try_wait()
+        .unwrap()
+        .expect("the scan ended within the test's wait");
+    let out = {
+        use std::io::Read;
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        child
+            .0
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        child
+            .0
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (stdout, stderr)
+    };
+    assert_eq!(exit.code(), Some(0), "{}", out.1);
+    assert!(
+        out.1.contains("deadline ended it"),
+        "a 3 s deadline cuts a /22 sweep short, and says so: {}",
+        out.1
+    );
+    assert!(
+        !out.0.contains(r#""kind":"service""#),
+        "nothing answers: {}",
+        out.0
+    );
+    assert!(
+        peak_kib > 0 && peak_kib < 64 * 1024,
+        "1,022 silent addresses cost little memory: {peak_kib} KiB"
+    );
+    drop(void);
+    drop(lan);
+}
+
 /// A process (`sleep`) holding a new network namespace, returned once the namespace is
 /// there (unshare has exec'd sleep); reaped on drop, which ends the namespace.
 fn namespace_holder() -> Reaped {

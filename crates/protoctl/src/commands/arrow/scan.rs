@@ -109,6 +109,12 @@ pub(crate) async fn run(args: ScanArgs, out: &mut Output) -> Result<(), CliError
     for warning in &result.warnings {
         tracing::warn!("{warning}");
     }
+    if result.cut_short {
+        tracing::warn!(
+            deadline = %humantime::format_duration(config.deadline),
+            "the scan's deadline ended it: what was found by then is printed (raise --timeout)"
+        );
+    }
     if out.is_json() {
         for line in result.lines() {
             out.json_line(&line)?;
