@@ -98,11 +98,11 @@ pub fn service_bytes(data: &[u8]) {
 }
 
 /// Feeds `data`, as what a host answered a probe, to every parser of the scanner: the RTSP
-/// response and SDP check, the HTTP head, the path walks, the ONVIF answer and the
-/// neighbour table. Each prefix of the bytes is tried too (a response arrives in pieces).
+/// response and SDP check, the HTTP head, the path walks, the ONVIF answer, the
+/// neighbour table and an ARP reply frame. Each prefix of the bytes is tried too (a response arrives in pieces).
 /// Any input must be read or refused, never a panic.
 pub fn scanner_answers(data: &[u8]) {
-    use crate::discovery::{http_probe, neighbours, onvif, rtsp_probe};
+    use crate::discovery::{arp_sweep, http_probe, neighbours, onvif, rtsp_probe};
     let paths: Vec<String> = ["/a", "/11"].iter().map(|p| p.to_string()).collect();
     for end in [data.len() / 3, data.len() / 2, data.len()] {
         let part = &data[..end];
@@ -128,4 +128,5 @@ pub fn scanner_answers(data: &[u8]) {
         let _ = found.addresses();
     }
     let _ = neighbours::parse(&String::from_utf8_lossy(data));
+    let _ = arp_sweep::parse_reply(data);
 }

@@ -15,7 +15,8 @@
 //!   rate, a datagram to each address so that the kernel resolves it with ARP (the
 //!   neighbour table then gives MACs: [`neighbours`]), unprivileged ICMP echo where the
 //!   system allows it, and ONVIF WS-Discovery ([`onvif`]). None of these needs root or
-//!   CAP_NET_RAW.
+//!   CAP_NET_RAW. With CAP_NET_RAW an ARP sweep of our own ([`arp_sweep`]) goes out as
+//!   well; without it the scan warns and goes on.
 //! - Services: what answers on a candidate port is asked, as Angelcam's own client asks,
 //!   for each path of a list ([`paths`], replaceable by files): RTSP with OPTIONS and
 //!   DESCRIBE ([`rtsp_probe`]), HTTP and MJPEG with GET ([`http_probe`]). The probing and
@@ -24,6 +25,7 @@
 //!   (RTSP, Locked/Unknown/Unsupported RTSP, HTTP, MJPEG, Locked MJPEG), as JSON lines and
 //!   as the SCAN_REPORT the Arrow Service asks for.
 
+pub mod arp_sweep;
 pub mod http_probe;
 pub mod neighbours;
 pub mod onvif;

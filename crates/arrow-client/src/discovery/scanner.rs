@@ -32,7 +32,7 @@ use super::http_probe::{self, HttpAnswer, MjpegWalk};
 use super::report::{FoundBy, FoundHost, FoundService, ScanResult};
 use super::rtsp_probe::{self, Read, RtspAnswer, RtspWalk};
 use super::scope::{self, InterfaceNet};
-use super::{ScanConfig, ScanProgress, neighbours, onvif};
+use super::{ScanConfig, ScanProgress, arp_sweep, neighbours, onvif};
 use crate::Error;
 use crate::identity::MacAddr;
 use crate::service_table::ServiceKind;
@@ -89,6 +89,8 @@ struct State {
     services: Vec<FoundService>,
     warnings: Vec<String>,
     macs: std::collections::HashMap<Ipv4Addr, MacAddr>,
+    /// Who answered our own ARP requests (with CAP_NET_RAW).
+    arp_replies: std::collections::HashMap<Ipv4Addr, MacAddr>,
 }
 
 impl State {
@@ -152,6 +154,10 @@ async fn run(
     {
         let mut s = lock(&shared);
         s.macs = neighbours::read();
+        let replies: Vec<(Ipv4Addr, MacAddr)> = s.arp_replies.drain().collect();
+        for (ip, mac) in replies {
+            s.macs.entry(ip).or_insert(mac);
+        }
     }
     let to_probe: Vec<(Ipv4Addr, Vec<u16>, Vec<u16>)> = {
         let s = lock(&shared);
@@ -242,6 +248,27 @@ async fn sweep(
         ));
     }
     let pinger = pinger.ok().map(Arc::new);
+    // With CAP_NET_RAW, ARP requests of our own on each interface of the plan.
+    let mut arp_sweeps = Vec::new();
+    for interface in interfaces.iter().filter(|i| !i.loopback) {
+        let targets: Vec<Ipv4Addr> = hosts
+            .iter()
+            .copied()
+            .filter(|ip| interface.net.contains(ip))
+            .collect();
+        if targets.is_empty() {
+            continue;
+        }
+        let period = Duration::from_secs(1) / config.rate.max(1);
+        match arp_sweep::ArpSweep::start(&interface.name, interface.net.addr(), targets, period) {
+            Ok(sweep) => arp_sweeps.push(sweep),
+            Err(e) => lock(&shared).warnings.push(format!(
+                "ARP sweep not used on {}: {e} (it needs CAP_NET_RAW); the kernel's neighbour \
+                 table finds the hosts that answer ARP without it",
+                interface.name
+            )),
+        }
+    }
     // Aborted when the sweep is dropped (the scan's deadline, the client stopping), so the
     // collector and its socket never outlive the scan.
     let replies = pinger
@@ -261,11 +288,27 @@ async fn sweep(
             }
         }
     }
-    let arp = if hosts.iter().any(on_link) {
+    let mut arp = if hosts.iter().any(on_link) {
         settle_arp(hosts).await
     } else {
         Default::default()
     };
+    if !arp_sweeps.is_empty() {
+        let replies = tokio::task::spawn_blocking(move || {
+            arp_sweeps
+                .into_iter()
+                .flat_map(arp_sweep::ArpSweep::finish)
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        let planned: HashSet<&Ipv4Addr> = hosts.iter().collect();
+        let mut s = lock(&shared);
+        for (ip, mac) in replies.into_iter().filter(|(ip, _)| planned.contains(ip)) {
+            arp.entry(ip).or_insert(mac);
+            s.arp_replies.insert(ip, mac);
+        }
+    }
     let echoed: HashSet<Ipv4Addr> = match &pinger {
         Some(p) => p.answered(),
         None => HashSet::new(),

@@ -484,6 +484,88 @@ fn netns_a_camera_behind_a_veth_is_found_with_its_mac_and_typed_services() {
     );
 }
 
+#[test]
+#[ignore = "needs a private network namespace: run by cargo xtask ci"]
+fn netns_with_cap_net_raw_our_own_arp_requests_find_a_host_the_kernel_does_not_resolve() {
+    assert_in_own_namespace();
+    // A host in a namespace of its own behind a veth pair; nothing listens on it.
+    let host = Reaped(
+        std::process::Command::new("unshare")
+            .args(["-n", "--", "sleep", "600"])
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = host.0.id();
+    let own = std::fs::read_link("/proc/self/ns/net").ok();
+    let mut apart = false;
+    for _ in 0..250 {
+        let ns = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok();
+        if ns.is_some() && ns != own {
+            apart = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(apart, "the host's namespace came up");
+    sh(&format!(
+        "ip link add arp0 type veth peer name host0 netns {pid}"
+    ));
+    let _arp0 = DeletedOnDrop("arp0");
+    // Our side does not ARP at all (`arp off`): the kernel never resolves the host, so
+    // only the scanner's own requests, read off the wire, can find it.
+    sh("ip addr add 10.94.0.1/24 dev arp0 && ip link set arp0 arp off && ip link set arp0 up");
+    sh(&format!(
+        "nsenter -t {pid} -n sh -c 'ip link set lo up && ip addr add 10.94.0.20/24 dev host0 \
+         && ip link set host0 up'"
+    ));
+    let host0 = sh(&format!("nsenter -t {pid} -n ip -o link show host0"));
+    let host_mac = host0
+        .split("link/ether ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no MAC in {host0}"))
+        .to_string();
+    for _ in 0..100 {
+        if sh("ip -o link show arp0").contains("state UP") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let config = ScanConfig {
+        interfaces: vec!["arp0".into()],
+        onvif: false,
+        ..ScanConfig::default()
+    };
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(discovery::scan(&config, &|_| {}))
+        .unwrap();
+    assert!(
+        !result
+            .warnings
+            .iter()
+            .any(|w| w.contains("ARP sweep not used")),
+        "root in the namespace may open the raw channel: {:?}",
+        result.warnings
+    );
+    let target: Ipv4Addr = "10.94.0.20".parse().unwrap();
+    let found = result
+        .hosts
+        .iter()
+        .find(|h| h.ip == target)
+        .unwrap_or_else(|| panic!("the host was not found: {result:?}"));
+    assert!(found.found_by.arp, "{:?}", found.found_by);
+    assert_eq!(found.mac.map(|m| m.to_string()), Some(host_mac));
+    assert!(
+        !sh("ip neigh show dev arp0").contains("10.94.0.20 lladdr"),
+        "the kernel did not resolve it: our ARP sweep found it"
+    );
+}
+
 /// The next control message from the client that is not an UPDATE (what a scan found
 /// joins the table, so UPDATEs come between the answers).
 async fn next_answer(peer: &mut crate::malicious::Peer) -> arrow_codec::ControlBody {
