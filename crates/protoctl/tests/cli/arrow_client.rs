@@ -28,8 +28,20 @@ impl Running {
 
     /// Runs `cmd` (stdout: JSON lines on a channel; stderr: collected for [`Self::logs`]).
     pub(crate) fn spawn(cmd: &mut std::process::Command) -> Self {
+        Running::spawn_with_stdin(cmd, Stdio::null())
+    }
+
+    /// [`Self::spawn`] with stdin a pipe: the process and the pipe's write end (`arrow
+    /// serve` reads its requests there).
+    pub(crate) fn spawn_fed(cmd: &mut std::process::Command) -> (Self, std::process::ChildStdin) {
+        let mut running = Running::spawn_with_stdin(cmd, Stdio::piped());
+        let stdin = running.child.stdin.take().unwrap();
+        (running, stdin)
+    }
+
+    fn spawn_with_stdin(cmd: &mut std::process::Command, stdin: Stdio) -> Self {
         let mut child = cmd
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -63,6 +75,11 @@ impl Running {
             logs,
             stderr_reader: Some(stderr_reader),
         }
+    }
+
+    /// The next line, whatever its event; `None` when none comes within `wait`.
+    pub(crate) fn next_line(&self, wait: Duration) -> Option<Value> {
+        self.lines.recv_timeout(wait).ok()
     }
 
     /// The next line whose `event` is `event`.

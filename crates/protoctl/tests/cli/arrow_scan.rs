@@ -12,7 +12,7 @@ use crate::arrow_client::Running;
 use crate::support::{Reaped, assert_private_network_namespace, bounded, stderr, stdout_lines};
 
 /// `cmd` must succeed; its stdout.
-fn sh(cmd: &str) -> String {
+pub(crate) fn sh(cmd: &str) -> String {
     let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
     assert!(
         out.status.success(),
@@ -24,7 +24,7 @@ fn sh(cmd: &str) -> String {
 
 /// The MAC of `link` in the network namespace of `pid` (`ip` asks that namespace's
 /// kernel; /sys shows the one sysfs was mounted in).
-fn mac_of(pid: u32, link: &str) -> String {
+pub(crate) fn mac_of(pid: u32, link: &str) -> String {
     let line = sh(&format!("nsenter -t {pid} -n ip -o link show {link}"));
     line.split("link/ether ")
         .nth(1)
@@ -256,7 +256,7 @@ fn netns_arrow_scan_of_a_silent_22_ends_at_its_deadline_with_flat_memory() {
 
 /// A process (`sleep`) holding a new network namespace, returned once the namespace is
 /// there (unshare has exec'd sleep); reaped on drop, which ends the namespace.
-fn namespace_holder() -> Reaped {
+pub(crate) fn namespace_holder() -> Reaped {
     let holder = Reaped(
         Command::new("unshare")
             .args(["-n", "--", "sleep", "600"])

@@ -6,6 +6,7 @@ mod arrow;
 mod arrow_camera;
 mod arrow_client;
 mod arrow_config;
+mod arrow_loop;
 mod arrow_scan;
 mod demo;
 mod global;
