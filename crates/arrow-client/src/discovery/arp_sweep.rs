@@ -9,7 +9,7 @@
 //! hosts in most networks.
 //!
 //! The frames are built and read by [`request_frame`] and [`parse_reply`] (sans-IO, on
-//! bytes); [`ArpSweep`] does the sockets on two threads of its own (the raw channel is
+//! bytes); `ArpSweep` (crate-internal) does the sockets on two threads of its own (the raw channel is
 //! blocking), bounded by a stop flag and the channel's read timeout.
 
 use std::collections::HashMap;
