@@ -356,6 +356,45 @@ fn assert_in_own_namespace() {
     );
 }
 
+/// A veth pair from this namespace (`ours`: name, address, `ip link set` options) to the
+/// one of `pid` (`theirs`: name, address), both ends up. The guard deletes it (the pair
+/// goes away with the other namespace too, but only once the kernel gets to it, and the
+/// next netns test must find loopback only); with the MAC of their end.
+fn veth_pair(
+    pid: u32,
+    ours: (&'static str, &str, &str),
+    theirs: (&str, &str),
+) -> (DeletedOnDrop, String) {
+    let (link, addr, options) = ours;
+    let (peer, peer_addr) = theirs;
+    sh(&format!(
+        "ip link add {link} type veth peer name {peer} netns {pid}"
+    ));
+    let guard = DeletedOnDrop(link);
+    sh(&format!(
+        "ip addr add {addr} dev {link} && ip link set {link} {options} up"
+    ));
+    sh(&format!(
+        "nsenter -t {pid} -n sh -c 'ip link set lo up && ip addr add {peer_addr} dev {peer} \
+         && ip link set {peer} up'"
+    ));
+    let shown = sh(&format!("nsenter -t {pid} -n ip -o link show {peer}"));
+    let mac = shown
+        .split("link/ether ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no MAC in {shown}"))
+        .to_string();
+    // The link is up once both ends are: wait for it (bounded), never a fixed sleep.
+    for _ in 0..100 {
+        if sh(&format!("ip -o link show {link}")).contains("state UP") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (guard, mac)
+}
+
 /// Deletes a link of this namespace when dropped (also when an assert fails).
 struct DeletedOnDrop(&'static str);
 
@@ -387,31 +426,11 @@ fn netns_a_camera_behind_a_veth_is_found_with_its_mac_and_typed_services() {
         .unwrap();
     assert_eq!(ready.trim(), "ready");
     let pid = child.0.id();
-    sh(&format!(
-        "ip link add scan0 type veth peer name cam0 netns {pid}"
-    ));
-    // The pair goes away with the camera's namespace, but only once the kernel gets to it:
-    // delete it here, so the next netns test finds loopback only.
-    let _scan0 = DeletedOnDrop("scan0");
-    sh("ip addr add 10.99.0.1/24 dev scan0 && ip link set scan0 up");
-    sh(&format!(
-        "nsenter -t {pid} -n sh -c 'ip link set lo up && ip addr add 10.99.0.10/24 dev cam0 \
-         && ip link set cam0 up'"
-    ));
-    let cam0 = sh(&format!("nsenter -t {pid} -n ip -o link show cam0"));
-    let camera_mac = cam0
-        .split("link/ether ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no MAC in {cam0}"))
-        .to_string();
-    // The link is up once both ends are: wait for it (bounded), never a fixed sleep.
-    for _ in 0..100 {
-        if sh("ip -o link show scan0").contains("state UP") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (_scan0, camera_mac) = veth_pair(
+        pid,
+        ("scan0", "10.99.0.1/24", ""),
+        ("cam0", "10.99.0.10/24"),
+    );
 
     let config = ScanConfig {
         interfaces: vec!["scan0".into()],
@@ -508,30 +527,13 @@ fn netns_with_cap_net_raw_our_own_arp_requests_find_a_host_the_kernel_does_not_r
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(apart, "the host's namespace came up");
-    sh(&format!(
-        "ip link add arp0 type veth peer name host0 netns {pid}"
-    ));
-    let _arp0 = DeletedOnDrop("arp0");
     // Our side does not ARP at all (`arp off`): the kernel never resolves the host, so
     // only the scanner's own requests, read off the wire, can find it.
-    sh("ip addr add 10.94.0.1/24 dev arp0 && ip link set arp0 arp off && ip link set arp0 up");
-    sh(&format!(
-        "nsenter -t {pid} -n sh -c 'ip link set lo up && ip addr add 10.94.0.20/24 dev host0 \
-         && ip link set host0 up'"
-    ));
-    let host0 = sh(&format!("nsenter -t {pid} -n ip -o link show host0"));
-    let host_mac = host0
-        .split("link/ether ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no MAC in {host0}"))
-        .to_string();
-    for _ in 0..100 {
-        if sh("ip -o link show arp0").contains("state UP") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (_arp0, host_mac) = veth_pair(
+        pid,
+        ("arp0", "10.94.0.1/24", "arp off"),
+        ("host0", "10.94.0.20/24"),
+    );
     let config = ScanConfig {
         interfaces: vec!["arp0".into()],
         onvif: false,
