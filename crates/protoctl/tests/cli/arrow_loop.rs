@@ -1,19 +1,17 @@
 //! The whole discovery loop between `protoctl arrow serve` and `protoctl arrow run
 //! --discovery`, across veth pairs: SCAN_NETWORK, STATUS while the scan runs,
 //! GET_SCAN_REPORT, the UPDATE that brings the found cameras into the table, and
-//! RESET_SVC_TABLE with the UPDATE that drops them. The topology is arrow_scan.rs's: a "LAN"
-//! namespace with a bridge, each fake camera in a namespace of its own behind a veth pair,
-//! and the service and the client in the LAN namespace, so the namespace `cargo xtask ci`
-//! made for the test binary keeps loopback only.
+//! RESET_SVC_TABLE with the UPDATE that drops them. On a [`Lan`](crate::lan::Lan): each fake
+//! camera in a namespace of its own behind a veth pair, the service and the client in the
+//! LAN namespace.
 
 use std::io::Write;
-use std::process::Command;
 use std::time::Instant;
 
 use serde_json::Value;
 
 use crate::arrow_client::Running;
-use crate::arrow_scan::{mac_of, namespace_holder, sh};
+use crate::lan::{Host, Lan, in_namespace};
 use crate::support::{WAIT, assert_private_network_namespace};
 
 /// Every line a process printed so far: lines are found in order from an index, and a line
@@ -79,32 +77,14 @@ struct Camera {
 #[ignore = "needs a private network namespace: run by cargo xtask ci"]
 fn netns_arrow_discovery_loop_scan_status_report_update_and_reset_across_veth_pairs() {
     assert_private_network_namespace();
-    let lan = namespace_holder();
-    let lan_pid = lan.0.id();
-    sh(&format!(
-        "nsenter -t {lan_pid} -n sh -c 'ip link set lo up \
-         && ip link add loopbr0 type bridge && ip addr add 10.95.0.1/24 dev loopbr0 \
-         && ip link set loopbr0 up'"
-    ));
+    let mut lan = Lan::new("loopbr0", "10.95.0");
     let kinds = [
         ("rtsp-h264", 554, "RTSP", "/live.sdp"),
         ("mjpeg", 80, "MJPEG", "/mjpg/video.mjpg"),
     ];
-    let mut holders = Vec::new();
     let mut cameras = Vec::new();
-    for (i, (kind, port, svc_type, path)) in kinds.into_iter().enumerate() {
-        let holder = namespace_holder();
-        let pid = holder.0.id();
-        let ip = format!("10.95.0.{}", 10 + i);
-        sh(&format!(
-            "nsenter -t {lan_pid} -n sh -c 'ip link add loopv{i} type veth peer name cam0 \
-             netns {pid} && ip link set loopv{i} master loopbr0 && ip link set loopv{i} up'"
-        ));
-        sh(&format!(
-            "nsenter -t {pid} -n sh -c 'ip link set lo up && ip addr add {ip}/24 dev cam0 \
-             && ip link set cam0 up'"
-        ));
-        let mac = mac_of(pid, "cam0");
+    for (kind, port, svc_type, path) in kinds {
+        let Host { pid, ip, mac } = lan.add_host();
         cameras.push(Camera {
             pid,
             ip,
@@ -114,16 +94,8 @@ fn netns_arrow_discovery_loop_scan_status_report_update_and_reset_across_veth_pa
             path,
             mac,
         });
-        holders.push(holder);
     }
-    // protoctl in the LAN namespace (nsenter execs it: signals reach protoctl itself).
-    let in_lan = || {
-        let mut cmd = Command::new("nsenter");
-        cmd.env_remove("RUST_LOG")
-            .args(["-t", &lan_pid.to_string(), "-n", "--"])
-            .arg(env!("CARGO_BIN_EXE_protoctl"));
-        cmd
-    };
+    let in_lan = || lan.protoctl();
     let dir = tempfile::tempdir().unwrap();
     let certs = dir.path().join("certs");
     let state = dir.path().join("state");
@@ -175,15 +147,8 @@ fn netns_arrow_discovery_loop_scan_status_report_update_and_reset_across_veth_pa
     // Now the cameras.
     let mut running = Vec::new();
     for camera in &cameras {
-        let mut cmd = Command::new("nsenter");
+        let mut cmd = in_namespace(camera.pid);
         cmd.args([
-            "-t",
-            &camera.pid.to_string(),
-            "-n",
-            "--",
-            env!("CARGO_BIN_EXE_protoctl"),
-        ])
-        .args([
             "arrow",
             "camera",
             "--bind",
@@ -340,6 +305,5 @@ fn netns_arrow_discovery_loop_scan_status_report_update_and_reset_across_veth_pa
     assert_eq!(service.wait_exit(), Some(0));
     drop(requests);
     drop(running);
-    drop(holders);
     drop(lan);
 }

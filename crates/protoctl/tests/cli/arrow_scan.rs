@@ -1,49 +1,19 @@
-//! `protoctl arrow scan` against fake cameras of every kind, each in a network namespace of
-//! its own behind a veth pair on a bridge. The bridge and the scan live in one more
-//! namespace (the "LAN"), made inside the one `cargo xtask ci` made for the test binary, so
-//! that namespace keeps loopback only for the other netns tests running beside this one:
-//! never this machine's network.
+//! `protoctl arrow scan` against fake cameras of every kind on a [`Lan`](crate::lan::Lan),
+//! and against a silent /22: never this machine's network.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
 
 use crate::arrow_client::Running;
+use crate::lan::{Host, Lan, in_namespace, namespace_holder, sh};
 use crate::support::{Reaped, assert_private_network_namespace, bounded, stderr, stdout_lines};
-
-/// `cmd` must succeed; its stdout.
-pub(crate) fn sh(cmd: &str) -> String {
-    let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// The MAC of `link` in the network namespace of `pid` (`ip` asks that namespace's
-/// kernel; /sys shows the one sysfs was mounted in).
-pub(crate) fn mac_of(pid: u32, link: &str) -> String {
-    let line = sh(&format!("nsenter -t {pid} -n ip -o link show {link}"));
-    line.split("link/ether ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no MAC in {line}"))
-        .to_string()
-}
 
 #[test]
 #[ignore = "needs a private network namespace: run by cargo xtask ci"]
 fn netns_arrow_scan_finds_every_kind_of_camera_with_its_type_path_and_mac() {
     assert_private_network_namespace();
-    let lan = namespace_holder();
-    let lan_pid = lan.0.id();
-    sh(&format!(
-        "nsenter -t {lan_pid} -n sh -c 'ip link set lo up \
-         && ip link add scanbr0 type bridge && ip addr add 10.99.0.1/24 dev scanbr0 \
-         && ip link set scanbr0 up'"
-    ));
+    let mut lan = Lan::new("scanbr0", "10.99.0");
     let cameras = [
         ("rtsp-h264", 554, "rtsp", "/live.sdp", true),
         (
@@ -64,32 +34,12 @@ fn netns_arrow_scan_finds_every_kind_of_camera_with_its_type_path_and_mac() {
         ),
         ("http", 80, "http", "", false),
     ];
-    let mut holders = Vec::new();
     let mut running = Vec::new();
     let mut want = Vec::new();
-    for (i, (kind, port, service_type, path, onvif)) in cameras.iter().enumerate() {
-        // The camera's namespace, held by a process of its own.
-        let holder = namespace_holder();
-        let pid = holder.0.id();
-        let ip = format!("10.99.0.{}", 10 + i);
-        sh(&format!(
-            "nsenter -t {lan_pid} -n sh -c 'ip link add scanv{i} type veth peer name cam0 \
-             netns {pid} && ip link set scanv{i} master scanbr0 && ip link set scanv{i} up'"
-        ));
-        sh(&format!(
-            "nsenter -t {pid} -n sh -c 'ip link set lo up && ip addr add {ip}/24 dev cam0 \
-             && ip link set cam0 up'"
-        ));
-        let mac = mac_of(pid, "cam0");
-        let mut cmd = Command::new("nsenter");
+    for (kind, port, service_type, path, onvif) in cameras {
+        let Host { pid, ip, mac } = lan.add_host();
+        let mut cmd = in_namespace(pid);
         cmd.args([
-            "-t",
-            &pid.to_string(),
-            "-n",
-            "--",
-            env!("CARGO_BIN_EXE_protoctl"),
-        ])
-        .args([
             "arrow",
             "camera",
             "--bind",
@@ -97,20 +47,16 @@ fn netns_arrow_scan_finds_every_kind_of_camera_with_its_type_path_and_mac() {
             "--kind",
             kind,
         ]);
-        if *onvif {
+        if onvif {
             cmd.arg("--onvif");
         }
         let camera = Running::spawn(&mut cmd);
         camera.wait_event("listening");
-        want.push((ip, *port, service_type.to_string(), path.to_string(), mac));
-        holders.push(holder);
+        want.push((ip, port, service_type.to_string(), path.to_string(), mac));
         running.push(camera);
     }
 
-    let mut scan = Command::new("nsenter");
-    scan.env_remove("RUST_LOG")
-        .args(["-t", &lan_pid.to_string(), "-n", "--"])
-        .arg(env!("CARGO_BIN_EXE_protoctl"));
+    let mut scan = lan.protoctl();
     let out = bounded(
         scan.args([
             "--json",
@@ -156,7 +102,6 @@ fn netns_arrow_scan_finds_every_kind_of_camera_with_its_type_path_and_mac() {
         "the ONVIF camera answered the probe: {onvif}"
     );
     drop(running);
-    drop(holders);
     drop(lan);
 }
 
@@ -175,23 +120,20 @@ fn netns_arrow_scan_of_a_silent_22_ends_at_its_deadline_with_flat_memory() {
          && ip addr add 10.98.0.1/22 dev silent0 && ip link set silent0 up' \
          && nsenter -t {void_pid} -n ip link set void0 up"
     ));
-    let mut scan = Command::new("nsenter");
-    scan.env_remove("RUST_LOG")
-        .args(["-t", &lan_pid.to_string(), "-n", "--"])
-        .arg(env!("CARGO_BIN_EXE_protoctl"))
-        .args([
-            "--json",
-            "arrow",
-            "scan",
-            "--discovery-interface",
-            "silent0",
-            "--discovery-max-hosts",
-            "1024",
-            "--timeout",
-            "3s",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut scan = in_namespace(lan_pid);
+    scan.args([
+        "--json",
+        "arrow",
+        "scan",
+        "--discovery-interface",
+        "silent0",
+        "--discovery-max-hosts",
+        "1024",
+        "--timeout",
+        "3s",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = Reaped(scan.spawn().unwrap());
     // nsenter execs protoctl: its /proc status is the scan's. The high-water mark of its
     // resident memory, read until it exits (bounded by the test's wait).
@@ -252,26 +194,4 @@ fn netns_arrow_scan_of_a_silent_22_ends_at_its_deadline_with_flat_memory() {
     );
     drop(void);
     drop(lan);
-}
-
-/// A process (`sleep`) holding a new network namespace, returned once the namespace is
-/// there (unshare has exec'd sleep); reaped on drop, which ends the namespace.
-pub(crate) fn namespace_holder() -> Reaped {
-    let holder = Reaped(
-        Command::new("unshare")
-            .args(["-n", "--", "sleep", "600"])
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let pid = holder.0.id();
-    let own = std::fs::read_link("/proc/self/ns/net").ok();
-    for _ in 0..100 {
-        let ns = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok();
-        if ns.is_some() && ns != own {
-            return holder;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    panic!("the namespace held by {pid} did not come up");
 }

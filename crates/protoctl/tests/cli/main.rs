@@ -10,5 +10,6 @@ mod arrow_loop;
 mod arrow_scan;
 mod demo;
 mod global;
+mod lan;
 mod support;
 mod wire_cmd;
