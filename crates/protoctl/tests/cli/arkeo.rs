@@ -542,7 +542,7 @@ fn ctrl_c_during_measure_stops_and_closes_the_routine() {
 }
 
 #[test]
-fn serve_on_a_busy_port_exits_3() {
+fn serve_on_a_busy_port_exits_2() {
     let busy = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = busy.local_addr().unwrap().to_string();
     let out = bounded(
@@ -551,7 +551,7 @@ fn serve_on_a_busy_port_exits_3() {
             .stdin(Stdio::null()),
         None,
     );
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
 #[test]

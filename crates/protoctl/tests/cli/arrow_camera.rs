@@ -119,14 +119,14 @@ fn arrow_camera_streaming_client_is_closed_in_order_on_sigterm() {
 }
 
 #[test]
-fn arrow_camera_on_a_busy_port_exits_3() {
+fn arrow_camera_on_a_busy_port_exits_2() {
     let busy = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = busy.local_addr().unwrap().to_string();
     let out = bounded(
         protoctl().args(["arrow", "camera", "--bind", &addr, "--kind", "http"]),
         None,
     );
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("cannot listen on"),
         "{}",

@@ -239,6 +239,24 @@ fn arrow_serve_needs_a_certificate_exits_2() {
 }
 
 #[test]
+fn arrow_serve_on_a_busy_port_exits_2_like_every_other_server() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = protoctl()
+        .args(["arrow", "serve", "--bind", &addr, "--self-signed"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot listen on"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn arrow_serve_and_run_carry_a_session_and_stop_on_sigint_with_0() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");

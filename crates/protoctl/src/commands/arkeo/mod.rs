@@ -367,7 +367,7 @@ async fn serve(args: ServeArgs, out: &mut Output) -> Result<(), CliError> {
     let config = SimulatorConfig::new(dialect).timing(Timing::realistic().with_speed(args.speed));
     let sim = Simulator::start(args.bind, config)
         .await
-        .map_err(|e| CliError::transport(format!("cannot listen on {}: {e}", args.bind)))?;
+        .map_err(|e| CliError::local(format!("cannot listen on {}: {e}", args.bind)))?;
     let addr = sim.local_addr();
     out.event(
         format_args!("ARKEO {dialect} simulator listening on {addr} (Ctrl-C to stop)"),

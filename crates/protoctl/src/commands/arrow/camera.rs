@@ -90,7 +90,7 @@ pub(crate) async fn run(args: CameraArgs, out: &mut Output) -> Result<(), CliErr
     let mut signals = Signals::new()?;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
-        .map_err(|e| CliError::transport(format!("cannot listen on {}: {e}", args.bind)))?;
+        .map_err(|e| CliError::local(format!("cannot listen on {}: {e}", args.bind)))?;
     let (tx, mut events) = mpsc::unbounded_channel();
     let camera = FakeCamera::spawn(listener, config, tx)?;
     out.json_line(&CameraLine::Listening {
