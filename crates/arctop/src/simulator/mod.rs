@@ -46,8 +46,9 @@ pub enum Source {
 pub struct SimulatorConfig {
     /// The key clients must send.
     pub api_key: ApiKey,
-    /// `valueChange` messages per second for generated data; 0 is as fast as the socket
-    /// takes them.
+    /// `valueChange` messages per second for generated data; 0 (or anything not a positive
+    /// number) is as fast as the socket takes them; below [`MIN_RATE`] counts as
+    /// [`MIN_RATE`].
     pub rate: f64,
     /// End each session with `sessionComplete` after this many values.
     pub count: Option<u64>,
@@ -332,7 +333,7 @@ async fn serve(
     }
 
     // The stream.
-    let interval = (config.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / config.rate));
+    let interval = value_interval(config.rate);
     let mut generator = Generator::new();
     let mut replay_at = 0usize;
     let mut next_at = Instant::now();
@@ -419,4 +420,35 @@ async fn flush(
         out.clear();
     }
     Ok(())
+}
+
+/// The slowest generated stream: one value every 1,000 s.
+pub const MIN_RATE: f64 = 0.001;
+
+/// Time between generated values at `rate` per second; `None` for as fast as the socket
+/// takes them. Never panics, whatever the rate (`Duration::from_secs_f64` would on an
+/// absurd one).
+fn value_interval(rate: f64) -> Option<Duration> {
+    (rate > 0.0).then(|| Duration::from_secs_f64(1.0 / rate.max(MIN_RATE)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_rate_gives_an_interval_without_panicking() {
+        let cases = [
+            (10.0, Some(Duration::from_millis(100))),
+            (0.0, None),
+            (-5.0, None),
+            (f64::NAN, None),
+            (1e-300, Some(Duration::from_secs(1000))),
+            (f64::MIN_POSITIVE, Some(Duration::from_secs(1000))),
+            (f64::INFINITY, Some(Duration::ZERO)),
+        ];
+        for (rate, want) in cases {
+            assert_eq!(value_interval(rate), want, "{rate}");
+        }
+    }
 }

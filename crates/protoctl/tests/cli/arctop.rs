@@ -354,6 +354,17 @@ fn data_before_the_auth_reply_exits_4() {
 }
 
 #[test]
+fn serve_refuses_a_rate_it_cannot_keep_with_exit_2() {
+    for rate in ["1e-300", "0.0001", "-1", "NaN", "inf", "2000000"] {
+        let mut cmd = protoctl();
+        cmd.args(["arctop", "serve", "--bind", "127.0.0.1:0", "--api-key", KEY])
+            .arg(format!("--rate={rate}"));
+        let output = run_bounded(cmd);
+        assert_exit(&output, 2, "is not a rate");
+    }
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
     let cases: [(&[&str], bool); 4] = [

@@ -45,10 +45,13 @@ pub(crate) struct ServeArgs {
     replay: Option<PathBuf>,
 }
 
+/// 0 (as fast as the client reads), or 0.001 (a value every 1,000 s) to 1,000,000 Hz.
 fn rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(hz) if (0.0..=1_000_000.0).contains(&hz) => Ok(hz),
-        _ => Err(format!("{text:?} is not a rate in 0..=1000000 Hz")),
+        Ok(hz) if hz == 0.0 || (arctop::simulator::MIN_RATE..=1_000_000.0).contains(&hz) => Ok(hz),
+        _ => Err(format!(
+            "{text:?} is not a rate: 0 (as fast as the client reads) or 0.001 to 1000000 Hz"
+        )),
     }
 }
 
