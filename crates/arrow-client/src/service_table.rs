@@ -141,6 +141,21 @@ impl ServiceSpec {
         if path.contains('#') {
             return Err(bad("a fragment (#...) is not part of a stream URL"));
         }
+        // `rtsp://user:pa/ss@cam/` reads as host `user`, port `pa`..., path `/ss@cam/`:
+        // a '@' in the first path segment with none in the authority is credentials whose
+        // password holds a '/', which must be percent-encoded.
+        if !authority.contains('@')
+            && path
+                .trim_start_matches('/')
+                .split(['/', '?'])
+                .next()
+                .is_some_and(|segment| segment.contains('@'))
+        {
+            return Err(bad(
+                "a '@' in the path's first segment looks like credentials holding a '/', \
+                 which must be percent-encoded (%2F) in the password",
+            ));
+        }
         let (locked, authority) = match authority.rsplit_once('@') {
             Some(("", _)) => return Err(bad("empty credentials before '@'")),
             Some((_credentials, host)) => (true, host),
@@ -712,8 +727,18 @@ mod tests {
             assert!(!err.contains(secret) && !err.contains("admin"), "{err}");
             assert!(err.contains("***@"), "{err}");
         }
-        let err = ServiceSpec::url(ServiceKind::Rtsp, "rtsp://u:pa/ss@h/x").unwrap_err();
-        assert!(err.to_string().contains("percent-encoded"), "{err}");
+        for url in [
+            "rtsp://u:pa/ss@h/x",
+            "rtsp://u:1234/x@cam/",
+            "rtsp://u:1234/x@cam",
+        ] {
+            let err = ServiceSpec::url(ServiceKind::Rtsp, url).unwrap_err();
+            assert!(err.to_string().contains("percent-encoded"), "{url}: {err}");
+            assert!(!err.to_string().contains("1234"), "{url}: {err}");
+        }
+        // Percent-encoded, it is the camera `cam` with credentials.
+        let spec = ServiceSpec::url(ServiceKind::Rtsp, "rtsp://u:1234%2Fx@cam/").unwrap();
+        assert_eq!((spec.host.as_str(), spec.locked), ("cam", true));
     }
 
     #[test]
