@@ -224,12 +224,17 @@ pub enum Reading {
     Vector(Vec<f64>),
 }
 
+/// True for the low-confidence markers of one number: -1 or NaN.
+pub fn is_low_confidence(x: f64) -> bool {
+    x.is_nan() || x == -1.0
+}
+
 impl Reading {
     /// True for the low-confidence markers: -1 or NaN (any element for a vector).
     pub fn is_low_confidence(&self) -> bool {
         match self {
-            Reading::Scalar(x) => crate::scale::is_low_confidence(*x),
-            Reading::Vector(xs) => xs.iter().any(|x| crate::scale::is_low_confidence(*x)),
+            Reading::Scalar(x) => is_low_confidence(*x),
+            Reading::Vector(xs) => xs.iter().any(|x| is_low_confidence(*x)),
         }
     }
 
@@ -678,6 +683,13 @@ fn repair(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minus_one_and_nan_are_low_confidence() {
+        for (x, low) in [(-1.0, true), (f64::NAN, true), (0.0, false), (-0.5, false)] {
+            assert_eq!(is_low_confidence(x), low, "{x}");
+        }
+    }
 
     fn parse(text: &str) -> Message {
         Message::parse(text.as_bytes()).unwrap().message

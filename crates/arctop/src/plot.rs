@@ -376,7 +376,7 @@ fn confident_runs(series: &Series, component: usize) -> Vec<Vec<(f64, f64)>> {
     let mut runs = vec![Vec::new()];
     for sample in &series.samples {
         match sample.value.values().get(component) {
-            Some(&x) if !crate::scale::is_low_confidence(x) && x.is_finite() => {
+            Some(&x) if !crate::message::is_low_confidence(x) && x.is_finite() => {
                 if let Some(run) = runs.last_mut() {
                     run.push((sample.at, x));
                 }

@@ -78,7 +78,7 @@ impl Series {
         self.samples
             .iter()
             .flat_map(|s| s.value.values().iter().copied())
-            .filter(|x| !crate::scale::is_low_confidence(*x) && x.is_finite())
+            .filter(|x| !crate::message::is_low_confidence(*x) && x.is_finite())
             .fold(None, |range, x| match range {
                 None => Some((x, x)),
                 Some((lo, hi)) => Some((x.min(lo), x.max(hi))),

@@ -59,11 +59,6 @@ impl ValueKey {
     }
 }
 
-/// True for the low-confidence markers of one number: -1 or NaN.
-pub fn is_low_confidence(x: f64) -> bool {
-    x.is_nan() || x == -1.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,13 +76,6 @@ mod tests {
         for (key, described) in cases {
             let scale = ValueKey::from(key).scale();
             assert_eq!(scale.map(|s| s.describe()).as_deref(), described, "{key}");
-        }
-    }
-
-    #[test]
-    fn minus_one_and_nan_are_low_confidence() {
-        for (x, low) in [(-1.0, true), (f64::NAN, true), (0.0, false), (-0.5, false)] {
-            assert_eq!(is_low_confidence(x), low, "{x}");
         }
     }
 }

@@ -1,10 +1,11 @@
 //! The command-line grammar: the top level here, each protocol's verbs in its module under
 //! [`crate::commands`]. Flag names are a public contract: extend, never rename.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use clap_complete::Shell;
 
 use crate::commands::{arctop, arkeo, arrow, demo, wire};
+use crate::logging::LogFormat;
 
 /// The exit-code contract, shown under `protoctl --help`.
 const EXIT_CODES: &str = "\
@@ -84,15 +85,6 @@ impl Command {
     pub(crate) fn wants_one_thread(&self) -> bool {
         matches!(self, Command::Arrow(arrow::ArrowCommand::Run(_)))
     }
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line, for log collectors.
-    Json,
 }
 
 #[cfg(test)]

@@ -8,10 +8,9 @@ use std::collections::VecDeque;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
+use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
-
-use crate::cli::{GlobalArgs, LogFormat};
 
 /// The most log lines held back while a view owns the terminal; older ones are dropped
 /// (and counted).
@@ -137,9 +136,18 @@ impl<'a> MakeWriter<'a> for LogWriterMaker {
 
 struct LogWriterMaker;
 
-/// Installs the global subscriber. Data never goes through here: stdout is for output.
-pub(crate) fn init(global: &GlobalArgs) {
-    let default = match (global.quiet, global.verbose) {
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Installs the global subscriber (`--quiet`, `-v` given `verbose` times, `--log-format`). Data never goes through here: stdout is for output.
+pub(crate) fn init(quiet: bool, verbose: u8, format: LogFormat) {
+    let default = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
         (false, 1) => "info",
@@ -151,8 +159,8 @@ pub(crate) fn init(global: &GlobalArgs) {
         .with_env_filter(filter)
         .with_writer(LogWriterMaker)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_target(global.verbose >= 2);
-    let installed = match global.log_format {
+        .with_target(verbose >= 2);
+    let installed = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };

@@ -16,7 +16,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    logging::init(&cli.global);
+    logging::init(cli.global.quiet, cli.global.verbose, cli.global.log_format);
     let mut builder = if cli.command.wants_one_thread() {
         tokio::runtime::Builder::new_current_thread()
     } else {

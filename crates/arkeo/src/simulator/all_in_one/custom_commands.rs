@@ -6,7 +6,8 @@
 use serde_json::json;
 
 use super::routine_data::{dark_counts, reference_counts, sample_counts, wavelengths};
-use super::routine_state::{ActiveRoutine, Peripherals};
+use super::routine_plan::Peripherals;
+use super::routine_state::ActiveRoutine;
 use super::{AllInOneInstrument, Call, Handler, ack};
 use crate::all_in_one::custom::{connection_test, ipce, luminescence, resistivity, tcspc};
 use crate::all_in_one::{

@@ -11,6 +11,7 @@ mod custom_commands;
 mod devices;
 mod main_target;
 mod routine_data;
+mod routine_plan;
 mod routine_settings;
 mod routine_state;
 mod routine_target;

@@ -14,7 +14,7 @@
 
 use serde_json::{Value, json};
 
-use super::routine_state::Peripherals;
+use super::routine_plan::Peripherals;
 use crate::all_in_one::routines;
 use crate::nonfinite::from_f64;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::routine_state::{RunPlan, SweepRun};
+use super::routine_plan::{RunPlan, SweepRun};
 use crate::all_in_one::{JvSettings, RoutineInfo, order, routines};
 use crate::simulator::Timing;
 use crate::simulator::cell::CellModel;
