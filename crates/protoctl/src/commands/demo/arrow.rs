@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::Reporter;
+use super::{Reporter, first_event};
 use crate::exit::CliError;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -22,14 +22,6 @@ const BODY: &str = "hello from behind the Arrow tunnel\n";
 
 fn transport(what: &str) -> impl Fn(std::io::Error) -> CliError + '_ {
     move |e| CliError::transport(format!("{what}: {e}"))
-}
-
-async fn within<T>(what: &str, f: impl Future<Output = Option<T>>) -> Result<T, CliError> {
-    tokio::time::timeout(WAIT, f)
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(|| CliError::transport(format!("timed out waiting for {what}")))
 }
 
 /// A web server answering every request with [`BODY`].
@@ -98,29 +90,28 @@ pub(crate) async fn run(report: &mut Reporter<'_>) -> Result<(), CliError> {
     let client = tokio::spawn(client.join());
 
     let result = async {
-        within("the client to register", async {
-            loop {
-                match client_events.recv().await? {
-                    ClientEvent::Registered => return Some(()),
-                    ClientEvent::Disconnected { reason, .. } => {
-                        tracing::warn!(%reason, "demo client disconnected");
-                    }
-                    _ => {}
+        first_event(
+            WAIT,
+            "the client to register",
+            &mut client_events,
+            |e| match e {
+                ClientEvent::Registered => Some(()),
+                ClientEvent::Disconnected { reason, .. } => {
+                    tracing::warn!(%reason, "demo client disconnected");
+                    None
                 }
-            }
-        })
+                _ => None,
+            },
+        )
         .await?;
         report.event(
             "client_registered",
             json!({ "uuid": uuid }),
             format_args!("client {uuid} registered over TLS"),
         )?;
-        let port = within("the service port", async {
-            loop {
-                if let ServiceEvent::PortExposed { service, .. } = service_events.recv().await? {
-                    return Some(service.port);
-                }
-            }
+        let port = first_event(WAIT, "the service port", &mut service_events, |e| match e {
+            ServiceEvent::PortExposed { service, .. } => Some(service.port),
+            _ => None,
         })
         .await?;
         report.event(
@@ -155,18 +146,19 @@ pub(crate) async fn run(report: &mut Reporter<'_>) -> Result<(), CliError> {
             json!({ "status": status, "body": BODY.trim_end(), "bytes": response.len() }),
             format_args!("GET / through the tunnel: {status}, {:?}", BODY.trim_end()),
         )?;
-        let closed = within("the session to close", async {
-            loop {
-                if let ClientEvent::SessionClosed {
+        let closed = first_event(
+            WAIT,
+            "the session to close",
+            &mut client_events,
+            |e| match e {
+                ClientEvent::SessionClosed {
                     bytes_up,
                     bytes_down,
                     ..
-                } = client_events.recv().await?
-                {
-                    return Some((bytes_up, bytes_down));
-                }
-            }
-        })
+                } => Some((bytes_up, bytes_down)),
+                _ => None,
+            },
+        )
         .await?;
         report.event(
             "session_closed",

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::Reporter;
+use super::{Reporter, first_event};
 use crate::exit::CliError;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -31,14 +31,6 @@ const CAMERAS: [(u8, CameraKind); 4] = [
 
 fn local(what: &str) -> impl Fn(std::io::Error) -> CliError + '_ {
     move |e| CliError::local(format!("{what}: {e}"))
-}
-
-async fn within<T>(what: &str, f: impl Future<Output = Option<T>>) -> Result<T, CliError> {
-    tokio::time::timeout(WAIT, f)
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(|| CliError::transport(format!("timed out waiting for {what}")))
 }
 
 /// A port free on the first camera's address (and, nearly always, on the others').
@@ -119,34 +111,35 @@ pub(crate) async fn run(report: &mut Reporter<'_>) -> Result<(), CliError> {
     let client = tokio::spawn(client.join());
 
     let result = async {
-        let (services, cut_short) = within("the client's scan", async {
-            loop {
-                if let ClientEvent::ScanFinished {
+        let (services, cut_short) =
+            first_event(WAIT, "the client's scan", &mut client_events, |e| match e {
+                ClientEvent::ScanFinished {
                     services,
                     cut_short,
                     ..
-                } = client_events.recv().await?
-                {
-                    return Some((services, cut_short));
-                }
-            }
-        })
-        .await?;
+                } => Some((services, cut_short)),
+                _ => None,
+            })
+            .await?;
         report.event(
             "client_scan",
             json!({ "services": services, "cut_short": cut_short }),
             format_args!("the client's own scan found {services} service(s); they join its table"),
         )?;
         let mjpeg = SocketAddr::from((Ipv4Addr::new(127, 0, 0, CAMERAS[2].0), http_port));
-        let port = within("the MJPEG camera's port on the service", async {
-            loop {
-                if let ServiceEvent::PortExposed { service, .. } = service_events.recv().await?
-                    && service.target.starts_with(&format!("{mjpeg}/"))
+        let port = first_event(
+            WAIT,
+            "the MJPEG camera's port on the service",
+            &mut service_events,
+            |e| match e {
+                ServiceEvent::PortExposed { service, .. }
+                    if service.target.starts_with(&format!("{mjpeg}/")) =>
                 {
-                    return Some(service.port);
+                    Some(service.port)
                 }
-            }
-        })
+                _ => None,
+            },
+        )
         .await?;
         report.event(
             "port_exposed",

@@ -112,3 +112,25 @@ pub(crate) async fn run(args: DemoArgs, out: &mut Output) -> Result<(), CliError
     }
     Ok(())
 }
+
+/// The first event on `events` that `pick` turns into a value; a transport error naming
+/// `what` when none comes within `wait` (or the events end).
+async fn first_event<E, T>(
+    wait: std::time::Duration,
+    what: &str,
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<E>,
+    mut pick: impl FnMut(E) -> Option<T>,
+) -> Result<T, CliError> {
+    let found = async {
+        loop {
+            if let Some(value) = pick(events.recv().await?) {
+                return Some(value);
+            }
+        }
+    };
+    tokio::time::timeout(wait, found)
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| CliError::transport(format!("timed out waiting for {what}")))
+}
