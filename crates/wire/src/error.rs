@@ -2,9 +2,12 @@
 
 use std::io;
 
+use crate::ForeignProtocol;
+
 /// Why a byte stream could not be framed, or a frame could not be written.
 ///
-/// [`Oversize`](Self::Oversize) and [`EofMidFrame`](Self::EofMidFrame) are the peer's fault;
+/// [`Oversize`](Self::Oversize), [`ForeignProtocol`](Self::ForeignProtocol) and
+/// [`EofMidFrame`](Self::EofMidFrame) are the peer's fault;
 /// [`EncodeOversize`](Self::EncodeOversize) is the caller's; [`Io`](Self::Io) is transport.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -17,6 +20,15 @@ pub enum FrameError {
         announced: u64,
         /// The configured maximum payload length.
         max: usize,
+    },
+    /// The stream starts in another protocol: the peer is not a server (or client) of this
+    /// one, typically because the port is wrong. Checked on the first bytes only.
+    #[error(
+        "the peer speaks {protocol}, not this length-prefixed protocol: check the host and port"
+    )]
+    ForeignProtocol {
+        /// The protocol recognised.
+        protocol: ForeignProtocol,
     },
     /// The stream ended inside a frame (in its prefix or its payload).
     #[error("stream ended inside a frame: {received} of {expected} bytes received")]
@@ -45,7 +57,9 @@ impl FrameError {
     pub fn is_peer_fault(&self) -> bool {
         matches!(
             self,
-            FrameError::Oversize { .. } | FrameError::EofMidFrame { .. }
+            FrameError::Oversize { .. }
+                | FrameError::ForeignProtocol { .. }
+                | FrameError::EofMidFrame { .. }
         )
     }
 }

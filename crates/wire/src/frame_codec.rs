@@ -3,6 +3,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
+use crate::foreign_protocol::{Sniff, sniff};
 use crate::{FrameError, PrefixWidth};
 
 /// Default maximum payload for 4-byte prefixes: 16 MiB.
@@ -22,6 +23,8 @@ pub struct FrameCodec {
     width: PrefixWidth,
     max_payload: usize,
     state: DecodeState,
+    /// The start of the stream is still to be checked for a foreign protocol.
+    sniff_start: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,7 @@ impl FrameCodec {
             width,
             max_payload,
             state: DecodeState::Head,
+            sniff_start: true,
         }
     }
 
@@ -54,6 +58,15 @@ impl FrameCodec {
     pub fn with_max_payload(mut self, max: usize) -> Self {
         self.max_payload =
             max.min(usize::try_from(self.width.max_expressible()).unwrap_or(usize::MAX));
+        self
+    }
+
+    /// Turns off the check of the stream's first bytes for another protocol (HTTP, TLS,
+    /// SSH; see [`ForeignProtocol`](crate::ForeignProtocol)), for a decoder that starts
+    /// in the middle of a stream.
+    #[must_use]
+    pub fn without_protocol_sniffing(mut self) -> Self {
+        self.sniff_start = false;
         self
     }
 
@@ -99,6 +112,15 @@ impl Decoder for FrameCodec {
         let len = match self.state {
             DecodeState::Payload(len) => len,
             DecodeState::Head => {
+                if self.sniff_start {
+                    match sniff(src) {
+                        Sniff::Foreign(protocol) => {
+                            return Err(FrameError::ForeignProtocol { protocol });
+                        }
+                        Sniff::NeedMore => return Ok(None),
+                        Sniff::NotForeign => self.sniff_start = false,
+                    }
+                }
                 let head = self.width.size();
                 if src.len() < head {
                     return Ok(None);
@@ -130,6 +152,14 @@ impl Decoder for FrameCodec {
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
         if let Some(frame) = self.decode(src)? {
             return Ok(Some(frame));
+        }
+        if self.sniff_start && !src.is_empty() {
+            // The stream ended inside what might have been a signature: it was not one, so
+            // the bytes are judged as a frame.
+            self.sniff_start = false;
+            if let Some(frame) = self.decode(src)? {
+                return Ok(Some(frame));
+            }
         }
         let head = self.width.size();
         match self.state {
@@ -175,6 +205,7 @@ mod tests {
     //! The spec matrix, for both prefix widths. Each case names the behaviour it pins.
 
     use super::*;
+    use crate::ForeignProtocol;
 
     const WIDTHS: [PrefixWidth; 2] = [PrefixWidth::U16, PrefixWidth::U32];
 
@@ -384,6 +415,99 @@ mod tests {
             assert!(codec.decode_eof(&mut buf).unwrap().is_some());
             assert!(codec.decode_eof(&mut buf).unwrap().is_none());
         }
+    }
+
+    #[test]
+    fn read_foreign_protocol_named_instead_of_a_frame() {
+        let cases: [(&[u8], ForeignProtocol); 4] = [
+            (b"HTTP/1.1 400 Bad Request\r\n\r\n", ForeignProtocol::Http),
+            (b"SSH-2.0-OpenSSH_9.2p1 Debian\r\n", ForeignProtocol::Ssh),
+            (
+                &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32],
+                ForeignProtocol::Tls,
+            ),
+            (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", ForeignProtocol::Http),
+        ];
+        for width in WIDTHS {
+            for (bytes, protocol) in cases {
+                let mut codec = FrameCodec::new(width);
+                let mut buf = BytesMut::from(bytes);
+                let err = codec.decode(&mut buf).unwrap_err();
+                assert!(
+                    matches!(err, FrameError::ForeignProtocol { protocol: p } if p == protocol),
+                    "{width} {bytes:?}: {err}"
+                );
+                assert!(err.is_peer_fault());
+                let text = err.to_string();
+                assert!(
+                    text.contains(protocol.name()) && text.contains("port"),
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn read_foreign_protocol_found_byte_by_byte() {
+        for width in WIDTHS {
+            let mut codec = FrameCodec::new(width);
+            let mut buf = BytesMut::new();
+            let mut outcome = None;
+            for byte in b"HTTP/1.0 200 OK\r\n" {
+                buf.extend_from_slice(&[*byte]);
+                match codec.decode(&mut buf) {
+                    Ok(None) => continue,
+                    other => {
+                        outcome = Some((buf.len(), other));
+                        break;
+                    }
+                }
+            }
+            let (seen, result) = outcome.expect("decided before the end");
+            assert_eq!(seen, 5, "{width}: decided at the fifth byte");
+            assert!(matches!(
+                result,
+                Err(FrameError::ForeignProtocol {
+                    protocol: ForeignProtocol::Http
+                })
+            ));
+        }
+    }
+
+    #[test]
+    fn read_signature_lookalike_later_in_stream_is_a_frame() {
+        // Only the start of a stream is checked: a later frame whose prefix happens to be
+        // "HT" (18,516 bytes) is an ordinary frame.
+        let payload = vec![b'{'; 0x4854];
+        let mut buf = framed(PrefixWidth::U16, &[b"{}", &payload]);
+        let mut codec = FrameCodec::new(PrefixWidth::U16);
+        assert_eq!(drain(&mut codec, &mut buf).len(), 2);
+    }
+
+    #[test]
+    fn read_without_sniffing_takes_the_bytes_as_a_prefix() {
+        let mut codec = FrameCodec::new(PrefixWidth::U32).without_protocol_sniffing();
+        let mut buf = BytesMut::from(&b"HTTP/1.1 400"[..]);
+        let err = codec.decode(&mut buf).unwrap_err();
+        assert!(matches!(
+            err,
+            FrameError::Oversize {
+                announced: 1_213_486_160,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn eof_inside_a_signature_start_is_judged_as_a_frame() {
+        let mut codec = FrameCodec::new(PrefixWidth::U16);
+        let mut buf = BytesMut::from(&b"HTT"[..]);
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        let err = codec.decode_eof(&mut buf).unwrap_err();
+        assert!(
+            matches!(err, FrameError::EofMidFrame { received: 3, expected } if expected == 2 + 0x4854),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -20,7 +20,9 @@
 //! `Ok(Some(frame))` means one whole frame was consumed, `Err` means the stream is corrupt
 //! and must be dropped. The announced length is compared with the configured maximum
 //! *before* any buffer grows, so a hostile prefix such as `7F FF FF FF` fails at once with
-//! [`FrameError::Oversize`] instead of allocating two gigabytes.
+//! [`FrameError::Oversize`] instead of allocating two gigabytes. A stream that starts in
+//! another protocol (a web server's `HTTP/1.1 400`, a TLS record, an SSH banner: the wrong
+//! port) fails with [`FrameError::ForeignProtocol`], which names it.
 //!
 //! # Example
 //!
@@ -41,12 +43,14 @@
 //! ```
 
 mod error;
+mod foreign_protocol;
 mod frame_codec;
 pub mod fuzzing;
 mod json_codec;
 mod prefix;
 
 pub use error::{FrameError, JsonFrameError};
+pub use foreign_protocol::{ForeignProtocol, sniff_foreign_protocol};
 pub use frame_codec::FrameCodec;
 pub use json_codec::JsonCodec;
 pub use prefix::PrefixWidth;

@@ -276,8 +276,21 @@ fn send_closed_mid_reply_exits_3() {
 
 #[test]
 fn protocol_violations_exit_4() {
-    let cases: [(Vec<u8>, bool, &str); 4] = [
+    let cases: [(Vec<u8>, bool, &str); 7] = [
         (frame(b"\"OK\""), true, "older than API v0.5"),
+        // The wrong port: a web server, a TLS server's alert, an SSH server. The bytes
+        // "HTTP" would announce a frame of 1,213,486,160 bytes; the protocol is named.
+        (
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            false,
+            "the peer speaks HTTP, not this length-prefixed protocol: check the host and port",
+        ),
+        (
+            vec![0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32],
+            false,
+            "speaks TLS",
+        ),
+        (b"SSH-2.0-OpenSSH_9.2p1\r\n".to_vec(), true, "speaks SSH"),
         (frame(b"Not a valid command"), true, "not JSON"),
         (
             frame(br#"{"status":"OK","request_id":5}"#),

@@ -87,6 +87,23 @@ fn decode_oversize_names_the_limit() {
 }
 
 #[test]
+fn decode_names_a_foreign_protocol_at_the_start() {
+    // A capture of the wrong port: an HTTP response is named, not read as a 1.2 GB frame.
+    for prefix in ["2", "4"] {
+        let output = run_with_stdin(
+            protoctl().args(["wire", "decode", "--prefix", prefix]),
+            b"HTTP/1.1 404 Not Found\r\n\r\n",
+        );
+        assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("speaks HTTP"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
 fn encode_rejects_non_json_and_oversize_lines() {
     let output = run_with_stdin(
         protoctl().args(["wire", "encode", "--prefix", "2", "--hex"]),
