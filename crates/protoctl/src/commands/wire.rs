@@ -55,8 +55,9 @@ pub(crate) struct DecodeArgs {
     /// The input is hex text (whitespace ignored), not raw bytes.
     #[arg(long)]
     hex: bool,
-    /// Largest payload accepted, in bytes [default: 65535 for --prefix 2, 16 MiB for 4].
-    #[arg(long, value_name = "BYTES")]
+    /// Largest payload accepted, in bytes, up to what the prefix can say [default: 65535
+    /// for --prefix 2, 16 MiB for 4].
+    #[arg(long, value_name = "BYTES", value_parser = max_payload)]
     max_payload: Option<usize>,
     /// The capture to read; `-` is stdin.
     #[arg(default_value = "-")]
@@ -78,6 +79,18 @@ pub(crate) struct EncodeArgs {
     /// JSON Lines to frame; `-` is stdin.
     #[arg(default_value = "-")]
     input: PathBuf,
+}
+
+/// `--max-payload`: 0 to 4 GiB - 1 (the 4-byte prefix's limit; a 2-byte prefix clamps it
+/// further to 65,535).
+fn max_payload(text: &str) -> Result<usize, String> {
+    match text.parse::<u32>() {
+        Ok(max) => Ok(max as usize),
+        Err(_) => Err(format!(
+            "{text:?}: the largest payload is a number of bytes from 0 to {}",
+            u32::MAX
+        )),
+    }
 }
 
 pub(crate) fn run(cmd: WireCommand, out: &mut Output) -> Result<(), CliError> {

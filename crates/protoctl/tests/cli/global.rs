@@ -106,3 +106,165 @@ fn rust_log_enables_logs_on_stderr_only() {
         serde_json::from_str::<serde_json::Value>(line).expect("stdout holds only JSON lines");
     }
 }
+
+#[test]
+fn out_of_range_numbers_and_durations_exit_2_before_anything_runs() {
+    // Each value is refused by the flag's parser: nothing binds, connects or allocates,
+    // and nothing panics (a panic exits 101).
+    let cases: &[&[&str]] = &[
+        &[
+            "arkeo",
+            "send",
+            "--addr",
+            "127.0.0.1:9",
+            "--command",
+            "X",
+            "--timeout",
+            "1e19",
+        ],
+        &[
+            "arkeo",
+            "send",
+            "--addr",
+            "127.0.0.1:9",
+            "--command",
+            "X",
+            "--timeout",
+            "0",
+        ],
+        &[
+            "arkeo",
+            "send",
+            "--addr",
+            "127.0.0.1:9",
+            "--command",
+            "X",
+            "--indices",
+            "4294967296",
+        ],
+        &[
+            "arkeo",
+            "send",
+            "--addr",
+            "127.0.0.1:9",
+            "--command",
+            "X",
+            "--indices",
+            "1,70000",
+        ],
+        &[
+            "arkeo",
+            "send",
+            "--addr",
+            "127.0.0.1:9",
+            "--command",
+            "X",
+            "--request-id",
+            "9007199254740992",
+        ],
+        &[
+            "arkeo",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--speed",
+            "1e300",
+        ],
+        &["arkeo", "serve", "--bind", "127.0.0.1:0", "--speed", "NaN"],
+        &[
+            "arkeo",
+            "measure",
+            "--addr",
+            "127.0.0.1:9",
+            "--routine",
+            "x",
+            "--max-reply",
+            "99999999999999",
+        ],
+        &[
+            "arkeo",
+            "track",
+            "--addr",
+            "127.0.0.1:9",
+            "--channels",
+            "0,99999999",
+        ],
+        &[
+            "arkeo",
+            "track",
+            "--addr",
+            "127.0.0.1:9",
+            "--channels",
+            "0",
+            "--duration",
+            "1000y",
+        ],
+        &[
+            "arctop",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--api-key",
+            "k",
+            "--rate",
+            "1e-300",
+        ],
+        &[
+            "arctop",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--api-key",
+            "k",
+            "--rate",
+            "inf",
+        ],
+        &[
+            "arctop",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--api-key",
+            "k",
+            "--count",
+            "0",
+        ],
+        &[
+            "arctop",
+            "listen",
+            "--addr",
+            "127.0.0.1:9",
+            "--api-key",
+            "k",
+            "--timeout",
+            "1e30",
+        ],
+        &["arctop", "plot", "--width", "99999999", "x.jsonl"],
+        &[
+            "wire",
+            "decode",
+            "--prefix",
+            "4",
+            "--max-payload",
+            "99999999999",
+        ],
+    ];
+    for args in cases {
+        let output = protoctl()
+            .args(*args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("invalid value"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}

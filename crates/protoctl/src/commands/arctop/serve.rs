@@ -37,7 +37,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "HZ", default_value_t = 10.0, value_parser = rate)]
     rate: f64,
     /// End each session with sessionComplete after N values [default: never].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     count: Option<u64>,
     /// Stream a recorded session (JSON Lines, as `arctop listen --json` or --record write
     /// them) with its original timing, instead of generated data.

@@ -111,10 +111,11 @@ pub(crate) struct SendArgs {
     #[arg(long, value_name = "JSON")]
     parameter: Option<String>,
     /// Channel indices (Multichannel), comma-separated.
-    #[arg(long, value_name = "0,1,2", value_delimiter = ',')]
+    #[arg(long, value_name = "0,1,2", value_delimiter = ',', value_parser = channel_index)]
     indices: Option<Vec<u32>>,
-    /// The request_id to send (All-in-One) [default: 1].
-    #[arg(long, value_name = "N")]
+    /// The request_id to send (All-in-One), 0 to 2^53-1 (what any JSON parser keeps
+    /// exactly) [default: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_REQUEST_ID))]
     request_id: Option<u64>,
 }
 
@@ -145,6 +146,20 @@ pub(crate) struct ServeArgs {
     /// sweeps, tracking intervals), for tests and demos: 0.001 to 1000000.
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = speed)]
     speed: f64,
+}
+
+/// The largest `--request-id`: 2^53 - 1, the largest integer every JSON parser keeps exactly.
+const MAX_REQUEST_ID: u64 = (1 << 53) - 1;
+
+/// A channel index (`--indices`, `--channels`): 0 to 65535, far above any instrument's
+/// channel count, so that the instrument (not the flag) says which channels exist.
+pub(super) fn channel_index(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(index) if index <= u32::from(u16::MAX) => Ok(index),
+        _ => Err(format!(
+            "{text:?}: a channel index is a number from 0 to 65535"
+        )),
+    }
 }
 
 /// `--speed`: a finite factor within the simulator's range.

@@ -55,7 +55,7 @@ pub(crate) struct TrackArgs {
     #[arg(long, value_name = DURATION, default_value = "10", value_parser = interval)]
     timeout: Duration,
     /// The channels to track, comma-separated, each once.
-    #[arg(long, value_name = "0,1,2", value_delimiter = ',', required = true)]
+    #[arg(long, value_name = "0,1,2", value_delimiter = ',', required = true, value_parser = super::channel_index)]
     channels: Vec<u32>,
     /// A JSON file with one channel settings object in the vendor's schema, applied to every
     /// listed channel ("Enable" is set to true).
