@@ -106,7 +106,8 @@ impl CliError {
     }
 }
 
-/// Formats an error with its chain of sources.
+/// Formats an error with its chain of sources, on one line: errors quote what peers sent
+/// (an instrument's message, a REDIRECT target), so control characters are escaped.
 pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
@@ -118,7 +119,7 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
         }
         source = s.source();
     }
-    text
+    crate::output::escape_controls(&text).into_owned()
 }
 
 impl From<wire::FrameError> for CliError {
@@ -265,9 +266,15 @@ pub(crate) fn report(result: Result<(), CliError>) -> ExitCode {
         Err(e) => {
             if e.fault != Fault::StdoutClosed {
                 tracing::debug!(fault = ?e.fault, "command failed");
+                // Line breaks of our own stay; any other control character is escaped.
+                let message: Vec<_> = e
+                    .message
+                    .split('\n')
+                    .map(crate::output::escape_controls)
+                    .collect();
                 let _ = io::Write::write_all(
                     &mut io::stderr().lock(),
-                    format!("protoctl: error: {}\n", e.message).as_bytes(),
+                    format!("protoctl: error: {}\n", message.join("\n")).as_bytes(),
                 );
             }
             ExitCode::from(e.fault.code())

@@ -1,5 +1,6 @@
 //! Data on stdout: human lines, or with `--json` one JSON object per line.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, BufWriter, Write};
 
@@ -63,9 +64,22 @@ impl Output {
         self.sink.write_all(b"\n").map_err(CliError::stdout)
     }
 
-    /// One human-readable line. Flushed at once.
+    /// One human-readable line (or a block of lines, such as a table). Flushed at once.
+    ///
+    /// Control characters other than the line breaks are escaped: a peer's string can
+    /// neither move the cursor nor recolour the terminal. A peer string that must stay on
+    /// one line is escaped whole with [`escape_controls`] where it is formatted.
     pub(crate) fn text_line(&mut self, line: impl fmt::Display) -> Result<(), CliError> {
-        writeln!(self.sink, "{line}").map_err(CliError::stdout)?;
+        let text = line.to_string();
+        for (i, part) in text.split('\n').enumerate() {
+            if i > 0 {
+                self.sink.write_all(b"\n").map_err(CliError::stdout)?;
+            }
+            self.sink
+                .write_all(escape_controls(part).as_bytes())
+                .map_err(CliError::stdout)?;
+        }
+        self.sink.write_all(b"\n").map_err(CliError::stdout)?;
         self.flush()
     }
 
@@ -77,5 +91,64 @@ impl Output {
     /// Pushes everything buffered to stdout.
     pub(crate) fn flush(&mut self) -> Result<(), CliError> {
         self.sink.flush().map_err(CliError::stdout)
+    }
+}
+
+/// `text` with every control character (line breaks, escape sequences, NUL, DEL, the C1
+/// controls) written as a Rust escape (`\n`, `\u{1b}`): for a peer's string in human
+/// output, which must stay on its line and never reach the terminal as a control. Printable
+/// text, including non-ASCII, is kept as it is.
+pub(crate) fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_in_peer_strings_are_escaped_and_text_is_kept() {
+        let cases = [
+            ("focus", "focus"),
+            ("fokus ü 集中", "fokus ü 集中"),
+            ("evil\u{1b}[2Jkey", "evil\\u{1b}[2Jkey"),
+            ("two\nlines\r", "two\\nlines\\r"),
+            ("nul\0del\u{7f}c1\u{9b}", "nul\\u{0}del\\u{7f}c1\\u{9b}"),
+            ("tab\there", "tab\\there"),
+        ];
+        for (raw, shown) in cases {
+            assert_eq!(escape_controls(raw), shown, "{raw:?}");
+        }
+        assert!(matches!(escape_controls("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn text_lines_keep_their_line_breaks_and_lose_other_controls() {
+        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl Write for Shared {
+            fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(data);
+                Ok(data.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut out = Output::new(false, Box::new(Shared(buffer.clone())));
+        out.text_line("table\n  row \u{1b}[31mred").unwrap();
+        let written = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+        assert_eq!(written, "table\n  row \\u{1b}[31mred\n");
     }
 }

@@ -134,6 +134,24 @@ fn send_params_request_id_and_human_output() {
 }
 
 #[test]
+fn an_instruments_error_message_reaches_stderr_with_its_controls_escaped() {
+    let (addr, peer) = scripted(frame(
+        br#"{"status":"ERROR","error":{"code":4006,"message":"No\u001b[2J active\nprotoctl: error: forged"},"request_id":1}"#,
+    ));
+    let out = send(&addr.to_string(), &["--command", "GetTestStatus"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "the peer's line break is escaped: {err:?}"
+    );
+    assert!(err.contains(r"No\u{1b}[2J active\nprotoctl"), "{err:?}");
+    peer.join().unwrap();
+}
+
+#[test]
 fn send_error_reply_exits_1_with_code_on_stderr() {
     let sim = Served::start(false);
     let out = send(

@@ -7,7 +7,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::exit::CliError;
-use crate::output::Output;
+use crate::output::{Output, escape_controls};
 
 /// Arguments of `protoctl arctop discover`.
 #[derive(Debug, Args)]
@@ -39,7 +39,9 @@ fn human(server: &Server) -> String {
         .iter()
         .map(ToString::to_string)
         .collect();
-    format!("{}  {}  {}", server.name, server.host, addrs.join(", "))
+    // The instance and host names are whatever answered mDNS: one line, no controls.
+    let line = format!("{}  {}  {}", server.name, server.host, addrs.join(", "));
+    escape_controls(&line).into_owned()
 }
 
 fn record(server: &Server) -> serde_json::Value {

@@ -11,6 +11,7 @@
 //! SIGINT, SIGTERM and SIGHUP (and `q` or Ctrl-C in the live view) end it in order: what was
 //! received is flushed to stdout and the record, and it exits 0.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -23,7 +24,7 @@ use futures::{FutureExt, StreamExt};
 use super::taps::Taps;
 use super::tui;
 use crate::exit::CliError;
-use crate::output::Output;
+use crate::output::{Output, escape_controls};
 use crate::signals::{Signal, Signals};
 
 /// Arguments of `protoctl arctop listen`.
@@ -276,8 +277,17 @@ fn clock(timestamp: Option<i64>) -> String {
     }
 }
 
-/// One readable line for a message.
+/// One readable line for a message, appended to `line` (which starts empty). Keys, error
+/// messages, unknown commands are the phone's strings: their control characters are
+/// escaped, so the line stays one line and never drives the terminal.
 fn human(message: &Message, line: &mut String) {
+    human_raw(message, line);
+    if let Cow::Owned(escaped) = escape_controls(line) {
+        *line = escaped;
+    }
+}
+
+fn human_raw(message: &Message, line: &mut String) {
     let _ = write!(line, "{}  ", clock(message.timestamp()));
     let _ = match message {
         Message::ValueChange { key, value, .. } => {
@@ -394,6 +404,14 @@ mod tests {
             (
                 r#"{"command":"brandNew","x":1}"#,
                 r#"--:--:--.---  brandNew     {"command":"brandNew","x":1}"#,
+            ),
+            (
+                r#"{"command":"error","errorCode":-3,"message":"bad\u001b[2J\nfocus 99"}"#,
+                r"--:--:--.---  error        API_KEY_ERROR (-3): bad\u{1b}[2J\nfocus 99",
+            ),
+            (
+                r#"{"command":"valueChange","key":"fo\rcus","value":1}"#,
+                r"--:--:--.---  fo\rcus       1",
             ),
         ];
         for (text, expected) in cases {
