@@ -544,57 +544,103 @@ fn reconnect_after_a_drop_then_exit_0_at_session_complete() {
 }
 
 #[test]
-fn ctrl_c_during_listen_flushes_the_record_and_exits_0() {
+fn a_stop_signal_during_listen_flushes_the_record_and_exits_0() {
+    use std::os::unix::fs::PermissionsExt;
     let serve = Serve::start(&["--rate", "50"]);
-    let dir = tempfile::tempdir().unwrap();
-    let recording = dir.path().join("partial.jsonl");
-    let mut child = protoctl()
-        .args([
-            "--json",
-            "arctop",
-            "listen",
-            "--addr",
-            &serve.addr.to_string(),
-            "--api-key",
-            KEY,
-        ])
-        .arg("--record")
-        .arg(&recording)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait for a few messages on stdout, then interrupt.
-    let stdout = child.stdout.take().unwrap();
-    let mut child = Reaped(child);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
+    for signal in ["-INT", "-TERM"] {
+        let dir = tempfile::tempdir().unwrap();
+        let recording = dir.path().join("partial.jsonl");
+        // A recording may hold personal data: 0600 whatever the umask, also when the file
+        // was there before with a looser mode.
+        std::fs::write(&recording, "old").unwrap();
+        std::fs::set_permissions(&recording, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut child = protoctl()
+            .args([
+                "--json",
+                "arctop",
+                "listen",
+                "--addr",
+                &serve.addr.to_string(),
+            ])
+            .args(["--api-key", KEY])
+            .arg("--record")
+            .arg(&recording)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait for a few messages on stdout, then send the signal.
+        let stdout = child.stdout.take().unwrap();
+        let mut child = Reaped(child);
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        for _ in 0..5 {
+            rx.recv_timeout(WAIT).expect("messages on stdout");
         }
-    });
-    for _ in 0..5 {
-        rx.recv_timeout(WAIT).expect("messages on stdout");
-    }
-    let interrupted = Command::new("kill")
-        .args(["-INT", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
-    // stdout closes when listen exits.
-    loop {
-        match rx.recv_timeout(WAIT) {
-            Ok(_) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => panic!("listen did not stop on SIGINT"),
+        let sent = Command::new("kill")
+            .args([signal, &child.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        // stdout closes when listen exits.
+        loop {
+            match rx.recv_timeout(WAIT) {
+                Ok(_) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("listen did not stop on {signal}"),
+            }
+        }
+        let status = child.0.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{signal}");
+        let mode = std::fs::metadata(&recording).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{signal}: the recording's mode is {mode:o}");
+        let recorded = std::fs::read_to_string(&recording).unwrap();
+        assert!(recorded.lines().count() >= 5, "{signal}: {recorded}");
+        for line in recorded.lines() {
+            serde_json::from_str::<Value>(line).expect("whole JSON lines only, the tail flushed");
         }
     }
-    let status = child.0.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
-    let recorded = std::fs::read_to_string(&recording).unwrap();
-    assert!(recorded.lines().count() >= 5, "{recorded}");
-    for line in recorded.lines() {
-        serde_json::from_str::<Value>(line).expect("whole JSON lines only");
+}
+
+#[test]
+fn serve_stops_in_order_on_sigterm_and_sigint() {
+    for signal in ["-TERM", "-INT"] {
+        let mut serve = Serve::start(&["--rate", "50"]);
+        let mut client = std::net::TcpStream::connect(serve.addr).unwrap();
+        let auth = format!(r#"{{"command":"auth","apiKey":"{KEY}"}}"#);
+        client.write_all(&frame(&auth)).unwrap();
+        assert_eq!(serve.next_line()["event"], "connected");
+        assert_eq!(serve.next_line()["event"], "auth_accepted");
+        let sent = Command::new("kill")
+            .args([signal, &serve.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        // The open session ends with sessionComplete, then serve says it stopped.
+        client.set_read_timeout(Some(WAIT)).unwrap();
+        let mut received = Vec::new();
+        let _ = client.read_to_end(&mut received);
+        assert!(
+            String::from_utf8_lossy(&received).contains("sessionComplete"),
+            "{signal}: the client got no sessionComplete"
+        );
+        let stopped = (0..10)
+            .map(|_| serve.next_line())
+            .find(|line| line["event"] == "stopped")
+            .expect("a stopped line");
+        assert_eq!(
+            stopped["signal"],
+            if signal == "-TERM" {
+                "SIGTERM"
+            } else {
+                "SIGINT"
+            }
+        );
+        assert_eq!(serve.child.wait().unwrap().code(), Some(0), "{signal}");
     }
 }
 

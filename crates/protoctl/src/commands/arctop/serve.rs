@@ -2,7 +2,9 @@
 //!
 //! Prints one line per happening (listening, advertised, client connected, auth accepted
 //! or refused, session complete, client gone); with `--json` each is an object with an
-//! `event` field. Runs until Ctrl-C, which ends every open session with sessionComplete.
+//! `event` field. Runs until SIGINT (Ctrl-C) or SIGTERM, which end every open session with
+//! sessionComplete and then print `stopped` (`{"event":"stopped","signal":"SIGTERM"}`);
+//! SIGHUP is ignored.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::exit::CliError;
 use crate::output::Output;
+use crate::signals::{Signal, Signals};
 
 /// Arguments of `protoctl arctop serve`.
 #[derive(Debug, Args)]
@@ -75,6 +78,8 @@ pub(crate) async fn run(args: ServeArgs, out: &mut Output) -> Result<(), CliErro
     if args.advertise {
         config = config.advertised();
     }
+    // Signals first: from here on SIGTERM stops the simulator in order.
+    let mut signals = Signals::new()?;
     let simulator = Simulator::bind(&args.bind, config).await?;
     let addr = simulator.local_addr()?;
     out.event(
@@ -84,29 +89,31 @@ pub(crate) async fn run(args: ServeArgs, out: &mut Output) -> Result<(), CliErro
     let stop = simulator.shutdown_handle();
     let server = tokio::spawn(simulator.run());
     tokio::pin!(server);
-    let interrupted = tokio::signal::ctrl_c();
-    tokio::pin!(interrupted);
-    loop {
+    let signal = loop {
         tokio::select! {
             Some(event) = events.recv() => report(&event, out)?,
-            _ = &mut interrupted => {
-                tracing::info!("interrupted: ending every session with sessionComplete");
+            signal = signals.next() => if let Signal::Stop(name) = signal {
+                tracing::info!("{name}: ending every session with sessionComplete");
                 stop.shutdown();
-                break;
-            }
+                break name;
+            },
             result = &mut server => {
                 return result.map_err(|e| CliError::local(format!("simulator task failed: {e}")))?
                     .map_err(CliError::from);
             }
         }
-    }
+    };
     let result = server
         .await
         .map_err(|e| CliError::local(format!("simulator task failed: {e}")))?;
     while let Ok(event) = events.try_recv() {
         report(&event, out)?;
     }
-    result.map_err(CliError::from)
+    result.map_err(CliError::from)?;
+    out.event(
+        format_args!("stopped ({signal})"),
+        &json!({"event": "stopped", "signal": signal}),
+    )
 }
 
 fn report(event: &SimulatorEvent, out: &mut Output) -> Result<(), CliError> {

@@ -22,13 +22,31 @@ pub(crate) struct Taps {
     lsl: Option<Publisher>,
 }
 
+/// Creates (or truncates) a file only its owner can read and write: a recording can hold
+/// personal data (brain-derived measures, heart rate), whatever the umask says. A file
+/// that already exists is narrowed to 0600 before anything is written to it.
+fn create_private(path: &std::path::Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    options.open(path)
+}
+
 impl Taps {
     /// Creates the record file (a usage error when it cannot be) and, with `lsl`, a
     /// publisher whose outlets open as the session starts.
     pub(crate) fn open(record: Option<PathBuf>, lsl: bool) -> Result<Self, CliError> {
         let record = match record {
             Some(path) => {
-                let file = File::create(&path).map_err(|e| {
+                let file = create_private(&path).map_err(|e| {
                     CliError::local(format!("cannot create {}: {e}", path.display()))
                 })?;
                 Some((BufWriter::new(file), path))
