@@ -7,12 +7,16 @@
 //! - `fixtures`: rewrite the golden vectors under `fixtures/` from the code's test tables.
 //! - `fuzz [--seconds N]`: install cargo-fuzz when missing, run every fuzz target N seconds.
 //! - `bench`: run the criterion benchmarks and the Arrow scanner's (inside a network
-//!   namespace made for it), and write `docs/benchmarks.md`; `bench scan`: the scanner's
-//!   part alone, printed.
+//!   namespace made for it) and the hostile-peer floods, and write `docs/benchmarks.md`;
+//!   `bench scan`: the scanner's part alone, printed; `bench hostile [--seconds N]`: the
+//!   floods alone (60 s each unless told), printed.
+//! - `hostile`: the floods' short form alone, as `ci` runs it (debug binary, 2 s each,
+//!   bounds checked).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a chore runner talks to its user
 
 mod bench;
+mod hostile_bench;
 mod netns;
 mod scan_bench;
 
@@ -21,7 +25,7 @@ use std::process::{Command, ExitCode};
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <ci | fixtures | fuzz [--seconds N] | bench [scan]>";
+const USAGE: &str = "usage: cargo xtask <ci | fixtures | fuzz [--seconds N] | bench [scan | hostile [--seconds N]] | hostile>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,7 +34,11 @@ fn main() -> ExitCode {
         Some("fixtures") => fixtures(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") if args.get(1).is_some_and(|a| a == "scan") => scan_bench::run(true),
+        Some("bench") if args.get(1).is_some_and(|a| a == "hostile") => {
+            seconds(&args[2..], 60).and_then(|s| hostile_bench::bench(s, true))
+        }
         Some("bench") => bench::run(),
+        Some("hostile") => hostile_bench::short(),
         // Run by `bench` inside the network namespace it makes; not for users.
         Some("scan-bench-inside") => match args.get(1) {
             Some(protoctl) => scan_bench::inside(Path::new(protoctl)),
@@ -120,6 +128,7 @@ fn ci() -> Result {
     )?;
     run("tests", cargo().args(["test", "--workspace"]))?;
     netns::run_namespace_tests()?;
+    hostile_bench::short()?;
     run(
         "docs",
         cargo()
@@ -139,14 +148,22 @@ fn fixtures() -> Result {
     )
 }
 
+/// `[--seconds N]`, with its default.
+fn seconds(args: &[String], default: u64) -> Result<u64> {
+    match args {
+        [] => Ok(default),
+        [flag, n] if flag == "--seconds" => match n.parse() {
+            Ok(s) if s > 0 => Ok(s),
+            _ => Err(format!(
+                "--seconds {n}: a whole number of seconds, at least 1"
+            )),
+        },
+        _ => Err(USAGE.to_string()),
+    }
+}
+
 fn fuzz(args: &[String]) -> Result {
-    let seconds = match args {
-        [] => 60,
-        [flag, n] if flag == "--seconds" => n
-            .parse()
-            .map_err(|_| format!("--seconds {n}: not a number"))?,
-        _ => return Err(USAGE.to_string()),
-    };
+    let seconds = seconds(args, 60)?;
     let installed = cargo()
         .args(["fuzz", "--version"])
         .output()
