@@ -50,3 +50,35 @@ fn demo_discovery_part_types_the_fake_cameras_and_streams_through_the_tunnel() {
         .expect("a stream");
     assert!(stream["bytes"].as_u64().unwrap() > 100, "{stream}");
 }
+
+#[test]
+fn demo_stops_in_order_on_sigterm_and_sigint() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    for (flag, name) in [("-TERM", "SIGTERM"), ("-INT", "SIGINT")] {
+        let child = protoctl()
+            .args(["--json", "demo"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut child = crate::support::Reaped(child);
+        let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+        // The first part has started (its first line is out); the whole demo takes seconds.
+        let first = lines.next().unwrap().unwrap();
+        assert!(first.contains(r#""demo":"wire""#), "{first}");
+        let sent = std::process::Command::new("kill")
+            .args([flag, &child.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let rest: Vec<serde_json::Value> = lines
+            .map_while(Result::ok)
+            .map(|l| serde_json::from_str(&l).unwrap())
+            .collect();
+        let last = rest.last().expect("a stopped line");
+        assert_eq!(last["event"], "stopped", "{flag}: {rest:?}");
+        assert_eq!(last["signal"], name);
+        assert_eq!(child.0.wait().unwrap().code(), Some(0), "{flag}");
+    }
+}

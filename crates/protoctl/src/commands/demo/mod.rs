@@ -3,7 +3,8 @@
 //! Every part is one module with `async fn run(&mut Reporter)`: it starts its peer on an
 //! ephemeral loopback port, drives a client through a short exchange, reports what the
 //! client sees, and stops its peer. Parts run one after another; the first failure ends the
-//! demo with that part's exit code.
+//! demo with that part's exit code. SIGINT or SIGTERM stops it in order: the part running
+//! is dropped with its peer, one `stopped` line says so, and the exit code is 0.
 
 mod arctop;
 mod arkeo;
@@ -18,6 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::exit::CliError;
 use crate::output::Output;
+use crate::signals::{Signal, Signals};
 
 /// Arguments of `protoctl demo`.
 #[derive(Debug, Args)]
@@ -96,6 +98,27 @@ pub(crate) async fn run(args: DemoArgs, out: &mut Output) -> Result<(), CliError
     } else {
         args.only
     };
+    let mut signals = Signals::new()?;
+    let stop = async {
+        loop {
+            if let Signal::Stop(name) = signals.next().await {
+                return name;
+            }
+        }
+    };
+    let signal = tokio::select! {
+        result = run_parts(parts, out) => return result,
+        name = stop => name,
+    };
+    // The part that was running is dropped here, its peer and client with it.
+    Reporter { part: "demo", out }.event(
+        "stopped",
+        serde_json::json!({ "signal": signal }),
+        format_args!("stopped by {signal}"),
+    )
+}
+
+async fn run_parts(parts: Vec<Part>, out: &mut Output) -> Result<(), CliError> {
     for part in parts {
         let mut reporter = Reporter {
             part: part.name(),
