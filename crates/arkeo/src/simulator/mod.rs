@@ -20,6 +20,7 @@
 //! channel, JV scans at 10 000 points.
 
 mod all_in_one;
+mod backoff;
 mod cell;
 mod clock;
 mod config;
@@ -35,10 +36,11 @@ mod schema;
 mod server;
 
 pub use all_in_one::{AllInOneInstrument, ROUTINES};
+pub use backoff::{AcceptBackoff, BackoffStep};
 pub use config::{SimulatorConfig, Timing};
 pub use fault::Fault;
 pub use instrument::{Instrument, Response};
 pub use journal::Received;
-pub use limits::MAX_REQUEST;
+pub use limits::{MAX_REPLY, MAX_REQUEST};
 pub use multichannel::{ENVIRONMENTS, MultichannelInstrument};
 pub use server::Simulator;
