@@ -132,6 +132,13 @@ impl SimulatorConfig {
         self
     }
 
+    /// The same with another journal length.
+    #[must_use]
+    pub fn journal(mut self, requests: usize) -> Self {
+        self.journal = requests;
+        self
+    }
+
     /// The same with another cap on concurrent connections.
     #[must_use]
     pub fn max_connections(mut self, connections: usize) -> Self {
