@@ -279,6 +279,7 @@ pub(crate) fn reply_value(bytes: &[u8]) -> serde_json::Map<String, Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::time::Duration;
 
     fn aio() -> Instrument {
         Instrument::new(
@@ -427,6 +428,40 @@ mod tests {
             r#"{"target":"MAIN","command":"GetAvailableRoutines","parameter":{},"request_id":9}"#,
         );
         assert_eq!(r["request_id"], 9);
+    }
+
+    #[test]
+    fn latest_jv_over_the_reply_limit_is_refused_before_it_is_built() {
+        let config = SimulatorConfig::new(Dialect::Multichannel)
+            .timing(crate::simulator::Timing::fast())
+            .max_reply(2048);
+        let start = Instant::now();
+        let mut sim = Instrument::new(&config, start, 0.0);
+        let at = |sim: &mut Instrument, secs: u64, request: &str| {
+            let bytes = sim.handle_payload(request.as_bytes(), start + Duration::from_secs(secs));
+            Value::Object(reply_value(&bytes))
+        };
+        let enable = r#"{"command":"SetChannelSettings","indices":[0,1],"parameter":{"settings":{"Enable":true}}}"#;
+        assert_eq!(at(&mut sim, 0, enable)["status"], "ok");
+        assert_eq!(
+            at(&mut sim, 1, r#"{"command":"StartMeasurement"}"#)["status"],
+            "ok"
+        );
+        // Long after both channels finished their JV at the fast speed.
+        let r = at(
+            &mut sim,
+            600,
+            r#"{"command":"GetLatestJV","indices":[0,1]}"#,
+        );
+        assert_eq!(r["error"]["code"], 101, "{r}");
+        let message = r["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("over the reply limit of 2048"),
+            "{message}"
+        );
+        // Channels without data still answer.
+        let r = at(&mut sim, 600, r#"{"command":"GetLatestJV","indices":[5]}"#);
+        assert_eq!(r["status"], "ok", "{r}");
     }
 
     #[test]
