@@ -12,6 +12,10 @@ use tokio::net::TcpStream;
 
 use crate::support::{client, frame, simulator_with, within};
 
+/// The idle timeout of the tests that wait for it: long enough that a well-behaved client
+/// on a loaded machine is not taken for idle, short enough to keep the tests quick.
+const IDLE: Duration = Duration::from_secs(1);
+
 fn config() -> SimulatorConfig {
     SimulatorConfig::new(Dialect::Multichannel).timing(Timing::fast())
 }
@@ -157,7 +161,7 @@ async fn connections_beyond_the_cap_are_closed_and_a_freed_slot_is_served() {
 #[tokio::test]
 async fn half_a_frame_then_a_stall_is_closed_after_the_idle_timeout() {
     within(async {
-        let sim = simulator_with(config().idle_timeout(Duration::from_millis(300))).await;
+        let sim = simulator_with(config().idle_timeout(IDLE)).await;
         let mut staller = TcpStream::connect(sim.local_addr()).await.unwrap();
         let request = frame(br#"{"command":"GetEnvironments"}"#);
         staller.write_all(&request[..10]).await.unwrap();
@@ -174,7 +178,7 @@ async fn half_a_frame_then_a_stall_is_closed_after_the_idle_timeout() {
 #[tokio::test]
 async fn a_client_that_never_reads_its_replies_is_dropped_not_buffered() {
     within(async {
-        let sim = simulator_with(config().idle_timeout(Duration::from_millis(300))).await;
+        let sim = simulator_with(config().idle_timeout(IDLE)).await;
         let socket = TcpStream::connect(sim.local_addr()).await.unwrap();
         let (mut reader, mut writer) = socket.into_split();
         // Requests for every channel's settings (about 4 KB of reply each), never read:
