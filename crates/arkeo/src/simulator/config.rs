@@ -89,10 +89,22 @@ pub struct SimulatorConfig {
     /// How many received requests the simulator remembers
     /// ([`Simulator::received`](super::Simulator::received)). Default: 1024.
     pub journal: usize,
+    /// The largest reply payload the simulator sends; a request whose reply would be
+    /// longer is answered with error 101 instead (ask for fewer channels). Default and
+    /// maximum: 16 MiB, the client's default reply limit.
+    pub max_reply: usize,
+    /// The most client connections served at once (clamped to 1..=4096). A connection
+    /// accepted over the cap is closed at once, before reading anything from it.
+    /// Default: 64.
+    pub max_connections: usize,
+    /// A connection that completes no request for this long is closed (a half-sent
+    /// request or a reply the client does not read counts as idle). Default: 5 minutes.
+    pub idle_timeout: Duration,
 }
 
 impl SimulatorConfig {
-    /// Realistic timing, 8 channels, 1 MiB requests.
+    /// Realistic timing, 8 channels, 1 MiB requests, 16 MiB replies, 64 connections
+    /// closed after 5 idle minutes.
     pub fn new(dialect: Dialect) -> Self {
         SimulatorConfig {
             dialect,
@@ -100,7 +112,45 @@ impl SimulatorConfig {
             channels: 8,
             max_request: limits::MAX_REQUEST,
             journal: limits::JOURNAL,
+            max_reply: limits::MAX_REPLY,
+            max_connections: limits::MAX_CONNECTIONS,
+            idle_timeout: limits::IDLE_TIMEOUT,
         }
+    }
+
+    /// The same with another request size limit (at most [`MAX_REQUEST`](super::MAX_REQUEST)).
+    #[must_use]
+    pub fn max_request(mut self, bytes: usize) -> Self {
+        self.max_request = bytes;
+        self
+    }
+
+    /// The same with another reply size limit (at most [`MAX_REPLY`](super::MAX_REPLY)).
+    #[must_use]
+    pub fn max_reply(mut self, bytes: usize) -> Self {
+        self.max_reply = bytes;
+        self
+    }
+
+    /// The same with another journal length.
+    #[must_use]
+    pub fn journal(mut self, requests: usize) -> Self {
+        self.journal = requests;
+        self
+    }
+
+    /// The same with another cap on concurrent connections.
+    #[must_use]
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections;
+        self
+    }
+
+    /// The same with another idle timeout.
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
     }
 
     /// The same with other timing.
@@ -130,5 +180,14 @@ impl SimulatorConfig {
 
     pub(crate) fn request_limit(&self) -> usize {
         self.max_request.min(limits::MAX_REQUEST)
+    }
+
+    pub(crate) fn reply_limit(&self) -> usize {
+        // Room for the error reply that replaces an over-limit one.
+        self.max_reply.clamp(1024, limits::MAX_REPLY)
+    }
+
+    pub(crate) fn connection_limit(&self) -> usize {
+        self.max_connections.clamp(1, limits::MAX_CONNECTIONS_CAP)
     }
 }

@@ -60,6 +60,7 @@ pub struct Instrument {
     journal: Journal,
     faults: Faults,
     max_request: usize,
+    max_reply: usize,
 }
 
 impl Instrument {
@@ -68,9 +69,11 @@ impl Instrument {
     pub fn new(config: &SimulatorConfig, now: Instant, unix_now: f64) -> Self {
         let model = match config.dialect {
             Dialect::AllInOne => Model::AllInOne(Box::new(AllInOneInstrument::new(config.timing))),
-            Dialect::Multichannel => Model::Multichannel(Box::new(MultichannelInstrument::new(
-                config.channel_count(),
-            ))),
+            Dialect::Multichannel => {
+                let mut sim = MultichannelInstrument::new(config.channel_count());
+                sim.reply_budget = config.reply_limit();
+                Model::Multichannel(Box::new(sim))
+            }
         };
         Instrument {
             model,
@@ -78,6 +81,7 @@ impl Instrument {
             journal: Journal::new(config.journal),
             faults: Faults::default(),
             max_request: config.request_limit(),
+            max_reply: config.reply_limit(),
         }
     }
 
@@ -92,6 +96,11 @@ impl Instrument {
     /// The largest request payload accepted.
     pub fn max_request(&self) -> usize {
         self.max_request
+    }
+
+    /// The largest reply payload sent (a longer one is replaced by error 101).
+    pub fn max_reply(&self) -> usize {
+        self.max_reply
     }
 
     /// Makes the next request for `command` fail as `fault` says.
@@ -118,17 +127,32 @@ impl Instrument {
         if payload.len() > self.max_request {
             return Response::Reply(self.oversize_reply(payload.len() as u64, connection));
         }
-        let (reply, closed) = self.handle_request(payload, now, connection);
+        let (mut reply, closed) = self.handle_request(payload, now, connection);
         if closed {
             self.journal.answered(None);
             return Response::Close;
+        }
+        let mut bytes = to_lenient_json(&reply);
+        if bytes.len() > self.max_reply {
+            let message = format!(
+                "Invalid parameters: the reply would be {} bytes, over the limit of {} bytes (ask for fewer channels or less data)",
+                bytes.len(),
+                self.max_reply
+            );
+            tracing::warn!("{message}");
+            let request_id = reply.get("request_id").cloned();
+            reply = self.error(ErrorCode::INVALID_PARAMETERS, &message);
+            if let (Some(id), Value::Object(r)) = (request_id, &mut reply) {
+                r.insert("request_id".into(), id);
+            }
+            bytes = to_lenient_json(&reply);
         }
         let code = reply
             .get("error")
             .and_then(|e| e.get("code"))
             .and_then(Value::as_i64);
         self.journal.answered(code);
-        Response::Reply(to_lenient_json(&reply))
+        Response::Reply(bytes)
     }
 
     /// The reply to a request whose length prefix announced `announced` bytes, over the
@@ -255,6 +279,7 @@ pub(crate) fn reply_value(bytes: &[u8]) -> serde_json::Map<String, Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::time::Duration;
 
     fn aio() -> Instrument {
         Instrument::new(
@@ -374,6 +399,69 @@ mod tests {
                 .unwrap()
                 .contains("over the limit of 64")
         );
+    }
+
+    #[test]
+    fn a_reply_over_the_limit_becomes_error_101_and_keeps_the_request_id() {
+        let config = SimulatorConfig::new(Dialect::Multichannel)
+            .channels(64)
+            .max_reply(1024);
+        let mut sim = Instrument::new(&config, Instant::now(), 0.0);
+        let all: Vec<usize> = (0..64).collect();
+        let request = json!({"command": "GetChannelSettings", "indices": all}).to_string();
+        let r = reply(&mut sim, &request);
+        assert_eq!(r["error"]["code"], 101, "{r}");
+        let message = r["error"]["message"].as_str().unwrap();
+        assert!(message.contains("over the limit of 1024"), "{message}");
+        // A small reply is still answered.
+        let r = reply(
+            &mut sim,
+            r#"{"command":"GetChannelSettings","indices":[0]}"#,
+        );
+        assert_eq!(r["status"], "ok", "{r}");
+
+        let config = SimulatorConfig::new(Dialect::AllInOne).max_reply(0);
+        let mut sim = Instrument::new(&config, Instant::now(), 0.0);
+        assert_eq!(sim.max_reply(), 1024, "room for the error reply");
+        let r = reply(
+            &mut sim,
+            r#"{"target":"MAIN","command":"GetAvailableRoutines","parameter":{},"request_id":9}"#,
+        );
+        assert_eq!(r["request_id"], 9);
+    }
+
+    #[test]
+    fn latest_jv_over_the_reply_limit_is_refused_before_it_is_built() {
+        let config = SimulatorConfig::new(Dialect::Multichannel)
+            .timing(crate::simulator::Timing::fast())
+            .max_reply(2048);
+        let start = Instant::now();
+        let mut sim = Instrument::new(&config, start, 0.0);
+        let at = |sim: &mut Instrument, secs: u64, request: &str| {
+            let bytes = sim.handle_payload(request.as_bytes(), start + Duration::from_secs(secs));
+            Value::Object(reply_value(&bytes))
+        };
+        let enable = r#"{"command":"SetChannelSettings","indices":[0,1],"parameter":{"settings":{"Enable":true}}}"#;
+        assert_eq!(at(&mut sim, 0, enable)["status"], "ok");
+        assert_eq!(
+            at(&mut sim, 1, r#"{"command":"StartMeasurement"}"#)["status"],
+            "ok"
+        );
+        // Long after both channels finished their JV at the fast speed.
+        let r = at(
+            &mut sim,
+            600,
+            r#"{"command":"GetLatestJV","indices":[0,1]}"#,
+        );
+        assert_eq!(r["error"]["code"], 101, "{r}");
+        let message = r["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("over the reply limit of 2048"),
+            "{message}"
+        );
+        // Channels without data still answer.
+        let r = at(&mut sim, 600, r#"{"command":"GetLatestJV","indices":[5]}"#);
+        assert_eq!(r["status"], "ok", "{r}");
     }
 
     #[test]

@@ -1,13 +1,20 @@
-//! The tokio server around the sans-IO [`Instrument`]: any number of clients at once, all
-//! seeing the same instrument (one lock, never held across an await).
+//! The tokio server around the sans-IO [`Instrument`]: any number of clients at once (up to
+//! [`SimulatorConfig::max_connections`]), all seeing the same instrument (one lock, never
+//! held across an await).
 //!
-//! A request whose length prefix is over the limit is answered with error 101 and its
-//! connection closed (its payload is never read, so nothing is allocated for it); the
-//! other connections go on.
+//! Per connection, memory is bounded: a request whose length prefix is over the limit is
+//! answered with error 101 and its connection closed (its payload is never read, so
+//! nothing is allocated for it); replies are written out once 64 KiB wait, and no more is
+//! read while a reply cannot be written, so a client that never reads its replies costs at
+//! most one request and 64 KiB plus one reply; a connection that completes no request for
+//! [`SimulatorConfig::idle_timeout`] is closed (a stalled half request, an unread reply).
+//! In total: at most [`SimulatorConfig::max_connections`] of them; one accepted over the
+//! cap is closed at once. A failed accept (out of descriptors) pauses the accept loop
+//! ([`AcceptBackoff`]) instead of retrying at once.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,6 +24,8 @@ use tokio::task::JoinHandle;
 use tokio_util::codec::Decoder;
 use wire::{FrameCodec, FrameError, PrefixWidth};
 
+use super::backoff::AcceptBackoff;
+use super::limits::WRITE_BUFFER;
 use super::{Fault, Instrument, Received, Response, SimulatorConfig};
 
 /// A running simulator. Dropping it stops accepting; [`shutdown`](Self::shutdown) also
@@ -26,6 +35,7 @@ pub struct Simulator {
     addr: SocketAddr,
     instrument: Arc<Mutex<Instrument>>,
     stop: watch::Sender<bool>,
+    open: watch::Receiver<usize>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -44,12 +54,31 @@ impl Simulator {
             unix_now,
         )));
         let (stop, stopped) = watch::channel(false);
-        tracing::info!(%addr, dialect = %config.dialect, speed = config.timing.effective_speed(), "simulator listening");
-        let task = tokio::spawn(accept_loop(listener, Arc::clone(&instrument), stopped));
+        let (count, open) = watch::channel(0usize);
+        let bounds = Bounds {
+            max_connections: config.connection_limit(),
+            idle_timeout: config.idle_timeout,
+        };
+        tracing::info!(
+            %addr,
+            dialect = %config.dialect,
+            speed = config.timing.effective_speed(),
+            max_connections = bounds.max_connections,
+            idle_timeout = ?bounds.idle_timeout,
+            "simulator listening"
+        );
+        let task = tokio::spawn(accept_loop(
+            listener,
+            Arc::clone(&instrument),
+            stopped,
+            Arc::new(count),
+            bounds,
+        ));
         Ok(Simulator {
             addr,
             instrument,
             stop,
+            open,
             task: Some(task),
         })
     }
@@ -63,6 +92,18 @@ impl Simulator {
     /// [`SimulatorConfig::journal`] of them, oldest first).
     pub fn received(&self) -> Vec<Received> {
         lock(&self.instrument).received()
+    }
+
+    /// How many client connections are being served now.
+    pub fn connections(&self) -> usize {
+        *self.open.borrow()
+    }
+
+    /// Waits until at most `count` client connections are being served (for tests and
+    /// orderly shutdowns: a closed client is noticed by the server a moment later).
+    pub async fn wait_for_connections(&self, count: usize) {
+        let mut open = self.open.clone();
+        let _ = open.wait_for(|&n| n <= count).await;
     }
 
     /// Makes the next request for `command` (on any connection) fail as `fault` says.
@@ -92,18 +133,53 @@ fn lock(instrument: &Mutex<Instrument>) -> MutexGuard<'_, Instrument> {
     instrument.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The per-server bounds the accept loop and the connections keep.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    max_connections: usize,
+    idle_timeout: Duration,
+}
+
+/// One connection slot, given back when the connection's task ends (or is aborted).
+struct Slot(Arc<watch::Sender<usize>>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
     instrument: Arc<Mutex<Instrument>>,
     mut stopped: watch::Receiver<bool>,
+    count: Arc<watch::Sender<usize>>,
+    bounds: Bounds,
 ) {
     let mut connections = tokio::task::JoinSet::new();
     let mut next_id = 0u64;
+    let mut backoff = AcceptBackoff::default();
+    let mut refusing = false;
     loop {
         tokio::select! {
             _ = stopped.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
+                    backoff.succeeded();
+                    if *count.borrow() >= bounds.max_connections {
+                        // Closed before anything is read: the client sees the connection
+                        // end without a reply.
+                        if !refusing {
+                            tracing::warn!(max = bounds.max_connections, "connection cap reached: closing new connections until one ends");
+                        }
+                        refusing = true;
+                        tracing::debug!(%peer, "connection over the cap closed");
+                        drop(socket);
+                        continue;
+                    }
+                    refusing = false;
+                    count.send_modify(|n| *n += 1);
+                    let slot = Slot(Arc::clone(&count));
                     next_id += 1;
                     let id = next_id;
                     tracing::info!(%peer, connection = id, "client connected");
@@ -111,13 +187,27 @@ async fn accept_loop(
                     // Shutdown aborts these tasks (JoinSet::shutdown below): no per-read
                     // select on the stop signal in the hot loop.
                     connections.spawn(async move {
-                        match serve_connection(socket, instrument, id).await {
+                        let _slot = slot;
+                        match serve_connection(socket, instrument, id, bounds.idle_timeout).await {
                             Err(e) => tracing::info!(%peer, connection = id, "connection ended: {e}"),
                             Ok(()) => tracing::info!(%peer, connection = id, "client disconnected"),
                         }
                     });
                 }
-                Err(e) => tracing::warn!("accept failed: {e}"),
+                Err(e) => {
+                    let step = backoff.failed(Instant::now());
+                    if step.log {
+                        tracing::warn!(
+                            suppressed = step.suppressed,
+                            "accept failed: {e}; pausing {:?} (further failures logged at most once a second)",
+                            step.delay
+                        );
+                    }
+                    tokio::select! {
+                        _ = stopped.changed() => break,
+                        _ = tokio::time::sleep(step.delay) => {}
+                    }
+                }
             },
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
@@ -125,10 +215,33 @@ async fn accept_loop(
     connections.shutdown().await;
 }
 
+/// The error that ends an idle connection.
+fn idle_error(idle: Duration, what: &str) -> FrameError {
+    FrameError::Io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("{what} for {idle:?}: closing the idle connection"),
+    ))
+}
+
+/// Writes `buf` out and clears it; a client that reads nothing for `idle` is dropped.
+async fn flush(
+    socket: &mut TcpStream,
+    buf: &mut BytesMut,
+    idle: Duration,
+) -> Result<(), FrameError> {
+    match tokio::time::timeout(idle, socket.write_all(buf)).await {
+        Ok(written) => written?,
+        Err(_) => return Err(idle_error(idle, "the client read no reply")),
+    }
+    buf.clear();
+    Ok(())
+}
+
 async fn serve_connection(
     mut socket: TcpStream,
     instrument: Arc<Mutex<Instrument>>,
     connection: u64,
+    idle: Duration,
 ) -> Result<(), FrameError> {
     socket.set_nodelay(true)?;
     let max_request = lock(&instrument).max_request();
@@ -136,6 +249,7 @@ async fn serve_connection(
     let replies = FrameCodec::new(PrefixWidth::U32);
     let mut read_buf = BytesMut::with_capacity(8 * 1024);
     let mut write_buf = BytesMut::with_capacity(8 * 1024);
+    let mut deadline = tokio::time::Instant::now() + idle;
     loop {
         loop {
             let frame = match requests.decode(&mut read_buf) {
@@ -144,27 +258,36 @@ async fn serve_connection(
                 Err(FrameError::Oversize { announced, max }) => {
                     let reply = lock(&instrument).oversize_reply(announced, connection);
                     replies.encode_payload(&reply, &mut write_buf)?;
-                    socket.write_all(&write_buf).await?;
+                    flush(&mut socket, &mut write_buf, idle).await?;
                     let _ = socket.shutdown().await;
                     return Err(FrameError::Oversize { announced, max });
                 }
                 Err(e) => return Err(e),
             };
+            deadline = tokio::time::Instant::now() + idle;
             let response = lock(&instrument).respond(&frame, Instant::now(), connection);
             match response {
-                Response::Reply(reply) => replies.encode_payload(&reply, &mut write_buf)?,
+                Response::Reply(reply) => {
+                    replies.encode_payload(&reply, &mut write_buf)?;
+                    if write_buf.len() >= WRITE_BUFFER {
+                        flush(&mut socket, &mut write_buf, idle).await?;
+                    }
+                }
                 Response::Close => {
-                    socket.write_all(&write_buf).await?;
+                    flush(&mut socket, &mut write_buf, idle).await?;
                     tracing::info!(connection, "closing the connection (injected fault)");
                     return Ok(());
                 }
             }
         }
         if !write_buf.is_empty() {
-            socket.write_all(&write_buf).await?;
-            write_buf.clear();
+            flush(&mut socket, &mut write_buf, idle).await?;
+            deadline = deadline.max(tokio::time::Instant::now() + idle);
         }
-        let n = socket.read_buf(&mut read_buf).await?;
+        let n = match tokio::time::timeout_at(deadline, socket.read_buf(&mut read_buf)).await {
+            Ok(n) => n?,
+            Err(_) => return Err(idle_error(idle, "no complete request")),
+        };
         if n == 0 {
             return requests.decode_eof(&mut read_buf).map(|_| ());
         }

@@ -3,6 +3,7 @@
 mod builders;
 mod corpus;
 mod golden;
+mod hostile;
 mod limits;
 mod loopback_all_in_one;
 mod loopback_multichannel;

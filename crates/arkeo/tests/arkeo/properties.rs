@@ -98,6 +98,42 @@ proptest! {
     }
 }
 
+/// One line of a session input: a request or reply of known shapes, or noise.
+fn session_line() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(r#"{"command":"GetChannelState","indices":[0,1]}"#.to_string()),
+        Just(r#"{"command":"SetChannelSettings","indices":[0],"parameter":{"settings":{"Enable":true}}}"#.to_string()),
+        Just(r#"{"command":"StartMeasurement"}"#.to_string()),
+        Just(r#"{"command":"GetLatestJV","indices":[0]}"#.to_string()),
+        Just(r#"{"target":"MAIN","command":"StartRoutine","parameter":{"routine":"JV"}}"#.to_string()),
+        Just(r#"{"target":"ROUTINE","command":"StartMeasurement","parameter":{}}"#.to_string()),
+        Just(r#"{"status":"ok","data":{},"request_id":1}"#.to_string()),
+        Just(r#"{"status":"error","error":{"code":101,"message":"m"}}"#.to_string()),
+        Just("!eof".to_string()),
+        Just("!timeout".to_string()),
+        r#"#?[{}\[\]":, a-z0-9]{0,24}"#,
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn any_sequence_of_lines_keeps_both_sessions_sound(
+        lines in proptest::collection::vec(session_line(), 0..24)
+    ) {
+        let data = lines.join("\n");
+        arkeo::fuzzing::simulator_session(data.as_bytes());
+        arkeo::fuzzing::exchange_session(data.as_bytes());
+    }
+
+    #[test]
+    fn any_bytes_keep_both_sessions_sound(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+        arkeo::fuzzing::simulator_session(&data);
+        arkeo::fuzzing::exchange_session(&data);
+    }
+}
+
 /// One request to a sans-IO Multichannel simulator of 8 channels, classified.
 fn multichannel_reply(
     sim: &mut arkeo::simulator::Instrument,

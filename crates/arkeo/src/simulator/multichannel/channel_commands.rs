@@ -197,12 +197,28 @@ pub(crate) fn get_channel_state(sim: &mut MultichannelInstrument, call: &Call<'_
 /// its partial curve).
 pub(crate) fn get_latest_jv(sim: &mut MultichannelInstrument, call: &Call<'_>) -> Outcome {
     let picked = call.channels(sim.channels.len())?;
-    let objects: Vec<_> = picked
-        .iter()
-        .map(|&i| sim.channels[i].latest_jv(call.at))
-        .collect();
+    // Gathered one channel at a time against the reply limit, so a request for many
+    // channels of long scans is refused before its reply is built.
+    let mut objects = Vec::with_capacity(picked.len());
+    let mut estimate = 0usize;
+    for &i in &picked {
+        let jv = sim.channels[i].latest_jv(call.at);
+        let points: usize = jv.scans.iter().map(|s| s.data.len()).sum();
+        estimate = estimate.saturating_add(points.saturating_mul(BYTES_PER_POINT));
+        if estimate > sim.reply_budget {
+            return Err(Failure::invalid(format!(
+                "Invalid parameters: the latest JV data of {} channels is over the reply limit of {} bytes: ask for fewer channels",
+                picked.len(),
+                sim.reply_budget
+            )));
+        }
+        objects.push(jv);
+    }
     Ok(json!({ "channels": to_json(&objects)? }))
 }
+
+/// A generous size of one `[V, J]` point in a reply, for the reply limit.
+const BYTES_PER_POINT: usize = 48;
 
 /// `GetIV`: `{schema: [{Voltage, V}, {Current, A}], data: [[V, I] per channel], timestamp}`
 /// (NaN for a channel that is not running).

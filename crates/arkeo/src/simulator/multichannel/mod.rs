@@ -135,6 +135,8 @@ pub(crate) const ROUTES: &[(&str, Handler)] = &[
 pub struct MultichannelInstrument {
     pub(crate) channels: Vec<Channel>,
     pub(crate) day_night: DayNightCycle,
+    /// The largest reply, in bytes: GetLatestJV stops gathering JV objects past it.
+    pub(crate) reply_budget: usize,
 }
 
 impl MultichannelInstrument {
@@ -146,6 +148,7 @@ impl MultichannelInstrument {
                 .map(|i| Channel::new(i, ENVIRONMENTS[0]))
                 .collect(),
             day_night: DayNightCycle::new(),
+            reply_budget: super::limits::MAX_REPLY,
         }
     }
 
