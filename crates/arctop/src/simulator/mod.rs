@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::codec::FramedRead;
 
-pub use replay::{MAX_GAP, ReplayItem, parse_recording};
+pub use replay::{MAX_GAP, ReplayItem, parse_recording, replay_length};
 
 use self::generator::Generator;
 use crate::Error;
@@ -368,7 +368,8 @@ async fn serve(
             if let Err(e) = flush(&mut write, &mut out).await {
                 return gone(peer, &e);
             }
-            next_at += delay;
+            // Saturating: a schedule past the end of the clock waits at the last instant.
+            next_at = next_at.checked_add(delay).unwrap_or(next_at);
             tokio::select! {
                 _ = tokio::time::sleep_until(next_at) => {}
                 _ = stop.wait_for(|stopped| *stopped) => break,
