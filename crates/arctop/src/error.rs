@@ -47,6 +47,14 @@ pub enum Error {
         /// The timeout.
         after: Duration,
     },
+    /// Authenticated, then no frame from the server within the idle timeout
+    /// ([`ClientConfig::idle_timeout`](crate::ClientConfig::idle_timeout)): the phone is
+    /// connected but silent.
+    #[error("no frame from the server for {}s (idle timeout)", .after.as_secs_f64())]
+    IdleTimeout {
+        /// The idle timeout.
+        after: Duration,
+    },
     /// Connecting did not finish within the timeout.
     #[error("connecting to {addr} timed out after {}s", .after.as_secs_f64())]
     ConnectTimeout {
@@ -80,6 +88,17 @@ pub enum Error {
         /// The discovery timeout.
         after: Duration,
     },
+    /// mDNS found Arctop servers within the timeout, but none with the expected instance
+    /// name ([`ClientConfig::expect_name`](crate::ClientConfig::expect_name)).
+    #[error("no Arctop server named {expected:?} found by mDNS within {}s (found: {})", .after.as_secs_f64(), found_text(.found))]
+    ExpectedServerNotFound {
+        /// The instance name expected.
+        expected: String,
+        /// The discovery timeout.
+        after: Duration,
+        /// The instance names found and skipped.
+        found: Vec<String>,
+    },
     /// The mDNS daemon failed.
     #[error("mDNS: {0}")]
     Mdns(String),
@@ -96,6 +115,14 @@ pub enum Error {
         /// What the OS said.
         source: io::Error,
     },
+}
+
+fn found_text(found: &[String]) -> String {
+    if found.is_empty() {
+        "none".into()
+    } else {
+        found.join(", ")
+    }
 }
 
 fn lost_text(during_auth: bool, inside_frame: Option<(usize, usize)>) -> String {
@@ -129,6 +156,18 @@ impl Error {
     /// The caller's configuration is at fault.
     pub fn is_config(&self) -> bool {
         matches!(self, Error::Config(_) | Error::Bind { .. })
+    }
+
+    /// A timeout: connect, auth reply, idle, or discovery finding nothing.
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Error::AuthTimeout { .. }
+                | Error::ConnectTimeout { .. }
+                | Error::IdleTimeout { .. }
+                | Error::NoServerFound { .. }
+                | Error::ExpectedServerNotFound { .. }
+        )
     }
 
     /// A transport failure or a timeout: worth a reconnect.

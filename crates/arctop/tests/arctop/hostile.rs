@@ -5,13 +5,16 @@
 use std::time::Duration;
 
 use arctop::simulator::{RunningSimulator, Simulator, SimulatorConfig, SimulatorEvent};
-use arctop::{ApiKey, ClientConfig, Event, Target};
+use arctop::{ApiKey, ClientConfig, Error, Event, Target};
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use crate::support::{raw_frame, run};
+use crate::support::{
+    AUTH_SUCCESS, SESSION_COMPLETE, ScriptedPeer, Step, TEST_BOUND, app_frame, collect, commands,
+    raw_frame, run,
+};
 
 const AUTH: &[u8] = br#"{"command":"auth","apiKey":"sim-key"}"#;
 const AUTH_FAILED: &[u8] = br#"{"command":"auth-failed"}"#;
@@ -183,5 +186,207 @@ fn simulator_refuses_garbage_and_oversize_requests_before_allocating() {
         }
         good_client_reads(&sim, 10).await;
         sim.stop().await.unwrap();
+    });
+}
+
+// ---- hostile servers against the client
+
+/// A client of `peer`, run to its end: its events and the error that ended it.
+async fn client_of(
+    peer: &ScriptedPeer,
+    configure: impl FnOnce(&mut ClientConfig),
+) -> (Vec<Event>, Option<Error>) {
+    let mut config = peer.config("k");
+    configure(&mut config);
+    collect(config).await
+}
+
+fn success_then(rest: &[u8]) -> Vec<u8> {
+    let mut bytes = app_frame(AUTH_SUCCESS);
+    bytes.extend_from_slice(rest);
+    bytes
+}
+
+#[test]
+fn client_turns_hostile_server_bytes_into_typed_errors() {
+    run(async {
+        // (name, what the server writes after reading auth, then closes; max_payload)
+        let cases: [(&str, Vec<u8>, usize); 5] = [
+            ("oversize frame", success_then(&[0x04, 0x01, b'{']), 1024),
+            // A 2-byte length cannot announce 4 GB: FF FF FF FF is a 65,535-byte frame,
+            // cut after 4 of its 65,537 bytes (header counted); with a smaller limit an
+            // oversize one, refused before allocating.
+            ("4 GB announced", success_then(&[0xFF; 4]), 1024),
+            (
+                "4 GB announced, whole limit",
+                success_then(&[0xFF; 4]),
+                65_535,
+            ),
+            (
+                "http instead of auth reply",
+                b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(),
+                65_535,
+            ),
+            (
+                "tls alert instead of auth reply",
+                vec![0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28],
+                65_535,
+            ),
+        ];
+        for (name, bytes, max_payload) in cases {
+            let peer = ScriptedPeer::start(vec![vec![Step::Write(bytes)]]).await;
+            let (_, error) = client_of(&peer, |c| c.max_payload = max_payload).await;
+            let error = error.unwrap_or_else(|| panic!("{name}: no error"));
+            match name {
+                "oversize frame" => assert!(
+                    matches!(
+                        error,
+                        Error::OversizeFrame {
+                            announced: 1025,
+                            max: 1024
+                        }
+                    ),
+                    "{name}: {error:?}"
+                ),
+                "4 GB announced" => assert!(
+                    matches!(
+                        error,
+                        Error::OversizeFrame {
+                            announced: 65_535,
+                            max: 1024
+                        }
+                    ),
+                    "{name}: {error:?}"
+                ),
+                "4 GB announced, whole limit" => assert!(
+                    matches!(
+                        error,
+                        Error::ConnectionLost {
+                            during_auth: false,
+                            inside_frame: Some((4, 65_537))
+                        }
+                    ),
+                    "{name}: {error:?}"
+                ),
+                _ => assert!(
+                    matches!(
+                        error,
+                        Error::ConnectionLost {
+                            during_auth: true,
+                            inside_frame: Some(_)
+                        }
+                    ),
+                    "{name}: {error:?}"
+                ),
+            }
+            peer.auths().await;
+        }
+    });
+}
+
+#[test]
+fn client_skips_garbage_frames_and_survives_a_flood_of_unknown_keys() {
+    run(async {
+        let mut bytes = app_frame(AUTH_SUCCESS);
+        bytes.extend(raw_frame(b"\x00\xff garbage"));
+        for i in 0..5_000 {
+            bytes.extend(app_frame(&format!(
+                r#"{{"command":"valueChange","key":"unknown_{i}","value":{i},"timestamp":{i}}}"#
+            )));
+        }
+        bytes.extend(app_frame(SESSION_COMPLETE));
+        let peer = ScriptedPeer::start(vec![vec![Step::Write(bytes)]]).await;
+        let (events, error) = client_of(&peer, |_| {}).await;
+        assert!(error.is_none(), "{error:?}");
+        let skipped = events
+            .iter()
+            .filter(|e| matches!(e, Event::Skipped { .. }))
+            .count();
+        let names = commands(&events);
+        assert_eq!(skipped, 1);
+        assert_eq!(names.len(), 5_001);
+        assert_eq!(names.last().map(String::as_str), Some("sessionComplete"));
+        peer.auths().await;
+    });
+}
+
+/// Paused clock: the idle timeout passes without waiting for it.
+#[test]
+fn client_ends_a_silent_session_with_an_idle_timeout() {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(async {
+            let peer = ScriptedPeer::start(vec![vec![
+                Step::Write(success_then(&app_frame(
+                    r#"{"command":"valueChange","key":"focus","value":50}"#,
+                ))),
+                Step::HoldOpen,
+            ]])
+            .await;
+            let idle = Duration::from_secs(60);
+            let (events, error) = tokio::time::timeout(
+                TEST_BOUND.saturating_mul(10),
+                client_of(&peer, |c| c.idle_timeout = Some(idle)),
+            )
+            .await
+            .expect("bounded");
+            assert!(matches!(events[0], Event::Connected { .. }), "{events:?}");
+            assert_eq!(commands(&events), ["valueChange"]);
+            assert!(
+                matches!(error, Some(Error::IdleTimeout { after }) if after == idle),
+                "{error:?}"
+            );
+            assert!(error.unwrap().is_timeout());
+            peer.auths().await;
+        });
+}
+
+/// With `announce_target`, the caller sees where the client connected before the API key
+/// leaves: the server has received nothing until the stream is polled again.
+#[test]
+fn client_announces_its_target_before_sending_the_key() {
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = ClientConfig::new(Target::Addr(addr.to_string()), ApiKey::new("k"));
+        config.announce_target = true;
+        let mut events = arctop::connect(config);
+        let first = events.next().await.unwrap().unwrap();
+        assert!(
+            matches!(first, Event::Connecting { addr: a, server: None } if a == addr),
+            "{first:?}"
+        );
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut byte = [0u8; 1];
+        assert!(
+            matches!(socket.try_read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "the key was sent before the caller saw the target"
+        );
+        // Polling again sends the key.
+        let reader = tokio::spawn(async move {
+            let mut head = [0u8; 2];
+            socket.read_exact(&mut head).await.unwrap();
+            let mut payload = vec![0u8; usize::from(u16::from_be_bytes(head))];
+            socket.read_exact(&mut payload).await.unwrap();
+            socket.write_all(&app_frame(AUTH_SUCCESS)).await.unwrap();
+            socket
+                .write_all(&app_frame(SESSION_COMPLETE))
+                .await
+                .unwrap();
+            payload
+        });
+        let mut kinds = Vec::new();
+        while let Some(event) = events.next().await {
+            kinds.push(match event.unwrap() {
+                Event::Connected { .. } => "connected",
+                Event::Message(_) => "message",
+                other => panic!("unexpected {other:?}"),
+            });
+        }
+        assert_eq!(kinds, ["connected", "message"]);
+        assert_eq!(reader.await.unwrap(), br#"{"command":"auth","apiKey":"k"}"#);
     });
 }
