@@ -32,6 +32,14 @@ pub enum Error {
         command: String,
     },
 
+    /// The peer speaks another protocol (its first bytes look like HTTP, TLS or SSH): the
+    /// address is not an Arctop Stream Server.
+    #[error("the server at this address speaks {protocol}, not the Arctop stream protocol")]
+    ForeignProtocol {
+        /// What it looks like (`HTTP`, `TLS`, `SSH`).
+        protocol: String,
+    },
+
     // ---- transport
     /// The connection closed before `sessionComplete`.
     #[error("{}", lost_text(*.during_auth, *.inside_frame))]
@@ -149,7 +157,9 @@ impl Error {
     pub fn is_peer_fault(&self) -> bool {
         matches!(
             self,
-            Error::OversizeFrame { .. } | Error::UnexpectedBeforeAuth { .. }
+            Error::OversizeFrame { .. }
+                | Error::UnexpectedBeforeAuth { .. }
+                | Error::ForeignProtocol { .. }
         )
     }
 
