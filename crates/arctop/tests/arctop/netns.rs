@@ -240,3 +240,29 @@ fn netns_reconnect_finds_the_server_on_its_new_address_and_port() {
         sim.stop().await.unwrap();
     });
 }
+
+/// With an expected name, only that instance is taken: when only others answer, the
+/// error names what was found and skipped.
+#[test]
+#[ignore = "needs a private network namespace: run by cargo xtask ci"]
+fn netns_expect_name_skips_other_instances_and_names_them() {
+    use arctop::discovery::{Advertisement, discover_first_matching};
+    use std::net::IpAddr;
+
+    run(async {
+        let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let _other = Advertisement::publish("ArctopService (2)", 4011, &[v4]).unwrap();
+        let err = discover_first_matching(Duration::from_secs(3), Some("ArctopService"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, arctop::Error::ExpectedServerNotFound { expected, found, .. }
+                if expected == "ArctopService" && found == &["ArctopService (2)"]),
+            "{err:?}"
+        );
+        let chosen = discover_first_matching(Duration::from_secs(20), Some("ArctopService (2)"))
+            .await
+            .unwrap();
+        assert_eq!((chosen.server.port, chosen.skipped.len()), (4011, 0));
+    });
+}
