@@ -2,6 +2,7 @@
 //! `auth`, and yields what the [`Session`] makes of each frame as a [`Stream`] of
 //! [`Event`]s until `sessionComplete`, reconnecting with backoff when asked to.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
@@ -26,7 +27,9 @@ pub enum Target {
     Addr(String),
     /// A server found earlier by [`discovery`] (its addresses in turn).
     Server(Server),
-    /// The first server mDNS finds; found again on every reconnect.
+    /// The first server mDNS finds (with [`ClientConfig::expect_name`], the first with
+    /// that instance name); browsed afresh on every reconnect, so a server that came back
+    /// on a new address or port is found there.
     Discover,
 }
 
@@ -82,11 +85,23 @@ pub struct ClientConfig {
     pub reconnect: Option<Backoff>,
     /// The largest frame payload accepted (at most 65,535).
     pub max_payload: usize,
+    /// Once authenticated, no frame from the server for this long ends the session with
+    /// [`Error::IdleTimeout`] (a reconnect, with [`reconnect`](Self::reconnect)). `None`,
+    /// the default, waits forever (TCP keepalive still notices a vanished host).
+    pub idle_timeout: Option<Duration>,
+    /// With [`Target::Discover`]: accept only the mDNS instance with exactly this name
+    /// (`ArctopService (2)`); others are skipped and reported as
+    /// [`Event::ServerSkipped`]. `None`, the default, takes the first Arctop server.
+    pub expect_name: Option<String>,
+    /// Yield [`Event::Connecting`] (the chosen address and discovered server) after the
+    /// TCP connect and before the API key is sent, on every attempt. `false`, the default,
+    /// sends the key at once without that event.
+    pub announce_target: bool,
 }
 
 impl ClientConfig {
     /// Defaults: 10 s auth and connect timeouts, 5 s discovery, no reconnect, 65,535-byte
-    /// frames.
+    /// frames, no idle timeout, any instance name.
     pub fn new(target: Target, api_key: ApiKey) -> Self {
         ClientConfig {
             target,
@@ -96,6 +111,9 @@ impl ClientConfig {
             discover_timeout: Duration::from_secs(5),
             reconnect: None,
             max_payload: frame::MAX_PAYLOAD,
+            idle_timeout: None,
+            expect_name: None,
+            announce_target: false,
         }
     }
 }
@@ -104,6 +122,21 @@ impl ClientConfig {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Event {
+    /// Discovery passed over this Arctop server: its instance name is not
+    /// [`ClientConfig::expect_name`]. Comes before [`Event::Connecting`].
+    ServerSkipped {
+        /// The server passed over.
+        server: Server,
+    },
+    /// With [`ClientConfig::announce_target`]: the TCP connection is up and the API key
+    /// is not sent yet; it goes out when the stream is next polled (drop the stream
+    /// instead to never send it). Every attempt yields one, before [`Event::Connected`].
+    Connecting {
+        /// The address connected to.
+        addr: SocketAddr,
+        /// The discovered server (name, host, addresses, port), when mDNS chose it.
+        server: Option<Server>,
+    },
     /// Authenticated: messages follow.
     Connected {
         /// The server's address.
@@ -156,6 +189,7 @@ pub fn connect(config: ClientConfig) -> EventStream {
     let driver = Driver {
         config,
         conn: None,
+        pending: VecDeque::new(),
         failures: 0,
         wait: None,
         done: false,
@@ -169,13 +203,22 @@ pub fn connect(config: ClientConfig) -> EventStream {
 struct Connection {
     frames: FramedRead<TcpStream, FrameCodec>,
     session: Session,
+    /// The auth request is not sent yet (the caller first sees [`Event::Connecting`]).
+    auth_pending: bool,
     addr: SocketAddr,
     server: Option<Server>,
+}
+
+/// The runtime's clock as a std instant for the sans-IO session (follows a paused clock).
+fn clock() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 struct Driver {
     config: ClientConfig,
     conn: Option<Connection>,
+    /// Events to yield before doing anything else.
+    pending: VecDeque<Event>,
     /// Failed attempts in a row.
     failures: u32,
     /// Backoff to sleep before the next connect.
@@ -186,6 +229,9 @@ struct Driver {
 impl Driver {
     async fn next(&mut self) -> Option<Result<Event, Error>> {
         loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(Ok(event));
+            }
             if self.done {
                 return None;
             }
@@ -196,17 +242,45 @@ impl Driver {
                         tokio::time::sleep(wait).await;
                     }
                     match self.open().await {
-                        Ok(conn) => self.conn.insert(conn),
+                        Ok((conn, skipped)) => {
+                            self.pending.extend(
+                                skipped
+                                    .into_iter()
+                                    .map(|server| Event::ServerSkipped { server }),
+                            );
+                            if self.config.announce_target {
+                                self.pending.push_back(Event::Connecting {
+                                    addr: conn.addr,
+                                    server: conn.server.clone(),
+                                });
+                            }
+                            self.conn = Some(conn);
+                            continue;
+                        }
                         Err(e) => return Some(self.fail(e)),
                     }
                 }
             };
+            if conn.auth_pending {
+                let mut request = BytesMut::new();
+                if let Err(e) = Session::auth_request(&self.config.api_key, &mut request) {
+                    let e = Error::Config(format!("cannot encode the auth request: {e}"));
+                    return Some(self.fail(e));
+                }
+                if let Err(e) = conn.frames.get_mut().write_all(&request).await {
+                    return Some(self.fail(Error::Io(e)));
+                }
+                tracing::debug!(addr = %conn.addr, "auth sent");
+                conn.session = Session::new(clock(), self.config.auth_timeout)
+                    .with_idle_timeout(self.config.idle_timeout);
+                conn.auth_pending = false;
+            }
             let frame = match conn.session.poll_timeout() {
                 Some(deadline) => {
                     match tokio::time::timeout_at(deadline.into(), conn.frames.next()).await {
                         Ok(frame) => frame,
                         Err(_) => {
-                            let now = deadline.max(std::time::Instant::now());
+                            let now = deadline.max(clock());
                             match conn.session.handle_timeout(now) {
                                 Err(e) => return Some(self.fail(e)),
                                 Ok(()) => continue,
@@ -217,7 +291,10 @@ impl Driver {
                 None => conn.frames.next().await,
             };
             let step = match frame {
-                Some(Ok(payload)) => conn.session.handle_frame(&payload),
+                Some(Ok(payload)) => {
+                    conn.session.frame_received(clock());
+                    conn.session.handle_frame(&payload)
+                }
                 Some(Err(FrameError::EofMidFrame { received, expected })) => {
                     Err(Error::ConnectionLost {
                         during_auth: conn.session.phase() == Phase::AwaitingAuthReply,
@@ -287,30 +364,35 @@ impl Driver {
         })
     }
 
-    async fn open(&mut self) -> Result<Connection, Error> {
-        let (addrs, server) = match &self.config.target {
-            Target::Addr(text) => (resolve(text).await?, None),
-            Target::Server(server) => (server.socket_addrs(), Some(server.clone())),
+    /// Finds the target (browsing afresh for [`Target::Discover`]: nothing is cached
+    /// between attempts) and connects; the auth request is not sent yet. Also returns the
+    /// servers discovery skipped.
+    async fn open(&mut self) -> Result<(Connection, Vec<Server>), Error> {
+        let (addrs, server, skipped) = match &self.config.target {
+            Target::Addr(text) => (resolve(text).await?, None, Vec::new()),
+            Target::Server(server) => (server.socket_addrs(), Some(server.clone()), Vec::new()),
             Target::Discover => {
-                let server = discovery::discover_first(self.config.discover_timeout).await?;
+                let chosen = discovery::discover_first_matching(
+                    self.config.discover_timeout,
+                    self.config.expect_name.as_deref(),
+                )
+                .await?;
+                let server = chosen.server;
                 tracing::info!(name = %server.name, host = %server.host, port = server.port, "discovered");
-                (server.socket_addrs(), Some(server))
+                (server.socket_addrs(), Some(server), chosen.skipped)
             }
         };
-        let (mut stream, addr) = connect_any(&addrs, self.config.connect_timeout).await?;
-        let mut request = BytesMut::new();
-        Session::auth_request(&self.config.api_key, &mut request)
-            .map_err(|e| Error::Config(format!("cannot encode the auth request: {e}")))?;
-        stream.write_all(&request).await?;
-        tracing::debug!(%addr, "auth sent");
-        let session = Session::new(std::time::Instant::now(), self.config.auth_timeout);
+        let (stream, addr) = connect_any(&addrs, self.config.connect_timeout).await?;
         let codec = frame::codec().with_max_payload(self.config.max_payload);
-        Ok(Connection {
+        let conn = Connection {
             frames: FramedRead::with_capacity(stream, codec, 64 * 1024),
-            session,
+            // Replaced when the auth request goes out.
+            session: Session::new(clock(), self.config.auth_timeout),
+            auth_pending: true,
             addr,
             server,
-        })
+        };
+        Ok((conn, skipped))
     }
 }
 

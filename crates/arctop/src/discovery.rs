@@ -229,6 +229,51 @@ pub async fn discover_first(timeout: Duration) -> Result<Server, Error> {
         .ok_or(Error::NoServerFound { after: timeout })
 }
 
+/// What [`discover_first_matching`] chose, and the instances it passed over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chosen {
+    /// The server to connect to.
+    pub server: Server,
+    /// Arctop instances found first whose name was not the expected one, in the order
+    /// found.
+    pub skipped: Vec<Server>,
+}
+
+/// The first Arctop server that answers whose instance name is exactly `expect_name`
+/// (any Arctop server when `None`). Every browse starts afresh, so a server that came
+/// back on another address or port is found there. Instances with another name are
+/// skipped and listed in [`Chosen::skipped`].
+///
+/// Fails with [`Error::NoServerFound`] when nothing answered within `timeout`, or
+/// [`Error::ExpectedServerNotFound`] (naming what was found) when only other instances did.
+pub async fn discover_first_matching(
+    timeout: Duration,
+    expect_name: Option<&str>,
+) -> Result<Chosen, Error> {
+    let deadline = Instant::now() + timeout;
+    let mut browser = Browser::start()?;
+    let mut skipped: Vec<Server> = Vec::new();
+    while let Some(server) = browser.next_until(deadline).await? {
+        match expect_name {
+            Some(expected) if server.name != expected => {
+                tracing::info!(name = %server.name, expected, "skipping an Arctop server with another name");
+                if !skipped.iter().any(|s| s.name == server.name) {
+                    skipped.push(server);
+                }
+            }
+            _ => return Ok(Chosen { server, skipped }),
+        }
+    }
+    match expect_name {
+        Some(expected) if !skipped.is_empty() => Err(Error::ExpectedServerNotFound {
+            expected: expected.to_string(),
+            after: timeout,
+            found: skipped.into_iter().map(|s| s.name).collect(),
+        }),
+        _ => Err(Error::NoServerFound { after: timeout }),
+    }
+}
+
 /// A published service. Dropping it unregisters the service and stops the daemon.
 pub struct Advertisement {
     daemon: ServiceDaemon,

@@ -32,6 +32,14 @@ pub enum Error {
         command: String,
     },
 
+    /// The peer speaks another protocol (its first bytes look like HTTP, TLS or SSH): the
+    /// address is not an Arctop Stream Server.
+    #[error("the server at this address speaks {protocol}, not the Arctop stream protocol")]
+    ForeignProtocol {
+        /// What it looks like (`HTTP`, `TLS`, `SSH`).
+        protocol: String,
+    },
+
     // ---- transport
     /// The connection closed before `sessionComplete`.
     #[error("{}", lost_text(*.during_auth, *.inside_frame))]
@@ -45,6 +53,14 @@ pub enum Error {
     #[error("no auth reply within {}s", .after.as_secs_f64())]
     AuthTimeout {
         /// The timeout.
+        after: Duration,
+    },
+    /// Authenticated, then no frame from the server within the idle timeout
+    /// ([`ClientConfig::idle_timeout`](crate::ClientConfig::idle_timeout)): the phone is
+    /// connected but silent.
+    #[error("no frame from the server for {}s (idle timeout)", .after.as_secs_f64())]
+    IdleTimeout {
+        /// The idle timeout.
         after: Duration,
     },
     /// Connecting did not finish within the timeout.
@@ -80,6 +96,17 @@ pub enum Error {
         /// The discovery timeout.
         after: Duration,
     },
+    /// mDNS found Arctop servers within the timeout, but none with the expected instance
+    /// name ([`ClientConfig::expect_name`](crate::ClientConfig::expect_name)).
+    #[error("no Arctop server named {expected:?} found by mDNS within {}s (found: {})", .after.as_secs_f64(), found_text(.found))]
+    ExpectedServerNotFound {
+        /// The instance name expected.
+        expected: String,
+        /// The discovery timeout.
+        after: Duration,
+        /// The instance names found and skipped.
+        found: Vec<String>,
+    },
     /// The mDNS daemon failed.
     #[error("mDNS: {0}")]
     Mdns(String),
@@ -96,6 +123,14 @@ pub enum Error {
         /// What the OS said.
         source: io::Error,
     },
+}
+
+fn found_text(found: &[String]) -> String {
+    if found.is_empty() {
+        "none".into()
+    } else {
+        found.join(", ")
+    }
 }
 
 fn lost_text(during_auth: bool, inside_frame: Option<(usize, usize)>) -> String {
@@ -122,13 +157,27 @@ impl Error {
     pub fn is_peer_fault(&self) -> bool {
         matches!(
             self,
-            Error::OversizeFrame { .. } | Error::UnexpectedBeforeAuth { .. }
+            Error::OversizeFrame { .. }
+                | Error::UnexpectedBeforeAuth { .. }
+                | Error::ForeignProtocol { .. }
         )
     }
 
     /// The caller's configuration is at fault.
     pub fn is_config(&self) -> bool {
         matches!(self, Error::Config(_) | Error::Bind { .. })
+    }
+
+    /// A timeout: connect, auth reply, idle, or discovery finding nothing.
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Error::AuthTimeout { .. }
+                | Error::ConnectTimeout { .. }
+                | Error::IdleTimeout { .. }
+                | Error::NoServerFound { .. }
+                | Error::ExpectedServerNotFound { .. }
+        )
     }
 
     /// A transport failure or a timeout: worth a reconnect.

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use tokio_util::codec::Decoder;
 
-use crate::message::Message;
+use crate::message::{ApiKey, Message};
 use crate::mutf8;
-use crate::session::{Session, Step};
+use crate::session::{Phase, Session, Step};
+use crate::simulator::{DEFAULT_MAX_AUTH_REQUEST, Handshake, HandshakePhase, Verdict};
 
 /// Feeds `data` as a server's byte stream to a client session, whole and in chunks of a
 /// size picked by the first byte, and checks both give the same steps and outcome. Every
@@ -66,4 +67,103 @@ fn run(stream: &[u8], chunk: usize) -> Vec<String> {
         Err(e) => log.push(format!("frame error {e}")),
     }
     log
+}
+
+/// The key the simulator session of [`simulator_session`] expects.
+pub const FUZZ_KEY: &str = "fuzz-key";
+
+/// A client's byte stream, with the clock moving, against ONE simulator session: the
+/// first byte picks the chunk size, the second how far the clock moves after each chunk
+/// (in 100 ms steps; the auth timeout is 10 s); the rest is what the client sends, framed
+/// as the simulator frames it (auth frames up to [`DEFAULT_MAX_AUTH_REQUEST`] bytes).
+///
+/// Checks the session's invariants: at most one verdict, never taken back; `Accept` only
+/// for an `auth` frame with the right key; the reply the simulator writes makes a client
+/// [`Session`] authenticate (or fail with `auth-failed`) accordingly; later frames, framing
+/// errors and timeouts are ignored once decided.
+pub fn simulator_session(data: &[u8]) {
+    let [control, step, stream @ ..] = data else {
+        return;
+    };
+    let chunk = usize::from(*control) + 1;
+    let step = Duration::from_millis(u64::from(*step) * 100);
+    let start = Instant::now();
+    let mut now = start;
+    let mut handshake = Handshake::new(ApiKey::new(FUZZ_KEY), now, Duration::from_secs(10));
+    let mut codec = crate::frame::codec().with_max_payload(DEFAULT_MAX_AUTH_REQUEST);
+    let mut buf = BytesMut::new();
+    let mut verdict: Option<Verdict> = None;
+    let record = |v: Verdict, payload: Option<&[u8]>, verdict: &mut Option<Verdict>| {
+        if v == Verdict::Ignore {
+            return;
+        }
+        assert!(
+            verdict.is_none(),
+            "a second verdict: {v:?} after {verdict:?}"
+        );
+        if v == Verdict::Accept {
+            let auth = payload
+                .and_then(|p| Message::parse(p).ok())
+                .map(|r| r.message);
+            assert!(
+                matches!(&auth, Some(Message::Auth { api_key }) if api_key.expose() == FUZZ_KEY),
+                "accepted {auth:?}"
+            );
+        }
+        *verdict = Some(v);
+    };
+    let mut framing_failed = false;
+    for piece in stream.chunks(chunk) {
+        buf.extend_from_slice(piece);
+        while !framing_failed {
+            match codec.decode(&mut buf) {
+                Ok(Some(payload)) => {
+                    let v = handshake.handle_frame(&payload);
+                    record(v, Some(&payload), &mut verdict);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // The simulator stops reading after a framing error.
+                    let v = handshake.handle_frame_error(&e);
+                    record(v, None, &mut verdict);
+                    framing_failed = true;
+                }
+            }
+        }
+        now = now.checked_add(step).unwrap_or(now);
+        let v = handshake.handle_timeout(now);
+        record(v, None, &mut verdict);
+        let decided = handshake.phase() != HandshakePhase::AwaitingAuth;
+        assert_eq!(decided, verdict.is_some(), "phase and verdicts disagree");
+        assert_eq!(handshake.poll_timeout().is_none(), decided);
+    }
+    if !framing_failed && let Err(e) = codec.decode_eof(&mut buf) {
+        // The client closed inside a frame.
+        let v = handshake.handle_frame_error(&e);
+        record(v, None, &mut verdict);
+    }
+    if verdict.is_none() {
+        // The client went quiet (or closed between frames): the deadline decides.
+        let v = handshake.handle_timeout(start + Duration::from_secs(10));
+        assert!(matches!(v, Verdict::Refuse(_)), "{v:?}");
+        verdict = Some(v);
+    }
+    let verdict = verdict.unwrap_or(Verdict::Ignore);
+
+    // What the simulator writes back, read by a client.
+    let mut reply = BytesMut::new();
+    Handshake::reply(&verdict, &mut reply);
+    let mut client = Session::new(start, Duration::from_secs(10));
+    let mut client_codec = crate::frame::codec();
+    let payload = client_codec
+        .decode(&mut reply)
+        .ok()
+        .flatten()
+        .expect("the reply is one whole frame");
+    assert!(reply.is_empty(), "the reply is one frame");
+    match (verdict, client.handle_frame(&payload)) {
+        (Verdict::Accept, Ok(Step::Authenticated)) => assert_eq!(client.phase(), Phase::Streaming),
+        (Verdict::Refuse(_), Err(e)) => assert!(e.is_refusal(), "{e}"),
+        (verdict, step) => panic!("the client read {step:?} for {verdict:?}"),
+    }
 }

@@ -33,6 +33,40 @@
 //! - `plot` (feature `plot`): a recording drawn as SVG, one panel per key.
 //! - `lsl` (feature `lsl`): a session published as Lab Streaming Layer outlets.
 //!
+//! # Limits
+//!
+//! Peer input never panics and never makes memory grow without bound: every limit below
+//! ends in a typed [`Error`] (client) or a closed connection reported as a
+//! [`SimulatorEvent`](simulator::SimulatorEvent) (simulator).
+//!
+//! The client ([`ClientConfig`]):
+//!
+//! | limit | default | field | when exceeded |
+//! | --- | --- | --- | --- |
+//! | frame payload, checked from the 2-byte header before allocating | 65,535 bytes | `max_payload` | [`Error::OversizeFrame`] |
+//! | TCP connect | 10 s | `connect_timeout` | [`Error::ConnectTimeout`] |
+//! | auth reply | 10 s | `auth_timeout` | [`Error::AuthTimeout`] |
+//! | no frame once authenticated (a silent phone) | none | `idle_timeout` | [`Error::IdleTimeout`] |
+//! | mDNS browse | 5 s | `discover_timeout` | [`Error::NoServerFound`], [`Error::ExpectedServerNotFound`] |
+//! | reconnect attempts and delays | off; 0.5 s doubling to 30 s, jittered | `reconnect` ([`Backoff`]) | the last error |
+//!
+//! The client keeps nothing per message: a flood of frames or unknown keys costs no
+//! memory beyond the one frame being read.
+//!
+//! The simulator ([`SimulatorConfig`](simulator::SimulatorConfig); see [`simulator`]):
+//!
+//! | limit | default | field |
+//! | --- | --- | --- |
+//! | concurrent connections (one more is closed at once) | 64 | `max_connections` |
+//! | time to send a whole `auth` frame | 10 s | `auth_timeout` |
+//! | `auth` frame size, checked before allocating | 4,096 bytes | `max_auth_request` |
+//! | a write waiting on a client that does not read | 30 s | `write_timeout` |
+//! | pause after a failed `accept` | 10 ms doubling to 1 s | fixed ([`AcceptBackoff`](simulator::AcceptBackoff)) |
+//!
+//! A simulator session buffers at most 32 KiB plus one frame; in total about
+//! `max_connections` × 100 KiB. Replayed recordings pause at most
+//! [`MAX_GAP`](simulator::MAX_GAP) (60 s) between messages, whatever their timestamps.
+//!
 //! # Example
 //!
 //! A simulator on loopback and a client reading one session from it:

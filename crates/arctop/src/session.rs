@@ -7,6 +7,7 @@
 //!         |  deadline    -> Error::AuthTimeout
 //!         |  data first  -> Error::UnexpectedBeforeAuth
 //!   end of stream before Complete -> Error::ConnectionLost
+//!   Streaming, no frame for the idle timeout (when set) -> Error::IdleTimeout
 //! ```
 
 use std::time::{Duration, Instant};
@@ -55,6 +56,8 @@ pub struct Session {
     phase: Phase,
     auth_timeout: Duration,
     auth_deadline: Instant,
+    idle_timeout: Option<Duration>,
+    last_frame: Instant,
 }
 
 impl Session {
@@ -63,8 +66,31 @@ impl Session {
         Session {
             phase: Phase::AwaitingAuthReply,
             auth_timeout,
-            auth_deadline: now + auth_timeout,
+            auth_deadline: now.checked_add(auth_timeout).unwrap_or(now),
+            idle_timeout: None,
+            last_frame: now,
         }
+    }
+
+    /// Once authenticated, no frame for `idle` ends the session with
+    /// [`Error::IdleTimeout`] (`None`, the default: wait forever). Frames count when the
+    /// driver reports them with [`frame_received`](Self::frame_received).
+    #[must_use]
+    pub fn with_idle_timeout(mut self, idle: Option<Duration>) -> Self {
+        self.idle_timeout = idle;
+        self
+    }
+
+    /// A frame arrived at `now` (call before [`handle_frame`](Self::handle_frame)): the
+    /// idle deadline moves on.
+    pub fn frame_received(&mut self, now: Instant) {
+        self.last_frame = now;
+    }
+
+    fn idle_deadline(&self) -> Option<Instant> {
+        let idle = self.idle_timeout?;
+        // An idle timeout past the end of the clock is no deadline.
+        self.last_frame.checked_add(idle)
     }
 
     /// The `auth` request frame to send first.
@@ -77,19 +103,30 @@ impl Session {
         self.phase
     }
 
-    /// When [`handle_timeout`](Self::handle_timeout) must be called, if ever.
+    /// When [`handle_timeout`](Self::handle_timeout) must be called, if ever: the auth
+    /// deadline, then (with an idle timeout) the idle deadline while streaming.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        (self.phase == Phase::AwaitingAuthReply).then_some(self.auth_deadline)
+        match self.phase {
+            Phase::AwaitingAuthReply => Some(self.auth_deadline),
+            Phase::Streaming => self.idle_deadline(),
+            Phase::Complete => None,
+        }
     }
 
-    /// The clock reached `now`: an error when the auth reply is overdue.
+    /// The clock reached `now`: an error when the auth reply is overdue, or when the
+    /// server has sent no frame for the idle timeout.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
-        if self.phase == Phase::AwaitingAuthReply && now >= self.auth_deadline {
-            return Err(Error::AuthTimeout {
+        match self.phase {
+            Phase::AwaitingAuthReply if now >= self.auth_deadline => Err(Error::AuthTimeout {
                 after: self.auth_timeout,
-            });
+            }),
+            Phase::Streaming if self.idle_deadline().is_some_and(|due| now >= due) => {
+                Err(Error::IdleTimeout {
+                    after: self.idle_timeout.unwrap_or_default(),
+                })
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// One whole frame payload arrived.
@@ -188,6 +225,44 @@ mod tests {
             s.handle_timeout(now + T),
             Err(Error::AuthTimeout { after }) if after == T
         ));
+    }
+
+    #[test]
+    fn idle_deadline_follows_the_last_frame_once_streaming() {
+        const IDLE: Duration = Duration::from_secs(30);
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut s = Session::new(t0, T).with_idle_timeout(Some(IDLE));
+        assert_eq!(s.poll_timeout(), Some(at(5)), "the auth deadline first");
+        s.frame_received(at(1));
+        s.handle_frame(br#"{"command":"auth-success"}"#).unwrap();
+        assert_eq!(s.poll_timeout(), Some(at(31)));
+        assert!(s.handle_timeout(at(30)).is_ok());
+        s.frame_received(at(30));
+        s.handle_frame(b"garbage counts as a frame").unwrap();
+        assert_eq!(s.poll_timeout(), Some(at(60)));
+        assert!(s.handle_timeout(at(59)).is_ok());
+        let err = s.handle_timeout(at(60)).unwrap_err();
+        assert!(
+            matches!(err, Error::IdleTimeout { after } if after == IDLE),
+            "{err}"
+        );
+        assert!(err.is_timeout() && err.is_transient(), "{err}");
+    }
+
+    #[test]
+    fn no_idle_deadline_without_an_idle_timeout_or_after_the_end() {
+        let t0 = Instant::now();
+        let mut s = streaming(t0);
+        assert_eq!(s.poll_timeout(), None);
+        assert!(s.handle_timeout(t0 + Duration::from_secs(1 << 40)).is_ok());
+        let mut s = Session::new(t0, T).with_idle_timeout(Some(Duration::MAX));
+        s.handle_frame(br#"{"command":"auth-success"}"#).unwrap();
+        assert_eq!(s.poll_timeout(), None, "past the end of the clock");
+        let mut s = Session::new(t0, T).with_idle_timeout(Some(Duration::from_secs(1)));
+        s.handle_frame(br#"{"command":"auth-success"}"#).unwrap();
+        s.handle_frame(br#"{"command":"sessionComplete"}"#).unwrap();
+        assert_eq!(s.poll_timeout(), None);
     }
 
     #[test]

@@ -5,8 +5,27 @@
 //!
 //! Unlike the app, which stops after one session, the simulator keeps accepting clients
 //! (each gets a fresh session) until it is shut down; sessions run concurrently.
+//!
+//! # Limits
+//!
+//! Every connection costs bounded memory, and so does the whole simulator:
+//!
+//! | limit | default | field |
+//! | --- | --- | --- |
+//! | concurrent connections; one more is closed at once, unread ([`SimulatorEvent::OverCapacity`]) | 64 | [`SimulatorConfig::max_connections`] |
+//! | time to send a whole `auth` frame (silent or stalled mid-frame clients get `auth-failed` and are closed) | 10 s | [`SimulatorConfig::auth_timeout`] |
+//! | size of the `auth` frame read (checked from the 2-byte header, before any allocation) | 4,096 bytes | [`SimulatorConfig::max_auth_request`] |
+//! | time a write may wait for a client that does not read; then the connection is closed and nothing more is buffered | 30 s | [`SimulatorConfig::write_timeout`] |
+//! | pause after a failed `accept` (out of file descriptors): doubles from 10 ms to 1 s, one warning per second | fixed | [`AcceptBackoff`] |
+//!
+//! A session buffers at most 32 KiB of frames plus one frame (at most 64 KiB) before it
+//! waits for the socket; after `auth` it reads nothing more from the client (the protocol
+//! has the client send nothing), so data a client sends then stays in the kernel's socket
+//! buffer. In total: about `max_connections` × 100 KiB.
 
+mod accept_backoff;
 mod generator;
+mod handshake;
 mod replay;
 
 use std::net::{IpAddr, SocketAddr};
@@ -17,18 +36,20 @@ use bytes::BytesMut;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::codec::FramedRead;
 
-pub use replay::{MAX_GAP, ReplayItem, parse_recording};
+pub use accept_backoff::{AcceptBackoff, AcceptRetry};
+pub use handshake::{Handshake, HandshakePhase, Verdict};
+pub use replay::{MAX_GAP, ReplayItem, parse_recording, replay_length};
 
 use self::generator::Generator;
 use crate::Error;
 use crate::discovery::{Advertisement, SERVICE_NAME};
 use crate::frame;
-use crate::message::{ApiKey, Message};
+use crate::message::ApiKey;
 
 /// What the simulator streams.
 #[derive(Debug, Clone)]
@@ -60,10 +81,29 @@ pub struct SimulatorConfig {
     pub advertise: Option<String>,
     /// Where to report what happens (connections, auth, session ends).
     pub observer: Option<mpsc::UnboundedSender<SimulatorEvent>>,
+    /// At most this many clients are served at once; one more is closed as soon as it is
+    /// accepted (0 closes every client). Default [`DEFAULT_MAX_CONNECTIONS`].
+    pub max_connections: usize,
+    /// The largest `auth` frame read from a client, in bytes; a longer one is refused
+    /// before anything is allocated for it. Default [`DEFAULT_MAX_AUTH_REQUEST`].
+    pub max_auth_request: usize,
+    /// How long one write may wait for a client that does not read; then the session ends
+    /// ([`SimulatorEvent::ClientGone`]) instead of buffering more. Default
+    /// [`DEFAULT_WRITE_TIMEOUT`].
+    pub write_timeout: Duration,
 }
 
+/// The default of [`SimulatorConfig::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+/// The default of [`SimulatorConfig::max_auth_request`]: an `auth` request is a short
+/// JSON object.
+pub const DEFAULT_MAX_AUTH_REQUEST: usize = 4096;
+/// The default of [`SimulatorConfig::write_timeout`].
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl SimulatorConfig {
-    /// Generated data at 10 values/s, no count, 10 s auth timeout, not advertised.
+    /// Generated data at 10 values/s, no count, 10 s auth timeout, not advertised, and the
+    /// default limits (64 connections, 4,096-byte `auth` frames, 30 s write timeout).
     pub fn new(api_key: ApiKey) -> Self {
         SimulatorConfig {
             api_key,
@@ -73,6 +113,9 @@ impl SimulatorConfig {
             auth_timeout: Duration::from_secs(10),
             advertise: None,
             observer: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_auth_request: DEFAULT_MAX_AUTH_REQUEST,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
         }
     }
 
@@ -117,7 +160,16 @@ pub enum SimulatorEvent {
         /// The `valueChange` messages sent.
         values: u64,
     },
-    /// The client went away before the end.
+    /// A client connected while [`SimulatorConfig::max_connections`] were being served:
+    /// it was closed at once, without a word.
+    OverCapacity {
+        /// Its address.
+        peer: SocketAddr,
+        /// The cap.
+        max: usize,
+    },
+    /// The client went away before the end (or did not read for
+    /// [`SimulatorConfig::write_timeout`] and was closed).
     ClientGone {
         /// Its address.
         peer: SocketAddr,
@@ -244,29 +296,47 @@ impl Simulator {
         };
         let mut stop = self.stop.subscribe();
         let mut sessions = JoinSet::new();
+        let slots = Arc::new(Semaphore::new(self.config.max_connections));
+        let mut backoff = AcceptBackoff::new();
         loop {
-            tokio::select! {
-                accepted = self.listener.accept() => {
-                    let (socket, peer) = match accepted {
-                        Ok(pair) => pair,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "accept failed");
-                            continue;
-                        }
-                    };
-                    tracing::info!(%peer, "client connected");
-                    notify(&self.config, SimulatorEvent::Connected { peer });
-                    let config = self.config.clone();
-                    let stop = self.stop.subscribe();
-                    sessions.spawn(async move {
-                        let event = serve(socket, peer, &config, stop).await;
-                        notify(&config, event);
-                    });
-                }
-                _ = stop.wait_for(|stopped| *stopped) => break,
-            }
             // Reap finished sessions as we go.
             while sessions.try_join_next().is_some() {}
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                _ = stop.wait_for(|stopped| *stopped) => break,
+            };
+            let (socket, peer) = match accepted {
+                Ok(pair) => {
+                    backoff.succeeded();
+                    pair
+                }
+                Err(e) => {
+                    let retry = backoff.failed(clock());
+                    if let Some(not_logged) = retry.log {
+                        tracing::warn!(error = %e, pause_ms = retry.delay.as_millis() as u64, not_logged, "accept failed; pausing");
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(retry.delay) => continue,
+                        _ = stop.wait_for(|stopped| *stopped) => break,
+                    }
+                }
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                let max = self.config.max_connections;
+                tracing::info!(%peer, max, "over the connection cap: closed");
+                notify(&self.config, SimulatorEvent::OverCapacity { peer, max });
+                drop(socket);
+                continue;
+            };
+            tracing::info!(%peer, "client connected");
+            notify(&self.config, SimulatorEvent::Connected { peer });
+            let config = self.config.clone();
+            let stop = self.stop.subscribe();
+            sessions.spawn(async move {
+                let event = serve(socket, peer, &config, stop).await;
+                drop(slot);
+                notify(&config, event);
+            });
         }
         let deadline = Instant::now() + Duration::from_secs(5);
         while let Ok(Some(_)) = tokio::time::timeout_at(deadline, sessions.join_next()).await {}
@@ -279,6 +349,11 @@ fn notify(config: &SimulatorConfig, event: SimulatorEvent) {
     if let Some(observer) = &config.observer {
         let _ = observer.send(event);
     }
+}
+
+/// The runtime's clock as a std instant, for the sans-IO parts (follows a paused clock).
+fn clock() -> std::time::Instant {
+    Instant::now().into_std()
 }
 
 fn now_ms() -> i64 {
@@ -299,34 +374,40 @@ async fn serve(
 ) -> SimulatorEvent {
     let _ = socket.set_nodelay(true);
     let (read, mut write) = socket.into_split();
-    let mut frames = FramedRead::new(read, frame::codec());
+    let codec = frame::codec().with_max_payload(config.max_auth_request.min(frame::MAX_PAYLOAD));
+    let mut frames = FramedRead::with_capacity(read, codec, 512);
     let mut out = BytesMut::with_capacity(FLUSH_AT * 2);
+    let timeout = config.write_timeout;
 
     // The handshake.
-    let refusal = match tokio::time::timeout(config.auth_timeout, frames.next()).await {
-        Err(_) => Some("no auth request within the timeout".to_string()),
-        Ok(None) => {
-            return SimulatorEvent::ClientGone {
-                peer,
-                reason: "closed before auth".into(),
-            };
+    let mut handshake = Handshake::new(config.api_key.clone(), clock(), config.auth_timeout);
+    let verdict = loop {
+        let Some(deadline) = handshake.poll_timeout() else {
+            break Verdict::Ignore;
+        };
+        match tokio::time::timeout_at(deadline.into(), frames.next()).await {
+            Err(_) => match handshake.handle_timeout(deadline.max(clock())) {
+                Verdict::Ignore => continue,
+                verdict => break verdict,
+            },
+            Ok(None) => {
+                return SimulatorEvent::ClientGone {
+                    peer,
+                    reason: "closed before auth".into(),
+                };
+            }
+            Ok(Some(Err(e))) => break handshake.handle_frame_error(&e),
+            Ok(Some(Ok(payload))) => break handshake.handle_frame(&payload),
         }
-        Ok(Some(Err(e))) => Some(format!("bad frame: {e}")),
-        Ok(Some(Ok(payload))) => match Message::parse(&payload).map(|r| r.message) {
-            Ok(Message::Auth { api_key }) if config.api_key.matches(api_key.expose()) => None,
-            Ok(Message::Auth { .. }) => Some("wrong API key".into()),
-            Ok(other) => Some(format!("expected auth, got {}", other.command())),
-            Err(e) => Some(format!("unreadable auth request: {e}")),
-        },
     };
-    if let Some(reason) = refusal {
+    drop(frames); // nothing more is read: the client sends nothing after auth
+    Handshake::reply(&verdict, &mut out);
+    if let Verdict::Refuse(reason) = verdict {
         tracing::info!(%peer, %reason, "auth refused");
-        let _ = frame::encode_modified(r#"{"command":"auth-failed"}"#, &mut out);
-        let _ = write.write_all(&out).await;
+        let _ = flush(&mut write, &mut out, timeout).await;
         let _ = write.shutdown().await;
         return SimulatorEvent::AuthRefused { peer, reason };
     }
-    let _ = frame::encode_modified(r#"{"command":"auth-success"}"#, &mut out);
     tracing::info!(%peer, "auth accepted");
     if let Some(observer) = &config.observer {
         let _ = observer.send(SimulatorEvent::AuthAccepted { peer });
@@ -365,10 +446,11 @@ async fn serve(
         };
         if let Some(delay) = delay {
             // Paced: flush what is pending, then wait for the slot (or a shutdown).
-            if let Err(e) = flush(&mut write, &mut out).await {
+            if let Err(e) = flush(&mut write, &mut out, timeout).await {
                 return gone(peer, &e);
             }
-            next_at += delay;
+            // Saturating: a schedule past the end of the clock waits at the last instant.
+            next_at = next_at.checked_add(delay).unwrap_or(next_at);
             tokio::select! {
                 _ = tokio::time::sleep_until(next_at) => {}
                 _ = stop.wait_for(|stopped| *stopped) => break,
@@ -383,7 +465,7 @@ async fn serve(
             break;
         }
         if (out.len() >= FLUSH_AT || delay.is_some())
-            && let Err(e) = flush(&mut write, &mut out).await
+            && let Err(e) = flush(&mut write, &mut out, timeout).await
         {
             return gone(peer, &e);
         }
@@ -395,7 +477,7 @@ async fn serve(
         );
         let _ = frame::encode_modified(&end, &mut out);
     }
-    if let Err(e) = flush(&mut write, &mut out).await {
+    if let Err(e) = flush(&mut write, &mut out, timeout).await {
         return gone(peer, &e);
     }
     let _ = write.shutdown().await;
@@ -411,12 +493,23 @@ fn gone(peer: SocketAddr, e: &std::io::Error) -> SimulatorEvent {
     }
 }
 
+/// Writes what is pending; a client that does not take it within `timeout` is an error
+/// (the session ends rather than buffer more).
 async fn flush(
     write: &mut tokio::net::tcp::OwnedWriteHalf,
     out: &mut BytesMut,
+    timeout: Duration,
 ) -> std::io::Result<()> {
     if !out.is_empty() {
-        write.write_all(out).await?;
+        match tokio::time::timeout(timeout, write.write_all(out)).await {
+            Ok(written) => written?,
+            Err(_) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("the client did not read for {}s", timeout.as_secs_f64()),
+                ));
+            }
+        }
         out.clear();
     }
     Ok(())

@@ -1,27 +1,42 @@
-//! Replays the fuzz corpus (and any crash artifacts) through the fuzzing entry point.
+//! Replays the fuzz corpus (and any crash artifacts) through the fuzzing entry points.
 
 use std::path::Path;
 
-#[test]
-fn fuzz_corpus_replays_without_panic() {
+/// Replays `corpus/<target>` and `artifacts/<target>`; returns how many inputs ran.
+fn replay(target: &str, entry: fn(&[u8])) -> usize {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
     let mut replayed = 0;
-    for dir in [
-        "corpus/arctop_client_stream",
-        "artifacts/arctop_client_stream",
-    ] {
-        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+    for dir in ["corpus", "artifacts"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else {
             continue;
         };
-        for entry in entries {
-            let path = entry.unwrap().path();
+        for item in entries {
+            let path = item.unwrap().path();
             let data = std::fs::read(&path).unwrap();
-            arctop::fuzzing::client_stream(&data);
+            entry(&data);
             replayed += 1;
         }
     }
+    replayed
+}
+
+#[test]
+fn fuzz_corpus_replays_without_panic() {
+    let replayed = replay("arctop_client_stream", arctop::fuzzing::client_stream);
     assert!(
         replayed >= 5,
+        "the committed corpus went missing: {replayed} inputs"
+    );
+}
+
+#[test]
+fn simulator_session_corpus_replays_without_panic() {
+    let replayed = replay(
+        "arctop_simulator_session",
+        arctop::fuzzing::simulator_session,
+    );
+    assert!(
+        replayed >= 10,
         "the committed corpus went missing: {replayed} inputs"
     );
 }

@@ -2,6 +2,7 @@
 
 mod corpus;
 mod golden;
+mod hostile;
 #[cfg(feature = "lsl")]
 mod lsl;
 mod netns;

@@ -144,3 +144,125 @@ fn netns_discovery_reports_every_instance_and_ignores_others() {
         assert_eq!(found["NeuosService"].addresses, vec![v4]);
     });
 }
+
+/// With `--reconnect` and an expected name, a dropped client browses afresh: the phone
+/// (first a scripted server on 127.0.0.1) comes back as the simulator on another address
+/// (127.0.0.2) and port, and the client finds it there, never the decoy with another name.
+#[test]
+#[ignore = "needs a private network namespace: run by cargo xtask ci"]
+fn netns_reconnect_finds_the_server_on_its_new_address_and_port() {
+    use arctop::discovery::Advertisement;
+    use arctop::simulator::{Simulator, SimulatorConfig};
+    use arctop::{ApiKey, Backoff, ClientConfig, Error, Event, Message, Target};
+    use futures::StreamExt;
+    use std::net::IpAddr;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    run(async {
+        let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let decoy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _decoy_ad = Advertisement::publish(
+            "ArctopService (2)",
+            decoy.local_addr().unwrap().port(),
+            &[v4],
+        )
+        .unwrap();
+
+        // The phone, first life: authenticates, sends one value, then drops when told.
+        let first = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let first_addr = first.local_addr().unwrap();
+        let first_ad = Advertisement::publish("ArctopService", first_addr.port(), &[v4]).unwrap();
+        let (drop_tx, drop_rx) = tokio::sync::oneshot::channel::<()>();
+        let phone = tokio::spawn(async move {
+            let (mut socket, _) = first.accept().await.unwrap();
+            let mut auth = [0u8; 256];
+            let _ = socket.read(&mut auth).await.unwrap();
+            let mut out = crate::support::app_frame(crate::support::AUTH_SUCCESS);
+            out.extend(crate::support::app_frame(
+                r#"{"command":"valueChange","key":"focus","value":50}"#,
+            ));
+            socket.write_all(&out).await.unwrap();
+            let _ = drop_rx.await;
+        });
+
+        let mut config = ClientConfig::new(Target::Discover, ApiKey::new("k"));
+        config.discover_timeout = Duration::from_secs(20);
+        config.expect_name = Some("ArctopService".into());
+        config.announce_target = true;
+        config.reconnect = Some(Backoff {
+            initial: Duration::from_millis(50),
+            max: Duration::from_millis(200),
+            max_attempts: Some(20),
+        });
+        let mut events = arctop::connect(config);
+        let mut connected = Vec::new();
+        let mut sim = None;
+        let mut drop_tx = Some(drop_tx);
+        let mut first_ad = Some(first_ad);
+        let mut values = 0;
+        while let Some(event) = events.next().await {
+            match event.unwrap() {
+                Event::Connecting { server, .. } => {
+                    assert_eq!(server.map(|s| s.name).as_deref(), Some("ArctopService"));
+                }
+                Event::ServerSkipped { server } => assert_eq!(server.name, "ArctopService (2)"),
+                Event::Connected { addr, .. } => connected.push(addr),
+                Event::Message(r) => match r.message {
+                    Message::ValueChange { .. } if sim.is_none() => {
+                        // The phone goes away and comes back elsewhere; then the drop.
+                        drop(first_ad.take());
+                        let mut sim_config = SimulatorConfig::new(ApiKey::new("k")).advertised();
+                        sim_config.rate = 0.0;
+                        sim_config.count = Some(5);
+                        let running = Simulator::bind("127.0.0.2:0", sim_config)
+                            .await
+                            .unwrap()
+                            .spawn()
+                            .unwrap();
+                        sim = Some(running);
+                        drop_tx.take().unwrap().send(()).unwrap();
+                    }
+                    Message::ValueChange { .. } => values += 1,
+                    _ => {}
+                },
+                Event::Reconnecting { cause, .. } => {
+                    assert!(!matches!(cause, Error::AuthFailed), "{cause}");
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let sim = sim.expect("the first phone streamed");
+        assert_eq!(connected.first(), Some(&first_addr));
+        assert_eq!(connected.last(), Some(&sim.addr()), "{connected:?}");
+        assert_ne!(sim.addr().port(), first_addr.port());
+        assert_eq!(values, 5);
+        phone.await.unwrap();
+        sim.stop().await.unwrap();
+    });
+}
+
+/// With an expected name, only that instance is taken: when only others answer, the
+/// error names what was found and skipped.
+#[test]
+#[ignore = "needs a private network namespace: run by cargo xtask ci"]
+fn netns_expect_name_skips_other_instances_and_names_them() {
+    use arctop::discovery::{Advertisement, discover_first_matching};
+    use std::net::IpAddr;
+
+    run(async {
+        let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let _other = Advertisement::publish("ArctopService (2)", 4011, &[v4]).unwrap();
+        let err = discover_first_matching(Duration::from_secs(3), Some("ArctopService"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, arctop::Error::ExpectedServerNotFound { expected, found, .. }
+                if expected == "ArctopService" && found == &["ArctopService (2)"]),
+            "{err:?}"
+        );
+        let chosen = discover_first_matching(Duration::from_secs(20), Some("ArctopService (2)"))
+            .await
+            .unwrap();
+        assert_eq!((chosen.server.port, chosen.skipped.len()), (4011, 0));
+    });
+}

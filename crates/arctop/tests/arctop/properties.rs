@@ -71,3 +71,21 @@ proptest! {
         arctop::fuzzing::client_stream(&data);
     }
 }
+
+proptest! {
+    /// The stateful simulator-session check holds for any client bytes, and for an auth
+    /// frame (right key or not) followed by anything.
+    #[test]
+    fn simulator_session_invariants_hold(
+        head in any::<[u8; 2]>(),
+        right_key in any::<bool>(),
+        tail in proptest::collection::vec(any::<u8>(), 0..256),
+    ) {
+        let mut data = head.to_vec();
+        arctop::fuzzing::simulator_session(&[&data[..], &tail].concat());
+        let key = if right_key { arctop::fuzzing::FUZZ_KEY } else { "other" };
+        data.extend(app_frame(&format!(r#"{{"command":"auth","apiKey":"{key}"}}"#)));
+        data.extend(tail);
+        arctop::fuzzing::simulator_session(&data);
+    }
+}
