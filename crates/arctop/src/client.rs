@@ -305,6 +305,9 @@ impl Driver {
                     Err(Error::OversizeFrame { announced, max })
                 }
                 Some(Err(FrameError::Io(e))) => Err(Error::Io(e)),
+                Some(Err(FrameError::ForeignProtocol { protocol })) => {
+                    Err(Error::ForeignProtocol { protocol })
+                }
                 Some(Err(other)) => Err(Error::Io(std::io::Error::other(other))),
                 None => match conn.session.handle_eof(None) {
                     Ok(()) => {

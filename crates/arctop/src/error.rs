@@ -34,10 +34,12 @@ pub enum Error {
 
     /// The peer speaks another protocol (its first bytes look like HTTP, TLS or SSH): the
     /// address is not an Arctop Stream Server.
-    #[error("the server at this address speaks {protocol}, not the Arctop stream protocol")]
+    #[error(
+        "the server at this address speaks {protocol}, not the Arctop stream protocol: check the host and port"
+    )]
     ForeignProtocol {
-        /// What it looks like (`HTTP`, `TLS`, `SSH`).
-        protocol: String,
+        /// What it speaks.
+        protocol: wire::ForeignProtocol,
     },
 
     // ---- transport

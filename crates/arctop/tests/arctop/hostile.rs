@@ -268,12 +268,21 @@ fn client_turns_hostile_server_bytes_into_typed_errors() {
                     ),
                     "{name}: {error:?}"
                 ),
+                // The wrong port: the protocol is named, not read as a frame.
+                "http instead of auth reply" => assert!(
+                    matches!(
+                        error,
+                        Error::ForeignProtocol {
+                            protocol: wire::ForeignProtocol::Http
+                        }
+                    ),
+                    "{name}: {error:?}"
+                ),
                 _ => assert!(
                     matches!(
                         error,
-                        Error::ConnectionLost {
-                            during_auth: true,
-                            inside_frame: Some(_)
+                        Error::ForeignProtocol {
+                            protocol: wire::ForeignProtocol::Tls
                         }
                     ),
                     "{name}: {error:?}"

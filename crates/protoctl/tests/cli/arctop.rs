@@ -139,6 +139,27 @@ fn scripted_peer(reply: Vec<u8>, hold: bool) -> (SocketAddr, JoinHandle<Vec<u8>>
 }
 
 #[test]
+fn listen_to_the_wrong_kind_of_server_names_its_protocol_and_exits_4() {
+    let cases: [(&[u8], &str); 3] = [
+        (b"HTTP/1.1 400 Bad Request\r\n\r\n", "speaks HTTP"),
+        (&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28], "speaks TLS"),
+        (b"SSH-2.0-OpenSSH_9.2p1\r\n", "speaks SSH"),
+    ];
+    for (reply, want) in cases {
+        let (addr, peer) = scripted_peer(reply.to_vec(), false);
+        // Also with --reconnect: a server of another protocol is not worth retrying.
+        let output = listen(addr, true, &["--api-key", KEY, "--reconnect"]);
+        assert_exit(&output, 4, want);
+        assert!(
+            stderr(&output).contains("check the host and port"),
+            "{}",
+            stderr(&output)
+        );
+        peer.join().unwrap();
+    }
+}
+
+#[test]
 fn listen_json_prints_every_message_as_received_and_exits_0() {
     let serve = Serve::start(&["--rate", "0", "--count", "40"]);
     let output = listen(serve.addr, true, &["--api-key", KEY]);
