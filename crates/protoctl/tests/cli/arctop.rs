@@ -139,6 +139,20 @@ fn scripted_peer(reply: Vec<u8>, hold: bool) -> (SocketAddr, JoinHandle<Vec<u8>>
 }
 
 #[test]
+fn listen_idle_timeout_ends_a_silent_session_with_exit_3() {
+    // auth-success, then nothing: the phone stays connected but silent.
+    let (addr, peer) = scripted_peer(frame(AUTH_SUCCESS), true);
+    let output = listen(addr, true, &["--api-key", KEY, "--idle-timeout", "300ms"]);
+    assert_exit(&output, 3, "0.3");
+    assert!(
+        stderr(&output).contains("silent") || stderr(&output).contains("idle"),
+        "{}",
+        stderr(&output)
+    );
+    peer.join().unwrap();
+}
+
+#[test]
 fn listen_to_the_wrong_kind_of_server_names_its_protocol_and_exits_4() {
     let cases: [(&[u8], &str); 3] = [
         (b"HTTP/1.1 400 Bad Request\r\n\r\n", "speaks HTTP"),
@@ -473,12 +487,43 @@ fn netns_discover_lists_the_advertising_simulator_and_listen_finds_it() {
         "--discover-timeout",
         "10",
     ]);
+    cmd.args(["--expect-name", "ArctopService"]);
     let output = run_bounded(cmd);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
         stdout_lines(&output).last().unwrap()["command"],
         "sessionComplete"
     );
+    // The server mDNS gave is named before the key goes to it.
+    assert!(
+        stderr(&output).contains(&format!("chose the Arctop server \"ArctopService\" ("))
+            && stderr(&output).contains(&format!(
+                "{}) found by mDNS; sending the API key",
+                serve.addr
+            )),
+        "{}",
+        stderr(&output)
+    );
+
+    // Another name: this server is skipped, no key is sent to it, exit 3 naming it.
+    let mut cmd = protoctl();
+    cmd.args([
+        "arctop",
+        "listen",
+        "--api-key",
+        KEY,
+        "--discover-timeout",
+        "2",
+    ])
+    .args(["--expect-name", "Lab phone"]);
+    let output = run_bounded(cmd);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains(r#"no Arctop server named "Lab phone""#) && err.contains("ArctopService"),
+        "{err}"
+    );
+    assert!(!err.contains("sending the API key"), "{err}");
 }
 
 #[test]
@@ -625,6 +670,24 @@ fn a_stop_signal_during_listen_flushes_the_record_and_exits_0() {
             serde_json::from_str::<Value>(line).expect("whole JSON lines only, the tail flushed");
         }
     }
+}
+
+#[test]
+fn serve_closes_a_client_over_max_connections_and_serves_the_rest() {
+    let serve = Serve::start(&["--rate", "1", "--max-connections", "1"]);
+    let first = std::net::TcpStream::connect(serve.addr).unwrap();
+    assert_eq!(serve.next_line()["event"], "connected");
+    let mut second = std::net::TcpStream::connect(serve.addr).unwrap();
+    let refused = serve.next_line();
+    assert_eq!(refused["event"], "over_capacity", "{refused}");
+    assert_eq!(refused["max"], 1);
+    second.set_read_timeout(Some(WAIT)).unwrap();
+    assert_eq!(
+        second.read(&mut [0u8; 16]).unwrap_or(0),
+        0,
+        "closed, unread"
+    );
+    drop(first);
 }
 
 #[test]

@@ -586,6 +586,30 @@ fn serve_on_a_busy_port_exits_2() {
 }
 
 #[test]
+fn serve_closes_a_client_over_max_connections_and_serves_the_rest() {
+    let sim = Served::start_with(true, &["--max-connections", "1"]);
+    let mut first = std::net::TcpStream::connect(&sim.addr).unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    // The first is being served (it got a reply), so the second is over the cap.
+    first
+        .write_all(&frame(br#"{"command":"GetChannelState","indices":[0]}"#))
+        .unwrap();
+    let mut head = [0u8; 4];
+    first.read_exact(&mut head).unwrap();
+    let mut second = std::net::TcpStream::connect(&sim.addr).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    assert_eq!(
+        second.read(&mut [0u8; 16]).unwrap_or(0),
+        0,
+        "closed at once"
+    );
+}
+
+#[test]
 fn serve_talks_to_raw_clients() {
     let sim = Served::start(false);
     let mut s = TcpStream::connect(&sim.addr).unwrap();

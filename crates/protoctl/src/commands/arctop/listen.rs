@@ -65,6 +65,15 @@ pub(crate) struct ListenArgs {
     /// the address came from mDNS). Never after auth-failed.
     #[arg(long)]
     reconnect: bool,
+    /// After auth, a server silent this long (no message at all) ends the session: exit
+    /// 3, or a reconnect with --reconnect [default: wait forever].
+    #[arg(long, value_name = crate::duration::VALUE_NAME, value_parser = crate::duration::interval)]
+    idle_timeout: Option<Duration>,
+    /// Without --addr: take only the Arctop server whose mDNS instance name is NAME (as
+    /// `arctop discover` lists it); others are skipped, and none by that name within
+    /// --discover-timeout is exit 3. The API key goes to no other server.
+    #[arg(long, value_name = "NAME", conflicts_with = "addr")]
+    expect_name: Option<String>,
     /// Also publish the session as Lab Streaming Layer streams: one outlet per value key
     /// (`Arctop-<key>`, type Arctop, float32) and the events as Arctop-Markers (type
     /// Markers), stamped from each message's own time on LSL's clock.
@@ -113,6 +122,10 @@ pub(crate) async fn run(args: ListenArgs, out: &mut Output) -> Result<(), CliErr
     config.auth_timeout = args.timeout;
     config.connect_timeout = args.timeout;
     config.discover_timeout = args.discover_timeout;
+    config.idle_timeout = args.idle_timeout;
+    config.expect_name = args.expect_name;
+    // A server found by mDNS is named on stderr before the key goes to it.
+    config.announce_target = matches!(config.target, Target::Discover);
     if args.reconnect {
         config.reconnect = Some(arctop::Backoff::default());
     }
@@ -205,6 +218,10 @@ impl Printer {
                 tracing::warn!("skipped a frame of {len} bytes: {error}");
                 Ok(())
             }
+            Event::Connecting { .. } | Event::ServerSkipped { .. } => {
+                announce(&event);
+                Ok(())
+            }
             Event::Reconnecting {
                 attempt,
                 delay,
@@ -258,6 +275,27 @@ impl Printer {
         self.line.push('\n');
         out.bytes(self.line.as_bytes())
     }
+}
+
+/// Says on stderr, whatever the output format, which server mDNS gave us before the API
+/// key goes to it, and which ones `--expect-name` passed over. Nothing for `--addr`.
+pub(super) fn announce(event: &Event) {
+    let line = match event {
+        Event::Connecting {
+            addr,
+            server: Some(server),
+        } => format!(
+            "chose the Arctop server {:?} ({}, {addr}) found by mDNS; sending the API key",
+            server.name, server.host
+        ),
+        Event::ServerSkipped { server } => format!(
+            "skipped the Arctop server {:?} ({}): not the --expect-name",
+            server.name, server.host
+        ),
+        _ => return,
+    };
+    let line = format!("protoctl: {}\n", escape_controls(&line));
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 }
 
 /// `HH:MM:SS.mmm` (UTC) of a Unix-milliseconds timestamp.

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arctop::simulator::{Simulator, SimulatorConfig, SimulatorEvent, Source, parse_recording};
 use clap::Args;
@@ -46,6 +47,15 @@ pub(crate) struct ServeArgs {
     /// them) with its original timing, instead of generated data.
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
+    /// Clients served at once, 1 to 4096; one more is closed at once, unread.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    max_connections: u16,
+    /// A client must send its whole `auth` within this, or it gets auth-failed and is closed.
+    #[arg(long, value_name = crate::duration::VALUE_NAME, default_value = "10", value_parser = crate::duration::interval)]
+    auth_timeout: Duration,
+    /// A client that does not read for this long is closed: nothing is buffered for it.
+    #[arg(long, value_name = crate::duration::VALUE_NAME, default_value = "30", value_parser = crate::duration::interval)]
+    write_timeout: Duration,
 }
 
 /// 0 (as fast as the client reads), or 0.001 (a value every 1,000 s) to 1,000,000 Hz.
@@ -74,6 +84,9 @@ pub(crate) async fn run(args: ServeArgs, out: &mut Output) -> Result<(), CliErro
     config.rate = args.rate;
     config.count = args.count;
     config.source = source;
+    config.max_connections = usize::from(args.max_connections);
+    config.auth_timeout = args.auth_timeout;
+    config.write_timeout = args.write_timeout;
     config.observer = Some(events_tx);
     if args.advertise {
         config = config.advertised();
@@ -141,6 +154,10 @@ fn report(event: &SimulatorEvent, out: &mut Output) -> Result<(), CliError> {
         SimulatorEvent::ClientGone { peer, reason } => (
             format!("{peer} gone: {reason}"),
             json!({"event": "client_gone", "peer": peer.to_string(), "reason": reason}),
+        ),
+        SimulatorEvent::OverCapacity { peer, max } => (
+            format!("{peer} refused: {max} clients are being served (--max-connections)"),
+            json!({"event": "over_capacity", "peer": peer.to_string(), "max": max}),
         ),
         other => (format!("{other:?}"), json!({"event": "other"})),
     };

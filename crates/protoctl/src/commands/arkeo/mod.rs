@@ -146,6 +146,13 @@ pub(crate) struct ServeArgs {
     /// sweeps, tracking intervals), for tests and demos: 0.001 to 1000000.
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = speed)]
     speed: f64,
+    /// Clients served at once, 1 to 4096; one more is closed at once.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    max_connections: u16,
+    /// A client with no whole request for this long (or that does not read its reply for
+    /// this long) is closed.
+    #[arg(long, value_name = crate::duration::VALUE_NAME, default_value = "5m", value_parser = crate::duration::interval)]
+    idle_timeout: Duration,
 }
 
 /// The largest `--request-id`: 2^53 - 1, the largest integer every JSON parser keeps exactly.
@@ -379,7 +386,10 @@ async fn serve(args: ServeArgs, out: &mut Output) -> Result<(), CliError> {
     } else {
         Dialect::AllInOne
     };
-    let config = SimulatorConfig::new(dialect).timing(Timing::realistic().with_speed(args.speed));
+    let config = SimulatorConfig::new(dialect)
+        .timing(Timing::realistic().with_speed(args.speed))
+        .max_connections(usize::from(args.max_connections))
+        .idle_timeout(args.idle_timeout);
     let sim = Simulator::start(args.bind, config)
         .await
         .map_err(|e| CliError::local(format!("cannot listen on {}: {e}", args.bind)))?;

@@ -121,6 +121,11 @@ impl LiveState {
                 self.on_message(&received.message);
             }
             Event::Skipped { .. } => self.skipped += 1,
+            // The server mDNS chose, shown before the key goes out.
+            Event::Connecting {
+                addr,
+                server: Some(server),
+            } => self.server = format!("{addr} ({}), authenticating", server.name),
             Event::Reconnecting { attempt, cause, .. } => {
                 self.link = Link::Reconnecting {
                     attempt: *attempt,
