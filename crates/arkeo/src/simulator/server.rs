@@ -245,7 +245,11 @@ async fn serve_connection(
 ) -> Result<(), FrameError> {
     socket.set_nodelay(true)?;
     let max_request = lock(&instrument).max_request();
-    let mut requests = FrameCodec::new(PrefixWidth::U32).with_max_payload(max_request);
+    // As the instrument does, bytes of another protocol are read as a length prefix (an
+    // HTTP client's "GET " is over the limit: error 101); naming the protocol is for clients.
+    let mut requests = FrameCodec::new(PrefixWidth::U32)
+        .with_max_payload(max_request)
+        .without_protocol_sniffing();
     let replies = FrameCodec::new(PrefixWidth::U32);
     let mut read_buf = BytesMut::with_capacity(8 * 1024);
     let mut write_buf = BytesMut::with_capacity(8 * 1024);

@@ -496,7 +496,7 @@ fn netns_discover_lists_the_advertising_simulator_and_listen_finds_it() {
     );
     // The server mDNS gave is named before the key goes to it.
     assert!(
-        stderr(&output).contains(&format!("chose the Arctop server \"ArctopService\" ("))
+        stderr(&output).contains("chose the Arctop server \"ArctopService\" (")
             && stderr(&output).contains(&format!(
                 "{}) found by mDNS; sending the API key",
                 serve.addr

@@ -300,7 +300,7 @@ fn out_of_range_numbers_and_durations_exit_2_before_anything_runs() {
             "--api-key",
             "k",
             "--idle-timeout",
-            "-1",
+            "0",
         ],
     ];
     for args in cases {
