@@ -207,7 +207,10 @@ impl Drop for Browser {
 
 /// Every Arctop server that answers within `timeout`, each once, in the order found.
 pub async fn discover(timeout: Duration) -> Result<Vec<Server>, Error> {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::from_std(crate::deadline::deadline(
+        Instant::now().into_std(),
+        timeout,
+    ));
     let mut browser = Browser::start()?;
     let mut found: Vec<Server> = Vec::new();
     while let Some(server) = browser.next_until(deadline).await? {
@@ -221,7 +224,10 @@ pub async fn discover(timeout: Duration) -> Result<Vec<Server>, Error> {
 
 /// The first Arctop server that answers, or [`Error::NoServerFound`] after `timeout`.
 pub async fn discover_first(timeout: Duration) -> Result<Server, Error> {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::from_std(crate::deadline::deadline(
+        Instant::now().into_std(),
+        timeout,
+    ));
     let mut browser = Browser::start()?;
     browser
         .next_until(deadline)
@@ -250,7 +256,10 @@ pub async fn discover_first_matching(
     timeout: Duration,
     expect_name: Option<&str>,
 ) -> Result<Chosen, Error> {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::from_std(crate::deadline::deadline(
+        Instant::now().into_std(),
+        timeout,
+    ));
     let mut browser = Browser::start()?;
     let mut skipped: Vec<Server> = Vec::new();
     while let Some(server) = browser.next_until(deadline).await? {

@@ -100,6 +100,7 @@
 
 pub mod ascii_json;
 pub mod client;
+mod deadline;
 pub mod discovery;
 mod error;
 pub mod frame;

@@ -66,7 +66,7 @@ impl Session {
         Session {
             phase: Phase::AwaitingAuthReply,
             auth_timeout,
-            auth_deadline: now.checked_add(auth_timeout).unwrap_or(now),
+            auth_deadline: crate::deadline::deadline(now, auth_timeout),
             idle_timeout: None,
             last_frame: now,
         }

@@ -131,7 +131,7 @@ impl Exchange {
         self.in_flight = Some(InFlight {
             command: request.command_name().to_string(),
             request_id,
-            deadline: now + timeout,
+            deadline: crate::deadline::deadline(now, timeout),
             timeout,
         });
         Ok(request_id)
@@ -258,6 +258,20 @@ mod tests {
             assert!(ex.receive(&mut reply).unwrap().is_some());
             assert!(!ex.is_waiting());
         }
+    }
+
+    #[test]
+    fn a_timeout_too_long_for_the_clock_never_fires_and_never_panics() {
+        let now = Instant::now();
+        let mut ex = Exchange::new(Dialect::AllInOne, DEFAULT_MAX_REPLY);
+        let mut out = BytesMut::new();
+        ex.send(&Request::new("MAIN", "X"), now, Duration::MAX, &mut out)
+            .unwrap();
+        assert!(ex.deadline().unwrap() > now + Duration::from_secs(3_000_000_000));
+        assert!(
+            ex.handle_timeout(now + Duration::from_secs(86_400 * 365))
+                .is_none()
+        );
     }
 
     #[test]

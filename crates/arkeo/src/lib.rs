@@ -60,6 +60,7 @@
 
 pub mod all_in_one;
 mod client;
+mod deadline;
 mod dialect;
 mod error;
 pub mod exchange;

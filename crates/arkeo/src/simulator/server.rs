@@ -253,7 +253,10 @@ async fn serve_connection(
     let replies = FrameCodec::new(PrefixWidth::U32);
     let mut read_buf = BytesMut::with_capacity(8 * 1024);
     let mut write_buf = BytesMut::with_capacity(8 * 1024);
-    let mut deadline = tokio::time::Instant::now() + idle;
+    let mut deadline = tokio::time::Instant::from_std(crate::deadline::deadline(
+        tokio::time::Instant::now().into_std(),
+        idle,
+    ));
     loop {
         loop {
             let frame = match requests.decode(&mut read_buf) {
@@ -268,7 +271,10 @@ async fn serve_connection(
                 }
                 Err(e) => return Err(e),
             };
-            deadline = tokio::time::Instant::now() + idle;
+            deadline = tokio::time::Instant::from_std(crate::deadline::deadline(
+                tokio::time::Instant::now().into_std(),
+                idle,
+            ));
             let response = lock(&instrument).respond(&frame, Instant::now(), connection);
             match response {
                 Response::Reply(reply) => {
@@ -286,7 +292,10 @@ async fn serve_connection(
         }
         if !write_buf.is_empty() {
             flush(&mut socket, &mut write_buf, idle).await?;
-            deadline = deadline.max(tokio::time::Instant::now() + idle);
+            deadline = deadline.max(tokio::time::Instant::from_std(crate::deadline::deadline(
+                tokio::time::Instant::now().into_std(),
+                idle,
+            )));
         }
         let n = match tokio::time::timeout_at(deadline, socket.read_buf(&mut read_buf)).await {
             Ok(n) => n?,

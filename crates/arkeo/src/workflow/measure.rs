@@ -19,6 +19,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::deadline::deadline;
+
 use crate::all_in_one::{RoutineInfo, RoutineState, TestStatus, main, routine};
 use crate::error::Rejection;
 use crate::{Client, Error, ErrorCode};
@@ -276,7 +278,7 @@ async fn run_opened(
     options: &WorkflowOptions,
     on_event: &mut impl FnMut(&WorkflowEvent),
 ) -> Result<Measurement, Error> {
-    let ready_by = Instant::now() + options.ready_timeout;
+    let ready_by = Instant::from_std(deadline(Instant::now().into_std(), options.ready_timeout));
     loop {
         let s = status(client).await?;
         match s.state {
@@ -304,7 +306,10 @@ async fn run_opened(
     client.request(&routine::start_measurement()).await?;
     on_event(&WorkflowEvent::MeasurementStarted);
 
-    let done_by = Instant::now() + options.measurement_timeout;
+    let done_by = Instant::from_std(deadline(
+        Instant::now().into_std(),
+        options.measurement_timeout,
+    ));
     let mut watch = MeasurementWatch::default();
     let last = loop {
         let s = status(client).await?;

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::deadline::deadline;
 use crate::error::UsageError;
 use crate::jv::JvData;
 use crate::multichannel::{
@@ -284,7 +285,7 @@ impl Tracker {
     pub fn poll(&mut self, now: Instant) -> TrackStep {
         if self.pending.is_some() {
             // The driver must report the request in flight first.
-            return TrackStep::Wait(now + self.options.poll_interval);
+            return TrackStep::Wait(deadline(now, self.options.poll_interval));
         }
         let channels = self.options.channels.clone();
         loop {
@@ -317,7 +318,7 @@ impl Tracker {
                     if now < self.next_poll {
                         return TrackStep::Wait(self.next_poll);
                     }
-                    self.next_poll = now + self.options.poll_interval;
+                    self.next_poll = deadline(now, self.options.poll_interval);
                     return self.send(
                         Pending::ReadyState,
                         multichannel::get_channel_state(&channels),
@@ -343,11 +344,11 @@ impl Tracker {
                         continue;
                     }
                     if now >= self.next_iv {
-                        self.next_iv = now + self.options.iv_interval;
+                        self.next_iv = deadline(now, self.options.iv_interval);
                         return self.send(Pending::Iv, multichannel::get_iv(&channels));
                     }
                     if now >= self.next_poll {
-                        self.next_poll = now + self.options.poll_interval;
+                        self.next_poll = deadline(now, self.options.poll_interval);
                         return self
                             .send(Pending::State, multichannel::get_channel_state(&channels));
                     }
@@ -412,7 +413,7 @@ impl Tracker {
 
     fn start_tracking(&mut self, now: Instant) {
         self.phase = Phase::Track;
-        self.until = self.options.duration.map(|d| now + d);
+        self.until = self.options.duration.map(|d| deadline(now, d));
         self.next_poll = now;
         self.next_iv = now;
     }
@@ -456,7 +457,7 @@ impl Tracker {
                 self.events
                     .push_back(TrackEvent::SettingsApplied { settings });
                 self.phase = Phase::WaitReady {
-                    deadline: now + self.options.ready_timeout,
+                    deadline: deadline(now, self.options.ready_timeout),
                 };
                 self.next_poll = now;
             }
