@@ -8,7 +8,7 @@
 //!
 //! No frame of either JSON protocol can start like one of these: its prefix would announce
 //! at least 5,376 bytes whose payload starts with `{`, never with the rest of a signature.
-//! Every signature is at most five bytes, fewer than such a frame needs anyway, so waiting
+//! Every signature is at most eight bytes, fewer than such a frame needs anyway, so waiting
 //! for a whole signature never delays a real frame.
 
 use std::fmt;
