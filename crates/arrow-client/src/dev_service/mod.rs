@@ -27,6 +27,7 @@ use uuid::Uuid;
 use crate::Error;
 
 mod certificates;
+pub mod flood;
 pub use certificates::DevCertificates;
 
 /// The TLS layer reads a client's TCP stream through a buffer this large: rustls asks for

@@ -6,6 +6,7 @@ mod dev_camera;
 mod discovery;
 mod end_to_end;
 mod golden;
+mod hostile;
 mod malicious;
 mod resolution;
 mod support;

@@ -1,0 +1,111 @@
+//! Hostile services over real TLS ([`FloodService`]): floods of unknown control types,
+//! refused CONNECTs, DATA for unknown sessions, CONNECT/HUP churn beyond the session
+//! limit. After each the tunnel still works (the flood service's own check: an echo
+//! through a session), nothing panicked, and what could grow stayed bounded: the event
+//! queue, the events reported per flood, the sockets open at once.
+
+use arrow_client::client::{ClientEvent, event_queue};
+use arrow_client::dev_service::flood::{FloodKind, FloodPlan, FloodService};
+
+use crate::support::*;
+
+/// Messages in each flood: enough to overflow every per-message budget, quick to send.
+const FLOOD: u64 = 5_000;
+
+fn plan(kind: FloodKind) -> FloodPlan {
+    FloodPlan {
+        messages: FLOOD,
+        ..FloodPlan::new(kind)
+    }
+}
+
+#[tokio::test]
+async fn a_user_who_never_reads_costs_the_queue_and_learns_how_many_events_were_dropped() {
+    let certs = certs();
+    let (echo, _echo) = echo_server().await;
+    let mut flood = FloodService::bind(
+        certs.server_config().unwrap(),
+        plan(FloodKind::RefusedConnect),
+    )
+    .await
+    .unwrap();
+    let (tx, mut rx) = event_queue(4);
+    let queue = tx.clone();
+    let client =
+        arrow_client::client::Client::spawn(client_config(flood.local_addr(), &certs, &[echo]), tx)
+            .unwrap();
+    // Nobody reads the events during the flood.
+    let report = tokio::time::timeout(WAIT, flood.next_report())
+        .await
+        .expect("the flood ends")
+        .expect("a report");
+    assert_eq!(report.sent, FLOOD);
+    assert!(report.echoed, "the tunnel works after the flood");
+    assert!(
+        queue.queued() <= 4,
+        "the queue never holds more than its capacity"
+    );
+    assert!(queue.dropped() > 0, "a full queue drops");
+    // The reader comes back: what is queued, then one report of the drops before the next
+    // event.
+    while rx.try_recv().is_ok() {}
+    let dropped_so_far = queue.dropped();
+    client.shutdown();
+    let report = wait_for(&mut rx, |e| matches!(e, ClientEvent::EventsDropped { .. })).await;
+    let ClientEvent::EventsDropped { count } = report else {
+        unreachable!()
+    };
+    assert!(
+        (1..=queue.dropped()).contains(&count) && count >= dropped_so_far.min(1),
+        "{count} of {dropped_so_far}"
+    );
+    wait_for(&mut rx, |e| *e == ClientEvent::Stopped).await;
+    tokio::time::timeout(WAIT, client.join())
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+/// Each refused or unsupported message is either reported or counted in a summary:
+/// nothing is lost, and a flood costs a few events a second, not one per message.
+#[tokio::test]
+async fn floods_of_refusals_are_summarised_and_the_tunnel_keeps_working() {
+    let cases = [
+        (FloodKind::UnknownControl, "unsupported"),
+        (FloodKind::RefusedConnect, "session_refused"),
+        (FloodKind::UnknownSessionData, "session_refused"),
+    ];
+    for (kind, of) in cases {
+        let certs = certs();
+        let (echo, _echo) = echo_server().await;
+        let mut flood = FloodService::bind(certs.server_config().unwrap(), plan(kind))
+            .await
+            .unwrap();
+        let mut client = start_client(client_config(flood.local_addr(), &certs, &[echo]));
+        let report = tokio::time::timeout(WAIT, flood.next_report())
+            .await
+            .expect("the flood ends")
+            .expect("a report");
+        assert_eq!(report.sent, FLOOD, "{kind:?}");
+        assert!(report.echoed, "{kind:?}: the tunnel works after the flood");
+        // Every message is accounted for, in events or summaries.
+        let (mut reported, mut summarised) = (0u64, 0u64);
+        while reported + summarised < FLOOD {
+            match wait_for(&mut client.events, |_| true).await {
+                ClientEvent::SessionRefused { .. } if of == "session_refused" => reported += 1,
+                ClientEvent::Unsupported { .. } if of == "unsupported" => reported += 1,
+                ClientEvent::EventsSuppressed { of: o, count } if o == of => summarised += count,
+                ClientEvent::Disconnected { reason, .. } => {
+                    panic!("{kind:?}: the client was disconnected: {reason}")
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(reported + summarised, FLOOD, "{kind:?}");
+        assert!(
+            reported < FLOOD,
+            "{kind:?}: a flood is summarised, not reported message by message"
+        );
+        flood.stop().await;
+    }
+}
