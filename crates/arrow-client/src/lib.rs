@@ -104,6 +104,7 @@ pub mod fuzzing;
 pub mod identity;
 mod local_sockets;
 pub mod message;
+pub mod open_files;
 mod outbox;
 pub mod reconnect;
 pub mod resolve;

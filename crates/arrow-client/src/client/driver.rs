@@ -231,6 +231,7 @@ where
                 LocalEvent::Closed { clean } => {
                     self.conn.handle_local_closed(Instant::now(), handle, clean);
                 }
+                LocalEvent::Released => self.conn.handle_local_released(handle),
             }
         }
         any

@@ -113,6 +113,32 @@ impl ClientHandle {
     }
 }
 
+/// Lowers the session limit when it and a reserve of descriptors do not fit in the
+/// open-file limit, and says so: reconnecting must never fail for want of a descriptor.
+fn fit_open_files(config: &mut ClientConfig, events: &EventSender) {
+    let requested = config.connection.max_sessions;
+    let Some(open_files) = crate::open_files::soft_limit() else {
+        return;
+    };
+    let allowed = crate::open_files::session_limit(requested, Some(open_files));
+    if allowed < requested {
+        tracing::warn!(
+            requested,
+            allowed,
+            open_files,
+            "the session limit is lowered to fit the open-file limit (RLIMIT_NOFILE) with {} \
+             descriptors kept for reconnecting; raise `ulimit -n` for more sessions",
+            crate::open_files::FD_RESERVE
+        );
+        events.send(ClientEvent::SessionLimitLowered {
+            requested,
+            allowed,
+            open_files,
+        });
+        config.connection.max_sessions = allowed;
+    }
+}
+
 /// A client running on its own task.
 #[derive(Debug)]
 pub struct Client {
@@ -135,6 +161,7 @@ impl Client {
     /// in events and the status file.
     pub fn spawn(mut config: ClientConfig, events: EventSender) -> Result<Self, Error> {
         config.connection.discovery = config.discovery.is_some();
+        fit_open_files(&mut config, &events);
         let lock = match &config.state_dir {
             Some(dir) => Some(StateLock::acquire(dir)?),
             None => None,

@@ -51,8 +51,11 @@ use crate::Error;
 
 /// What the check after the flood sends through a session, and expects back.
 pub const PROBE: &[u8] = b"arrow flood probe: still serving?";
-/// The session id of that check (the largest 24-bit id, never used by a flood).
+/// The session id of that check (the largest 24-bit id, never used by a flood); a retry
+/// of the check uses the id below the last.
 pub const PROBE_SESSION: u32 = 0xFF_FFFF;
+/// Tries of the check (a client still closing the flood's sessions may refuse it).
+const PROBE_ATTEMPTS: u32 = 32;
 /// A service id no client announces (a flood of CONNECTs for it is refused).
 const UNKNOWN_SVC: u16 = 0xFFFE;
 /// A control type the protocol does not define.
@@ -98,6 +101,14 @@ impl FloodKind {
             FloodKind::ConnectHupChurn => "connect_hup_churn",
         }
     }
+}
+
+/// What the client did with a try of the check.
+enum Probe {
+    /// The probe came back on this session.
+    Echoed(u32),
+    /// The client hung this session up.
+    Refused(u32),
 }
 
 /// What each client connection gets.
@@ -297,12 +308,11 @@ where
     // The client's side is read all along (a service that stops reading is a different
     // test): ACKs and HUPs are counted, PINGs answered, the check's echo noticed.
     let (pings_tx, mut pings) = mpsc::channel::<u16>(16);
-    let (echo_tx, echo) = tokio::sync::oneshot::channel::<()>();
+    let (probe_tx, mut probes) = mpsc::channel::<Probe>(16);
     let answers = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
     let seen = answers.clone();
     let read_side = async move {
-        let mut echo_tx = Some(echo_tx);
-        let mut echoed = Vec::new();
+        let mut echoed = (0u32, Vec::new());
         loop {
             loop {
                 match codec.decode(&mut input) {
@@ -310,20 +320,28 @@ where
                         ControlBody::Ack(_) => {
                             seen.0.fetch_add(1, Ordering::Relaxed);
                         }
-                        ControlBody::Hup(_) => {
+                        ControlBody::Hup(hup) => {
                             seen.1.fetch_add(1, Ordering::Relaxed);
+                            if hup.session_id >= PROBE_SESSION - PROBE_ATTEMPTS {
+                                let _ = probe_tx.try_send(Probe::Refused(hup.session_id));
+                            }
                         }
                         ControlBody::Ping => {
                             let _ = pings_tx.try_send(c.msg_id);
                         }
                         _ => {}
                     },
-                    Ok(Some(Message::Data(d))) if d.session_id == PROBE_SESSION => {
-                        echoed.extend_from_slice(&d.body);
-                        if echoed.len() >= PROBE.len()
-                            && let Some(tx) = echo_tx.take()
-                        {
-                            let _ = tx.send(());
+                    Ok(Some(Message::Data(d)))
+                        if d.session_id >= PROBE_SESSION - PROBE_ATTEMPTS =>
+                    {
+                        if echoed.0 != d.session_id {
+                            echoed = (d.session_id, Vec::new());
+                        }
+                        if echoed.1.len() < PROBE.len() {
+                            echoed.1.extend_from_slice(&d.body);
+                            if echoed.1.len() >= PROBE.len() {
+                                let _ = probe_tx.try_send(Probe::Echoed(d.session_id));
+                            }
                         }
                     }
                     Ok(Some(_)) => {}
@@ -342,47 +360,63 @@ where
     };
     let write_side = async move {
         let sent = send_flood(&mut writer, plan, svc, counters).await;
-        // The check: a session to the client's first service, the probe through it.
+        // The check: a session to the client's first service, the probe through it. A
+        // client still closing the flood's sessions may refuse it (its session limit
+        // counts them): then again, after a pause, on a new session id.
+        let deadline = tokio::time::Instant::now() + CLIENT_WAIT;
         let mut out = BytesMut::new();
-        let mut msg_id = 1u16;
-        encode(
-            &ControlMessage {
-                msg_id,
-                body: ControlBody::Connect(Connect {
-                    svc_id: svc,
-                    session_id: PROBE_SESSION,
-                }),
-            },
-            &mut out,
-        );
-        let data = Message::Data(DataMessage::new(
-            svc,
-            PROBE_SESSION,
-            Bytes::from_static(PROBE),
-        ));
-        let _ = data.encode(&mut out);
-        let written = writer.write_all(&out).await.is_ok();
-        let echoed = written
-            && tokio::time::timeout(CLIENT_WAIT, echo)
-                .await
-                .is_ok_and(|r| r.is_ok());
-        if echoed {
-            counters.echoes.fetch_add(1, Ordering::Relaxed);
+        let mut echoed = None;
+        'attempts: for attempt in 0..PROBE_ATTEMPTS {
+            let session = PROBE_SESSION - attempt;
+            out.clear();
+            encode(
+                &ControlMessage {
+                    msg_id: attempt as u16 + 1,
+                    body: ControlBody::Connect(Connect {
+                        svc_id: svc,
+                        session_id: session,
+                    }),
+                },
+                &mut out,
+            );
+            let data = Message::Data(DataMessage::new(svc, session, Bytes::from_static(PROBE)));
+            let _ = data.encode(&mut out);
+            if writer.write_all(&out).await.is_err() {
+                break;
+            }
+            loop {
+                match tokio::time::timeout_at(deadline, probes.recv()).await {
+                    Ok(Some(Probe::Echoed(s))) if s == session => {
+                        echoed = Some(session);
+                        break 'attempts;
+                    }
+                    Ok(Some(Probe::Refused(s))) if s == session => break,
+                    Ok(Some(_)) => {}
+                    Ok(None) | Err(_) => break 'attempts,
+                }
+            }
+            let pause = Duration::from_millis(10) * 2u32.pow(attempt.min(6));
+            if tokio::time::Instant::now() + pause >= deadline {
+                break;
+            }
+            tokio::time::sleep(pause).await;
         }
-        out.clear();
-        msg_id = msg_id.wrapping_add(1);
-        encode(
-            &ControlMessage {
-                msg_id,
-                body: ControlBody::Hup(Hup {
-                    session_id: PROBE_SESSION,
-                    error: ErrorCode::NoError,
-                }),
-            },
-            &mut out,
-        );
-        let _ = writer.write_all(&out).await;
-        (sent, echoed, writer)
+        if let Some(session) = echoed {
+            counters.echoes.fetch_add(1, Ordering::Relaxed);
+            out.clear();
+            encode(
+                &ControlMessage {
+                    msg_id: 0xFFFF,
+                    body: ControlBody::Hup(Hup {
+                        session_id: session,
+                        error: ErrorCode::NoError,
+                    }),
+                },
+                &mut out,
+            );
+            let _ = writer.write_all(&out).await;
+        }
+        (sent, echoed.is_some(), writer)
     };
     tokio::pin!(read_side);
     let (sent, echoed, mut writer) = tokio::select! {
@@ -423,8 +457,8 @@ where
         let batch = BATCH.min(plan.messages - sent);
         for i in sent..sent + batch {
             let msg_id = (i % 0xFFFF) as u16 + 1;
-            // Session ids cycle through 1..=0xFF_FFFE, never the check's.
-            let session = (i % 0xFF_FFFE) as u32 + 1;
+            // Session ids cycle below the check's.
+            let session = (i % u64::from(PROBE_SESSION - PROBE_ATTEMPTS)) as u32 + 1;
             let message = match plan.kind {
                 FloodKind::UnknownControl => Message::Control(ControlMessage {
                     msg_id,

@@ -485,6 +485,7 @@ impl ClientConn<'_> {
                     let reason = if clean { "user_closed" } else { "user_failed" };
                     self.close_session(session, reason, Some(code.code()));
                 }
+                LocalEvent::Released => {}
             }
         }
     }

@@ -109,3 +109,87 @@ async fn floods_of_refusals_are_summarised_and_the_tunnel_keeps_working() {
         flood.stop().await;
     }
 }
+
+/// An echo server that counts the connections open at once, and the most there ever were.
+async fn counting_echo_server() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    Guard<()>,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let live = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let seen = peak.clone();
+    let task = tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((mut socket, _)) = accepted else { break };
+                    let now = live.fetch_add(1, Ordering::SeqCst) + 1;
+                    seen.fetch_max(now, Ordering::SeqCst);
+                    let live = live.clone();
+                    connections.spawn(async move {
+                        let (mut r, mut w) = socket.split();
+                        let _ = tokio::io::copy(&mut r, &mut w).await;
+                        let _ = w.shutdown().await;
+                        drop(socket);
+                        live.fetch_sub(1, Ordering::SeqCst);
+                    });
+                }
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+    });
+    (addr, peak, Guard(task))
+}
+
+/// CONNECT/HUP churn far beyond the limit: the local service never sees more connections
+/// at once than the limit (sessions connecting and closing count too), and the tunnel
+/// still works after.
+#[tokio::test]
+async fn connect_hup_churn_never_holds_more_sockets_than_the_session_limit() {
+    const LIMIT: usize = 8;
+    let certs = certs();
+    let (echo, peak, _echo) = counting_echo_server().await;
+    let mut flood = FloodService::bind(
+        certs.server_config().unwrap(),
+        FloodPlan {
+            messages: 2_000,
+            burst: 32,
+            ..FloodPlan::new(FloodKind::ConnectHupChurn)
+        },
+    )
+    .await
+    .unwrap();
+    let mut config = client_config(flood.local_addr(), &certs, &[echo]);
+    config.connection.max_sessions = LIMIT;
+    let mut client = start_client(config);
+    let report = tokio::time::timeout(WAIT, flood.next_report())
+        .await
+        .expect("the flood ends")
+        .expect("a report");
+    assert_eq!(report.sent, 2_000);
+    assert!(report.echoed, "the tunnel works after the churn");
+    let peak = peak.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (1..=LIMIT).contains(&peak),
+        "{peak} local connections at once, limit {LIMIT}"
+    );
+    // Over the limit means refused with the protocol's answer, and said so.
+    wait_for(&mut client.events, |e| {
+        matches!(
+            e,
+            ClientEvent::SessionRefused {
+                reason: "too many sessions",
+                ..
+            }
+        )
+    })
+    .await;
+    flood.stop().await;
+}

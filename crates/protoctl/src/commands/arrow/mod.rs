@@ -41,8 +41,9 @@ pub(crate) enum ArrowCommand {
     /// service_unresolved, connecting, connected,
     /// registered, disconnected, retrying, not_paired, redirect_ignored, session_opened,
     /// session_closed, session_refused, unsupported, reloaded, reload_failed,
-    /// table_replaced, table_sent, stopping, stopped.
-    Run(run::RunArgs),
+    /// table_replaced, table_sent, events_dropped, events_suppressed,
+    /// session_limit_lowered, stopping, stopped.
+    Run(Box<run::RunArgs>),
     /// Scan for cameras once, as the client's discovery does: a TCP sweep of the candidate
     /// ports, the neighbour table for MACs, ICMP echo where allowed, ONVIF WS-Discovery,
     /// then RTSP and MJPEG probing over path lists. Needs no privileges.
@@ -84,7 +85,7 @@ pub(crate) async fn run(cmd: ArrowCommand, out: &mut Output) -> Result<(), CliEr
     match cmd {
         ArrowCommand::Decode(args) => decode::run(args, out),
         ArrowCommand::Encode(args) => encode::run(args, out),
-        ArrowCommand::Run(args) => run::run(args, out).await,
+        ArrowCommand::Run(args) => run::run(*args, out).await,
         ArrowCommand::Scan(args) => scan::run(args, out).await,
         ArrowCommand::Serve(args) => serve::run(args, out).await,
         ArrowCommand::Camera(args) => camera::run(args, out).await,

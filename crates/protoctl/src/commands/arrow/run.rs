@@ -84,6 +84,11 @@ pub(crate) struct RunArgs {
     /// Session window in bytes, both directions (1..=65536) [default: 65536].
     #[arg(long, value_name = "BYTES", value_parser = window)]
     window: Option<u32>,
+    /// Local connections at once (sessions open, connecting or still closing), 1..=16384; a
+    /// CONNECT over it is refused with HUP 3. Lowered at start to fit the open-file limit
+    /// with descriptors to spare [default: 256].
+    #[arg(long, value_name = "N", value_parser = max_sessions)]
+    max_sessions: Option<usize>,
     /// Gateway mode: allow services on other hosts than this one (REGISTER flag 0x1).
     /// Without it, sessions to non-loopback addresses are refused.
     #[arg(long)]
@@ -134,6 +139,7 @@ impl RunArgs {
             mac: self.mac,
             window: self.window,
             gateway: self.gateway.then_some(true),
+            max_sessions: self.max_sessions,
             ping_interval: self.ping_interval,
             ping_timeout: self.ping_timeout,
             reconnect_min: self.reconnect_min,
@@ -162,6 +168,14 @@ fn window(text: &str) -> Result<u32, String> {
         .parse()
         .map_err(|_| format!("{text:?} is not a whole number of bytes"))?;
     ConnectionConfig::checked_capacity(bytes)
+}
+
+/// `--max-sessions`: the library's range.
+fn max_sessions(text: &str) -> Result<usize, String> {
+    let n: i64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of sessions"))?;
+    ConnectionConfig::checked_max_sessions(n)
 }
 
 /// `--tcp`, `--http`, `--rtsp`, `--mjpeg`: a [`ServiceSpec`] from the start. A mistake is
@@ -466,6 +480,7 @@ mod tests {
                 humantime::format_duration(defaults.reconnect_max())
             ),
             format!("[default: {}]", defaults.window()),
+            format!("[default: {}]", defaults.max_sessions()),
             format!("(1..={})", ConnectionConfig::MAX_CAPACITY),
         ] {
             assert!(help.contains(&want), "--help lacks {want}");
@@ -508,7 +523,7 @@ mod tests {
 
     #[test]
     fn a_bad_flag_value_names_the_flag_and_never_the_password() {
-        let cases: [(&[&str], &str); 5] = [
+        let cases: [(&[&str], &str); 8] = [
             (
                 &["--tcp", "nohost"],
                 "--tcp <HOST:PORT>: tcp service \"nohost\": expected HOST:PORT",
@@ -519,6 +534,12 @@ mod tests {
             ),
             (&["--window", "0"], "must be 1..=65536 bytes, not 0"),
             (&["--window", "65537"], "not 65537"),
+            (&["--max-sessions", "0"], "must be 1..=16384, not 0"),
+            (&["--max-sessions", "1000000"], "not 1000000"),
+            (
+                &["--max-sessions", "lots"],
+                "not a whole number of sessions",
+            ),
             (&["--ping-interval", "500000000000years"], "up to 1 day"),
         ];
         for (flags, want) in cases {
