@@ -112,6 +112,7 @@ pub mod service_table;
 pub mod settings;
 pub mod state_lock;
 pub mod status;
+mod status_coalescer;
 mod status_file;
 pub mod tls;
 pub mod wire;
