@@ -220,6 +220,36 @@ fn arrow_run_bad_configuration_exits_2() {
     }
 }
 
+/// A reused key file that group or others can read is refused (exit 2), naming the file,
+/// its mode and the fix; never put back into service.
+#[cfg(unix)]
+#[test]
+fn arrow_serve_refuses_a_self_signed_key_readable_by_others_exits_2() {
+    use std::os::unix::fs::PermissionsExt;
+    for file in ["server.key", "ca.key"] {
+        let dir = tempfile::tempdir().unwrap();
+        drop(dev_service(dir.path(), &[]));
+        let certs = dir.path().join("certs");
+        let key = certs.join(file);
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = crate::support::bounded(
+            protoctl()
+                .args(["arrow", "serve", "--bind", "127.0.0.1:0", "--self-signed"])
+                .arg(&certs),
+            None,
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+        for want in [
+            key.display().to_string(),
+            "mode 0644".to_string(),
+            format!("chmod 600 {}", key.display()),
+        ] {
+            assert!(err.contains(&want), "{file}: {err} lacks {want}");
+        }
+    }
+}
+
 #[test]
 fn arrow_serve_needs_a_certificate_exits_2() {
     let dir = tempfile::tempdir().unwrap();
