@@ -312,25 +312,8 @@ fn print(out: &mut Output, event: &RunEvent) -> Result<(), CliError> {
     if out.is_json() {
         out.json_line(event)
     } else {
-        out.text_line(escape_controls(&event.to_string()))
+        out.text_line(super::escape_controls(&event.to_string()))
     }
-}
-
-/// `text` with control characters escaped as `char::escape_debug` does (`\n`, `\u{1b}`);
-/// everything else, any Unicode included, as it is.
-fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut escaped = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
-            escaped.extend(c.escape_debug());
-        } else {
-            escaped.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(escaped)
 }
 
 pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError> {
@@ -568,14 +551,14 @@ mod tests {
             ("tab\there\u{7f}", "tab\\there\\u{7f}"),
         ];
         for (text, want) in cases {
-            assert_eq!(escape_controls(text), want, "{text:?}");
+            assert_eq!(super::super::escape_controls(text), want, "{text:?}");
         }
         let line = RunEvent::Client(ClientEvent::Disconnected {
             reason: "redirected to a\x1b]0;owned\x07b".into(),
             disconnect: None,
         });
         assert_eq!(
-            escape_controls(&line.to_string()),
+            super::super::escape_controls(&line.to_string()),
             "disconnected: redirected to a\\u{1b}]0;owned\\u{7}b"
         );
     }
