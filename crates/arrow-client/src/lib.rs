@@ -90,6 +90,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "dev-service")]
+mod accept_backoff;
 pub mod client;
 pub mod connection;
 #[cfg(feature = "dev-service")]

@@ -247,14 +247,10 @@ async fn accept_loop(
     reports: mpsc::Sender<FloodReport>,
 ) {
     let mut clients = JoinSet::new();
+    let mut backoff = crate::accept_backoff::AcceptBackoff::default();
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((tcp, _)) = accepted else {
-                    // Out of descriptors or similar: a short pause instead of a spin.
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                };
+            (tcp, _) = crate::accept_backoff::accept(&listener, &mut backoff, "the flood service") => {
                 let (acceptor, plan, counters, reports) =
                     (acceptor.clone(), plan.clone(), counters.clone(), reports.clone());
                 clients.spawn(async move {

@@ -25,6 +25,7 @@ use tokio_util::codec::Decoder;
 use uuid::Uuid;
 
 use crate::Error;
+use crate::accept_backoff::{AcceptBackoff, accept};
 
 mod certificates;
 pub mod flood;
@@ -51,6 +52,16 @@ pub struct ServiceConfig {
     pub ping_interval: Duration,
     /// How long a PING may go unanswered.
     pub ping_timeout: Duration,
+    /// Client connections at once (handshaking or registered); one more is closed at once.
+    pub max_clients: usize,
+    /// Services one client may register (REGISTER or UPDATE), each a listening port; a
+    /// client announcing more is disconnected.
+    pub max_services: usize,
+    /// Bytes waiting for a client to read them; a client that lets more pile up does not
+    /// read and is disconnected.
+    pub max_outbox: usize,
+    /// How long a new connection may take to finish TLS and send REGISTER.
+    pub handshake_timeout: Duration,
 }
 
 impl std::fmt::Debug for ServiceConfig {
@@ -58,12 +69,26 @@ impl std::fmt::Debug for ServiceConfig {
         f.debug_struct("ServiceConfig")
             .field("allow", &self.allow)
             .field("expose_ip", &self.expose_ip)
+            .field("max_clients", &self.max_clients)
+            .field("max_services", &self.max_services)
+            .field("max_outbox", &self.max_outbox)
+            .field("handshake_timeout", &self.handshake_timeout)
             .finish_non_exhaustive()
     }
 }
 
 impl ServiceConfig {
-    /// Defaults: anyone may register, services exposed on 127.0.0.1, PING every 30 s.
+    /// The default of [`max_clients`](Self::max_clients).
+    pub const DEFAULT_MAX_CLIENTS: usize = 64;
+    /// The default of [`max_services`](Self::max_services).
+    pub const DEFAULT_MAX_SERVICES: usize = 64;
+    /// The default of [`max_outbox`](Self::max_outbox): 16 MiB.
+    pub const DEFAULT_MAX_OUTBOX: usize = 16 * 1024 * 1024;
+    /// The default of [`handshake_timeout`](Self::handshake_timeout).
+    pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Defaults: anyone may register, services exposed on 127.0.0.1, PING every 30 s, 64
+    /// clients of 64 services each, 16 MiB unread per client, 10 s for TLS and REGISTER.
     pub fn new(tls: Arc<rustls::ServerConfig>) -> Self {
         ServiceConfig {
             tls,
@@ -71,6 +96,10 @@ impl ServiceConfig {
             expose_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             ping_interval: Duration::from_secs(30),
             ping_timeout: Duration::from_secs(20),
+            max_clients: Self::DEFAULT_MAX_CLIENTS,
+            max_services: Self::DEFAULT_MAX_SERVICES,
+            max_outbox: Self::DEFAULT_MAX_OUTBOX,
+            handshake_timeout: Self::DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
 }
@@ -321,10 +350,25 @@ async fn accept_loop(
     let mut next_client = 1u64;
     let mut clients = tokio::task::JoinSet::new();
     let client_stop = stop.clone();
+    let mut backoff = AcceptBackoff::default();
+    let mut turned_away = false;
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((tcp, peer)) = accepted else { continue };
+            (tcp, peer) = accept(&listener, &mut backoff, "the development service") => {
+                if clients.len() >= config.max_clients {
+                    // Closed at once; logged once per run of refusals.
+                    drop(tcp);
+                    if !turned_away {
+                        tracing::warn!(
+                            %peer,
+                            max_clients = config.max_clients,
+                            "too many client connections: new ones are closed until one ends"
+                        );
+                    }
+                    turned_away = true;
+                    continue;
+                }
+                turned_away = false;
                 let _ = tcp.set_nodelay(true);
                 let client = next_client;
                 next_client += 1;
@@ -592,8 +636,11 @@ async fn serve_client(
         mut stop,
         mut requests,
     } = steering;
-    let tls = tokio::time::timeout(
-        Duration::from_secs(20),
+    // TLS and REGISTER within one timeout: a connection that never finishes either holds
+    // a client slot no longer than that.
+    let handshake_deadline = tokio::time::Instant::now() + config.handshake_timeout;
+    let tls = tokio::time::timeout_at(
+        handshake_deadline,
         acceptor.accept(tokio::io::BufReader::with_capacity(TLS_READ_BUFFER, tcp)),
     )
     .await
@@ -602,8 +649,8 @@ async fn serve_client(
     let (mut reader, writer) = tokio::io::split(tls);
     let mut codec = ArrowCodec::new().with_max_body(256 * 1024);
     let mut input = BytesMut::with_capacity(16 * 1024);
-    let (msg_id, register) = tokio::time::timeout(
-        Duration::from_secs(20),
+    let (msg_id, register) = tokio::time::timeout_at(
+        handshake_deadline,
         read_register(&mut reader, &mut codec, &mut input),
     )
     .await
@@ -647,6 +694,7 @@ async fn serve_client(
     let (user_tx, mut user_rx) = mpsc::unbounded_channel::<(u16, TcpStream, SocketAddr)>();
     let mut ports = ExposedPorts {
         client,
+        max_services: config.max_services,
         expose_ip: config.expose_ip,
         events,
         user_tx,
@@ -682,6 +730,13 @@ async fn serve_client(
             && let Err(e) = ports.apply(&services).await
         {
             break Err(e);
+        }
+        if conn.out.len() > config.max_outbox {
+            break Err(format!(
+                "the client does not read: {} bytes queued for it, more than {}",
+                conn.out.len(),
+                config.max_outbox
+            ));
         }
         let deadline = ping_deadline;
         tokio::select! {
@@ -731,6 +786,8 @@ async fn serve_client(
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => requests_open = false,
             },
+            // Listener tasks that ended (a port closed by an UPDATE) are reaped.
+            Some(_) = ports.listeners.join_next(), if !ports.listeners.is_empty() => {}
             _ = stop.wait_for(|s| *s) => break Ok(()),
         }
     };
@@ -745,6 +802,8 @@ async fn serve_client(
 /// The local ports exposing one client's services: one listener task per service id.
 struct ExposedPorts<'a> {
     client: u64,
+    /// Services a client may register.
+    max_services: usize,
     expose_ip: IpAddr,
     events: &'a mpsc::UnboundedSender<ServiceEvent>,
     /// Accepted users go here, tagged with the service id.
@@ -759,6 +818,13 @@ impl ExposedPorts<'_> {
     /// listener for each new service id, none for a service id left out. Sessions already
     /// open are not touched.
     async fn apply(&mut self, services: &[arrow_codec::Service]) -> Result<(), String> {
+        if services.len() > self.max_services {
+            return Err(format!(
+                "the client announced {} services, more than the {} allowed",
+                services.len(),
+                self.max_services
+            ));
+        }
         let wanted: HashSet<u16> = services.iter().map(|s| s.svc_id).collect();
         let mut gone: Vec<u16> = self
             .open
@@ -808,7 +874,9 @@ impl ExposedPorts<'_> {
         let tx = self.user_tx.clone();
         let svc_id = service.svc_id;
         let task = self.listeners.spawn(async move {
-            while let Ok((user, peer)) = listener.accept().await {
+            let mut backoff = AcceptBackoff::default();
+            loop {
+                let (user, peer) = accept(&listener, &mut backoff, "an exposed port").await;
                 if tx.send((svc_id, user, peer)).is_err() {
                     break;
                 }

@@ -3,6 +3,7 @@
 
 mod corpus;
 mod dev_camera;
+mod dev_service_limits;
 mod discovery;
 mod end_to_end;
 mod golden;
