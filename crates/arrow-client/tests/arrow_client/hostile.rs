@@ -193,3 +193,107 @@ async fn connect_hup_churn_never_holds_more_sockets_than_the_session_limit() {
     .await;
     flood.stop().await;
 }
+
+/// A local service that accepts and never reads: the service pushes as fast as the window
+/// allows, the client acknowledges only what the local socket took, so the push stops
+/// (the client holds at most one window for the session) and the connection serves on.
+#[tokio::test]
+async fn a_local_service_that_never_reads_stops_the_upstream_and_the_tunnel_serves_on() {
+    use arrow_codec::{ControlBody, ControlMessage, DataMessage, ErrorCode, Message};
+    use bytes::{Bytes, BytesMut};
+    const WINDOW: u64 = 65_536;
+    const CHUNK: usize = 16 * 1024;
+    // A sink: accepts, never reads, keeps the socket open.
+    let sink = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sink_addr = sink.local_addr().unwrap();
+    let _sink = Guard(tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = sink.accept().await {
+            held.push(socket);
+        }
+    }));
+    let (echo, _echo) = echo_server().await;
+    let certs = certs();
+    let scripted = crate::malicious::Scripted::new(&certs).await;
+    let _client = start_client(client_config(scripted.addr(), &certs, &[sink_addr, echo]));
+    let (mut peer, register) = scripted.accept_register().await;
+    peer.send(&ControlMessage::ack(0, ErrorCode::NoError)).await;
+    let svc_of = |addr: std::net::SocketAddr| {
+        register
+            .services
+            .iter()
+            .find(|s| s.port == addr.port())
+            .expect("announced")
+            .svc_id
+    };
+    let (sink_svc, echo_svc) = (svc_of(sink_addr), svc_of(echo));
+    peer.send(&ControlMessage::connect(1, sink_svc, 7)).await;
+    // Push within the window; after each window, a PING round trip shows whether any
+    // DATA_ACK came: none means the client stopped acknowledging (the sink is full).
+    let (mut sent, mut acked) = (0u64, 0u64);
+    let chunk = Bytes::from(vec![0x5a; CHUNK]);
+    let mut stalled = false;
+    for round in 0..2_000u16 {
+        let mut out = BytesMut::new();
+        while sent + CHUNK as u64 <= acked + WINDOW {
+            Message::Data(DataMessage::new(sink_svc, 7, chunk.clone()))
+                .encode(&mut out)
+                .unwrap();
+            sent += CHUNK as u64;
+        }
+        peer.raw(&out).await;
+        let ping = 10_000 + round;
+        peer.send(&ControlMessage::ping(ping)).await;
+        let before = acked;
+        loop {
+            match peer.recv().await.expect("the client stays connected") {
+                Message::Control(ControlMessage {
+                    body: ControlBody::DataAck(ack),
+                    ..
+                }) if ack.session_id == 7 => acked += u64::from(ack.length),
+                Message::Control(c) if c == ControlMessage::ack(ping, ErrorCode::NoError) => break,
+                Message::Control(ControlMessage {
+                    body: ControlBody::Hup(hup),
+                    ..
+                }) => panic!("the session ended: {hup:?}"),
+                _ => {}
+            }
+        }
+        if acked == before {
+            stalled = true;
+            break;
+        }
+    }
+    assert!(stalled, "the client kept acknowledging: {acked} bytes");
+    assert!(
+        acked <= sent && sent - acked <= WINDOW,
+        "{sent} sent, {acked} acked"
+    );
+    assert!(
+        acked < 64 * 1024 * 1024,
+        "the client acknowledged only what the local socket took: {acked}"
+    );
+    // The tunnel serves on: an echo through a second session.
+    peer.send(&ControlMessage::connect(2, echo_svc, 8)).await;
+    let mut out = BytesMut::new();
+    Message::Data(DataMessage::new(
+        echo_svc,
+        8,
+        Bytes::from_static(b"still here"),
+    ))
+    .encode(&mut out)
+    .unwrap();
+    peer.raw(&out).await;
+    let mut back = Vec::new();
+    while back.len() < 10 {
+        match peer.recv().await.expect("the client stays connected") {
+            Message::Data(d) if d.session_id == 8 => back.extend_from_slice(&d.body),
+            Message::Control(c) if c.body == ControlBody::Ping => {
+                peer.send(&ControlMessage::ack(c.msg_id, ErrorCode::NoError))
+                    .await;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(back, b"still here");
+}
