@@ -601,20 +601,100 @@ impl ClientConn<'_> {
     }
 }
 
+/// The client's first message, if whole in `input`: it must be REGISTER.
+fn decode_register(
+    codec: &mut ArrowCodec,
+    input: &mut BytesMut,
+) -> Result<Option<(u16, Register)>, String> {
+    match codec.decode(input) {
+        Ok(Some(Message::Control(ControlMessage {
+            msg_id,
+            body: ControlBody::Register(register),
+        }))) => Ok(Some((msg_id, register))),
+        Ok(Some(other)) => Err(format!("expected REGISTER, got {other:?}")),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Checks a client's service table (REGISTER's or an UPDATE's) against the limit; the
+/// error ends the client's connection.
+fn check_services(services: &[arrow_codec::Service], max_services: usize) -> Result<(), String> {
+    if services.len() > max_services {
+        return Err(format!(
+            "the client announced {} services, more than the {} allowed",
+            services.len(),
+            max_services
+        ));
+    }
+    Ok(())
+}
+
+/// Feeds `data`, as bytes from a client, to the service's handling of a client
+/// connection without any socket: the REGISTER check, then every message through the
+/// connection's rules (with no user connected), UPDATE tables through the service limit,
+/// the outbox limit. Bytes come 16 at a time; the outbox is taken as written after each.
+/// For [`crate::fuzzing::dev_service_client_bytes`].
+pub(crate) fn client_bytes_without_io(data: &[u8]) {
+    let (events, mut seen) = mpsc::unbounded_channel();
+    let mut codec = ArrowCodec::new().with_max_body(256 * 1024);
+    let mut input = BytesMut::new();
+    let mut chunks = data.chunks(16);
+    let capacity = loop {
+        let Some(chunk) = chunks.next() else { return };
+        input.extend_from_slice(chunk);
+        match decode_register(&mut codec, &mut input) {
+            Ok(Some((_, register))) => {
+                if check_services(&register.services, ServiceConfig::DEFAULT_MAX_SERVICES).is_err()
+                {
+                    return;
+                }
+                break u32::from(register.window_size) + 1;
+            }
+            Ok(None) => {}
+            Err(_) => return,
+        }
+    };
+    let mut conn = ClientConn {
+        client: 1,
+        capacity,
+        events: &events,
+        sessions: HashMap::new(),
+        next_session: 1,
+        next_msg_id: 0,
+        out: Outbox::new(),
+        users: LocalSockets::new(),
+        table_update: None,
+    };
+    let mut ping = None;
+    for chunk in std::iter::once(&[][..]).chain(chunks) {
+        input.extend_from_slice(chunk);
+        if let Some(Err(_)) = codec_drain(&mut codec, &mut input, &mut conn, &mut ping) {
+            return;
+        }
+        if let Some(services) = conn.table_update.take()
+            && check_services(&services, ServiceConfig::DEFAULT_MAX_SERVICES).is_err()
+        {
+            return;
+        }
+        assert!(
+            conn.out.len() <= ServiceConfig::DEFAULT_MAX_OUTBOX,
+            "answers to 16 bytes cannot fill the outbox"
+        );
+        let queued = conn.out.len();
+        conn.out.advance(queued);
+        while seen.try_recv().is_ok() {}
+    }
+}
+
 async fn read_register<R: tokio::io::AsyncRead + Unpin>(
     reader: &mut R,
     codec: &mut ArrowCodec,
     input: &mut BytesMut,
 ) -> Result<(u16, Register), String> {
     loop {
-        match codec.decode(input) {
-            Ok(Some(Message::Control(ControlMessage {
-                msg_id,
-                body: ControlBody::Register(register),
-            }))) => return Ok((msg_id, register)),
-            Ok(Some(other)) => return Err(format!("expected REGISTER, got {other:?}")),
-            Ok(None) => {}
-            Err(e) => return Err(e.to_string()),
+        if let Some(register) = decode_register(codec, input)? {
+            return Ok(register);
         }
         let n = reader.read_buf(input).await.map_err(|e| e.to_string())?;
         if n == 0 {
@@ -818,13 +898,7 @@ impl ExposedPorts<'_> {
     /// listener for each new service id, none for a service id left out. Sessions already
     /// open are not touched.
     async fn apply(&mut self, services: &[arrow_codec::Service]) -> Result<(), String> {
-        if services.len() > self.max_services {
-            return Err(format!(
-                "the client announced {} services, more than the {} allowed",
-                services.len(),
-                self.max_services
-            ));
-        }
+        check_services(services, self.max_services)?;
         let wanted: HashSet<u16> = services.iter().map(|s| s.svc_id).collect();
         let mut gone: Vec<u16> = self
             .open
