@@ -23,7 +23,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::control::Control;
 use super::event::ClientEvent;
 use super::event_queue::EventSender;
-use super::event_throttle::EventThrottle;
+use super::event_throttle::{EventThrottle, THROTTLE_WINDOW};
 use super::scanning::{ScanState, Scanner};
 use crate::connection::{Connection, Disconnect, Event, LocalCommand, SessionHandle, State};
 use crate::local_sockets::{LocalEvent, LocalSockets};
@@ -413,11 +413,13 @@ where
         }
     }
 
-    /// Closes every local connection (the core already told them to drain).
+    /// Closes every local connection (the core already told them to drain), and reports
+    /// the events a throttle still holds back.
     pub(crate) fn shutdown(&mut self) {
         self.conn.close();
         let _ = self.flush();
         self.locals.close_all();
+        self.report_suppressed(Instant::now() + THROTTLE_WINDOW);
     }
 }
 

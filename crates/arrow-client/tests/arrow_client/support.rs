@@ -140,7 +140,7 @@ pub(crate) fn client_config(
     config.services = tcp.iter().map(|a| tcp_service(*a)).collect();
     config.reconnect = ReconnectPolicy::new(Duration::ZERO, Duration::from_millis(100));
     config.connection = ConnectionConfig {
-        max_sessions: 20_000,
+        max_sessions: ConnectionConfig::MAX_SESSIONS,
         ..ConnectionConfig::default()
     };
     config
