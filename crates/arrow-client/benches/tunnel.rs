@@ -44,7 +44,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow_client::client::{Client, ClientConfig, ClientEvent};
+use arrow_client::client::{Client, ClientConfig};
 use arrow_client::connection::ConnectionConfig;
 use arrow_client::dev_service::DevCertificates;
 use arrow_client::dev_service::{DevService, ServiceConfig, ServiceEvent};
@@ -306,7 +306,8 @@ async fn setup() -> Setup {
         max_sessions: 20_000,
         ..ConnectionConfig::default()
     };
-    let (ctx, _cevents) = mpsc::unbounded_channel::<ClientEvent>();
+    let (ctx, _cevents) =
+        arrow_client::client::event_queue(arrow_client::client::DEFAULT_EVENT_QUEUE);
     std::mem::forget(_cevents);
     let client = Client::spawn(config, ctx).unwrap();
     let mut ports = std::collections::HashMap::new();
@@ -608,7 +609,8 @@ fn idle_session_memory(rt: &Runtime, n: usize) -> String {
             max_sessions: n + 10,
             ..ConnectionConfig::default()
         };
-        let (ctx, crx) = mpsc::unbounded_channel::<ClientEvent>();
+        let (ctx, crx) =
+            arrow_client::client::event_queue(arrow_client::client::DEFAULT_EVENT_QUEUE);
         drop(crx);
         let client = Client::spawn(config, ctx).unwrap();
         // A scripted service: register, then CONNECT n sessions.

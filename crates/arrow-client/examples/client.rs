@@ -11,7 +11,7 @@
 
 #![allow(clippy::print_stdout)] // an example talks to its user
 
-use arrow_client::client::{Client, ClientConfig};
+use arrow_client::client::{Client, ClientConfig, DEFAULT_EVENT_QUEUE, event_queue};
 use arrow_client::service_table::{ServiceKind, ServiceSpec};
 use arrow_client::tls;
 
@@ -25,7 +25,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.state_dir = Some(state_dir.into());
     config.services = vec![ServiceSpec::host_port(ServiceKind::Tcp, service)?];
 
-    let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    // A bounded queue: if the printer falls behind, events are dropped and counted (an
+    // `events_dropped` event says how many), the client never waits for it.
+    let (events, mut rx) = event_queue(DEFAULT_EVENT_QUEUE);
     let client = Client::spawn(config, events)?;
     println!("client {} (mac {})", client.uuid(), client.mac());
     let handle = client.handle();

@@ -45,6 +45,20 @@ pub enum Error {
         /// The process holding it, when it wrote its PID.
         pid: Option<u32>,
     },
+    /// A private key file to be reused can be read by its group or by others: refused, so
+    /// a key that may have leaked is never put back into service silently.
+    #[error(
+        "{}: the private key is readable by group or others (mode {:04o}); `chmod 600 {}` if it is still secret, or delete the folder to make new keys",
+        path.display(),
+        mode,
+        path.display()
+    )]
+    KeyExposed {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// A service's host name did not resolve (yet): a transport problem, retried with the
     /// reconnect backoff (DNS may come up after the client, at boot).
     #[error("cannot resolve service {service}: {source}")]
@@ -129,6 +143,7 @@ impl Error {
                 | Error::ConfigFile(_)
                 | Error::State { .. }
                 | Error::StateLocked { .. }
+                | Error::KeyExposed { .. }
                 | Error::UnsupportedVersion(_)
         )
     }

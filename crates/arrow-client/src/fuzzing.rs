@@ -130,3 +130,13 @@ pub fn scanner_answers(data: &[u8]) {
     let _ = neighbours::parse(&String::from_utf8_lossy(data));
     let _ = arp_sweep::parse_reply(data);
 }
+
+/// Feeds `data`, as bytes from a client, to the development service's handling of a
+/// client connection, without sockets: REGISTER first, then every message (DATA, HUP,
+/// DATA_ACK, UPDATE, STATUS, unknown types, ...) through its rules, and the limits on
+/// services and queued bytes. Any input must be handled or end the connection, never a
+/// panic. Needs the `dev-service` feature.
+#[cfg(feature = "dev-service")]
+pub fn dev_service_client_bytes(data: &[u8]) {
+    crate::dev_service::client_bytes_without_io(data);
+}

@@ -90,6 +90,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "dev-service")]
+mod accept_backoff;
 pub mod client;
 pub mod connection;
 #[cfg(feature = "dev-service")]
@@ -104,6 +106,7 @@ pub mod fuzzing;
 pub mod identity;
 mod local_sockets;
 pub mod message;
+pub mod open_files;
 mod outbox;
 pub mod reconnect;
 pub mod resolve;
@@ -111,6 +114,7 @@ pub mod service_table;
 pub mod settings;
 pub mod state_lock;
 pub mod status;
+mod status_coalescer;
 mod status_file;
 pub mod tls;
 pub mod wire;

@@ -62,6 +62,10 @@ pub(crate) enum LocalEvent {
     /// After an error nothing more is read or written; after an EOF queued bytes are still
     /// written.
     Closed { clean: bool },
+    /// A connection closed with [`LocalSockets::close`] no longer holds a socket: its
+    /// last bytes are written (or given up on) and the socket is gone. Comes once per
+    /// `close` of a known key, after which nothing more is reported for it.
+    Released,
 }
 
 /// The keys of sockets that became ready, and the owner's task to wake.
@@ -126,6 +130,9 @@ pub(crate) struct LocalSockets<K> {
     scratch: Vec<K>,
     connected_tx: mpsc::UnboundedSender<(K, Option<TcpStream>)>,
     connected_rx: mpsc::UnboundedReceiver<(K, Option<TcpStream>)>,
+    /// Closed connections whose finishing task is done (at most one message per socket).
+    released_tx: mpsc::UnboundedSender<K>,
+    released_rx: mpsc::UnboundedReceiver<K>,
     events: VecDeque<(K, LocalEvent)>,
     /// Where reads land; each chunk read is split off it.
     read_buf: BytesMut,
@@ -138,7 +145,10 @@ where
     /// No connections.
     pub(crate) fn new() -> Self {
         let (connected_tx, connected_rx) = mpsc::unbounded_channel();
+        let (released_tx, released_rx) = mpsc::unbounded_channel();
         LocalSockets {
+            released_tx,
+            released_rx,
             sockets: HashMap::new(),
             list: Arc::new(ReadyList {
                 keys: Mutex::new(Vec::new()),
@@ -228,19 +238,23 @@ where
     }
 
     /// Stops reading and closes the connection once the bytes queued for it are written.
-    /// Nothing more is reported for it.
+    /// Nothing more is reported for it but [`LocalEvent::Released`] once its socket is
+    /// gone.
     pub(crate) fn close(&mut self, key: K) {
         let Some(mut local) = self.sockets.remove(&key) else {
             return;
         };
         match std::mem::replace(&mut local.stream, Stream::Failed) {
-            Stream::Open(stream) => finish(stream, local.pending),
+            Stream::Open(stream) => {
+                finish(stream, local.pending, Some((key, self.released_tx.clone())));
+            }
             Stream::Connecting => {
                 // Kept until the connect ends, so what was queued still gets written.
+                local.stream = Stream::Connecting;
                 local.closing = true;
                 self.sockets.insert(key, local);
             }
-            Stream::Failed => {}
+            Stream::Failed => self.events.push_back((key, LocalEvent::Released)),
         }
     }
 
@@ -251,6 +265,8 @@ where
             self.close(key);
         }
         self.sockets.clear();
+        // The owner is done with these connections: nothing more is reported.
+        self.events.clear();
     }
 
     /// The next thing that happened, in order per connection.
@@ -265,6 +281,9 @@ where
         self.list.owner.register(cx.waker());
         while let Poll::Ready(Some((key, stream))) = self.connected_rx.poll_recv(cx) {
             self.on_connected(key, stream);
+        }
+        while let Poll::Ready(Some(key)) = self.released_rx.poll_recv(cx) {
+            self.events.push_back((key, LocalEvent::Released));
         }
         {
             let mut keys = self.list.keys.lock().unwrap_or_else(|e| e.into_inner());
@@ -297,7 +316,7 @@ where
                 let _ = stream.set_nodelay(true);
                 if local.closing {
                     if let Some(local) = self.sockets.remove(&key) {
-                        finish(stream, local.pending);
+                        finish(stream, local.pending, Some((key, self.released_tx.clone())));
                     }
                     return;
                 }
@@ -307,6 +326,7 @@ where
             None => {
                 if local.closing {
                     self.sockets.remove(&key);
+                    self.events.push_back((key, LocalEvent::Released));
                     return;
                 }
                 local.stream = Stream::Failed;
@@ -359,7 +379,7 @@ impl<K> Drop for LocalSockets<K> {
         }
         for (_, local) in self.sockets.drain() {
             if let Stream::Open(stream) = local.stream {
-                finish(stream, local.pending);
+                finish::<()>(stream, local.pending, None);
             }
         }
     }
@@ -452,9 +472,15 @@ fn read_credit(
 
 /// Hands a closed connection to a task that writes what is still queued, half-closes and
 /// waits (briefly) for the peer to finish, discarding what it still sends, so closing
-/// never resets a connection with our bytes unread.
-fn finish(stream: TcpStream, pending: VecDeque<Bytes>) {
+/// never resets a connection with our bytes unread. Once the socket is dropped, its key
+/// goes to `released` (when the owner wants to know).
+fn finish<K: Send + 'static>(
+    stream: TcpStream,
+    pending: VecDeque<Bytes>,
+    released: Option<(K, mpsc::UnboundedSender<K>)>,
+) {
     tokio::spawn(async move {
+        let _released = Released(released);
         let mut stream = stream;
         let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
             for data in pending {
@@ -468,6 +494,18 @@ fn finish(stream: TcpStream, pending: VecDeque<Bytes>) {
         }
         linger(&stream).await;
     });
+}
+
+/// Sends its key when dropped: after the socket it guards (declared after it), however the
+/// task ends.
+struct Released<K>(Option<(K, mpsc::UnboundedSender<K>)>);
+
+impl<K> Drop for Released<K> {
+    fn drop(&mut self) {
+        if let Some((key, tx)) = self.0.take() {
+            let _ = tx.send(key);
+        }
+    }
 }
 
 async fn linger(stream: &TcpStream) {

@@ -1,10 +1,11 @@
 //! Keeps `status.json` current while the client runs.
 //!
 //! The runtime reports the link state (connecting, connected after the REGISTER ACK,
-//! unauthorized, disconnected with the last error and the next attempt, stopped) and the
-//! open sessions; each of those asks for a write. The byte counters are plain atomics the
-//! connection driver stores into after every batch; they alone cause a write at most once
-//! a second. One writer task does the file I/O (on the blocking pool), so a burst of
+//! unauthorized, disconnected with the last error and the next attempt, stopped), written
+//! at once, and the open sessions; the session count and the byte counters (plain atomics
+//! the connection driver stores into after every batch) are written at most once a second
+//! ([`WriteCoalescer`]), so sessions opening and closing fast cost one fsync a second, not
+//! two per session. One writer task does the file I/O (on the blocking pool), so a burst of
 //! changes costs one write of the latest state and the connection driver never waits on
 //! the disk. The last write (`stopped`) is done in place and nothing is written after it.
 
@@ -17,8 +18,9 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::status::{LinkState, Status, rfc3339};
+use crate::status_coalescer::{Change, WriteCoalescer};
 
-/// How often the counters alone cause a write.
+/// How often the session count and the counters may cause a write.
 const COUNTER_PERIOD: Duration = Duration::from_secs(1);
 
 /// The shared status of a running client; cheap to clone.
@@ -35,6 +37,10 @@ struct Shared {
     bytes_down: AtomicU64,
     active: AtomicU64,
     changed: Notify,
+    /// The link state changed since the writer last looked (written at once).
+    state_changed: AtomicBool,
+    /// The session count changed since the writer last looked (coalesced).
+    sessions_changed: AtomicBool,
     /// Held while writing; `true` once the final document is written.
     write: Mutex<bool>,
     warned: AtomicBool,
@@ -66,6 +72,8 @@ impl StatusFile {
                 bytes_down: AtomicU64::new(0),
                 active: AtomicU64::new(0),
                 changed: Notify::new(),
+                state_changed: AtomicBool::new(true),
+                sessions_changed: AtomicBool::new(false),
                 write: Mutex::new(false),
                 warned: AtomicBool::new(false),
             }),
@@ -92,12 +100,14 @@ impl StatusFile {
             }
             s.next_attempt = next_attempt.map(rfc3339);
         }
+        self.shared.state_changed.store(true, Ordering::Release);
         self.shared.changed.notify_one();
     }
 
-    /// Sessions open now (a write follows).
+    /// Sessions open now (written within a second).
     pub(crate) fn set_sessions(&self, active: usize) {
         self.shared.active.store(active as u64, Ordering::Relaxed);
+        self.shared.sessions_changed.store(true, Ordering::Release);
         self.shared.changed.notify_one();
     }
 
@@ -148,19 +158,36 @@ impl StatusFile {
         self.write(true);
     }
 
-    /// The writer: runs until aborted.
+    /// The writer: runs until aborted. State changes are written at once; the session
+    /// count and the counters at most once a [`COUNTER_PERIOD`].
     pub(crate) async fn run_writer(self) {
         let mut tick = tokio::time::interval(COUNTER_PERIOD);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut coalescer = WriteCoalescer::new(COUNTER_PERIOD);
         let mut written = (u64::MAX, u64::MAX);
         loop {
+            let deadline = coalescer.deadline();
+            let due = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = self.shared.changed.notified() => {}
-                _ = tick.tick() => {
-                    if self.bytes() == written {
-                        continue;
-                    }
-                }
+                () = due => {}
+                _ = tick.tick() => {}
+            }
+            let now = tokio::time::Instant::now().into_std();
+            if self.shared.state_changed.swap(false, Ordering::AcqRel) {
+                coalescer.changed(now, Change::State);
+            }
+            if self.shared.sessions_changed.swap(false, Ordering::AcqRel) || self.bytes() != written
+            {
+                coalescer.changed(now, Change::Counts);
+            }
+            if !coalescer.poll_write(now) {
+                continue;
             }
             written = self.bytes();
             let this = self.clone();

@@ -239,9 +239,11 @@ impl From<arrow_client::Error> for CliError {
             E::Refused { .. } | E::UnsupportedVersion(_) => Fault::Refused,
             // A second client on a locked state directory too: exit 2, which a supervisor
             // does not restart into the same conflict.
-            E::Config(_) | E::ConfigFile(_) | E::State { .. } | E::StateLocked { .. } => {
-                Fault::Local
-            }
+            E::Config(_)
+            | E::ConfigFile(_)
+            | E::State { .. }
+            | E::StateLocked { .. }
+            | E::KeyExposed { .. } => Fault::Local,
             // A service host that does not resolve (yet) is DNS: exit 3 with --once.
             E::Io { .. }
             | E::Tls { .. }

@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime};
 use tokio::sync::mpsc;
 
 use super::event::ClientEvent;
+use super::event_queue::EventSender;
 use super::scanning::{ScanState, Scanner};
 use crate::discovery::FoundService;
 use crate::discovery::sightings::Sightings;
@@ -56,7 +57,7 @@ pub(crate) struct Control {
     /// The status file.
     pub(crate) status: StatusFile,
     /// Events for the user.
-    pub(crate) events: mpsc::UnboundedSender<ClientEvent>,
+    pub(crate) events: EventSender,
     /// When the service accepted REGISTER on the current connection.
     pub(crate) registered_at: Option<Instant>,
     /// The scanner, when discovery is on.
@@ -141,7 +142,7 @@ impl Control {
 
     /// Reports an event (a user who stopped listening is not an error).
     pub(crate) fn event(&self, event: ClientEvent) {
-        let _ = self.events.send(event);
+        self.events.send(event);
     }
 
     /// Applies a command: returns the new table to announce, if it brings one; a shutdown

@@ -19,10 +19,11 @@ use std::time::{Duration, Instant};
 use arrow_codec::Register;
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
 
 use super::control::Control;
 use super::event::ClientEvent;
+use super::event_queue::EventSender;
+use super::event_throttle::{EventThrottle, THROTTLE_WINDOW};
 use super::scanning::{ScanState, Scanner};
 use crate::connection::{Connection, Disconnect, Event, LocalCommand, SessionHandle, State};
 use crate::local_sockets::{LocalEvent, LocalSockets};
@@ -51,13 +52,17 @@ pub(crate) struct Driver<'a, W> {
     out: Outbox,
     /// Bytes went into TLS since the last flush.
     needs_flush: bool,
-    events: mpsc::UnboundedSender<ClientEvent>,
+    events: EventSender,
     /// The client's side: commands, table, status file.
     control: &'a mut Control,
     /// `HOST:PORT` of this connection, for the status file.
     server: String,
     /// Byte totals of the client before this connection.
     base_bytes: (u64, u64),
+    /// The budget of `session_refused` events and log lines.
+    refusals: EventThrottle,
+    /// The budget of `unsupported` events.
+    unsupported: EventThrottle,
 }
 
 impl<'a, W> Driver<'a, W>
@@ -84,6 +89,8 @@ where
             control,
             server: server.to_string(),
             base_bytes,
+            refusals: EventThrottle::default(),
+            unsupported: EventThrottle::default(),
         }
     }
 
@@ -134,6 +141,13 @@ where
                     None => std::future::pending().await,
                 }
             };
+            let summary_due = self.summary_deadline();
+            let summary = async {
+                match summary_due {
+                    Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 read = reader.read_buf(&mut input) => {
                     let n = read.map_err(|e| Error::io("reading from the Arrow Service", e))?;
@@ -162,6 +176,8 @@ where
                     self.on_local_events();
                 }
                 () = sleep => self.conn.handle_timeout(Instant::now()),
+                // `flush` at the top of the loop reports what was left out.
+                () = summary => {}
                 state = scan_state_changed(&mut self.control.scanner) => {
                     self.conn.set_scanning(state.running);
                     self.conn.set_scan_findings(state.findings.clone());
@@ -215,6 +231,7 @@ where
                 LocalEvent::Closed { clean } => {
                     self.conn.handle_local_closed(Instant::now(), handle, clean);
                 }
+                LocalEvent::Released => self.conn.handle_local_released(handle),
             }
         }
         any
@@ -251,9 +268,10 @@ where
             // Bytes written straight to a local socket are acknowledged (DATA_ACK), bytes
             // read straight from one become DATA: go round until nothing new.
             let progressed = self.on_local_events();
+            self.report_suppressed(Instant::now());
             while let Some(event) = self.conn.poll_event() {
                 if let Some(event) = self.on_event(event) {
-                    let _ = self.events.send(event);
+                    self.events.send(event);
                 }
             }
             let (up, down) = self.base_bytes;
@@ -263,6 +281,31 @@ where
             if !progressed {
                 return Ok(());
             }
+        }
+    }
+
+    /// When the next summary of left-out events is due.
+    fn summary_deadline(&self) -> Option<Instant> {
+        match (self.refusals.deadline(), self.unsupported.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Reports the events a throttle left out, once their second is over.
+    fn report_suppressed(&mut self, now: Instant) {
+        if let Some(count) = self.refusals.poll_summary(now) {
+            tracing::info!(count, "more sessions refused with HUP 3 in the last second");
+            self.events.send(ClientEvent::EventsSuppressed {
+                of: "session_refused",
+                count,
+            });
+        }
+        if let Some(count) = self.unsupported.poll_summary(now) {
+            self.events.send(ClientEvent::EventsSuppressed {
+                of: "unsupported",
+                count,
+            });
         }
     }
 
@@ -320,10 +363,18 @@ where
                 }
             }
             Event::Refused { session, reason } => {
+                if !self.refusals.admit(Instant::now()) {
+                    return None;
+                }
                 tracing::info!(session, reason, "session refused with HUP 3");
                 ClientEvent::SessionRefused { session, reason }
             }
-            Event::Unsupported { kind } => ClientEvent::Unsupported { kind },
+            Event::Unsupported { kind } => {
+                if !self.unsupported.admit(Instant::now()) {
+                    return None;
+                }
+                ClientEvent::Unsupported { kind }
+            }
             Event::TableUpdated { services, reset } => {
                 if reset {
                     self.control.forget_discovered();
@@ -362,11 +413,13 @@ where
         }
     }
 
-    /// Closes every local connection (the core already told them to drain).
+    /// Closes every local connection (the core already told them to drain), and reports
+    /// the events a throttle still holds back.
     pub(crate) fn shutdown(&mut self) {
         self.conn.close();
         let _ = self.flush();
         self.locals.close_all();
+        self.report_suppressed(Instant::now() + THROTTLE_WINDOW);
     }
 }
 

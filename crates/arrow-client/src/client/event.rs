@@ -23,6 +23,9 @@
 //! {"event":"table_sent","services":2,"reset":false}
 //! {"event":"scan_started"}
 //! {"event":"scan_finished","hosts":3,"services":4,"cut_short":false}
+//! {"event":"events_dropped","count":312}
+//! {"event":"events_suppressed","of":"session_refused","count":990}
+//! {"event":"session_limit_lowered","requested":256,"allowed":960,"open_files":1024}
 //! {"event":"stopping"}
 //! {"event":"stopped"}
 //! ```
@@ -177,6 +180,32 @@ pub enum ClientEvent {
         /// The scan's deadline cut it short.
         cut_short: bool,
     },
+    /// Events were dropped because the user did not take them fast enough (the queue of
+    /// [`event_queue`](super::event_queue) was full); sent once there is room again.
+    EventsDropped {
+        /// Events lost since the last report.
+        count: u64,
+    },
+    /// More events of one kind came in the last second than are reported
+    /// ([`SessionRefused`](Self::SessionRefused) and [`Unsupported`](Self::Unsupported) are
+    /// limited to 10 a second, so a service that floods them costs little): how many were
+    /// left out.
+    EventsSuppressed {
+        /// The kind left out: `session_refused` or `unsupported`.
+        of: &'static str,
+        /// Events left out.
+        count: u64,
+    },
+    /// The session limit was lowered at start so that sessions and a reserve of file
+    /// descriptors fit in the process's open-file limit (`RLIMIT_NOFILE`).
+    SessionLimitLowered {
+        /// The limit configured.
+        requested: usize,
+        /// The limit used.
+        allowed: usize,
+        /// The process's open-file limit.
+        open_files: u64,
+    },
     /// Shutting down: no new session; open ones end once flushed.
     Stopping,
     /// The client stopped.
@@ -293,6 +322,22 @@ impl fmt::Display for ClientEvent {
                     ""
                 }
             ),
+            ClientEvent::EventsDropped { count } => write!(
+                f,
+                "{count} event(s) dropped: they came faster than they were read"
+            ),
+            ClientEvent::EventsSuppressed { of, count } => {
+                write!(f, "{count} more {of} event(s) in the last second not shown")
+            }
+            ClientEvent::SessionLimitLowered {
+                requested,
+                allowed,
+                open_files,
+            } => write!(
+                f,
+                "session limit lowered from {requested} to {allowed}: the open-file limit is \
+                 {open_files} and some descriptors are kept for reconnecting"
+            ),
             ClientEvent::Stopping => {
                 f.write_str("stopping: no new sessions, closing the open ones")
             }
@@ -398,6 +443,26 @@ mod tests {
                 r#"{"event":"table_sent","services":2,"reset":true}"#.into(),
             ),
             (ClientEvent::Stopped, r#"{"event":"stopped"}"#.into()),
+            (
+                ClientEvent::EventsDropped { count: 7 },
+                r#"{"event":"events_dropped","count":7}"#.into(),
+            ),
+            (
+                ClientEvent::EventsSuppressed {
+                    of: "session_refused",
+                    count: 990,
+                },
+                r#"{"event":"events_suppressed","of":"session_refused","count":990}"#.into(),
+            ),
+            (
+                ClientEvent::SessionLimitLowered {
+                    requested: 256,
+                    allowed: 192,
+                    open_files: 256,
+                },
+                r#"{"event":"session_limit_lowered","requested":256,"allowed":192,"open_files":256}"#
+                    .into(),
+            ),
         ];
         for (event, want) in cases {
             assert_eq!(json(&event), want, "{event:?}");
@@ -429,6 +494,17 @@ mod tests {
                     reset: true,
                 },
                 "UPDATE sent: 1 service(s) (RESET_SVC_TABLE)",
+            ),
+            (
+                ClientEvent::EventsDropped { count: 7 },
+                "7 event(s) dropped: they came faster than they were read",
+            ),
+            (
+                ClientEvent::EventsSuppressed {
+                    of: "session_refused",
+                    count: 990,
+                },
+                "990 more session_refused event(s) in the last second not shown",
             ),
         ];
         for (event, want) in cases {

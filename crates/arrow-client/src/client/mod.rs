@@ -26,7 +26,9 @@
 //! let mut config = ClientConfig::new("arrow.example.com:8900", tls);
 //! config.state_dir = Some("/var/lib/arrow".into());
 //! config.services = vec![ServiceSpec::url(ServiceKind::Rtsp, "rtsp://cam.lan/live")?];
-//! let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
+//! // Events go through a bounded queue: a user that stops reading loses events (and is
+//! // told how many), the client never waits for it.
+//! let (events, mut rx) = arrow_client::client::event_queue(arrow_client::client::DEFAULT_EVENT_QUEUE);
 //! let client = Client::spawn(config, events)?;
 //! let handle = client.handle();
 //! tokio::spawn(async move { while let Some(event) = rx.recv().await { println!("{event}"); } });
@@ -44,6 +46,8 @@ mod control;
 mod dial;
 mod driver;
 mod event;
+mod event_queue;
+mod event_throttle;
 mod probing;
 mod registration;
 mod runtime;
@@ -57,6 +61,7 @@ use tokio::sync::mpsc;
 pub use config::ClientConfig;
 pub use driver::CLOSE_TIMEOUT;
 pub use event::ClientEvent;
+pub use event_queue::{DEFAULT_EVENT_QUEUE, EventSender, event_queue};
 pub use registration::{Registration, default_extended_info};
 
 use crate::Error;
@@ -108,6 +113,32 @@ impl ClientHandle {
     }
 }
 
+/// Lowers the session limit when it and a reserve of descriptors do not fit in the
+/// open-file limit, and says so: reconnecting must never fail for want of a descriptor.
+fn fit_open_files(config: &mut ClientConfig, events: &EventSender) {
+    let requested = config.connection.max_sessions;
+    let Some(open_files) = crate::open_files::soft_limit() else {
+        return;
+    };
+    let allowed = crate::open_files::session_limit(requested, Some(open_files));
+    if allowed < requested {
+        tracing::warn!(
+            requested,
+            allowed,
+            open_files,
+            "the session limit is lowered to fit the open-file limit (RLIMIT_NOFILE) with {} \
+             descriptors kept for reconnecting; raise `ulimit -n` for more sessions",
+            crate::open_files::FD_RESERVE
+        );
+        events.send(ClientEvent::SessionLimitLowered {
+            requested,
+            allowed,
+            open_files,
+        });
+        config.connection.max_sessions = allowed;
+    }
+}
+
 /// A client running on its own task.
 #[derive(Debug)]
 pub struct Client {
@@ -119,18 +150,18 @@ pub struct Client {
 }
 
 impl Client {
-    /// Starts a client on the current tokio runtime; events go to `events`.
+    /// Starts a client on the current tokio runtime; events go to `events`, the sending
+    /// side of an [`event_queue`] (bounded: the client never waits for its user, see
+    /// there).
     ///
     /// Fails at once, before anything goes on the network, when the state directory is
     /// unusable or locked by another client, when the identity cannot be read or made,
     /// or when there is neither a state directory nor an identity. Everything later (a
     /// service host that does not resolve, an unreachable service) is retried, and shown
     /// in events and the status file.
-    pub fn spawn(
-        mut config: ClientConfig,
-        events: mpsc::UnboundedSender<ClientEvent>,
-    ) -> Result<Self, Error> {
+    pub fn spawn(mut config: ClientConfig, events: EventSender) -> Result<Self, Error> {
         config.connection.discovery = config.discovery.is_some();
+        fit_open_files(&mut config, &events);
         let lock = match &config.state_dir {
             Some(dir) => Some(StateLock::acquire(dir)?),
             None => None,

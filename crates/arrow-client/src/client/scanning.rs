@@ -12,10 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use super::event::ClientEvent;
+use super::event_queue::EventSender;
 use crate::discovery::{self, ScanConfig};
 use crate::message::ScanFindings;
 
@@ -49,7 +50,7 @@ pub(crate) struct Scanner {
 
 impl Scanner {
     /// Starts the task: its first scan begins at once.
-    pub(crate) fn spawn(config: ScanConfig, events: mpsc::UnboundedSender<ClientEvent>) -> Self {
+    pub(crate) fn spawn(config: ScanConfig, events: EventSender) -> Self {
         let requests = Arc::new(Notify::new());
         let (state_tx, state) = watch::channel(ScanState::default());
         let task = tokio::spawn(run(config, requests.clone(), state_tx, events));
@@ -84,12 +85,12 @@ async fn run(
     config: ScanConfig,
     requests: Arc<Notify>,
     state: watch::Sender<ScanState>,
-    events: mpsc::UnboundedSender<ClientEvent>,
+    events: EventSender,
 ) {
     let mut last_requested: Option<Instant> = None;
     loop {
         state.send_modify(|s| s.running = true);
-        let _ = events.send(ClientEvent::ScanStarted);
+        events.send(ClientEvent::ScanStarted);
         match discovery::scan(&config, &|_| {}).await {
             Ok(result) => {
                 for warning in &result.warnings {
@@ -111,7 +112,7 @@ async fn run(
                     s.found = result.services;
                     s.scans += 1;
                 });
-                let _ = events.send(ClientEvent::ScanFinished {
+                events.send(ClientEvent::ScanFinished {
                     hosts,
                     services,
                     cut_short: result.cut_short,
@@ -120,7 +121,7 @@ async fn run(
             Err(e) => {
                 tracing::error!(error = %e, "the scan cannot run");
                 state.send_modify(|s| s.running = false);
-                let _ = events.send(ClientEvent::ScanFinished {
+                events.send(ClientEvent::ScanFinished {
                     hosts: 0,
                     services: 0,
                     cut_short: true,

@@ -61,7 +61,7 @@ mod keepalive;
 mod sessions;
 mod shutdown;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 pub use config::ConnectionConfig;
@@ -96,6 +96,9 @@ pub struct Connection {
     next_handle: u64,
     sessions: HashMap<u32, Session>,
     by_handle: HashMap<SessionHandle, u32>,
+    /// Local connections told to close and not yet released by the driver: they still
+    /// hold a socket, so they count against the session limit.
+    closing: HashSet<SessionHandle>,
     tombstones: HashMap<u32, Instant>,
     tombstone_order: VecDeque<(u32, Instant)>,
     handshake_deadline: Option<Instant>,
@@ -130,6 +133,7 @@ impl Connection {
             next_handle: 0,
             sessions: HashMap::new(),
             by_handle: HashMap::new(),
+            closing: HashSet::new(),
             tombstones: HashMap::new(),
             tombstone_order: VecDeque::new(),
             handshake_deadline: None,
@@ -169,6 +173,12 @@ impl Connection {
     /// Sessions open now.
     pub fn active_sessions(&self) -> usize {
         self.sessions.len()
+    }
+
+    /// Local sockets the session limit counts now: the open sessions (connecting
+    /// included) and the closed ones whose socket the driver has not released yet.
+    pub fn sockets_in_use(&self) -> usize {
+        self.sessions.len() + self.closing.len()
     }
 
     /// Session bytes sent to the service on this connection.
@@ -238,8 +248,7 @@ impl Connection {
         sessions.sort_by_key(|(id, _)| *id);
         self.by_handle.clear();
         for (session, s) in sessions {
-            self.local
-                .push_back(LocalCommand::Close { handle: s.handle });
+            self.close_local(s.handle);
             self.events.push_back(Event::SessionClosed {
                 session,
                 svc_id: s.svc_id,
@@ -248,6 +257,19 @@ impl Connection {
                 bytes_down: s.bytes_down,
             });
         }
+    }
+
+    /// Tells the driver to close a local connection; it counts against the session limit
+    /// until the driver releases it.
+    fn close_local(&mut self, handle: SessionHandle) {
+        self.closing.insert(handle);
+        self.local.push_back(LocalCommand::Close { handle });
+    }
+
+    /// The socket of a closed local connection is gone (its last bytes written, or it
+    /// failed): it no longer counts against the session limit.
+    pub fn handle_local_released(&mut self, handle: SessionHandle) {
+        self.closing.remove(&handle);
     }
 
     fn msg_id(&mut self) -> u16 {

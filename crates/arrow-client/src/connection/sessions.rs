@@ -53,7 +53,7 @@ impl Connection {
             );
             return;
         }
-        if self.sessions.len() >= self.config.max_sessions {
+        if self.sockets_in_use() >= self.config.max_sessions {
             self.refuse(session, "too many sessions");
             return;
         }
@@ -118,8 +118,7 @@ impl Connection {
         // A HUP for an unknown session needs no answer (rule 9 is the service's side).
         if let Some(s) = self.sessions.remove(&session) {
             self.by_handle.remove(&s.handle);
-            self.local
-                .push_back(LocalCommand::Close { handle: s.handle });
+            self.close_local(s.handle);
             self.events.push_back(Event::SessionClosed {
                 session,
                 svc_id: s.svc_id,
@@ -228,8 +227,7 @@ impl Connection {
             });
             self.add_tombstone(session, now + TOMBSTONE_TTL);
         }
-        self.local
-            .push_back(LocalCommand::Close { handle: s.handle });
+        self.close_local(s.handle);
         self.events.push_back(Event::SessionClosed {
             session,
             svc_id: s.svc_id,

@@ -665,6 +665,83 @@ fn session_limit_refuses_with_hup() {
     assert_eq!(hups(&out), vec![(2, code::CONNECTION_ERROR)]);
 }
 
+/// The limit counts sockets, not sessions: one whose session ended but which is still
+/// writing its last bytes holds a descriptor until the driver releases it.
+#[test]
+fn session_limit_counts_every_socket_until_the_driver_releases_it() {
+    let mut h = Harness::new();
+    h.conn.config.max_sessions = 2;
+    let a = h.open(1);
+    let _b = h.open(2);
+    let svc = h.svc;
+    let connect_known = |session| {
+        control(
+            61,
+            ControlIn::Connect {
+                svc_id: svc,
+                session,
+            },
+        )
+    };
+    // Full: refused with the protocol's answer.
+    h.feed(connect_known(3));
+    assert_eq!(hups(&h.transmit()), vec![(3, code::CONNECTION_ERROR)]);
+    assert_eq!(
+        h.events(),
+        vec![Event::Refused {
+            session: 3,
+            reason: "too many sessions"
+        }]
+    );
+    // The service hangs up session 1: its socket is closing, still counted.
+    h.feed(control(
+        62,
+        ControlIn::Hup {
+            session: 1,
+            code: 0,
+        },
+    ));
+    assert_eq!(h.local(), vec![LocalCommand::Close { handle: a }]);
+    h.events();
+    assert_eq!((h.conn.active_sessions(), h.conn.sockets_in_use()), (1, 2));
+    h.feed(connect_known(4));
+    assert_eq!(hups(&h.transmit()), vec![(4, code::CONNECTION_ERROR)]);
+    h.events();
+    // Released: room again.
+    h.conn.handle_local_released(a);
+    assert_eq!(h.conn.sockets_in_use(), 1);
+    h.feed(connect_known(5));
+    assert!(hups(&h.transmit()).is_empty());
+    assert!(matches!(
+        h.local().as_slice(),
+        [LocalCommand::Open { session: 5, .. }]
+    ));
+    // A release for a handle never closed, or twice, changes nothing.
+    h.conn.handle_local_released(a);
+    h.conn.handle_local_released(SessionHandle(999));
+    assert_eq!(h.conn.sockets_in_use(), 2);
+}
+
+#[test]
+fn the_session_limit_is_checked_at_parse_time() {
+    let cases = [
+        (1, Ok(1)),
+        (256, Ok(256)),
+        (16_384, Ok(16_384)),
+        (0, Err("must be 1..=16384, not 0")),
+        (-1, Err("must be 1..=16384, not -1")),
+        (16_385, Err("must be 1..=16384, not 16385")),
+    ];
+    for (n, want) in cases {
+        assert_eq!(
+            ConnectionConfig::checked_max_sessions(n),
+            want.map_err(String::from),
+            "{n}"
+        );
+    }
+    assert_eq!(ConnectionConfig::default().max_sessions, 256);
+}
+
 #[test]
 fn disconnect_closes_every_local_connection() {
     let mut h = Harness::new();

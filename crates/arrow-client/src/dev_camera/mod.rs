@@ -373,10 +373,10 @@ async fn run(
     let mut clients = JoinSet::new();
     let mut next_client = 1u64;
     let client_stop = stop.clone();
+    let mut backoff = crate::accept_backoff::AcceptBackoff::default();
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
+            (stream, peer) = crate::accept_backoff::accept(&listener, &mut backoff, "the fake camera") => {
                 if clients.len() >= MAX_CLIENTS {
                     drop(stream);
                     let _ = events.send(CameraEvent::ClientRefused { peer });

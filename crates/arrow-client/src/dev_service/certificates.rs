@@ -96,9 +96,10 @@ impl DevCertificates {
         client_config_with_roots(roots)
     }
 
-    /// Writes `ca.pem`, `server.pem`, `server.key` and the CA's key `ca.key` (mode 0600)
-    /// into `dir`, reusing the ones already there so clients that trust the CA keep
-    /// trusting it across restarts; true when the CA was just made.
+    /// Writes `ca.pem`, `server.pem`, `server.key` and the CA's key `ca.key` (every one
+    /// mode 0600) into `dir`, reusing the ones already there so clients that trust the CA
+    /// keep trusting it across restarts; true when the CA was just made. A key file to be
+    /// reused that its group or others can read is refused ([`Error::KeyExposed`]).
     ///
     /// A server certificate that does not cover every one of `names` (the service now
     /// listens on another address) is replaced by one signed with the same CA. A folder
@@ -137,6 +138,9 @@ impl DevCertificates {
                 dir.display()
             )));
         }
+        for private in [&key, &ca_key] {
+            refuse_exposed(private)?;
+        }
         let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| state(p, e));
         let mut certs = DevCertificates {
             ca_pem: read(&ca)?,
@@ -171,6 +175,34 @@ impl DevCertificates {
         tracing::info!(names = %names.join(", "), "new server certificate from the same CA");
         Ok((certs, false))
     }
+}
+
+/// [`Error::KeyExposed`] when `path` exists and its group or others may read or write it.
+fn refuse_exposed(path: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => {
+                return Err(Error::State {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(Error::KeyExposed {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn cert_error(e: rcgen::Error) -> Error {
@@ -247,6 +279,45 @@ mod tests {
         let on_disk = std::fs::read_to_string(dir.path().join("server.pem")).unwrap();
         assert_eq!(on_disk, next.server_cert_pem);
         next.server_config().unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_are_made_0600_and_an_exposed_one_is_never_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let cases = [
+            ("server.key", 0o644),
+            ("server.key", 0o640),
+            ("ca.key", 0o604),
+            ("ca.key", 0o660),
+        ];
+        for (file, exposed) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let local = names(&["localhost"]);
+            DevCertificates::load_or_create_in(dir.path(), &local).unwrap();
+            for made in ["ca.key", "server.key", "ca.pem", "server.pem"] {
+                assert_eq!(mode(&dir.path().join(made)), 0o600, "{made}");
+            }
+            let path = dir.path().join(file);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(exposed)).unwrap();
+            let err = DevCertificates::load_or_create_in(dir.path(), &local).unwrap_err();
+            assert!(
+                matches!(&err, Error::KeyExposed { path: p, mode } if *p == path && *mode == exposed),
+                "{file} {exposed:o}: {err:?}"
+            );
+            assert!(err.is_fatal());
+            let text = err.to_string();
+            for want in [
+                path.display().to_string(),
+                format!("mode {exposed:04o}"),
+                format!("chmod 600 {}", path.display()),
+            ] {
+                assert!(text.contains(&want), "{text} lacks {want}");
+            }
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            DevCertificates::load_or_create_in(dir.path(), &local).unwrap();
+        }
     }
 
     #[test]

@@ -25,8 +25,10 @@ use tokio_util::codec::Decoder;
 use uuid::Uuid;
 
 use crate::Error;
+use crate::accept_backoff::{AcceptBackoff, accept};
 
 mod certificates;
+pub mod flood;
 pub use certificates::DevCertificates;
 
 /// The TLS layer reads a client's TCP stream through a buffer this large: rustls asks for
@@ -50,6 +52,16 @@ pub struct ServiceConfig {
     pub ping_interval: Duration,
     /// How long a PING may go unanswered.
     pub ping_timeout: Duration,
+    /// Client connections at once (handshaking or registered); one more is closed at once.
+    pub max_clients: usize,
+    /// Services one client may register (REGISTER or UPDATE), each a listening port; a
+    /// client announcing more is disconnected.
+    pub max_services: usize,
+    /// Bytes waiting for a client to read them; a client that lets more pile up does not
+    /// read and is disconnected.
+    pub max_outbox: usize,
+    /// How long a new connection may take to finish TLS and send REGISTER.
+    pub handshake_timeout: Duration,
 }
 
 impl std::fmt::Debug for ServiceConfig {
@@ -57,12 +69,26 @@ impl std::fmt::Debug for ServiceConfig {
         f.debug_struct("ServiceConfig")
             .field("allow", &self.allow)
             .field("expose_ip", &self.expose_ip)
+            .field("max_clients", &self.max_clients)
+            .field("max_services", &self.max_services)
+            .field("max_outbox", &self.max_outbox)
+            .field("handshake_timeout", &self.handshake_timeout)
             .finish_non_exhaustive()
     }
 }
 
 impl ServiceConfig {
-    /// Defaults: anyone may register, services exposed on 127.0.0.1, PING every 30 s.
+    /// The default of [`max_clients`](Self::max_clients).
+    pub const DEFAULT_MAX_CLIENTS: usize = 64;
+    /// The default of [`max_services`](Self::max_services).
+    pub const DEFAULT_MAX_SERVICES: usize = 64;
+    /// The default of [`max_outbox`](Self::max_outbox): 16 MiB.
+    pub const DEFAULT_MAX_OUTBOX: usize = 16 * 1024 * 1024;
+    /// The default of [`handshake_timeout`](Self::handshake_timeout).
+    pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Defaults: anyone may register, services exposed on 127.0.0.1, PING every 30 s, 64
+    /// clients of 64 services each, 16 MiB unread per client, 10 s for TLS and REGISTER.
     pub fn new(tls: Arc<rustls::ServerConfig>) -> Self {
         ServiceConfig {
             tls,
@@ -70,6 +96,10 @@ impl ServiceConfig {
             expose_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             ping_interval: Duration::from_secs(30),
             ping_timeout: Duration::from_secs(20),
+            max_clients: Self::DEFAULT_MAX_CLIENTS,
+            max_services: Self::DEFAULT_MAX_SERVICES,
+            max_outbox: Self::DEFAULT_MAX_OUTBOX,
+            handshake_timeout: Self::DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
 }
@@ -320,10 +350,25 @@ async fn accept_loop(
     let mut next_client = 1u64;
     let mut clients = tokio::task::JoinSet::new();
     let client_stop = stop.clone();
+    let mut backoff = AcceptBackoff::default();
+    let mut turned_away = false;
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((tcp, peer)) = accepted else { continue };
+            (tcp, peer) = accept(&listener, &mut backoff, "the development service") => {
+                if clients.len() >= config.max_clients {
+                    // Closed at once; logged once per run of refusals.
+                    drop(tcp);
+                    if !turned_away {
+                        tracing::warn!(
+                            %peer,
+                            max_clients = config.max_clients,
+                            "too many client connections: new ones are closed until one ends"
+                        );
+                    }
+                    turned_away = true;
+                    continue;
+                }
+                turned_away = false;
                 let _ = tcp.set_nodelay(true);
                 let client = next_client;
                 next_client += 1;
@@ -484,6 +529,7 @@ impl ClientConn<'_> {
                     let reason = if clean { "user_closed" } else { "user_failed" };
                     self.close_session(session, reason, Some(code.code()));
                 }
+                LocalEvent::Released => {}
             }
         }
     }
@@ -555,20 +601,100 @@ impl ClientConn<'_> {
     }
 }
 
+/// The client's first message, if whole in `input`: it must be REGISTER.
+fn decode_register(
+    codec: &mut ArrowCodec,
+    input: &mut BytesMut,
+) -> Result<Option<(u16, Register)>, String> {
+    match codec.decode(input) {
+        Ok(Some(Message::Control(ControlMessage {
+            msg_id,
+            body: ControlBody::Register(register),
+        }))) => Ok(Some((msg_id, register))),
+        Ok(Some(other)) => Err(format!("expected REGISTER, got {other:?}")),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Checks a client's service table (REGISTER's or an UPDATE's) against the limit; the
+/// error ends the client's connection.
+fn check_services(services: &[arrow_codec::Service], max_services: usize) -> Result<(), String> {
+    if services.len() > max_services {
+        return Err(format!(
+            "the client announced {} services, more than the {} allowed",
+            services.len(),
+            max_services
+        ));
+    }
+    Ok(())
+}
+
+/// Feeds `data`, as bytes from a client, to the service's handling of a client
+/// connection without any socket: the REGISTER check, then every message through the
+/// connection's rules (with no user connected), UPDATE tables through the service limit,
+/// the outbox limit. Bytes come 16 at a time; the outbox is taken as written after each.
+/// For [`crate::fuzzing::dev_service_client_bytes`].
+pub(crate) fn client_bytes_without_io(data: &[u8]) {
+    let (events, mut seen) = mpsc::unbounded_channel();
+    let mut codec = ArrowCodec::new().with_max_body(256 * 1024);
+    let mut input = BytesMut::new();
+    let mut chunks = data.chunks(16);
+    let capacity = loop {
+        let Some(chunk) = chunks.next() else { return };
+        input.extend_from_slice(chunk);
+        match decode_register(&mut codec, &mut input) {
+            Ok(Some((_, register))) => {
+                if check_services(&register.services, ServiceConfig::DEFAULT_MAX_SERVICES).is_err()
+                {
+                    return;
+                }
+                break u32::from(register.window_size) + 1;
+            }
+            Ok(None) => {}
+            Err(_) => return,
+        }
+    };
+    let mut conn = ClientConn {
+        client: 1,
+        capacity,
+        events: &events,
+        sessions: HashMap::new(),
+        next_session: 1,
+        next_msg_id: 0,
+        out: Outbox::new(),
+        users: LocalSockets::new(),
+        table_update: None,
+    };
+    let mut ping = None;
+    for chunk in std::iter::once(&[][..]).chain(chunks) {
+        input.extend_from_slice(chunk);
+        if let Some(Err(_)) = codec_drain(&mut codec, &mut input, &mut conn, &mut ping) {
+            return;
+        }
+        if let Some(services) = conn.table_update.take()
+            && check_services(&services, ServiceConfig::DEFAULT_MAX_SERVICES).is_err()
+        {
+            return;
+        }
+        assert!(
+            conn.out.len() <= ServiceConfig::DEFAULT_MAX_OUTBOX,
+            "answers to 16 bytes cannot fill the outbox"
+        );
+        let queued = conn.out.len();
+        conn.out.advance(queued);
+        while seen.try_recv().is_ok() {}
+    }
+}
+
 async fn read_register<R: tokio::io::AsyncRead + Unpin>(
     reader: &mut R,
     codec: &mut ArrowCodec,
     input: &mut BytesMut,
 ) -> Result<(u16, Register), String> {
     loop {
-        match codec.decode(input) {
-            Ok(Some(Message::Control(ControlMessage {
-                msg_id,
-                body: ControlBody::Register(register),
-            }))) => return Ok((msg_id, register)),
-            Ok(Some(other)) => return Err(format!("expected REGISTER, got {other:?}")),
-            Ok(None) => {}
-            Err(e) => return Err(e.to_string()),
+        if let Some(register) = decode_register(codec, input)? {
+            return Ok(register);
         }
         let n = reader.read_buf(input).await.map_err(|e| e.to_string())?;
         if n == 0 {
@@ -590,8 +716,11 @@ async fn serve_client(
         mut stop,
         mut requests,
     } = steering;
-    let tls = tokio::time::timeout(
-        Duration::from_secs(20),
+    // TLS and REGISTER within one timeout: a connection that never finishes either holds
+    // a client slot no longer than that.
+    let handshake_deadline = tokio::time::Instant::now() + config.handshake_timeout;
+    let tls = tokio::time::timeout_at(
+        handshake_deadline,
         acceptor.accept(tokio::io::BufReader::with_capacity(TLS_READ_BUFFER, tcp)),
     )
     .await
@@ -600,8 +729,8 @@ async fn serve_client(
     let (mut reader, writer) = tokio::io::split(tls);
     let mut codec = ArrowCodec::new().with_max_body(256 * 1024);
     let mut input = BytesMut::with_capacity(16 * 1024);
-    let (msg_id, register) = tokio::time::timeout(
-        Duration::from_secs(20),
+    let (msg_id, register) = tokio::time::timeout_at(
+        handshake_deadline,
         read_register(&mut reader, &mut codec, &mut input),
     )
     .await
@@ -645,6 +774,7 @@ async fn serve_client(
     let (user_tx, mut user_rx) = mpsc::unbounded_channel::<(u16, TcpStream, SocketAddr)>();
     let mut ports = ExposedPorts {
         client,
+        max_services: config.max_services,
         expose_ip: config.expose_ip,
         events,
         user_tx,
@@ -680,6 +810,13 @@ async fn serve_client(
             && let Err(e) = ports.apply(&services).await
         {
             break Err(e);
+        }
+        if conn.out.len() > config.max_outbox {
+            break Err(format!(
+                "the client does not read: {} bytes queued for it, more than {}",
+                conn.out.len(),
+                config.max_outbox
+            ));
         }
         let deadline = ping_deadline;
         tokio::select! {
@@ -729,6 +866,8 @@ async fn serve_client(
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => requests_open = false,
             },
+            // Listener tasks that ended (a port closed by an UPDATE) are reaped.
+            Some(_) = ports.listeners.join_next(), if !ports.listeners.is_empty() => {}
             _ = stop.wait_for(|s| *s) => break Ok(()),
         }
     };
@@ -743,6 +882,8 @@ async fn serve_client(
 /// The local ports exposing one client's services: one listener task per service id.
 struct ExposedPorts<'a> {
     client: u64,
+    /// Services a client may register.
+    max_services: usize,
     expose_ip: IpAddr,
     events: &'a mpsc::UnboundedSender<ServiceEvent>,
     /// Accepted users go here, tagged with the service id.
@@ -757,6 +898,7 @@ impl ExposedPorts<'_> {
     /// listener for each new service id, none for a service id left out. Sessions already
     /// open are not touched.
     async fn apply(&mut self, services: &[arrow_codec::Service]) -> Result<(), String> {
+        check_services(services, self.max_services)?;
         let wanted: HashSet<u16> = services.iter().map(|s| s.svc_id).collect();
         let mut gone: Vec<u16> = self
             .open
@@ -806,7 +948,9 @@ impl ExposedPorts<'_> {
         let tx = self.user_tx.clone();
         let svc_id = service.svc_id;
         let task = self.listeners.spawn(async move {
-            while let Ok((user, peer)) = listener.accept().await {
+            let mut backoff = AcceptBackoff::default();
+            loop {
+                let (user, peer) = accept(&listener, &mut backoff, "an exposed port").await;
                 if tx.send((svc_id, user, peer)).is_err() {
                     break;
                 }

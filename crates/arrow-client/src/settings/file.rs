@@ -9,6 +9,7 @@
 //! mac = "02:00:00:00:00:01"
 //! window = 65536
 //! gateway = false
+//! max_sessions = 256                      # sockets at once, 1..=16384
 //! ping_interval = "20s"                  # or 20: a bare number is seconds
 //! ping_timeout = 15
 //! reconnect_min = "1s"
@@ -53,6 +54,7 @@ struct Raw {
     mac: Option<MacAddr>,
     window: Option<Window>,
     gateway: Option<bool>,
+    max_sessions: Option<MaxSessions>,
     ping_interval: Option<HumanDuration>,
     ping_timeout: Option<HumanDuration>,
     reconnect_min: Option<HumanDuration>,
@@ -199,6 +201,34 @@ impl<'de> Deserialize<'de> for Window {
                     .map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<Window, E> {
+                self.visit_i64(i64::try_from(n).unwrap_or(i64::MAX))
+            }
+        }
+        d.deserialize_i64(V)
+    }
+}
+
+/// `max_sessions`, 1..=16384 ([`ConnectionConfig::checked_max_sessions`]).
+struct MaxSessions(usize);
+
+impl<'de> Deserialize<'de> for MaxSessions {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = MaxSessions;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(
+                    f,
+                    "a whole number of sessions, 1..={}",
+                    ConnectionConfig::MAX_SESSIONS
+                )
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<MaxSessions, E> {
+                ConnectionConfig::checked_max_sessions(n)
+                    .map(MaxSessions)
+                    .map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<MaxSessions, E> {
                 self.visit_i64(i64::try_from(n).unwrap_or(i64::MAX))
             }
         }
@@ -380,6 +410,7 @@ fn parse(path: &Path, text: &str) -> Result<(Settings, bool), String> {
         mac: raw.mac,
         window: raw.window.map(|w| w.0),
         gateway: raw.gateway,
+        max_sessions: raw.max_sessions.map(|n| n.0),
         ping_interval: raw.ping_interval.map(|d| d.0),
         ping_timeout: raw.ping_timeout.map(|d| d.0),
         reconnect_min: raw.reconnect_min.map(|d| d.0),
@@ -403,6 +434,7 @@ state_dir = "state"
 mac = "02:00:00:00:00:01"
 window = 32768
 gateway = true
+max_sessions = 300
 ping_interval = "20s"
 ping_timeout = "1m 30s"
 reconnect_min = "500ms"
@@ -457,6 +489,7 @@ url = "rtsp://127.0.0.1/second"
             mac: Some(MacAddr([2, 0, 0, 0, 0, 1])),
             window: Some(32_768),
             gateway: Some(true),
+            max_sessions: Some(300),
             ping_interval: Some(Duration::from_secs(20)),
             ping_timeout: Some(Duration::from_secs(90)),
             reconnect_min: Some(Duration::from_millis(500)),
@@ -511,6 +544,7 @@ url = "rtsp://127.0.0.1/second"
             "mac",
             "window",
             "gateway",
+            "max_sessions",
             "ping_interval",
             "ping_timeout",
             "reconnect_min",
@@ -587,6 +621,13 @@ url = "rtsp://127.0.0.1/second"
             ),
             ("window = 1.5", ":1:10:", "a whole number of bytes"),
             ("window = 65537", ":1:10:", "not 65537"),
+            (
+                "max_sessions = 0",
+                ":1:16:",
+                "`max_sessions`: must be 1..=16384, not 0",
+            ),
+            ("max_sessions = 100000", ":1:16:", "not 100000"),
+            ("max_sessions = \"many\"", ":1:16:", "invalid type: string"),
             (
                 "gateway = \"yes\"",
                 ":1:11:",

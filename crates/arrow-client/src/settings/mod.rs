@@ -59,6 +59,9 @@ pub struct Settings {
     pub window: Option<u32>,
     /// `--gateway` / `gateway`: sessions may reach other hosts (REGISTER flag 0x1).
     pub gateway: Option<bool>,
+    /// `--max-sessions` / `max_sessions`: local sockets at once (sessions open,
+    /// connecting or still closing), 1..=16,384.
+    pub max_sessions: Option<usize>,
     /// `--ping-interval` / `ping_interval`.
     pub ping_interval: Option<Duration>,
     /// `--ping-timeout` / `ping_timeout`.
@@ -106,6 +109,7 @@ impl Settings {
             mac: self.mac.or(base.mac),
             window: self.window.or(base.window),
             gateway: on(self.gateway, base.gateway),
+            max_sessions: self.max_sessions.or(base.max_sessions),
             ping_interval: self.ping_interval.or(base.ping_interval),
             ping_timeout: self.ping_timeout.or(base.ping_timeout),
             reconnect_min: self.reconnect_min.or(base.reconnect_min),
@@ -147,6 +151,12 @@ impl Settings {
         self.window.unwrap_or(ConnectionConfig::default().capacity)
     }
 
+    /// The session limit (default: 256, [`ConnectionConfig::DEFAULT_MAX_SESSIONS`]).
+    pub fn max_sessions(&self) -> usize {
+        self.max_sessions
+            .unwrap_or(ConnectionConfig::default().max_sessions)
+    }
+
     /// Time between PINGs (default: 20 s).
     pub fn ping_interval(&self) -> Duration {
         self.ping_interval
@@ -176,6 +186,7 @@ impl Settings {
             ping_interval: self.ping_interval(),
             ping_timeout: self.ping_timeout(),
             gateway: self.gateway(),
+            max_sessions: self.max_sessions(),
             ..ConnectionConfig::default()
         }
     }
@@ -208,6 +219,10 @@ impl Settings {
         }
         ConnectionConfig::checked_capacity(i64::from(self.window()))
             .map_err(|why| Error::Config(format!("--window (`window`) {why}")))?;
+        ConnectionConfig::checked_max_sessions(
+            i64::try_from(self.max_sessions()).unwrap_or(i64::MAX),
+        )
+        .map_err(|why| Error::Config(format!("--max-sessions (`max_sessions`) {why}")))?;
         let zero = [
             ("--ping-interval (`ping_interval`)", self.ping_interval()),
             ("--ping-timeout (`ping_timeout`)", self.ping_timeout()),
@@ -263,6 +278,10 @@ impl Settings {
             ("mac", self.mac != reloaded.mac),
             ("window", self.window() != reloaded.window()),
             ("gateway", self.gateway() != reloaded.gateway()),
+            (
+                "max_sessions",
+                self.max_sessions() != reloaded.max_sessions(),
+            ),
             (
                 "ping_interval",
                 self.ping_interval() != reloaded.ping_interval(),

@@ -26,6 +26,26 @@ fn fuzz_corpus_replays_without_panic() {
 }
 
 #[test]
+fn the_dev_service_corpus_replays_without_panic() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let mut replayed = 0;
+    for dir in ["corpus/dev_service_client", "artifacts/dev_service_client"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            arrow_client::fuzzing::dev_service_client_bytes(&std::fs::read(&path).unwrap());
+            replayed += 1;
+        }
+    }
+    assert!(
+        replayed >= 10,
+        "the committed corpus went missing: {replayed} inputs"
+    );
+}
+
+#[test]
 fn the_scanner_corpus_replays_without_panic() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
     let mut replayed = 0;
@@ -46,6 +66,18 @@ fn the_scanner_corpus_replays_without_panic() {
 }
 
 proptest::proptest! {
+    /// Between fuzzing runs: random bytes after a REGISTER reach the development
+    /// service's message handling, and are handled or end the connection.
+    #[test]
+    fn any_client_bytes_after_register_are_handled(
+        tail in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+    ) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+        let mut data = std::fs::read(root.join("corpus/dev_service_client/register-ping")).unwrap();
+        data.extend_from_slice(&tail);
+        arrow_client::fuzzing::dev_service_client_bytes(&data);
+    }
+
     /// Between fuzzing runs: random answers, and answers that start like real ones, are
     /// read or refused without a panic.
     #[test]

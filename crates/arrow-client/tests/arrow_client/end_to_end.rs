@@ -294,7 +294,7 @@ async fn an_update_exposes_a_new_service_and_closes_a_dropped_one_on_the_dev_ser
     let (first, _first) = echo_server().await;
     let (second, _second) = echo_server().await;
     let mut service = start_service(&certs).await;
-    let (tx, _events) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, _events) = arrow_client::client::event_queue(TEST_EVENT_QUEUE);
     let client = Client::spawn(client_config(service.addr, &certs, &[first]), tx).unwrap();
     let first_port = service.exposed_port().await;
 

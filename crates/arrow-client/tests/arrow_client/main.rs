@@ -3,9 +3,11 @@
 
 mod corpus;
 mod dev_camera;
+mod dev_service_limits;
 mod discovery;
 mod end_to_end;
 mod golden;
+mod hostile;
 mod malicious;
 mod resolution;
 mod support;

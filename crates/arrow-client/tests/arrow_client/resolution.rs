@@ -140,7 +140,7 @@ async fn with_once_a_host_that_does_not_resolve_fails_at_once_as_a_transport_err
     let mut config = client_config(scripted.addr(), &certs, &[]);
     config.services = vec![camera(554)];
     config.resolver = Arc::new(Dns::default());
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, _rx) = arrow_client::client::event_queue(TEST_EVENT_QUEUE);
     let err = tokio::time::timeout(WAIT, register_once(config, tx))
         .await
         .unwrap()

@@ -15,6 +15,29 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+/// The event queue of the clients in these tests: bounded like every client's, and large
+/// enough that no test that reads its events loses one.
+pub(crate) const TEST_EVENT_QUEUE: usize = 64 * 1024;
+
+/// A receiver of the events the tests wait for: the client's bounded queue, the
+/// development service's and the fake camera's channels.
+pub(crate) trait EventStream<T> {
+    /// The next item; `None` once the sender is gone.
+    fn next_item(&mut self) -> impl std::future::Future<Output = Option<T>>;
+}
+
+impl<T> EventStream<T> for mpsc::UnboundedReceiver<T> {
+    fn next_item(&mut self) -> impl std::future::Future<Output = Option<T>> {
+        self.recv()
+    }
+}
+
+impl<T> EventStream<T> for mpsc::Receiver<T> {
+    fn next_item(&mut self) -> impl std::future::Future<Output = Option<T>> {
+        self.recv()
+    }
+}
+
 /// Every wait in these tests is bounded by this.
 pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
@@ -95,7 +118,7 @@ impl Service {
 }
 
 pub(crate) struct Client {
-    pub(crate) events: mpsc::UnboundedReceiver<ClientEvent>,
+    pub(crate) events: mpsc::Receiver<ClientEvent>,
     handle: arrow_client::client::ClientHandle,
     _task: Guard<Result<(), arrow_client::Error>>,
 }
@@ -117,7 +140,7 @@ pub(crate) fn client_config(
     config.services = tcp.iter().map(|a| tcp_service(*a)).collect();
     config.reconnect = ReconnectPolicy::new(Duration::ZERO, Duration::from_millis(100));
     config.connection = ConnectionConfig {
-        max_sessions: 20_000,
+        max_sessions: ConnectionConfig::MAX_SESSIONS,
         ..ConnectionConfig::default()
     };
     config
@@ -136,7 +159,7 @@ pub(crate) fn uuid_of(config: &ClientConfig) -> uuid::Uuid {
 /// Registers once and stops (`ClientConfig::once`): what `arrow run --once` does.
 pub(crate) async fn register_once(
     mut config: ClientConfig,
-    events: mpsc::UnboundedSender<ClientEvent>,
+    events: arrow_client::client::EventSender,
 ) -> Result<(), arrow_client::Error> {
     config.once = true;
     arrow_client::client::Client::spawn(config, events)?
@@ -145,7 +168,7 @@ pub(crate) async fn register_once(
 }
 
 pub(crate) fn start_client(config: ClientConfig) -> Client {
-    let (tx, events) = mpsc::unbounded_channel();
+    let (tx, events) = arrow_client::client::event_queue(TEST_EVENT_QUEUE);
     let client = arrow_client::client::Client::spawn(config, tx).unwrap();
     let handle = client.handle();
     let task = tokio::spawn(client.join());
@@ -158,12 +181,12 @@ pub(crate) fn start_client(config: ClientConfig) -> Client {
 
 /// The next item matching `pred`, skipping others; fails the test after [`WAIT`].
 pub(crate) async fn wait_for<T: std::fmt::Debug>(
-    rx: &mut mpsc::UnboundedReceiver<T>,
+    rx: &mut impl EventStream<T>,
     mut pred: impl FnMut(&T) -> bool,
 ) -> T {
     tokio::time::timeout(WAIT, async {
         loop {
-            let item = rx.recv().await.expect("event stream ended");
+            let item = rx.next_item().await.expect("event stream ended");
             if pred(&item) {
                 return item;
             }
@@ -209,12 +232,12 @@ pub(crate) async fn echo_through(port: u16, data: &[u8]) -> Vec<u8> {
 pub(crate) struct Spawned {
     pub(crate) client: Option<arrow_client::client::Client>,
     pub(crate) handle: arrow_client::client::ClientHandle,
-    pub(crate) events: mpsc::UnboundedReceiver<ClientEvent>,
+    pub(crate) events: mpsc::Receiver<ClientEvent>,
 }
 
 impl Spawned {
     pub(crate) fn start(config: ClientConfig) -> Self {
-        let (tx, events) = mpsc::unbounded_channel();
+        let (tx, events) = arrow_client::client::event_queue(TEST_EVENT_QUEUE);
         let client = arrow_client::client::Client::spawn(config, tx).unwrap();
         Spawned {
             handle: client.handle(),

@@ -25,7 +25,7 @@ fn redirect(to: std::net::SocketAddr) -> ControlMessage {
 }
 
 /// Waits for the next attempt and returns the server it dials.
-async fn next_connecting(events: &mut tokio::sync::mpsc::UnboundedReceiver<ClientEvent>) -> String {
+async fn next_connecting(events: &mut tokio::sync::mpsc::Receiver<ClientEvent>) -> String {
     match wait_for(events, |e| matches!(e, ClientEvent::Connecting { .. })).await {
         ClientEvent::Connecting { server } => server,
         _ => unreachable!(),
@@ -374,7 +374,7 @@ async fn shutdown_delivers_what_it_holds_hangs_up_and_closes_tls_with_close_noti
 #[tokio::test]
 async fn register_once_says_registered_refused_or_unreachable() {
     let certs = certs();
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, _rx) = arrow_client::client::event_queue(TEST_EVENT_QUEUE);
 
     let scripted = Scripted::new(&certs).await;
     let once = tokio::spawn(register_once(
@@ -502,7 +502,7 @@ async fn a_second_client_on_the_same_state_directory_fails_at_once_naming_the_ho
     config.identity = None;
     config.state_dir = Some(state.path().to_path_buf());
     let mut first = Spawned::start(config.clone());
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, _rx) = arrow_client::client::event_queue(TEST_EVENT_QUEUE);
     let err = arrow_client::client::Client::spawn(config.clone(), tx.clone()).unwrap_err();
     let arrow_client::Error::StateLocked { dir, pid } = &err else {
         panic!("{err:?}");

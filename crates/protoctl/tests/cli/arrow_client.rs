@@ -207,6 +207,8 @@ fn arrow_run_bad_configuration_exits_2() {
         vec!["--ca", "/nonexistent/ca.pem"],
         vec!["--ca", ca, "--window", "0"],
         vec!["--ca", ca, "--window", "65537"],
+        vec!["--ca", ca, "--max-sessions", "0"],
+        vec!["--ca", ca, "--max-sessions", "16385"],
         vec!["--ca", ca, "--mac", "nope"],
         vec!["--ca", ca, "--tcp", "no-port"],
         vec!["--ca", ca, "--rtsp", "http://wrong-scheme/x"],
@@ -215,6 +217,36 @@ fn arrow_run_bad_configuration_exits_2() {
     for extra in cases {
         let out = protoctl().args(base).args(&extra).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+    }
+}
+
+/// A reused key file that group or others can read is refused (exit 2), naming the file,
+/// its mode and the fix; never put back into service.
+#[cfg(unix)]
+#[test]
+fn arrow_serve_refuses_a_self_signed_key_readable_by_others_exits_2() {
+    use std::os::unix::fs::PermissionsExt;
+    for file in ["server.key", "ca.key"] {
+        let dir = tempfile::tempdir().unwrap();
+        drop(dev_service(dir.path(), &[]));
+        let certs = dir.path().join("certs");
+        let key = certs.join(file);
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = crate::support::bounded(
+            protoctl()
+                .args(["arrow", "serve", "--bind", "127.0.0.1:0", "--self-signed"])
+                .arg(&certs),
+            None,
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+        for want in [
+            key.display().to_string(),
+            "mode 0644".to_string(),
+            format!("chmod 600 {}", key.display()),
+        ] {
+            assert!(err.contains(&want), "{file}: {err} lacks {want}");
+        }
     }
 }
 
@@ -1346,4 +1378,33 @@ fn a_second_arrow_run_on_a_locked_state_directory_exits_2_naming_the_holder() {
     first.signal("TERM");
     let (code, logs) = first.wait_exit_logs();
     assert_eq!(code, Some(0), "{logs}");
+}
+
+/// Sessions and a reserve of descriptors must fit in the open-file limit: under
+/// `ulimit -n 200` a limit of 1000 sessions is lowered to 136 (64 spare), and said so.
+#[test]
+fn arrow_run_lowers_the_session_limit_to_fit_the_open_file_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (_service, server, ca) = dev_service(dir.path(), &[]);
+    let program = protoctl().get_program().to_owned();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.env_remove("RUST_LOG")
+        .arg("-c")
+        .arg("ulimit -n 200 && exec \"$0\" \"$@\"")
+        .arg(program)
+        .args(["--json", "arrow", "run", "--server", &server, "--ca", &ca])
+        .args([
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--max-sessions",
+            "1000",
+        ]);
+    let client = Running::spawn(&mut cmd);
+    let lowered = client.wait_event("session_limit_lowered");
+    assert_eq!(lowered["requested"], 1000);
+    assert_eq!(lowered["allowed"], 136);
+    assert_eq!(lowered["open_files"], 200);
+    client.wait_event("registered");
+    assert_eq!(client.interrupt(), Some(0));
 }

@@ -9,6 +9,8 @@ mod scan;
 mod serve;
 mod status;
 
+use std::borrow::Cow;
+
 use clap::Subcommand;
 
 use crate::exit::CliError;
@@ -41,8 +43,9 @@ pub(crate) enum ArrowCommand {
     /// service_unresolved, connecting, connected,
     /// registered, disconnected, retrying, not_paired, redirect_ignored, session_opened,
     /// session_closed, session_refused, unsupported, reloaded, reload_failed,
-    /// table_replaced, table_sent, stopping, stopped.
-    Run(run::RunArgs),
+    /// table_replaced, table_sent, events_dropped, events_suppressed,
+    /// session_limit_lowered, stopping, stopped.
+    Run(Box<run::RunArgs>),
     /// Scan for cameras once, as the client's discovery does: a TCP sweep of the candidate
     /// ports, the neighbour table for MACs, ICMP echo where allowed, ONVIF WS-Discovery,
     /// then RTSP and MJPEG probing over path lists. Needs no privileges.
@@ -84,11 +87,31 @@ pub(crate) async fn run(cmd: ArrowCommand, out: &mut Output) -> Result<(), CliEr
     match cmd {
         ArrowCommand::Decode(args) => decode::run(args, out),
         ArrowCommand::Encode(args) => encode::run(args, out),
-        ArrowCommand::Run(args) => run::run(args, out).await,
+        ArrowCommand::Run(args) => run::run(*args, out).await,
         ArrowCommand::Scan(args) => scan::run(args, out).await,
         ArrowCommand::Serve(args) => serve::run(args, out).await,
         ArrowCommand::Camera(args) => camera::run(args, out).await,
         ArrowCommand::Identity(args) => identity::run(args, out),
         ArrowCommand::Status(args) => status::run(args, out),
     }
+}
+
+/// `text` with control characters escaped as `char::escape_debug` does (`\n`, `\u{1b}`);
+/// everything else, any Unicode included, as it is. For human output of what a peer chose
+/// (a REDIRECT target, an error text from the service, names found by discovery), so it
+/// cannot move the cursor, clear the screen or fake a line. (The shared helper in
+/// `output.rs` replaces this one when it lands.)
+pub(crate) fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_debug());
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
 }

@@ -4,6 +4,15 @@
 //! [`Client::spawn`]; its events are printed; SIGINT/SIGTERM stop it in order and SIGHUP
 //! reloads its services; the outcome becomes the exit code.
 //!
+//! # Events never wait for stdout
+//!
+//! The client's events go through its bounded [`event_queue`] to a writer on a thread of
+//! its own: a stdout that is slow or never read (a stuck pipe) blocks only that thread,
+//! never the client's connection (which runs on this command's one-thread runtime) nor
+//! the signals. When the queue is full, events are dropped and counted, and an
+//! `events_dropped` event says how many once the writer catches up. Human lines show
+//! control characters from the service (a REDIRECT target, an error text) escaped.
+//!
 //! # Output
 //!
 //! One line per event: the library's [`ClientEvent`]s (their JSON and text are defined
@@ -20,7 +29,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use arrow_client::client::{Client, ClientEvent, ClientHandle};
+use arrow_client::client::{Client, ClientEvent, ClientHandle, DEFAULT_EVENT_QUEUE, event_queue};
 use arrow_client::connection::ConnectionConfig;
 use arrow_client::identity::MacAddr;
 use arrow_client::service_table::{Service, ServiceKind, ServiceSpec};
@@ -75,6 +84,11 @@ pub(crate) struct RunArgs {
     /// Session window in bytes, both directions (1..=65536) [default: 65536].
     #[arg(long, value_name = "BYTES", value_parser = window)]
     window: Option<u32>,
+    /// Local connections at once (sessions open, connecting or still closing), 1..=16384; a
+    /// CONNECT over it is refused with HUP 3. Lowered at start to fit the open-file limit
+    /// with descriptors to spare [default: 256].
+    #[arg(long, value_name = "N", value_parser = max_sessions)]
+    max_sessions: Option<usize>,
     /// Gateway mode: allow services on other hosts than this one (REGISTER flag 0x1).
     /// Without it, sessions to non-loopback addresses are refused.
     #[arg(long)]
@@ -125,6 +139,7 @@ impl RunArgs {
             mac: self.mac,
             window: self.window,
             gateway: self.gateway.then_some(true),
+            max_sessions: self.max_sessions,
             ping_interval: self.ping_interval,
             ping_timeout: self.ping_timeout,
             reconnect_min: self.reconnect_min,
@@ -153,6 +168,14 @@ fn window(text: &str) -> Result<u32, String> {
         .parse()
         .map_err(|_| format!("{text:?} is not a whole number of bytes"))?;
     ConnectionConfig::checked_capacity(bytes)
+}
+
+/// `--max-sessions`: the library's range.
+fn max_sessions(text: &str) -> Result<usize, String> {
+    let n: i64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of sessions"))?;
+    ConnectionConfig::checked_max_sessions(n)
 }
 
 /// `--tcp`, `--http`, `--rtsp`, `--mjpeg`: a [`ServiceSpec`] from the start. A mistake is
@@ -194,11 +217,11 @@ impl clap::builder::TypedValueParser for ServiceParser {
 /// One line of `arrow run`'s output: a client event, or one of the command's own.
 #[derive(Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub(crate) enum RunEvent<'a> {
+pub(crate) enum RunEvent {
     /// SIGHUP: the config file was read again and its services sent with UPDATE.
     Reloaded {
         /// The services now, resolved.
-        services: &'a [Service],
+        services: Vec<Service>,
         /// Options that changed but wait for a restart (config keys).
         restart_needed: Vec<&'static str>,
     },
@@ -210,10 +233,10 @@ pub(crate) enum RunEvent<'a> {
     },
     /// What the client reported.
     #[serde(untagged)]
-    Client(&'a ClientEvent),
+    Client(ClientEvent),
 }
 
-impl fmt::Display for RunEvent<'_> {
+impl fmt::Display for RunEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunEvent::Client(event) => event.fmt(f),
@@ -228,35 +251,72 @@ impl fmt::Display for RunEvent<'_> {
     }
 }
 
-/// stdout of the client: a reader that goes away (`protoctl --json arrow run | head -1`)
-/// ends the event stream, not the client. Writing stops, one warning goes to stderr, and
-/// the client runs on until a signal stops it in order (other commands end quietly).
-struct Events<'a> {
-    out: &'a mut Output,
-    closed: bool,
+/// The command's own events wait here for the writer (only SIGHUP makes them).
+const OWN_EVENTS: usize = 16;
+
+/// After the client stopped, how long the writer may take to write the events still
+/// queued (a stdout nobody reads must not keep the process from exiting).
+const WRITER_GRACE: Duration = Duration::from_secs(5);
+
+/// The writer of stdout, on a thread of its own: it writes the client's events and the
+/// command's own until both senders are gone. A reader that goes away
+/// (`protoctl --json arrow run | head -1`) ends the event stream, not the client: writing
+/// stops, one warning goes to stderr, and the client runs on until a signal stops it in
+/// order. Any other write error is sent back, and the command stops the client.
+fn spawn_writer(
+    json: bool,
+    mut client: mpsc::Receiver<ClientEvent>,
+    mut own: mpsc::Receiver<RunEvent>,
+) -> Result<tokio::sync::oneshot::Receiver<Result<(), CliError>>, CliError> {
+    let (done_tx, done) = tokio::sync::oneshot::channel();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| CliError::local(format!("cannot start the event writer: {e}")))?;
+    std::thread::Builder::new()
+        .name("arrow-run-events".into())
+        .spawn(move || {
+            let mut out = Output::stdout(json);
+            let result = runtime.block_on(async {
+                loop {
+                    // The command's own first: a reload's report is queued before the
+                    // client hears of the new services, so `reloaded` comes before its
+                    // `table_replaced`, as it always did.
+                    let event = tokio::select! {
+                        biased;
+                        Some(event) = own.recv() => event,
+                        Some(event) = client.recv() => RunEvent::Client(event),
+                        else => return Ok(()),
+                    };
+                    match print(&mut out, &event) {
+                        Err(e) if e.is_stdout_closed() => {
+                            tracing::warn!(
+                                "stdout was closed by its reader: events are no longer written \
+                                 there; the client keeps running (logs still go to stderr, \
+                                 status.json is kept)"
+                            );
+                            return Ok(());
+                        }
+                        other => other?,
+                    }
+                }
+            });
+            let _ = done_tx.send(result);
+        })
+        .map_err(|e| CliError::local(format!("cannot start the event writer: {e}")))?;
+    Ok(done)
 }
 
-impl Events<'_> {
-    fn print(&mut self, event: &RunEvent<'_>) -> Result<(), CliError> {
-        if self.closed {
-            return Ok(());
-        }
-        match self.out.event(event, event) {
-            Err(e) if e.is_stdout_closed() => {
-                self.closed = true;
-                tracing::warn!(
-                    "stdout was closed by its reader: events are no longer written there; \
-                     the client keeps running (logs still go to stderr, status.json is kept)"
-                );
-                Ok(())
-            }
-            other => other,
-        }
+/// One event on stdout: JSON as is, the human line with control characters escaped (the
+/// service chooses some of its text).
+fn print(out: &mut Output, event: &RunEvent) -> Result<(), CliError> {
+    if out.is_json() {
+        out.json_line(event)
+    } else {
+        out.text_line(super::escape_controls(&event.to_string()))
     }
 }
 
 pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError> {
-    let out = &mut Events { out, closed: false };
     let settings = args.settings()?;
     let mut config = settings.client_config()?;
     config.once = args.once;
@@ -266,7 +326,11 @@ pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError>
     } else {
         Some(Signals::new()?)
     };
-    let (tx, mut events) = mpsc::unbounded_channel();
+    let (tx, events) = event_queue(DEFAULT_EVENT_QUEUE);
+    let (own, own_rx) = mpsc::channel(OWN_EVENTS);
+    let mut written = spawn_writer(out.is_json(), events, own_rx)?;
+    let mut writer_done = false;
+    let mut writer_error = None;
     let client = Client::spawn(config, tx)?;
     let handle = client.handle();
     let done = client.join();
@@ -278,9 +342,8 @@ pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError>
         tokio::select! {
             applied = async { reloading.as_mut().expect("guarded").await }, if reloading.is_some() => {
                 reloading = None;
-                report_reload(applied, out)?;
+                report_reload(applied, &own);
             }
-            Some(event) = events.recv() => out.print(&RunEvent::Client(&event))?,
             signal = Signals::next_of(&mut signals) => match signal {
                 Signal::Stop(name) => {
                     tracing::info!(signal = name, "shutting down");
@@ -291,11 +354,27 @@ pub(crate) async fn run(args: RunArgs, out: &mut Output) -> Result<(), CliError>
                 }
                 Signal::Reload => reloading = Some(Box::pin(reload(&args, &settings, &handle))),
             },
-            result = &mut done => {
-                while let Ok(event) = events.try_recv() {
-                    out.print(&RunEvent::Client(&event))?;
+            finished = &mut written, if !writer_done => {
+                writer_done = true;
+                if let Ok(Err(e)) = finished {
+                    tracing::error!(error = ?e, "stdout failed: stopping the client");
+                    writer_error = Some(e);
+                    handle.shutdown();
                 }
-                return result.map_err(CliError::from);
+            }
+            result = &mut done => {
+                drop(own);
+                if !writer_done {
+                    match tokio::time::timeout(WRITER_GRACE, &mut written).await {
+                        Ok(Ok(Err(e))) => writer_error = Some(e),
+                        Ok(_) => {}
+                        Err(_) => tracing::warn!(
+                            "stdout did not take the last events in time: exiting without them"
+                        ),
+                    }
+                }
+                result.map_err(CliError::from)?;
+                return writer_error.map_or(Ok(()), Err);
             }
         }
     }
@@ -320,9 +399,10 @@ async fn reload(args: &RunArgs, running: &Settings, handle: &ClientHandle) -> Re
 }
 
 /// Says what a reload did, on stderr and stdout; the options that wait for a restart are
-/// named.
-fn report_reload(applied: Reloaded, out: &mut Events<'_>) -> Result<(), CliError> {
-    match applied {
+/// named. The writer being behind by [`OWN_EVENTS`] reports costs the report on stdout
+/// (stderr has it).
+fn report_reload(applied: Reloaded, out: &mpsc::Sender<RunEvent>) {
+    let event = match applied {
         Ok((restart_needed, table)) => {
             if !restart_needed.is_empty() {
                 tracing::warn!(
@@ -331,17 +411,18 @@ fn report_reload(applied: Reloaded, out: &mut Events<'_>) -> Result<(), CliError
                      effect at the next restart"
                 );
             }
-            out.print(&RunEvent::Reloaded {
-                services: table.services(),
+            RunEvent::Reloaded {
+                services: table.services().to_vec(),
                 restart_needed,
-            })
+            }
         }
         Err(e) => {
             let error = crate::exit::chain(&e);
             tracing::error!(%error, "SIGHUP: reload failed, keeping the current services");
-            out.print(&RunEvent::ReloadFailed { error })
+            RunEvent::ReloadFailed { error }
         }
-    }
+    };
+    let _ = out.try_send(event);
 }
 
 #[cfg(test)]
@@ -382,6 +463,7 @@ mod tests {
                 humantime::format_duration(defaults.reconnect_max())
             ),
             format!("[default: {}]", defaults.window()),
+            format!("[default: {}]", defaults.max_sessions()),
             format!("(1..={})", ConnectionConfig::MAX_CAPACITY),
         ] {
             assert!(help.contains(&want), "--help lacks {want}");
@@ -424,7 +506,7 @@ mod tests {
 
     #[test]
     fn a_bad_flag_value_names_the_flag_and_never_the_password() {
-        let cases: [(&[&str], &str); 5] = [
+        let cases: [(&[&str], &str); 8] = [
             (
                 &["--tcp", "nohost"],
                 "--tcp <HOST:PORT>: tcp service \"nohost\": expected HOST:PORT",
@@ -435,6 +517,12 @@ mod tests {
             ),
             (&["--window", "0"], "must be 1..=65536 bytes, not 0"),
             (&["--window", "65537"], "not 65537"),
+            (&["--max-sessions", "0"], "must be 1..=16384, not 0"),
+            (&["--max-sessions", "1000000"], "not 1000000"),
+            (
+                &["--max-sessions", "lots"],
+                "not a whole number of sessions",
+            ),
             (&["--ping-interval", "500000000000years"], "up to 1 day"),
         ];
         for (flags, want) in cases {
@@ -449,6 +537,33 @@ mod tests {
     }
 
     #[test]
+    fn human_lines_escape_the_control_characters_a_service_may_send() {
+        let cases = [
+            (
+                "redirected to b.example.com:8900",
+                "redirected to b.example.com:8900",
+            ),
+            (
+                "redirected to evil\x1b[2J\nfake line",
+                "redirected to evil\\u{1b}[2J\\nfake line",
+            ),
+            ("kamera café ☕", "kamera café ☕"),
+            ("tab\there\u{7f}", "tab\\there\\u{7f}"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(super::super::escape_controls(text), want, "{text:?}");
+        }
+        let line = RunEvent::Client(ClientEvent::Disconnected {
+            reason: "redirected to a\x1b]0;owned\x07b".into(),
+            disconnect: None,
+        });
+        assert_eq!(
+            super::super::escape_controls(&line.to_string()),
+            "disconnected: redirected to a\\u{1b}]0;owned\\u{7}b"
+        );
+    }
+
+    #[test]
     fn the_commands_own_events_are_tagged_like_the_clients() {
         let failed = RunEvent::ReloadFailed { error: "no".into() };
         assert_eq!(
@@ -456,7 +571,7 @@ mod tests {
             r#"{"event":"reload_failed","error":"no"}"#
         );
         let reloaded = RunEvent::Reloaded {
-            services: &[],
+            services: Vec::new(),
             restart_needed: vec!["window"],
         };
         assert_eq!(
@@ -465,11 +580,11 @@ mod tests {
         );
         let client = ClientEvent::Stopping;
         assert_eq!(
-            serde_json::to_string(&RunEvent::Client(&client)).unwrap(),
+            serde_json::to_string(&RunEvent::Client(client.clone())).unwrap(),
             r#"{"event":"stopping"}"#
         );
         assert_eq!(
-            RunEvent::Client(&client).to_string(),
+            RunEvent::Client(client).to_string(),
             "stopping: no new sessions, closing the open ones"
         );
     }

@@ -174,7 +174,12 @@ fn table(result: &ScanResult) -> String {
                 "  {:<16} {:<21} {}\n",
                 service_type,
                 std::net::SocketAddr::new(*ip, *port).to_string(),
-                if path.is_empty() { "-" } else { path }
+                // Paths can come from the devices (ONVIF): escaped.
+                if path.is_empty() {
+                    std::borrow::Cow::Borrowed("-")
+                } else {
+                    super::escape_controls(path)
+                }
             ));
         }
     }

@@ -28,6 +28,7 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use arrow_client::dev_service::{
     DevCertificates, DevService, ServiceConfig, ServiceEvent, ServiceRequest,
@@ -38,6 +39,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::duration::{VALUE_NAME as DURATION, interval};
 use crate::exit::CliError;
 use crate::output::Output;
 use crate::signals::{Signal, Signals};
@@ -62,6 +64,30 @@ pub(crate) struct ServeArgs {
     /// Only accept clients with this UUID (repeatable) [default: accept every client].
     #[arg(long, value_name = "UUID")]
     allow: Vec<Uuid>,
+    /// Client connections at once, 1..=4096; more are closed at once [default: 64].
+    #[arg(long, value_name = "N", value_parser = bounded::<1, 4096>)]
+    max_clients: Option<usize>,
+    /// Services (each a listening port) one client may register, 1..=4096; a client
+    /// announcing more is disconnected [default: 64].
+    #[arg(long, value_name = "N", value_parser = bounded::<1, 4096>)]
+    max_services: Option<usize>,
+    /// Bytes that may wait for one client to read them, 65536..=1073741824; a client that
+    /// lets more pile up is disconnected [default: 16777216].
+    #[arg(long, value_name = "BYTES", value_parser = bounded::<65536, 1073741824>)]
+    max_outbox: Option<usize>,
+    /// How long a new connection may take to finish TLS and send REGISTER [default: 10s].
+    #[arg(long, value_name = DURATION, value_parser = interval)]
+    handshake_timeout: Option<Duration>,
+}
+
+/// A whole number in `MIN..=MAX`.
+fn bounded<const MIN: usize, const MAX: usize>(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (MIN..=MAX).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be a whole number, {MIN}..={MAX}, not {text:?}"
+        )),
+    }
 }
 
 /// One line of `arrow serve`'s output.
@@ -130,6 +156,10 @@ pub(crate) async fn run(args: ServeArgs, out: &mut Output) -> Result<(), CliErro
     if !args.allow.is_empty() {
         config.allow = Some(args.allow.iter().copied().collect::<HashSet<_>>());
     }
+    config.max_clients = args.max_clients.unwrap_or(config.max_clients);
+    config.max_services = args.max_services.unwrap_or(config.max_services);
+    config.max_outbox = args.max_outbox.unwrap_or(config.max_outbox);
+    config.handshake_timeout = args.handshake_timeout.unwrap_or(config.handshake_timeout);
     let (tx, mut events) = mpsc::unbounded_channel();
     let service = DevService::spawn(listener, config, tx)?;
     out.json_line(&ServeEvent::Listening {
@@ -193,6 +223,49 @@ fn command(line: &str) -> Result<Option<(ServiceRequest, Option<u64>)>, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limits_are_bounded_at_parse_time() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let parse = |extra: &[&str]| {
+            let base = ["serve", "--bind", "127.0.0.1:0", "--self-signed", "d"];
+            Cli::try_parse_from(base.iter().chain(extra)).map(|c| c.serve)
+        };
+        let args = parse(&[
+            "--max-clients",
+            "2",
+            "--max-services",
+            "3",
+            "--max-outbox",
+            "65536",
+            "--handshake-timeout",
+            "500ms",
+        ])
+        .unwrap();
+        assert_eq!(
+            (args.max_clients, args.max_services, args.max_outbox),
+            (Some(2), Some(3), Some(65536))
+        );
+        assert_eq!(args.handshake_timeout, Some(Duration::from_millis(500)));
+        for bad in [
+            ["--max-clients", "0"],
+            ["--max-clients", "100000"],
+            ["--max-services", "0"],
+            ["--max-outbox", "10"],
+            ["--max-outbox", "99999999999"],
+            ["--handshake-timeout", "0"],
+        ] {
+            let err = parse(&bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+    }
 
     #[test]
     fn stdin_commands_name_a_request_and_maybe_a_client() {

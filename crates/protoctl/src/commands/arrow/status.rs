@@ -114,7 +114,12 @@ fn human(status: &Status, stale: bool, now: SystemTime) -> String {
             ),
         );
     }
-    field("server", status.server.clone());
+    // The server and the last error can come from the service (a REDIRECT target, its
+    // message): shown with control characters escaped.
+    field(
+        "server",
+        super::escape_controls(&status.server).into_owned(),
+    );
     field(
         "client",
         format!("{}, mac {}, pid {}", status.uuid, status.mac, status.pid),
@@ -132,7 +137,10 @@ fn human(status: &Status, stale: bool, now: SystemTime) -> String {
     );
     field(
         "last error",
-        status.last_error.clone().unwrap_or_else(|| "-".into()),
+        status
+            .last_error
+            .as_deref()
+            .map_or_else(|| "-".into(), |e| super::escape_controls(e).into_owned()),
     );
     field(
         "next attempt",
@@ -266,6 +274,26 @@ mod tests {
         for (n, want) in cases {
             assert_eq!(bytes(n), want, "{n}");
         }
+    }
+
+    #[test]
+    fn what_the_service_chose_is_shown_with_control_characters_escaped() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1192);
+        let mut status = sample(LinkState::Disconnected);
+        status.server = "evil\x1b[2J:8900".into();
+        status.last_error = Some("redirected to x\nstate         connected".into());
+        let text = human(&status, false, now);
+        assert!(text.contains("server        evil\\u{1b}[2J:8900"), "{text}");
+        assert!(
+            text.contains("redirected to x\\nstate         connected"),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b'));
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("state ")).count(),
+            1,
+            "no faked line"
+        );
     }
 
     #[test]

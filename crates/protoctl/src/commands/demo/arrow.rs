@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use arrow_client::client::{Client, ClientConfig, ClientEvent};
+use arrow_client::client::{Client, ClientConfig, ClientEvent, DEFAULT_EVENT_QUEUE, event_queue};
 use arrow_client::dev_service::{DevCertificates, DevService, ServiceConfig, ServiceEvent};
 use arrow_client::identity::{Identity, MacAddr};
 use arrow_client::service_table::{ServiceKind, ServiceSpec};
@@ -83,7 +83,7 @@ pub(crate) async fn run(report: &mut Reporter<'_>) -> Result<(), CliError> {
     config.identity = Some(Identity::generate());
     config.mac = Some(MacAddr([0x02, 0, 0, 0, 0, 0x01]));
     config.services = vec![ServiceSpec::host_port(ServiceKind::Http, &web.to_string())?];
-    let (client_tx, mut client_events) = mpsc::unbounded_channel();
+    let (client_tx, mut client_events) = event_queue(DEFAULT_EVENT_QUEUE);
     let client = Client::spawn(config, client_tx)?;
     let uuid = client.uuid();
     let handle = client.handle();

@@ -6,7 +6,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use arrow_client::client::{Client, ClientConfig, ClientEvent};
+use arrow_client::client::{Client, ClientConfig, ClientEvent, DEFAULT_EVENT_QUEUE, event_queue};
 use arrow_client::dev_camera::{CameraConfig, CameraKind, FakeCamera};
 use arrow_client::dev_service::{DevCertificates, DevService, ServiceConfig, ServiceEvent};
 use arrow_client::discovery::{self, ScanConfig, report::type_name};
@@ -105,7 +105,7 @@ pub(crate) async fn run(report: &mut Reporter<'_>) -> Result<(), CliError> {
     config.identity = Some(Identity::generate());
     config.mac = Some(MacAddr([0x02, 0, 0, 0, 0, 0x02]));
     config.discovery = Some(scan);
-    let (client_tx, mut client_events) = mpsc::unbounded_channel();
+    let (client_tx, mut client_events) = event_queue(DEFAULT_EVENT_QUEUE);
     let client = Client::spawn(config, client_tx)?;
     let handle = client.handle();
     let client = tokio::spawn(client.join());

@@ -136,17 +136,35 @@ async fn run_parts(parts: Vec<Part>, out: &mut Output) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Where a demo's events come from: a service's or camera's channel, or a client's bounded
+/// event queue.
+trait EventSource<E> {
+    fn next_event(&mut self) -> impl Future<Output = Option<E>>;
+}
+
+impl<E> EventSource<E> for tokio::sync::mpsc::UnboundedReceiver<E> {
+    fn next_event(&mut self) -> impl Future<Output = Option<E>> {
+        self.recv()
+    }
+}
+
+impl<E> EventSource<E> for tokio::sync::mpsc::Receiver<E> {
+    fn next_event(&mut self) -> impl Future<Output = Option<E>> {
+        self.recv()
+    }
+}
+
 /// The first event on `events` that `pick` turns into a value; a transport error naming
 /// `what` when none comes within `wait` (or the events end).
 async fn first_event<E, T>(
     wait: std::time::Duration,
     what: &str,
-    events: &mut tokio::sync::mpsc::UnboundedReceiver<E>,
+    events: &mut impl EventSource<E>,
     mut pick: impl FnMut(E) -> Option<T>,
 ) -> Result<T, CliError> {
     let found = async {
         loop {
-            if let Some(value) = pick(events.recv().await?) {
+            if let Some(value) = pick(events.next_event().await?) {
                 return Some(value);
             }
         }
