@@ -134,6 +134,15 @@ fn out_of_range_numbers_and_durations_exit_2_before_anything_runs() {
         "arctop serve --bind 127.0.0.1:0 --api-key k --max-connections 0",
         "arctop serve --bind 127.0.0.1:0 --api-key k --write-timeout 0",
         "arctop listen --addr 127.0.0.1:9 --api-key k --idle-timeout 0",
+        "arrow scan --target 127.0.0.1 --discovery-max-hosts 0",
+        "arrow scan --target 127.0.0.1 --discovery-max-hosts 16777216",
+        "arrow run --server localhost:1 --discovery-max-hosts 99999999999999999999",
+        "arrow run --server localhost:1 --max-sessions 0",
+        "arrow run --server localhost:1 --window 65537",
+        "arrow run --server localhost:1 --ping-interval 1e19",
+        "arrow serve --max-clients 0",
+        "arrow serve --max-outbox 10",
+        "arrow decode --max-body 4294967296",
     ];
     for case in cases {
         let args: Vec<&str> = case.split_whitespace().collect();

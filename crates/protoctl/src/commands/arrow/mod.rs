@@ -9,8 +9,6 @@ mod scan;
 mod serve;
 mod status;
 
-use std::borrow::Cow;
-
 use clap::Subcommand;
 
 use crate::exit::CliError;
@@ -94,24 +92,4 @@ pub(crate) async fn run(cmd: ArrowCommand, out: &mut Output) -> Result<(), CliEr
         ArrowCommand::Identity(args) => identity::run(args, out),
         ArrowCommand::Status(args) => status::run(args, out),
     }
-}
-
-/// `text` with control characters escaped as `char::escape_debug` does (`\n`, `\u{1b}`);
-/// everything else, any Unicode included, as it is. For human output of what a peer chose
-/// (a REDIRECT target, an error text from the service, names found by discovery), so it
-/// cannot move the cursor, clear the screen or fake a line. (The shared helper in
-/// `output.rs` replaces this one when it lands.)
-pub(crate) fn escape_controls(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return Cow::Borrowed(text);
-    }
-    let mut escaped = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
-            escaped.extend(c.escape_debug());
-        } else {
-            escaped.push(c);
-        }
-    }
-    Cow::Owned(escaped)
 }

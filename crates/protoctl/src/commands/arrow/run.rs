@@ -113,8 +113,8 @@ pub(crate) struct RunArgs {
     /// Scan only this interface's subnet; repeatable [default: every non-loopback one].
     #[arg(long, value_name = "IF")]
     discovery_interface: Vec<String>,
-    /// The most addresses one scan may sweep [default: 1024, a /22].
-    #[arg(long, value_name = "N")]
+    /// The most addresses one scan may sweep, 1 to 65536 (a /16) [default: 1024, a /22].
+    #[arg(long, value_name = "N", value_parser = super::scan::max_hosts)]
     discovery_max_hosts: Option<usize>,
     /// Connect and register once, then exit: 0 registered, 1 refused (any refusal code),
     /// 3 transport failure (a server or service host that does not resolve included), 4
@@ -312,7 +312,7 @@ fn print(out: &mut Output, event: &RunEvent) -> Result<(), CliError> {
     if out.is_json() {
         out.json_line(event)
     } else {
-        out.text_line(super::escape_controls(&event.to_string()))
+        out.text_line(crate::output::escape_controls(&event.to_string()))
     }
 }
 
@@ -551,14 +551,14 @@ mod tests {
             ("tab\there\u{7f}", "tab\\there\\u{7f}"),
         ];
         for (text, want) in cases {
-            assert_eq!(super::super::escape_controls(text), want, "{text:?}");
+            assert_eq!(crate::output::escape_controls(text), want, "{text:?}");
         }
         let line = RunEvent::Client(ClientEvent::Disconnected {
             reason: "redirected to a\x1b]0;owned\x07b".into(),
             disconnect: None,
         });
         assert_eq!(
-            super::super::escape_controls(&line.to_string()),
+            crate::output::escape_controls(&line.to_string()),
             "disconnected: redirected to a\\u{1b}]0;owned\\u{7}b"
         );
     }

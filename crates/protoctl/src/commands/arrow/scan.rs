@@ -35,8 +35,8 @@ pub(crate) struct ScanArgs {
     /// Sweep this address or network instead of the interfaces' subnets; repeatable.
     #[arg(long, value_name = "IP|CIDR", value_parser = target)]
     target: Vec<Ipv4Net>,
-    /// The most addresses one scan may sweep (a /22 by default).
-    #[arg(long, value_name = "N", default_value_t = discovery::scope::DEFAULT_MAX_HOSTS)]
+    /// The most addresses one scan may sweep, 1 to 65536 (a /16) [default: 1024, a /22].
+    #[arg(long, value_name = "N", default_value_t = discovery::scope::DEFAULT_MAX_HOSTS, value_parser = max_hosts)]
     discovery_max_hosts: usize,
     /// RTSP paths to try, one per line (`#` comments) [default: the built-in list].
     #[arg(long, value_name = "FILE")]
@@ -178,12 +178,22 @@ fn table(result: &ScanResult) -> String {
                 if path.is_empty() {
                     std::borrow::Cow::Borrowed("-")
                 } else {
-                    super::escape_controls(path)
+                    crate::output::escape_controls(path)
                 }
             ));
         }
     }
     text.trim_end().to_string()
+}
+
+/// `--discovery-max-hosts`: 1 to 65,536 addresses (a /16; a sweep past that is not a LAN).
+pub(super) fn max_hosts(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n @ 1..=65_536) => Ok(n),
+        _ => Err(format!(
+            "{text:?}: the most addresses to sweep is 1 to 65536"
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -118,7 +118,7 @@ fn human(status: &Status, stale: bool, now: SystemTime) -> String {
     // message): shown with control characters escaped.
     field(
         "server",
-        super::escape_controls(&status.server).into_owned(),
+        crate::output::escape_controls(&status.server).into_owned(),
     );
     field(
         "client",
@@ -137,10 +137,10 @@ fn human(status: &Status, stale: bool, now: SystemTime) -> String {
     );
     field(
         "last error",
-        status
-            .last_error
-            .as_deref()
-            .map_or_else(|| "-".into(), |e| super::escape_controls(e).into_owned()),
+        status.last_error.as_deref().map_or_else(
+            || "-".into(),
+            |e| crate::output::escape_controls(e).into_owned(),
+        ),
     );
     field(
         "next attempt",
