@@ -57,6 +57,10 @@ pub struct ServiceConfig {
     /// Services one client may register (REGISTER or UPDATE), each a listening port; a
     /// client announcing more is disconnected.
     pub max_services: usize,
+    /// Listening ports for all clients' services together, so that the descriptors they
+    /// take stay within the process's limit; a client whose service would need one more is
+    /// disconnected.
+    pub max_ports: usize,
     /// Bytes waiting for a client to read them; a client that lets more pile up does not
     /// read and is disconnected.
     pub max_outbox: usize,
@@ -71,6 +75,7 @@ impl std::fmt::Debug for ServiceConfig {
             .field("expose_ip", &self.expose_ip)
             .field("max_clients", &self.max_clients)
             .field("max_services", &self.max_services)
+            .field("max_ports", &self.max_ports)
             .field("max_outbox", &self.max_outbox)
             .field("handshake_timeout", &self.handshake_timeout)
             .finish_non_exhaustive()
@@ -82,13 +87,16 @@ impl ServiceConfig {
     pub const DEFAULT_MAX_CLIENTS: usize = 64;
     /// The default of [`max_services`](Self::max_services).
     pub const DEFAULT_MAX_SERVICES: usize = 64;
+    /// The default of [`max_ports`](Self::max_ports): half of the usual 1024 descriptors.
+    pub const DEFAULT_MAX_PORTS: usize = 512;
     /// The default of [`max_outbox`](Self::max_outbox): 16 MiB.
     pub const DEFAULT_MAX_OUTBOX: usize = 16 * 1024 * 1024;
     /// The default of [`handshake_timeout`](Self::handshake_timeout).
     pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
     /// Defaults: anyone may register, services exposed on 127.0.0.1, PING every 30 s, 64
-    /// clients of 64 services each, 16 MiB unread per client, 10 s for TLS and REGISTER.
+    /// clients of 64 services each and 512 exposed ports in all, 16 MiB unread per client,
+    /// 10 s for TLS and REGISTER.
     pub fn new(tls: Arc<rustls::ServerConfig>) -> Self {
         ServiceConfig {
             tls,
@@ -98,6 +106,7 @@ impl ServiceConfig {
             ping_timeout: Duration::from_secs(20),
             max_clients: Self::DEFAULT_MAX_CLIENTS,
             max_services: Self::DEFAULT_MAX_SERVICES,
+            max_ports: Self::DEFAULT_MAX_PORTS,
             max_outbox: Self::DEFAULT_MAX_OUTBOX,
             handshake_timeout: Self::DEFAULT_HANDSHAKE_TIMEOUT,
         }
@@ -337,6 +346,38 @@ impl DevService {
 struct Steering {
     stop: watch::Receiver<bool>,
     requests: tokio::sync::broadcast::Receiver<(Option<u64>, ServiceRequest)>,
+    ports: PortBudget,
+}
+
+/// The exposed ports of every client together, against [`ServiceConfig::max_ports`].
+#[derive(Clone)]
+struct PortBudget {
+    in_use: Arc<std::sync::atomic::AtomicUsize>,
+    max: usize,
+}
+
+impl PortBudget {
+    fn new(max: usize) -> Self {
+        PortBudget {
+            in_use: Arc::default(),
+            max,
+        }
+    }
+
+    /// Takes one port; false (nothing taken) when all are in use.
+    fn try_take(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.in_use
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, ports: usize) {
+        self.in_use
+            .fetch_sub(ports, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 async fn accept_loop(
@@ -347,6 +388,7 @@ async fn accept_loop(
     requests: tokio::sync::broadcast::Sender<(Option<u64>, ServiceRequest)>,
 ) {
     let acceptor = TlsAcceptor::from(config.tls.clone());
+    let ports = PortBudget::new(config.max_ports);
     let mut next_client = 1u64;
     let mut clients = tokio::task::JoinSet::new();
     let client_stop = stop.clone();
@@ -378,6 +420,7 @@ async fn accept_loop(
                 let steering = Steering {
                     stop: client_stop.clone(),
                     requests: requests.subscribe(),
+                    ports: ports.clone(),
                 };
                 clients.spawn(async move {
                     let reason = match serve_client(client, tcp, peer, acceptor, &config, &events, steering).await {
@@ -715,6 +758,7 @@ async fn serve_client(
     let Steering {
         mut stop,
         mut requests,
+        ports: budget,
     } = steering;
     // TLS and REGISTER within one timeout: a connection that never finishes either holds
     // a client slot no longer than that.
@@ -774,6 +818,7 @@ async fn serve_client(
     let (user_tx, mut user_rx) = mpsc::unbounded_channel::<(u16, TcpStream, SocketAddr)>();
     let mut ports = ExposedPorts {
         client,
+        budget,
         max_services: config.max_services,
         expose_ip: config.expose_ip,
         events,
@@ -882,6 +927,8 @@ async fn serve_client(
 /// The local ports exposing one client's services: one listener task per service id.
 struct ExposedPorts<'a> {
     client: u64,
+    /// Every client's ports together.
+    budget: PortBudget,
     /// Services a client may register.
     max_services: usize,
     expose_ip: IpAddr,
@@ -891,6 +938,14 @@ struct ExposedPorts<'a> {
     listeners: tokio::task::JoinSet<()>,
     /// Service id to its port and listener task.
     open: HashMap<u16, (u16, tokio::task::AbortHandle)>,
+}
+
+impl Drop for ExposedPorts<'_> {
+    /// The client is gone: its ports go back to the budget (their listener tasks end with
+    /// the `JoinSet`).
+    fn drop(&mut self) {
+        self.budget.give_back(self.open.len());
+    }
 }
 
 impl ExposedPorts<'_> {
@@ -910,6 +965,7 @@ impl ExposedPorts<'_> {
         for svc_id in gone {
             if let Some((port, task)) = self.open.remove(&svc_id) {
                 task.abort();
+                self.budget.give_back(1);
                 let _ = self.events.send(ServiceEvent::PortClosed {
                     client: self.client,
                     svc_id,
@@ -926,10 +982,26 @@ impl ExposedPorts<'_> {
     }
 
     async fn expose(&mut self, service: &arrow_codec::Service) -> Result<(), String> {
-        let listener = TcpListener::bind(SocketAddr::new(self.expose_ip, 0))
-            .await
-            .map_err(|e| format!("cannot expose a port: {e}"))?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        if !self.budget.try_take() {
+            return Err(format!(
+                "the service already exposes {} ports, all it may (--max-ports)",
+                self.budget.max
+            ));
+        }
+        let listener = match TcpListener::bind(SocketAddr::new(self.expose_ip, 0)).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                self.budget.give_back(1);
+                return Err(format!("cannot expose a port: {e}"));
+            }
+        };
+        let port = match listener.local_addr() {
+            Ok(local) => local.port(),
+            Err(e) => {
+                self.budget.give_back(1);
+                return Err(e.to_string());
+            }
+        };
         let addr = SocketAddr::new(service.ip, service.port);
         let target = if service.path.is_empty() {
             addr.to_string()

@@ -97,6 +97,63 @@ async fn a_client_announcing_more_services_than_allowed_is_disconnected() {
     service.stop().await;
 }
 
+/// The ports of all clients together are capped: a client whose service would need one
+/// more is disconnected, and once another client leaves, its ports are free again.
+#[tokio::test]
+async fn exposed_ports_of_all_clients_are_capped_and_freed_when_a_client_leaves() {
+    let certs = certs();
+    let (service, mut events) = service_with(&certs, |c| c.max_ports = 2).await;
+    let (echo_a, _a) = echo_server().await;
+    let (echo_b, _b) = echo_server().await;
+    let first = start_client(client_config(
+        service.local_addr(),
+        &certs,
+        &[echo_a, echo_b],
+    ));
+    let ServiceEvent::ClientRegistered { client: a, .. } = wait_for(&mut events, |e| {
+        matches!(e, ServiceEvent::ClientRegistered { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    for _ in 0..2 {
+        wait_for(
+            &mut events,
+            |e| matches!(e, ServiceEvent::PortExposed { client, .. } if *client == a),
+        )
+        .await;
+    }
+    let mut second_config = client_config(service.local_addr(), &certs, &[echo_b]);
+    second_config.mac = Some(MacAddr([2, 0, 0, 0, 0, 2]));
+    let _second = start_client(second_config);
+    let ServiceEvent::ClientDisconnected { reason, .. } = wait_for(
+        &mut events,
+        |e| matches!(e, ServiceEvent::ClientDisconnected { client, .. } if *client != a),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    assert!(
+        reason.contains("already exposes 2 ports") && reason.contains("--max-ports"),
+        "{reason}"
+    );
+    // The first client leaves: the second (reconnecting) gets a port.
+    drop(first);
+    wait_for(
+        &mut events,
+        |e| matches!(e, ServiceEvent::ClientDisconnected { client, .. } if *client == a),
+    )
+    .await;
+    wait_for(
+        &mut events,
+        |e| matches!(e, ServiceEvent::PortExposed { client, .. } if *client != a),
+    )
+    .await;
+    service.stop().await;
+}
+
 /// A client that registers and then never reads: the users' bytes for it pile up in the
 /// service until the outbox limit, then the client is dropped (and its users with it).
 #[tokio::test]

@@ -71,6 +71,11 @@ pub(crate) struct ServeArgs {
     /// announcing more is disconnected [default: 64].
     #[arg(long, value_name = "N", value_parser = bounded::<1, 4096>)]
     max_services: Option<usize>,
+    /// Listening ports for every client's services together, 1..=65536; a client whose
+    /// service would need one more is disconnected [default: 512]. Keep it below the open
+    /// file limit (`ulimit -n`) less the client connections.
+    #[arg(long, value_name = "N", value_parser = bounded::<1, 65536>)]
+    max_ports: Option<usize>,
     /// Bytes that may wait for one client to read them, 65536..=1073741824; a client that
     /// lets more pile up is disconnected [default: 16777216].
     #[arg(long, value_name = "BYTES", value_parser = bounded::<65536, 1073741824>)]
@@ -158,6 +163,7 @@ pub(crate) async fn run(args: ServeArgs, out: &mut Output) -> Result<(), CliErro
     }
     config.max_clients = args.max_clients.unwrap_or(config.max_clients);
     config.max_services = args.max_services.unwrap_or(config.max_services);
+    config.max_ports = args.max_ports.unwrap_or(config.max_ports);
     config.max_outbox = args.max_outbox.unwrap_or(config.max_outbox);
     config.handshake_timeout = args.handshake_timeout.unwrap_or(config.handshake_timeout);
     let (tx, mut events) = mpsc::unbounded_channel();
@@ -256,6 +262,8 @@ mod tests {
             ["--max-clients", "0"],
             ["--max-clients", "100000"],
             ["--max-services", "0"],
+            ["--max-ports", "0"],
+            ["--max-ports", "70000"],
             ["--max-outbox", "10"],
             ["--max-outbox", "99999999999"],
             ["--handshake-timeout", "0"],
