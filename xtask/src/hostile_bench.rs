@@ -1,4 +1,5 @@
-//! Hostile peers against the built-in servers, with the bounds they hold measured:
+//! Hostile peers against the built-in servers and the Arrow client, with the bounds they
+//! hold measured:
 //! `cargo xtask bench hostile [--seconds N]` (part of `cargo xtask bench`, 60 s a flood)
 //! writes a markdown note for docs/benchmarks.md; `cargo xtask ci` runs the short form
 //! (a few seconds a flood, on the debug binary) and fails when a bound does not hold.
@@ -30,7 +31,11 @@ const HELD_PER_WORKER: usize = 200;
 
 /// In the short form (CI), a flood fails when the server ends above these.
 const SHORT_MAX_RSS_KIB: u64 = 256 * 1024;
-const SHORT_MAX_FDS: usize = 400;
+/// Descriptors a process may hold beyond what its limits allow its peers (its listener,
+/// stdio, the runtime's own, logs).
+pub(crate) const FD_SLACK: usize = 32;
+/// A simulator's descriptor bound: its default connection cap, and the slack.
+const SIMULATOR_FDS: usize = 64 + FD_SLACK;
 
 /// One attack: run by each worker in a loop until `stop`; returns how many hostile
 /// messages or connections it made in one round.
@@ -49,16 +54,19 @@ struct Peer {
     floods: &'static [Flood],
 }
 
-struct Outcome {
-    peer: &'static str,
-    flood: &'static str,
-    seconds: f64,
-    sent: u64,
-    idle_rss_kib: u64,
-    peak_rss_kib: u64,
-    peak_fds: usize,
-    still_serves: bool,
-    stopped_in_order: bool,
+pub(crate) struct Outcome {
+    pub(crate) peer: &'static str,
+    pub(crate) flood: &'static str,
+    pub(crate) seconds: f64,
+    pub(crate) sent: u64,
+    /// Before the attack (`None` for a client, flooded as soon as it registers).
+    pub(crate) idle_rss_kib: Option<u64>,
+    pub(crate) peak_rss_kib: u64,
+    pub(crate) peak_fds: usize,
+    /// What the process's default limits allow it (the short form fails above it).
+    pub(crate) fd_bound: usize,
+    pub(crate) still_serves: bool,
+    pub(crate) stopped_in_order: bool,
 }
 
 const PEERS: &[Peer] = &[
@@ -144,8 +152,9 @@ pub(crate) fn bench(seconds: u64, print: bool) -> Result {
         "protoctl (release) for the hostile-peer benchmark",
         cargo().args(["build", "--release", "-p", "protoctl"]),
     )?;
-    let protoctl = root().join("target/release/protoctl");
-    let outcomes = run_all(&protoctl, Duration::from_secs(seconds))?;
+    let protoctl = cargo_target().join("release/protoctl");
+    let tools = crate::hostile_arrow::Tools::build(true)?;
+    let outcomes = run_all(&protoctl, &tools, Duration::from_secs(seconds))?;
     let note = render(&outcomes, seconds);
     let dir = root().join("target/bench-notes");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -166,7 +175,8 @@ pub(crate) fn short() -> Result {
         cargo().args(["build", "-p", "protoctl"]),
     )?;
     let protoctl = cargo_target().join("debug/protoctl");
-    let outcomes = run_all(&protoctl, Duration::from_secs(2))?;
+    let tools = crate::hostile_arrow::Tools::build(false)?;
+    let outcomes = run_all(&protoctl, &tools, Duration::from_secs(2))?;
     eprint!("{}", render(&outcomes, 2));
     let failed: Vec<String> = outcomes
         .iter()
@@ -174,7 +184,7 @@ pub(crate) fn short() -> Result {
             !o.still_serves
                 || !o.stopped_in_order
                 || o.peak_rss_kib > SHORT_MAX_RSS_KIB
-                || o.peak_fds > SHORT_MAX_FDS
+                || o.peak_fds > o.fd_bound
         })
         .map(|o| format!("{} under {}", o.peer, o.flood))
         .collect();
@@ -189,14 +199,18 @@ pub(crate) fn short() -> Result {
 }
 
 /// Where cargo puts what it builds (CARGO_TARGET_DIR, else `target/`).
-fn cargo_target() -> PathBuf {
+pub(crate) fn cargo_target() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
 }
 
-fn run_all(protoctl: &Path, length: Duration) -> Result<Vec<Outcome>> {
-    let mut outcomes = Vec::new();
+fn run_all(
+    protoctl: &Path,
+    tools: &crate::hostile_arrow::Tools,
+    length: Duration,
+) -> Result<Vec<Outcome>> {
+    let mut outcomes = crate::hostile_arrow::run_all(protoctl, tools, length)?;
     for peer in PEERS {
         for flood in peer.floods {
             eprintln!(
@@ -212,7 +226,7 @@ fn run_all(protoctl: &Path, length: Duration) -> Result<Vec<Outcome>> {
 fn one_flood(protoctl: &Path, peer: &Peer, flood: &Flood, length: Duration) -> Result<Outcome> {
     let mut server = Server::start(protoctl, peer.args)?;
     let addr = server.addr;
-    let idle_rss_kib = server.peak_rss_kib();
+    let idle_rss_kib = Some(server.process.peak_rss_kib());
     let stop = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..WORKERS)
@@ -226,19 +240,19 @@ fn one_flood(protoctl: &Path, peer: &Peer, flood: &Flood, length: Duration) -> R
         })
         .collect();
     let started = Instant::now();
-    let mut peak_fds = server.open_fds();
+    let mut peak_fds = server.process.open_fds();
     while started.elapsed() < length {
         std::thread::sleep(Duration::from_millis(50)); // the sampling period, nothing waits on it
-        peak_fds = peak_fds.max(server.open_fds());
+        peak_fds = peak_fds.max(server.process.open_fds());
     }
     stop.store(true, Ordering::Relaxed);
     for worker in workers {
         let _ = worker.join();
     }
     let seconds = started.elapsed().as_secs_f64();
-    let peak_rss_kib = server.peak_rss_kib();
+    let peak_rss_kib = server.process.peak_rss_kib();
     let still_serves = (peer.serves)(addr);
-    let stopped_in_order = server.stop();
+    let stopped_in_order = server.process.stop();
     Ok(Outcome {
         peer: peer.name,
         flood: flood.name,
@@ -247,48 +261,23 @@ fn one_flood(protoctl: &Path, peer: &Peer, flood: &Flood, length: Duration) -> R
         idle_rss_kib,
         peak_rss_kib,
         peak_fds,
+        fd_bound: SIMULATOR_FDS,
         still_serves,
         stopped_in_order,
     })
 }
 
-/// A server process, killed and reaped on drop if it did not stop.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
+/// A process under test (or helping one), killed and reaped on drop if it did not stop.
+pub(crate) struct Process(Child);
 
-impl Server {
-    fn start(protoctl: &Path, args: &[&str]) -> Result<Server> {
-        let mut child = Command::new(protoctl)
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("{}: {e}", protoctl.display()))?;
-        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut first = String::new();
-        let read = lines.read_line(&mut first);
-        // Later lines (one per client) are read and dropped: a full pipe would stall it.
-        std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
-        let mut server = Server {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        read.map_err(|e| format!("{args:?}: {e}"))?;
-        let event: serde_json::Value =
-            serde_json::from_str(&first).map_err(|e| format!("{args:?}: {e}: {first:?}"))?;
-        server.addr = event["addr"]
-            .as_str()
-            .and_then(|a| a.parse().ok())
-            .ok_or_else(|| format!("{args:?} did not say where it listens: {first:?}"))?;
-        Ok(server)
+impl Process {
+    pub(crate) fn new(child: Child) -> Self {
+        Process(child)
     }
 
-    fn peak_rss_kib(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+    /// Its peak resident memory so far (VmHWM), KiB.
+    pub(crate) fn peak_rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.0.id()))
             .ok()
             .and_then(|status| {
                 status
@@ -299,21 +288,37 @@ impl Server {
             .unwrap_or(0)
     }
 
-    fn open_fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+    /// The descriptors it has open now.
+    pub(crate) fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.0.id()))
             .map(|dir| dir.count())
             .unwrap_or(0)
     }
 
-    /// SIGTERM, then exit 0 within the bound: the server stopped in order.
-    fn stop(&mut self) -> bool {
+    /// Its stdout, once it has exited (`None` while it runs).
+    pub(crate) fn try_finish(&mut self) -> Option<String> {
+        match self.0.try_wait() {
+            Ok(Some(_)) => {
+                let mut text = String::new();
+                if let Some(mut out) = self.0.stdout.take() {
+                    let _ = out.read_to_string(&mut text);
+                }
+                Some(text)
+            }
+            Ok(None) => None,
+            Err(_) => Some(String::new()),
+        }
+    }
+
+    /// SIGTERM, then exit 0 within 10 s: it stopped in order.
+    pub(crate) fn stop(&mut self) -> bool {
         let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &self.0.id().to_string()])
             .status()
             .is_ok_and(|s| s.success());
         let deadline = Instant::now() + Duration::from_secs(10);
         while sent && Instant::now() < deadline {
-            match self.child.try_wait() {
+            match self.0.try_wait() {
                 Ok(Some(status)) => return status.success(),
                 Ok(None) => std::thread::sleep(Duration::from_millis(20)),
                 Err(_) => return false,
@@ -323,10 +328,49 @@ impl Server {
     }
 }
 
-impl Drop for Server {
+impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A built-in server, started with `--json` so its first line says where it listens.
+pub(crate) struct Server {
+    pub(crate) process: Process,
+    pub(crate) addr: SocketAddr,
+}
+
+impl Server {
+    pub(crate) fn start(protoctl: &Path, args: &[&str]) -> Result<Server> {
+        let mut child = Command::new(protoctl)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", protoctl.display()))?;
+        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let process = Process::new(child);
+        // The `listening` line (after a few others at most, e.g. `self_signed`).
+        let mut addr = None;
+        for _ in 0..4 {
+            let mut line = String::new();
+            lines
+                .read_line(&mut line)
+                .map_err(|e| format!("{args:?}: {e}"))?;
+            let event: serde_json::Value =
+                serde_json::from_str(&line).map_err(|e| format!("{args:?}: {e}: {line:?}"))?;
+            if event["event"] == "listening" {
+                addr = event["addr"].as_str().and_then(|a| a.parse().ok());
+                break;
+            }
+        }
+        // Later lines (one per client) are read and dropped: a full pipe would stall it.
+        std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
+        let addr = addr.ok_or_else(|| format!("{args:?} did not say where it listens"))?;
+        Ok(Server { process, addr })
     }
 }
 
@@ -551,27 +595,38 @@ fn mib(kib: u64) -> String {
 
 fn render(outcomes: &[Outcome], seconds: u64) -> String {
     let mut note = format!(
-        "### Hostile peers against the built-in servers ({seconds} s a flood)\n\n\
-         Measured by `cargo xtask bench hostile` (and `cargo xtask bench`): each flood starts a \
-         fresh server on 127.0.0.1 and attacks it from {WORKERS} client threads. Peak memory \
-         is the process's VmHWM; descriptors are sampled every 50 ms. Afterwards a \
-         well-behaved client must be served and SIGTERM must end the server with exit 0. \
-         `cargo xtask ci` runs the same floods for 2 s each and fails above \
-         {} or {SHORT_MAX_FDS} descriptors.\n\n\
-         | Server | Flood | Hostile messages or connections | Idle memory | Peak memory | Peak descriptors | Still serves | Stops in order |\n\
+        "### Hostile peers ({seconds} s a flood)\n\n\
+         Measured by `cargo xtask bench hostile` (and `cargo xtask bench`), all on 127.0.0.1, \
+         each row with fresh processes. `arrow run` is flooded by a hostile Arrow Service (the \
+         arrow-client example `flood_service`) while exposing an echo server; the count is \
+         the flood messages sent, and \"still serves\" means the service's echo through a \
+         session came back after the flood. `arrow serve` takes {} clients in one process \
+         (the example `register_storm`) registering {} services each (every one a listening \
+         port), for the length of a flood; the count is the registrations, and \"still \
+         serves\" means a fresh `arrow run --once` registered afterwards. The simulators are \
+         attacked from {WORKERS} client threads, and a well-behaved client must be served \
+         afterwards. Peak memory is the process's VmHWM; descriptors are sampled every 50 ms; \
+         SIGTERM must end the process with exit 0. `cargo xtask ci` runs the same for 2 s \
+         each and fails above {} of memory or above the descriptor bound: what the \
+         process's default limits allow (a simulator's 64 connections, `arrow run`'s 256 \
+         sessions, `arrow serve`'s 512 ports and 64 clients), plus {FD_SLACK}.\n\n\
+         | Process | Flood | Hostile messages, connections or registrations | Idle memory | Peak memory | Peak descriptors (bound) | Still serves | Stops in order |\n\
          |---|---|---|---|---|---|---|---|\n",
+        crate::hostile_arrow::STORM_CLIENTS,
+        crate::hostile_arrow::STORM_SERVICES,
         mib(SHORT_MAX_RSS_KIB)
     );
     for o in outcomes {
         note.push_str(&format!(
-            "| `{}` | {} | {} in {:.0} s | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} in {:.0} s | {} | {} | {} ({}) | {} | {} |\n",
             o.peer,
             o.flood,
             o.sent,
             o.seconds,
-            mib(o.idle_rss_kib),
+            o.idle_rss_kib.map_or_else(|| "-".to_string(), mib),
             mib(o.peak_rss_kib),
             o.peak_fds,
+            o.fd_bound,
             if o.still_serves { "yes" } else { "**no**" },
             if o.stopped_in_order { "yes" } else { "**no**" },
         ));

@@ -16,6 +16,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a chore runner talks to its user
 
 mod bench;
+mod hostile_arrow;
 mod hostile_bench;
 mod netns;
 mod scan_bench;
