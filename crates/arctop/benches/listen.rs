@@ -32,7 +32,6 @@ use bytes::BytesMut;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures::{FutureExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_util::codec::Decoder;
 
 /// Values per session; sessions also carry a few qa and connection messages.
 const VALUES: u64 = 10_000;
@@ -99,7 +98,7 @@ fn session_in_memory(bytes: &[u8]) -> u64 {
     let mut buf = BytesMut::from(bytes);
     let mut out = BufWriter::with_capacity(64 * 1024, std::io::sink());
     let mut messages = 0;
-    while let Some(payload) = codec.decode(&mut buf).unwrap() {
+    while let Some(payload) = codec.decode_frame(&mut buf).unwrap() {
         if let Step::Message(received) = session.handle_frame(&payload).unwrap() {
             serde_json::to_writer(&mut out, &received.object).unwrap();
             out.write_all(b"\n").unwrap();
@@ -114,7 +113,7 @@ fn baseline_decode(bytes: &[u8]) -> u64 {
     let mut codec = arctop::frame::codec();
     let mut buf = BytesMut::from(bytes);
     let mut frames = 0;
-    while let Some(payload) = codec.decode(&mut buf).unwrap() {
+    while let Some(payload) = codec.decode_frame(&mut buf).unwrap() {
         let value: serde_json::Value = serde_json::from_slice(&payload).unwrap();
         black_box(value);
         frames += 1;

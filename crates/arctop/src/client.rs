@@ -15,7 +15,7 @@ use tokio_util::codec::FramedRead;
 use wire::{FrameCodec, FrameError};
 
 use crate::Error;
-use crate::discovery::{self, Server};
+use crate::discovery::Server;
 use crate::frame;
 use crate::message::{ApiKey, MessageError, Received};
 use crate::session::{Phase, Session, Step};
@@ -25,7 +25,7 @@ use crate::session::{Phase, Session, Step};
 pub enum Target {
     /// `HOST:PORT` (a name is resolved; every address is tried in turn).
     Addr(String),
-    /// A server found earlier by [`discovery`] (its addresses in turn).
+    /// A server found earlier by [`discovery`](crate::discovery) (its addresses in turn).
     Server(Server),
     /// The first server mDNS finds (with [`ClientConfig::expect_name`], the first with
     /// that instance name); browsed afresh on every reconnect, so a server that came back
@@ -374,8 +374,15 @@ impl Driver {
         let (addrs, server, skipped) = match &self.config.target {
             Target::Addr(text) => (resolve(text).await?, None, Vec::new()),
             Target::Server(server) => (server.socket_addrs(), Some(server.clone()), Vec::new()),
+            #[cfg(not(feature = "mdns"))]
             Target::Discover => {
-                let chosen = discovery::discover_first_matching(
+                return Err(Error::Config(
+                    "finding a server by mDNS needs arctop's feature mdns".into(),
+                ));
+            }
+            #[cfg(feature = "mdns")]
+            Target::Discover => {
+                let chosen = crate::discovery::discover_first_matching(
                     self.config.discover_timeout,
                     self.config.expect_name.as_deref(),
                 )

@@ -188,6 +188,7 @@ impl Error {
     }
 }
 
+#[cfg(feature = "mdns")]
 impl From<mdns_sd::Error> for Error {
     fn from(e: mdns_sd::Error) -> Self {
         Error::Mdns(e.to_string())

@@ -5,12 +5,16 @@
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio_util::codec::Decoder;
 
-use crate::message::{ApiKey, Message};
+use crate::message::Message;
 use crate::mutf8;
-use crate::session::{Phase, Session, Step};
-use crate::simulator::{DEFAULT_MAX_AUTH_REQUEST, Handshake, HandshakePhase, Verdict};
+use crate::session::{Session, Step};
+#[cfg(feature = "simulator")]
+use crate::{
+    message::ApiKey,
+    session::Phase,
+    simulator::{DEFAULT_MAX_AUTH_REQUEST, Handshake, HandshakePhase, Verdict},
+};
 
 /// Feeds `data` as a server's byte stream to a client session, whole and in chunks of a
 /// size picked by the first byte, and checks both give the same steps and outcome. Every
@@ -42,7 +46,7 @@ fn run(stream: &[u8], chunk: usize) -> Vec<String> {
     for piece in stream.chunks(chunk) {
         buf.extend_from_slice(piece);
         loop {
-            match codec.decode(&mut buf) {
+            match codec.decode_frame(&mut buf) {
                 Ok(Some(payload)) => match session.handle_frame(&payload) {
                     Ok(Step::Message(r)) => log.push(format!("message {}", r.message.command())),
                     Ok(step) => log.push(format!("{step:?}")),
@@ -59,7 +63,7 @@ fn run(stream: &[u8], chunk: usize) -> Vec<String> {
             }
         }
     }
-    match codec.decode_eof(&mut buf) {
+    match codec.decode_frame_eof(&mut buf) {
         Ok(_) => log.push(format!(
             "eof {:?}",
             session.handle_eof(None).err().map(|e| e.to_string())
@@ -70,6 +74,7 @@ fn run(stream: &[u8], chunk: usize) -> Vec<String> {
 }
 
 /// The key the simulator session of [`simulator_session`] expects.
+#[cfg(feature = "simulator")]
 pub const FUZZ_KEY: &str = "fuzz-key";
 
 /// A client's byte stream, with the clock moving, against ONE simulator session: the
@@ -81,6 +86,9 @@ pub const FUZZ_KEY: &str = "fuzz-key";
 /// for an `auth` frame with the right key; the reply the simulator writes makes a client
 /// [`Session`] authenticate (or fail with `auth-failed`) accordingly; later frames, framing
 /// errors and timeouts are ignored once decided.
+///
+/// Needs the feature `simulator`.
+#[cfg(feature = "simulator")]
 pub fn simulator_session(data: &[u8]) {
     let [control, step, stream @ ..] = data else {
         return;
@@ -116,7 +124,7 @@ pub fn simulator_session(data: &[u8]) {
     for piece in stream.chunks(chunk) {
         buf.extend_from_slice(piece);
         while !framing_failed {
-            match codec.decode(&mut buf) {
+            match codec.decode_frame(&mut buf) {
                 Ok(Some(payload)) => {
                     let v = handshake.handle_frame(&payload);
                     record(v, Some(&payload), &mut verdict);
@@ -137,7 +145,7 @@ pub fn simulator_session(data: &[u8]) {
         assert_eq!(decided, verdict.is_some(), "phase and verdicts disagree");
         assert_eq!(handshake.poll_timeout().is_none(), decided);
     }
-    if !framing_failed && let Err(e) = codec.decode_eof(&mut buf) {
+    if !framing_failed && let Err(e) = codec.decode_frame_eof(&mut buf) {
         // The client closed inside a frame.
         let v = handshake.handle_frame_error(&e);
         record(v, None, &mut verdict);
@@ -156,7 +164,7 @@ pub fn simulator_session(data: &[u8]) {
     let mut client = Session::new(start, Duration::from_secs(10));
     let mut client_codec = crate::frame::codec();
     let payload = client_codec
-        .decode(&mut reply)
+        .decode_frame(&mut reply)
         .ok()
         .flatten()
         .expect("the reply is one whole frame");

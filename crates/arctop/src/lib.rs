@@ -24,14 +24,34 @@
 //!   ASCII-only JSON so the app's `readUTF` accepts anything we send.
 //! - [`frame`]: the 2-byte frames, on [`wire::FrameCodec`].
 //! - [`session`]: the client's protocol state machine, sans I/O.
-//! - [`client`]: the tokio driver, a [`Stream`](futures::Stream) of [`Event`]s with
-//!   optional reconnect and backoff.
-//! - [`discovery`]: mDNS browsing and advertising with mdns-sd.
-//! - [`simulator`]: a real server that behaves like the app, for tests and demos.
+//! - [`discovery`]: what a discovered [`Server`] is; browsing and advertising with mdns-sd
+//!   need the feature `mdns`.
+//! - `client` (feature `client`): the tokio driver, a `Stream` of `Event`s with optional
+//!   reconnect and backoff.
+//! - `simulator` (feature `simulator`): a real server that behaves like the app, for tests
+//!   and demos.
 //! - [`scale`]: what the known keys' numbers mean (range, neutral point, unit).
 //! - [`recording`]: a recorded session (`listen --record`) read back as series and marks.
 //! - `plot` (feature `plot`): a recording drawn as SVG, one panel per key.
 //! - `lsl` (feature `lsl`): a session published as Lab Streaming Layer outlets.
+//!
+//! # Features
+//!
+//! The message model, the frames and the sans-IO [`session`] need no runtime: with
+//! `default-features = false` the crate depends on wire, bytes, serde, serde_json and
+//! thiserror only, and a program drives the session over any byte stream
+//! (`examples/session_over_std.rs` uses a `std::net::TcpStream`).
+//!
+//! | feature | default | gates | pulls in |
+//! | --- | --- | --- | --- |
+//! | `client` | yes | `client`: `connect`, `ClientConfig`, `Event`, `Target`, `Backoff` | tokio, tokio-util, futures, socket2, rand, tracing, `wire/codec` |
+//! | `mdns` | yes | `discovery::{discover, discover_first, discover_first_matching, Browser, Advertisement}`; `Target::Discover` in the client; `SimulatorConfig::advertise` in the simulator | mdns-sd, tokio, tracing |
+//! | `simulator` | no | `simulator`: the built-in phone; `fuzzing::simulator_session` | tokio, tokio-util, futures, rand, tracing, `wire/codec` |
+//! | `plot` | no | `plot`: a recording as SVG | plotters |
+//! | `lsl` | no | `lsl`: Lab Streaming Layer outlets | labstream |
+//!
+//! Without `mdns`, a client given `Target::Discover` and a simulator asked to advertise
+//! fail with [`Error::Config`].
 //!
 //! # Limits
 //!
@@ -69,7 +89,8 @@
 //!
 //! # Example
 //!
-//! A simulator on loopback and a client reading one session from it:
+//! A simulator on loopback and a client reading one session from it (features `client`
+//! and `simulator`; more in `examples/`):
 //!
 //! ```
 //! use futures::StreamExt;
@@ -99,6 +120,7 @@
 //! ```
 
 pub mod ascii_json;
+#[cfg(feature = "client")]
 pub mod client;
 mod deadline;
 pub mod discovery;
@@ -114,9 +136,13 @@ pub mod plot;
 pub mod recording;
 pub mod scale;
 pub mod session;
+#[cfg(feature = "simulator")]
 pub mod simulator;
 
+#[cfg(feature = "client")]
 pub use client::{Backoff, ClientConfig, Event, EventStream, Target, connect};
-pub use discovery::{Server, discover};
+pub use discovery::Server;
+#[cfg(feature = "mdns")]
+pub use discovery::discover;
 pub use error::Error;
 pub use message::{ApiKey, Message, MessageError, Reading, Received, ValueKey};

@@ -12,7 +12,6 @@
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio_util::codec::Decoder;
 use wire::{FrameCodec, FrameError, PrefixWidth};
 
 use crate::error::UsageError;
@@ -143,7 +142,7 @@ impl Exchange {
     /// the next may be sent. `Err`: a rejection (the connection stays usable) or a
     /// protocol violation (the connection turns unusable).
     pub fn receive(&mut self, buf: &mut BytesMut) -> Result<Option<Reply>, Error> {
-        let frame = match self.codec.decode(buf) {
+        let frame = match self.codec.decode_frame(buf) {
             Ok(Some(frame)) => frame,
             Ok(None) => return Ok(None),
             Err(e) => return Err(self.fail(ProtocolError::Frame(e).into())),
@@ -165,7 +164,7 @@ impl Exchange {
     /// The peer closed its side: the error to report if a reply was expected (or a frame
     /// was cut), `None` for a clean close between exchanges.
     pub fn receive_eof(&mut self, buf: &mut BytesMut) -> Option<Error> {
-        let cut = match self.codec.decode_eof(buf) {
+        let cut = match self.codec.decode_frame_eof(buf) {
             Err(FrameError::EofMidFrame { received, expected }) => Some((received, expected)),
             _ => None,
         };

@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 
 use crate::nonfinite::to_strict_json;
+#[cfg(feature = "simulator")]
 use crate::simulator::{Instrument, Response, SimulatorConfig, Timing};
 use crate::{Dialect, Error, Exchange, Request, reply};
 
 /// The `arkeo_payloads` target: `data` as a reply ([`reply_payload`]) and as a request
 /// ([`simulator_request`]).
+#[cfg(feature = "simulator")]
 pub fn payload(data: &[u8]) {
     reply_payload(data);
     simulator_request(data);
@@ -70,6 +72,7 @@ fn typed_readers(reply: &crate::Reply) {
 ///
 /// Invariants: no panic; every reply is a JSON object (after the NaN pre-pass) with a
 /// status.
+#[cfg(feature = "simulator")]
 pub fn simulator_request(data: &[u8]) {
     let now = Instant::now();
     for dialect in [Dialect::AllInOne, Dialect::Multichannel] {
@@ -95,6 +98,7 @@ const MAX_STEPS: usize = 256;
 /// Invariants: no panic; every request gets a reply (no fault is injected, so never a
 /// close), a JSON object with a status; no reply is over the instrument's reply limit; the
 /// journal never holds more than its bound.
+#[cfg(feature = "simulator")]
 pub fn simulator_session(data: &[u8]) {
     let start = Instant::now();
     for dialect in [Dialect::AllInOne, Dialect::Multichannel] {

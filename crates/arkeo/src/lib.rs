@@ -21,21 +21,39 @@
 //! - Sans-IO: [`Request`] encoding, [`reply::classify`] (status in any letter case, an
 //!   `error` object wins, NaN/Infinity accepted via [`nonfinite`], request_id checked),
 //!   and [`Exchange`], the one-request-in-flight state machine with its deadline.
-//! - Driver: [`Client`], one TCP connection; requests take `&mut self`, so pipelining is
-//!   impossible by construction. Connect and request timeouts in [`ClientOptions`].
+//! - Driver (feature `client`): `Client`, one TCP connection; requests take `&mut self`,
+//!   so pipelining is impossible by construction. Connect and request timeouts in
+//!   `ClientOptions`.
 //! - Commands and replies: [`all_in_one`] and [`multichannel`] hold every documented
 //!   command's name (the constants the simulator dispatches on), a builder for each, and
 //!   typed replies that keep the fields they do not know ([`jv`] for the JV data both APIs
 //!   share); raw [`Request`]s stay available for any command.
-//! - Workflows: [`workflow::measure`] runs the documented routine workflow with progress
-//!   events and cleans up after every failure; [`workflow::track`] runs the documented
-//!   Multichannel tracking sequence on the sans-IO [`workflow::Tracker`].
-//! - [`simulator`]: a real TCP server for either dialect that answers every documented
-//!   command in the vendor's shapes and keeps state on its own clock (with a speed factor),
-//!   with the documented error codes, bounds on everything, a record of what it received
-//!   and injectable faults for tests.
+//! - Workflows: [`workflow::Tracker`] is the documented Multichannel tracking sequence,
+//!   sans IO; with the feature `client`, `workflow::measure` runs the documented routine
+//!   workflow with progress events and cleans up after every failure, and
+//!   `workflow::track` drives the tracker over a client.
+//! - `simulator` (feature `simulator`): a real TCP server for either dialect that answers
+//!   every documented command in the vendor's shapes and keeps state on its own clock
+//!   (with a speed factor), with the documented error codes, bounds on everything, a
+//!   record of what it received and injectable faults for tests; its sans-IO core is
+//!   `simulator::Instrument`.
+//!
+//! # Features
+//!
+//! Requests, replies, the command builders, the [`Exchange`] and the [`workflow::Tracker`]
+//! need no runtime: with `default-features = false` the crate depends on wire, bytes,
+//! serde, serde_json and thiserror only (`examples/request_reply.rs`).
+//!
+//! | feature | default | gates | pulls in |
+//! | --- | --- | --- | --- |
+//! | `client` | yes | `Client`, `ClientOptions`, `with_default_port`; `workflow::{measure, track, close_routine_at, stop_channels_at}` and their types | tokio, tracing |
+//! | `simulator` | no | `simulator` (the `Instrument` and the tokio `Simulator`); `fuzzing::{payload, simulator_request, simulator_session}` | tokio, tracing |
+//! | `plot` | no | `plot`: SVG plots of JV curves and of maximum power over time | plotters |
 //!
 //! # Example
+//!
+//! A simulator on loopback and a client (features `client` and `simulator`; more in
+//! `examples/`):
 //!
 //! ```
 //! use arkeo::simulator::{Simulator, SimulatorConfig, Timing};
@@ -59,6 +77,7 @@
 //! ```
 
 pub mod all_in_one;
+#[cfg(feature = "client")]
 mod client;
 mod deadline;
 mod dialect;
@@ -73,9 +92,11 @@ pub mod nonfinite;
 pub mod plot;
 pub mod reply;
 mod request;
+#[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod workflow;
 
+#[cfg(feature = "client")]
 pub use client::{Client, ClientOptions, with_default_port};
 pub use dialect::Dialect;
 pub use error::{Error, ErrorCode, KnownError, ProtocolError, Rejection, UsageError};

@@ -9,7 +9,6 @@ use std::hint::black_box;
 
 use bytes::BytesMut;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tokio_util::codec::Decoder;
 use wire::{FrameCodec, PrefixWidth};
 
 fn stream(width: PrefixWidth, payload_len: usize, count: usize) -> Vec<u8> {
@@ -44,7 +43,7 @@ fn bench_group(
             buf.clear();
             buf.extend_from_slice(&bytes);
             let mut n = 0usize;
-            while let Some(frame) = codec.decode(&mut buf).unwrap() {
+            while let Some(frame) = codec.decode_frame(&mut buf).unwrap() {
                 n += black_box(frame).len();
             }
             n

@@ -1,7 +1,6 @@
 //! The raw frame codec: prefix + payload, nothing else.
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
 
 use crate::foreign_protocol::{Sniff, sniff};
 use crate::{FrameError, PrefixWidth};
@@ -16,8 +15,12 @@ const RESERVE_AHEAD: usize = 1024 * 1024;
 
 /// Sans-IO codec for big-endian length-prefixed frames.
 ///
-/// Decoding yields each payload as [`Bytes`] split off the input buffer (no copy). Encoding
-/// accepts anything that dereferences to a byte slice.
+/// Decoding ([`decode_frame`](Self::decode_frame), then
+/// [`decode_frame_eof`](Self::decode_frame_eof) at the end of the stream) yields each
+/// payload as [`Bytes`] split off the input buffer (no copy); encoding
+/// ([`encode_payload`](Self::encode_payload)) takes a byte slice. With the `codec`
+/// feature the same logic is also tokio-util's `Decoder` and `Encoder` (for `&[u8]`,
+/// [`Bytes`] and `Vec<u8>`).
 #[derive(Debug, Clone)]
 pub struct FrameCodec {
     width: PrefixWidth,
@@ -102,13 +105,13 @@ impl FrameCodec {
         dst.extend_from_slice(payload);
         Ok(())
     }
-}
 
-impl Decoder for FrameCodec {
-    type Item = Bytes;
-    type Error = FrameError;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+    /// Takes one whole frame's payload off the front of `src`.
+    ///
+    /// `Ok(None)`: more bytes are needed (what is there stays or is kept in the codec's
+    /// state); `Ok(Some(payload))`: one frame was consumed; `Err`: the stream is corrupt
+    /// (over the maximum, or another protocol) and must be dropped.
+    pub fn decode_frame(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
         let len = match self.state {
             DecodeState::Payload(len) => len,
             DecodeState::Head => {
@@ -149,15 +152,18 @@ impl Decoder for FrameCodec {
         Ok(Some(src.split_to(len).freeze()))
     }
 
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
-        if let Some(frame) = self.decode(src)? {
+    /// [`decode_frame`](Self::decode_frame) once the stream has ended: a frame still
+    /// whole in `src` is returned, `Ok(None)` is a clean end between frames, and bytes
+    /// that cannot become a frame any more are [`FrameError::EofMidFrame`].
+    pub fn decode_frame_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        if let Some(frame) = self.decode_frame(src)? {
             return Ok(Some(frame));
         }
         if self.sniff_start && !src.is_empty() {
             // The stream ended inside what might have been a signature: it was not one, so
             // the bytes are judged as a frame.
             self.sniff_start = false;
-            if let Some(frame) = self.decode(src)? {
+            if let Some(frame) = self.decode_frame(src)? {
                 return Ok(Some(frame));
             }
         }
@@ -173,30 +179,6 @@ impl Decoder for FrameCodec {
                 expected: head + len,
             }),
         }
-    }
-}
-
-impl Encoder<&[u8]> for FrameCodec {
-    type Error = FrameError;
-
-    fn encode(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
-        self.encode_payload(payload, dst)
-    }
-}
-
-impl Encoder<Bytes> for FrameCodec {
-    type Error = FrameError;
-
-    fn encode(&mut self, payload: Bytes, dst: &mut BytesMut) -> Result<(), FrameError> {
-        self.encode_payload(&payload, dst)
-    }
-}
-
-impl Encoder<Vec<u8>> for FrameCodec {
-    type Error = FrameError;
-
-    fn encode(&mut self, payload: Vec<u8>, dst: &mut BytesMut) -> Result<(), FrameError> {
-        self.encode_payload(&payload, dst)
     }
 }
 
@@ -220,7 +202,7 @@ mod tests {
 
     fn drain(codec: &mut FrameCodec, buf: &mut BytesMut) -> Vec<Bytes> {
         let mut out = Vec::new();
-        while let Some(frame) = codec.decode(buf).unwrap() {
+        while let Some(frame) = codec.decode_frame(buf).unwrap() {
             out.push(frame);
         }
         out
@@ -236,7 +218,7 @@ mod tests {
                 vec![Bytes::from_static(b"hello")]
             );
             assert!(buf.is_empty());
-            assert!(codec.decode_eof(&mut buf).unwrap().is_none());
+            assert!(codec.decode_frame_eof(&mut buf).unwrap().is_none());
         }
     }
 
@@ -249,7 +231,7 @@ mod tests {
             let mut frames = Vec::new();
             for (i, byte) in wire.iter().enumerate() {
                 buf.extend_from_slice(&[*byte]);
-                let got = codec.decode(&mut buf).unwrap();
+                let got = codec.decode_frame(&mut buf).unwrap();
                 if i + 1 < wire.len() {
                     assert!(got.is_none(), "{width}: frame before its last byte at {i}");
                 } else {
@@ -282,7 +264,7 @@ mod tests {
         for width in WIDTHS {
             let mut buf = BytesMut::from(&vec![0u8; width.size()][..]);
             let mut codec = FrameCodec::new(width);
-            assert_eq!(codec.decode(&mut buf).unwrap(), Some(Bytes::new()));
+            assert_eq!(codec.decode_frame(&mut buf).unwrap(), Some(Bytes::new()));
         }
     }
 
@@ -291,7 +273,7 @@ mod tests {
         for width in WIDTHS {
             let mut buf = BytesMut::from(&[0u8][..]);
             let mut codec = FrameCodec::new(width);
-            assert!(codec.decode(&mut buf).unwrap().is_none());
+            assert!(codec.decode_frame(&mut buf).unwrap().is_none());
             assert_eq!(buf.len(), 1, "a partial prefix stays in the buffer");
         }
     }
@@ -302,10 +284,13 @@ mod tests {
             let mut buf = framed(width, &[b"0123456789"]);
             buf.truncate(width.size() + 4);
             let mut codec = FrameCodec::new(width);
-            assert!(codec.decode(&mut buf).unwrap().is_none());
+            assert!(codec.decode_frame(&mut buf).unwrap().is_none());
             assert!(!codec.is_between_frames());
             buf.extend_from_slice(b"456789");
-            assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), &b"0123456789"[..]);
+            assert_eq!(
+                codec.decode_frame(&mut buf).unwrap().unwrap(),
+                &b"0123456789"[..]
+            );
         }
     }
 
@@ -325,7 +310,7 @@ mod tests {
             let mut buf = BytesMut::with_capacity(head.len());
             buf.extend_from_slice(head);
             let capacity_before = buf.capacity();
-            let err = codec.decode(&mut buf).unwrap_err();
+            let err = codec.decode_frame(&mut buf).unwrap_err();
             assert!(
                 matches!(err, FrameError::Oversize { max: m, .. } if m == max),
                 "{width}: {err}"
@@ -348,7 +333,7 @@ mod tests {
             let payload = vec![7u8; 300];
             let mut buf = framed(width, &[&payload]);
             let mut codec = FrameCodec::new(width).with_max_payload(300);
-            assert_eq!(codec.decode(&mut buf).unwrap().unwrap(), &payload[..]);
+            assert_eq!(codec.decode_frame(&mut buf).unwrap().unwrap(), &payload[..]);
         }
     }
 
@@ -385,7 +370,7 @@ mod tests {
             let mut buf = framed(width, &[b"abcdef"]);
             buf.truncate(width.size() + 2);
             let mut codec = FrameCodec::new(width);
-            let err = codec.decode_eof(&mut buf).unwrap_err();
+            let err = codec.decode_frame_eof(&mut buf).unwrap_err();
             assert!(
                 matches!(err, FrameError::EofMidFrame { received, expected }
                     if received == width.size() + 2 && expected == width.size() + 6),
@@ -399,7 +384,7 @@ mod tests {
         for width in WIDTHS {
             let mut buf = BytesMut::from(&[0u8][..]);
             let mut codec = FrameCodec::new(width);
-            let err = codec.decode_eof(&mut buf).unwrap_err();
+            let err = codec.decode_frame_eof(&mut buf).unwrap_err();
             assert!(
                 matches!(err, FrameError::EofMidFrame { received: 1, .. }),
                 "{err:?}"
@@ -412,8 +397,8 @@ mod tests {
         for width in WIDTHS {
             let mut buf = framed(width, &[b"x"]);
             let mut codec = FrameCodec::new(width);
-            assert!(codec.decode_eof(&mut buf).unwrap().is_some());
-            assert!(codec.decode_eof(&mut buf).unwrap().is_none());
+            assert!(codec.decode_frame_eof(&mut buf).unwrap().is_some());
+            assert!(codec.decode_frame_eof(&mut buf).unwrap().is_none());
         }
     }
 
@@ -432,7 +417,7 @@ mod tests {
             for (bytes, protocol) in cases {
                 let mut codec = FrameCodec::new(width);
                 let mut buf = BytesMut::from(bytes);
-                let err = codec.decode(&mut buf).unwrap_err();
+                let err = codec.decode_frame(&mut buf).unwrap_err();
                 assert!(
                     matches!(err, FrameError::ForeignProtocol { protocol: p } if p == protocol),
                     "{width} {bytes:?}: {err}"
@@ -455,7 +440,7 @@ mod tests {
             let mut outcome = None;
             for byte in b"HTTP/1.0 200 OK\r\n" {
                 buf.extend_from_slice(&[*byte]);
-                match codec.decode(&mut buf) {
+                match codec.decode_frame(&mut buf) {
                     Ok(None) => continue,
                     other => {
                         outcome = Some((buf.len(), other));
@@ -488,7 +473,7 @@ mod tests {
     fn read_without_sniffing_takes_the_bytes_as_a_prefix() {
         let mut codec = FrameCodec::new(PrefixWidth::U32).without_protocol_sniffing();
         let mut buf = BytesMut::from(&b"HTTP/1.1 400"[..]);
-        let err = codec.decode(&mut buf).unwrap_err();
+        let err = codec.decode_frame(&mut buf).unwrap_err();
         assert!(matches!(
             err,
             FrameError::Oversize {
@@ -502,8 +487,8 @@ mod tests {
     fn eof_inside_a_signature_start_is_judged_as_a_frame() {
         let mut codec = FrameCodec::new(PrefixWidth::U16);
         let mut buf = BytesMut::from(&b"HTT"[..]);
-        assert!(codec.decode(&mut buf).unwrap().is_none());
-        let err = codec.decode_eof(&mut buf).unwrap_err();
+        assert!(codec.decode_frame(&mut buf).unwrap().is_none());
+        let err = codec.decode_frame_eof(&mut buf).unwrap_err();
         assert!(
             matches!(err, FrameError::EofMidFrame { received: 3, expected } if expected == 2 + 0x4854),
             "{err:?}"

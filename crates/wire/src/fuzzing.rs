@@ -3,7 +3,6 @@
 //! They panic when an invariant breaks; on any input they must otherwise return.
 
 use bytes::{Bytes, BytesMut};
-use tokio_util::codec::Decoder;
 
 use crate::{FrameCodec, FrameError, PrefixWidth};
 
@@ -66,7 +65,7 @@ fn decode_in_chunks(mut codec: FrameCodec, stream: &[u8], chunk: usize) -> (Vec<
     for piece in stream.chunks(chunk) {
         buf.extend_from_slice(piece);
         loop {
-            match codec.decode(&mut buf) {
+            match codec.decode_frame(&mut buf) {
                 Ok(Some(frame)) => frames.push(frame),
                 Ok(None) => break,
                 Err(e) => return (frames, outcome(e)),
@@ -74,7 +73,7 @@ fn decode_in_chunks(mut codec: FrameCodec, stream: &[u8], chunk: usize) -> (Vec<
         }
     }
     loop {
-        match codec.decode_eof(&mut buf) {
+        match codec.decode_frame_eof(&mut buf) {
             Ok(Some(frame)) => frames.push(frame),
             Ok(None) => return (frames, Outcome::CleanEof),
             Err(e) => return (frames, outcome(e)),

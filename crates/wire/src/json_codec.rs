@@ -6,7 +6,6 @@ use std::marker::PhantomData;
 use bytes::BytesMut;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio_util::codec::{Decoder, Encoder};
 
 use crate::{FrameCodec, JsonFrameError, PrefixWidth};
 
@@ -57,6 +56,18 @@ impl<In, Out> fmt::Debug for JsonCodec<In, Out> {
 }
 
 impl<In: DeserializeOwned, Out> JsonCodec<In, Out> {
+    /// Takes one frame off the front of `src` and parses it as `In`; `Ok(None)` when more
+    /// bytes are needed (as [`FrameCodec::decode_frame`]).
+    pub fn decode_message(&mut self, src: &mut BytesMut) -> Result<Option<In>, JsonFrameError> {
+        Self::parse(self.frames.decode_frame(src)?)
+    }
+
+    /// [`decode_message`](Self::decode_message) once the stream has ended (as
+    /// [`FrameCodec::decode_frame_eof`]).
+    pub fn decode_message_eof(&mut self, src: &mut BytesMut) -> Result<Option<In>, JsonFrameError> {
+        Self::parse(self.frames.decode_frame_eof(src)?)
+    }
+
     fn parse(frame: Option<bytes::Bytes>) -> Result<Option<In>, JsonFrameError> {
         let Some(frame) = frame else { return Ok(None) };
         serde_json::from_slice(&frame)
@@ -68,24 +79,11 @@ impl<In: DeserializeOwned, Out> JsonCodec<In, Out> {
     }
 }
 
-impl<In: DeserializeOwned, Out> Decoder for JsonCodec<In, Out> {
-    type Item = In;
-    type Error = JsonFrameError;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<In>, JsonFrameError> {
-        Self::parse(self.frames.decode(src)?)
-    }
-
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<In>, JsonFrameError> {
-        Self::parse(self.frames.decode_eof(src)?)
-    }
-}
-
-impl<In, Out: Serialize> Encoder<Out> for JsonCodec<In, Out> {
-    type Error = JsonFrameError;
-
-    fn encode(&mut self, item: Out, dst: &mut BytesMut) -> Result<(), JsonFrameError> {
-        let payload = serde_json::to_vec(&item).map_err(JsonFrameError::Encode)?;
+impl<In, Out: Serialize> JsonCodec<In, Out> {
+    /// Serializes `item` and appends it to `dst` as one frame; nothing is written when it
+    /// fails.
+    pub fn encode_message(&self, item: &Out, dst: &mut BytesMut) -> Result<(), JsonFrameError> {
+        let payload = serde_json::to_vec(item).map_err(JsonFrameError::Encode)?;
         Ok(self.frames.encode_payload(&payload, dst)?)
     }
 }
@@ -105,8 +103,8 @@ mod tests {
         let mut codec: JsonCodec<Reply> = JsonCodec::new(PrefixWidth::U32);
         let mut buf = BytesMut::new();
         codec
-            .encode(
-                Reply {
+            .encode_message(
+                &Reply {
                     status: "OK".into(),
                 },
                 &mut buf,
@@ -114,7 +112,7 @@ mod tests {
             .unwrap();
         assert_eq!(&buf[..4], &[0, 0, 0, 15]);
         assert_eq!(
-            codec.decode(&mut buf).unwrap(),
+            codec.decode_message(&mut buf).unwrap(),
             Some(Reply {
                 status: "OK".into()
             })
@@ -130,11 +128,14 @@ mod tests {
             .encode_payload(br#"{"status":"ok"}"#, &mut buf)
             .unwrap();
         let mut codec: JsonCodec<Reply> = JsonCodec::from_frames(frames);
-        let err = codec.decode(&mut buf).unwrap_err();
+        let err = codec.decode_message(&mut buf).unwrap_err();
         assert!(
             matches!(err, JsonFrameError::Decode { len: 8, .. }),
             "{err}"
         );
-        assert_eq!(codec.decode(&mut buf).unwrap().unwrap().status, "ok");
+        assert_eq!(
+            codec.decode_message(&mut buf).unwrap().unwrap().status,
+            "ok"
+        );
     }
 }

@@ -10,11 +10,13 @@
 //! +--------+------------------+     +----------------+------------------+
 //! ```
 //!
-//! This crate does no I/O. [`FrameCodec`] turns bytes into frames and frames into bytes;
-//! [`JsonCodec`] adds serde on top. Both implement the tokio-util
-//! [`Decoder`](tokio_util::codec::Decoder) and [`Encoder`](tokio_util::codec::Encoder)
-//! traits, so a driver wraps a socket in [`Framed`](tokio_util::codec::Framed), while tests
-//! and other runtimes feed a [`BytesMut`](bytes::BytesMut) by hand.
+//! This crate does no I/O and needs no runtime. [`FrameCodec`] turns bytes into frames and
+//! frames into bytes ([`decode_frame`](FrameCodec::decode_frame),
+//! [`decode_frame_eof`](FrameCodec::decode_frame_eof),
+//! [`encode_payload`](FrameCodec::encode_payload)); [`JsonCodec`] adds serde on top. A
+//! caller feeds a [`BytesMut`](bytes::BytesMut) by hand from whatever it reads (a
+//! `std::net::TcpStream`, a file, a test vector); with the `codec` feature both codecs are
+//! also tokio-util `Decoder`s and `Encoder`s, so a tokio driver wraps a socket in `Framed`.
 //!
 //! The decoder contract is tokio-util's: `Ok(None)` means more bytes are needed,
 //! `Ok(Some(frame))` means one whole frame was consumed, `Err` means the stream is corrupt
@@ -24,23 +26,33 @@
 //! another protocol (a web server's `HTTP/1.1 400`, a TLS record, an SSH banner: the wrong
 //! port) fails with [`FrameError::ForeignProtocol`], which names it.
 //!
+//! # Features
+//!
+//! | feature | default | gates | pulls in |
+//! | --- | --- | --- | --- |
+//! | `codec` | yes | `tokio_util::codec::{Decoder, Encoder}` for [`FrameCodec`] (`&[u8]`, `Bytes`, `Vec<u8>`) and [`JsonCodec`] | tokio-util |
+//!
+//! Without any feature the crate depends on bytes, serde, serde_json and thiserror only.
+//!
 //! # Example
 //!
 //! ```
 //! use bytes::BytesMut;
-//! use tokio_util::codec::{Decoder, Encoder};
 //! use wire::{FrameCodec, PrefixWidth};
 //!
 //! let mut codec = FrameCodec::new(PrefixWidth::U16);
 //! let mut buf = BytesMut::new();
-//! codec.encode(&b"{\"command\":\"auth\"}"[..], &mut buf)?;
+//! codec.encode_payload(b"{\"command\":\"auth\"}", &mut buf)?;
 //! assert_eq!(&buf[..2], &[0x00, 0x12]);
 //!
-//! let frame = codec.decode(&mut buf)?.expect("one whole frame");
+//! let frame = codec.decode_frame(&mut buf)?.expect("one whole frame");
 //! assert_eq!(&frame[..], b"{\"command\":\"auth\"}");
-//! assert!(codec.decode_eof(&mut buf)?.is_none(), "clean end between frames");
+//! assert!(codec.decode_frame_eof(&mut buf)?.is_none(), "clean end between frames");
 //! # Ok::<(), wire::FrameError>(())
 //! ```
+//!
+//! `examples/frame_stream.rs` frames JSON messages into a byte stream and decodes them back
+//! from any [`std::io::Read`], chunk by chunk, with no runtime.
 
 mod error;
 mod foreign_protocol;
@@ -48,6 +60,8 @@ mod frame_codec;
 pub mod fuzzing;
 mod json_codec;
 mod prefix;
+#[cfg(feature = "codec")]
+mod tokio_codec;
 
 pub use error::{FrameError, JsonFrameError};
 pub use foreign_protocol::{ForeignProtocol, sniff_foreign_protocol};

@@ -28,7 +28,7 @@ mod generator;
 mod handshake;
 mod replay;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -47,7 +47,9 @@ pub use replay::{MAX_GAP, ReplayItem, parse_recording, replay_length};
 
 use self::generator::Generator;
 use crate::Error;
-use crate::discovery::{Advertisement, SERVICE_NAME};
+#[cfg(feature = "mdns")]
+use crate::discovery::Advertisement;
+use crate::discovery::SERVICE_NAME;
 use crate::frame;
 use crate::message::ApiKey;
 
@@ -274,10 +276,11 @@ impl Simulator {
 
     /// Serves clients until shut down, then waits (up to 5 s) for the sessions to end.
     pub async fn run(self) -> Result<(), Error> {
-        let addr = self.local_addr()?;
+        #[cfg(feature = "mdns")]
         let _advertisement = match &self.config.advertise {
             Some(instance) => {
-                let ips: Vec<IpAddr> = if addr.ip().is_unspecified() {
+                let addr = self.local_addr()?;
+                let ips: Vec<std::net::IpAddr> = if addr.ip().is_unspecified() {
                     Vec::new()
                 } else {
                     vec![addr.ip()]
@@ -294,6 +297,12 @@ impl Simulator {
             }
             None => None,
         };
+        #[cfg(not(feature = "mdns"))]
+        if self.config.advertise.is_some() {
+            return Err(Error::Config(
+                "advertising by mDNS needs arctop's feature mdns".into(),
+            ));
+        }
         let mut stop = self.stop.subscribe();
         let mut sessions = JoinSet::new();
         let slots = Arc::new(Semaphore::new(self.config.max_connections));

@@ -13,8 +13,6 @@ use arctop::session::Session;
 use bytes::BytesMut;
 use serde_json::{Value, json};
 
-use tokio_util::codec::Decoder;
-
 enum Writer {
     App(Vec<&'static str>),
     Client(Value),
@@ -74,7 +72,7 @@ fn golden_vectors_match_fixtures() {
         let mut buf = BytesMut::from(&bytes[..]);
         let mut codec = arctop::frame::codec();
         let mut decoded = Vec::new();
-        while let Some(frame) = codec.decode_eof(&mut buf).unwrap() {
+        while let Some(frame) = codec.decode_frame_eof(&mut buf).unwrap() {
             if kind == "client" {
                 assert!(frame.is_ascii(), "{name}: client frames are ASCII");
             }

@@ -4,7 +4,6 @@ use arctop::session::{Session, Step};
 use arctop::{ascii_json, mutf8};
 use bytes::BytesMut;
 use proptest::prelude::*;
-use tokio_util::codec::Decoder;
 
 use crate::support::app_frame;
 
@@ -49,7 +48,7 @@ proptest! {
                 let n = (*sizes.next().unwrap()).min(rest.len());
                 buf.extend_from_slice(&rest[..n]);
                 rest = &rest[n..];
-                while let Some(payload) = codec.decode(&mut buf).unwrap() {
+                while let Some(payload) = codec.decode_frame(&mut buf).unwrap() {
                     if let Step::Message(r) = session.handle_frame(&payload).unwrap() {
                         out.push(r.object);
                     }

@@ -21,7 +21,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_util::codec::Decoder;
 use wire::{FrameCodec, FrameError, PrefixWidth};
 
 use super::backoff::AcceptBackoff;
@@ -259,7 +258,7 @@ async fn serve_connection(
     ));
     loop {
         loop {
-            let frame = match requests.decode(&mut read_buf) {
+            let frame = match requests.decode_frame(&mut read_buf) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(FrameError::Oversize { announced, max }) => {
@@ -302,7 +301,7 @@ async fn serve_connection(
             Err(_) => return Err(idle_error(idle, "no complete request")),
         };
         if n == 0 {
-            return requests.decode_eof(&mut read_buf).map(|_| ());
+            return requests.decode_frame_eof(&mut read_buf).map(|_| ());
         }
     }
 }

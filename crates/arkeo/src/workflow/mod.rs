@@ -6,12 +6,20 @@
 //! ([`WorkflowEvent::RoutineLeftOpen`], [`TrackEvent::ChannelsLeftRunning`]) and the caller
 //! cleans up on a fresh connection ([`close_routine_at`], [`stop_channels_at`]).
 
+#[cfg(feature = "client")]
 mod fresh_connection;
+#[cfg(feature = "client")]
 mod measure;
 mod track;
+#[cfg(feature = "client")]
+mod track_driver;
 
+#[cfg(feature = "client")]
 pub use fresh_connection::{close_routine_at, stop_channels_at};
+#[cfg(feature = "client")]
 pub use measure::{
     Measurement, MeasurementWatch, Verdict, WorkflowEvent, WorkflowOptions, measure,
 };
-pub use track::{StopReason, TrackEvent, TrackOptions, TrackStep, TrackSummary, Tracker, track};
+pub use track::{StopReason, TrackEvent, TrackOptions, TrackStep, TrackSummary, Tracker};
+#[cfg(feature = "client")]
+pub use track_driver::track;

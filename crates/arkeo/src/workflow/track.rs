@@ -1,5 +1,5 @@
 //! The documented Multichannel tracking sequence, as a sans-IO state machine ([`Tracker`])
-//! and a tokio driver ([`track`]):
+//! (the tokio driver, `track`, is in `track_driver`, feature `client`):
 //!
 //! ```text
 //! GetIV (sanity: the schema has Voltage and Current, one row per channel)
@@ -21,9 +21,6 @@
 //! is told each reply with the time it arrived.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::future::Future;
-use std::pin::pin;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -35,7 +32,7 @@ use crate::multichannel::{
     self, ChannelSettingsEntry, ChannelState, ChannelStatus, ChannelTransition, IvReading,
     SettingsEncoding, scan_order,
 };
-use crate::{Client, Error, ErrorCode, ProtocolError, Reply, Request};
+use crate::{Error, ErrorCode, ProtocolError, Reply, Request};
 
 /// What to track, and how often to look.
 #[derive(Debug, Clone, PartialEq)]
@@ -370,7 +367,7 @@ impl Tracker {
 
     /// The outcome of the request [`poll`](Self::poll) asked for, at `now`;
     /// `connection_alive` is false when the connection can take no further request
-    /// ([`Client::is_usable`]).
+    /// (`Client::is_usable`).
     pub fn handle(&mut self, result: Result<Reply, Error>, connection_alive: bool, now: Instant) {
         let Some(pending) = self.pending.take() else {
             return;
@@ -625,59 +622,4 @@ fn channel_error(index: u32) -> Error {
         message: format!("channel {index} is in error"),
         reply: serde_json::Map::new(),
     })
-}
-
-/// Runs the tracking sequence over `client` until `duration` ends, every channel stops by
-/// itself, `stop` completes (pass `std::future::pending()` for never), or a failure; every
-/// listed channel is stopped at the end (unless the connection died:
-/// [`TrackEvent::ChannelsLeftRunning`]).
-pub async fn track(
-    client: &mut Client,
-    options: TrackOptions,
-    stop: impl Future<Output = ()>,
-    mut on_event: impl FnMut(&TrackEvent),
-) -> Result<TrackSummary, Error> {
-    let mut tracker = Tracker::new(options, Instant::now())?;
-    let mut stop = pin!(stop);
-    let mut stop_seen = false;
-    loop {
-        while let Some(event) = tracker.next_event() {
-            on_event(&event);
-        }
-        match tracker.poll(Instant::now()) {
-            TrackStep::Send(request) => {
-                let result = client.request(&request).await;
-                let alive = client.is_usable();
-                tracker.handle(result, alive, Instant::now());
-                if !stop_seen {
-                    let fired =
-                        std::future::poll_fn(|cx| Poll::Ready(stop.as_mut().poll(cx).is_ready()))
-                            .await;
-                    if fired {
-                        stop_seen = true;
-                        tracker.stop();
-                    }
-                }
-            }
-            TrackStep::Wait(until) => {
-                let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(until));
-                if stop_seen {
-                    sleep.await;
-                } else {
-                    tokio::select! {
-                        _ = sleep => {}
-                        _ = &mut stop => {
-                            stop_seen = true;
-                            tracker.stop();
-                        }
-                    }
-                }
-            }
-            TrackStep::Done => break,
-        }
-    }
-    while let Some(event) = tracker.next_event() {
-        on_event(&event);
-    }
-    tracker.finish()
 }

@@ -9,7 +9,6 @@ use std::path::PathBuf;
 
 use bytes::BytesMut;
 use serde_json::json;
-use tokio_util::codec::Decoder;
 use wire::{FrameCodec, PrefixWidth};
 
 fn cases() -> Vec<(&'static str, PrefixWidth, Vec<&'static str>)> {
@@ -60,7 +59,7 @@ fn golden_vectors_match_fixtures() {
         let mut buf = BytesMut::from(&bytes[..]);
         let mut decoder = FrameCodec::new(width);
         let mut decoded = Vec::new();
-        while let Some(frame) = decoder.decode_eof(&mut buf).unwrap() {
+        while let Some(frame) = decoder.decode_frame_eof(&mut buf).unwrap() {
             decoded.push(String::from_utf8(frame.to_vec()).unwrap());
         }
         assert_eq!(decoded, frames, "{name}: decoded frames");

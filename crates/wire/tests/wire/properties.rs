@@ -2,7 +2,6 @@
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
-use tokio_util::codec::Decoder;
 use wire::{FrameCodec, PrefixWidth};
 
 fn width() -> impl Strategy<Value = PrefixWidth> {
@@ -30,11 +29,11 @@ fn decode_split(width: PrefixWidth, stream: &[u8], cuts: &[usize]) -> Vec<Bytes>
     for &end in cuts.iter().chain(std::iter::once(&stream.len())) {
         buf.extend_from_slice(&stream[start..end]);
         start = end;
-        while let Some(frame) = codec.decode(&mut buf).unwrap() {
+        while let Some(frame) = codec.decode_frame(&mut buf).unwrap() {
             frames.push(frame);
         }
     }
-    assert!(codec.decode_eof(&mut buf).unwrap().is_none());
+    assert!(codec.decode_frame_eof(&mut buf).unwrap().is_none());
     frames
 }
 
