@@ -114,19 +114,7 @@ fn ci() -> Result {
             "warnings",
         ]),
     )?;
-    // Likewise the Arctop library without its views (no plotters, no labstream).
-    run(
-        "clippy arctop without features",
-        cargo().args([
-            "clippy",
-            "-p",
-            "arctop",
-            "--no-default-features",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    )?;
+    feature_matrix()?;
     run("tests", cargo().args(["test", "--workspace"]))?;
     netns::run_namespace_tests()?;
     hostile_bench::short()?;
@@ -137,6 +125,72 @@ fn ci() -> Result {
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     eprintln!("xtask: ci passed");
+    Ok(())
+}
+
+/// The features of the crates that stand alone (each crate's docs say what they gate).
+const FEATURES: [(&str, &[&str]); 3] = [
+    ("wire", &["codec"]),
+    ("arctop", &["client", "mdns", "simulator", "plot", "lsl"]),
+    ("arkeo", &["client", "simulator", "plot"]),
+];
+
+/// Each crate alone with no default features, with each feature alone, and with all of
+/// them and every target (the workspace build above unifies features, so a combination
+/// could break unseen); and the runtime-free builds really are free of the runtime.
+fn feature_matrix() -> Result {
+    for (krate, features) in FEATURES {
+        let mut combos = vec![vec!["--no-default-features".to_string()]];
+        for feature in features {
+            combos.push(vec![
+                "--no-default-features".into(),
+                "--features".into(),
+                (*feature).into(),
+            ]);
+        }
+        for combo in combos {
+            run(
+                &format!("clippy {krate} {}", combo.join(" ")),
+                cargo()
+                    .args(["clippy", "-q", "-p", krate])
+                    .args(&combo)
+                    .args(["--", "-D", "warnings"]),
+            )?;
+        }
+        run(
+            &format!("clippy {krate} --all-features --all-targets"),
+            cargo()
+                .args([
+                    "clippy",
+                    "-q",
+                    "-p",
+                    krate,
+                    "--all-features",
+                    "--all-targets",
+                ])
+                .args(["--", "-D", "warnings"]),
+        )?;
+    }
+    for (krate, forbidden) in [
+        ("wire", &["tokio-util"][..]),
+        ("arctop", &["tokio", "mdns-sd"][..]),
+        ("arkeo", &["tokio"][..]),
+    ] {
+        let tree = cargo()
+            .args(["tree", "-p", krate, "--no-default-features", "-e", "normal"])
+            .args(["--prefix", "none", "--format", "{p}"])
+            .output()
+            .map_err(|e| format!("cargo tree: {e}"))?;
+        let tree = String::from_utf8_lossy(&tree.stdout);
+        for dep in forbidden {
+            if tree
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(dep))
+            {
+                return Err(format!("{krate} without default features depends on {dep}"));
+            }
+        }
+    }
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! `sessionComplete` ends the stream.
 //!
 //! ```sh
-//! cargo run -p arctop --example client --features simulator
+//! cargo run -p arctop --example stream_from_simulator --features simulator
 //! ```
 
 #![allow(clippy::print_stdout)] // an example talks to its user
