@@ -42,7 +42,7 @@ use std::time::Duration;
 use ipnet::Ipv4Net;
 
 pub use report::{FoundBy, FoundHost, FoundService, ScanLine, ScanResult};
-pub use scanner::{probe_stream, scan};
+pub use scanner::{probe_stream, scan, scan_until};
 
 /// What a scan covers and how hard it may push.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -44,6 +44,16 @@ pub async fn scan(
     config: &ScanConfig,
     progress: &(dyn Fn(ScanProgress) + Send + Sync),
 ) -> Result<ScanResult, Error> {
+    scan_until(config, progress, std::future::pending()).await
+}
+
+/// [`scan`], ended early when `stop` completes (a signal, say): what was found by then is
+/// the result, marked [`cut_short`](ScanResult::cut_short) with a warning that says why.
+pub async fn scan_until(
+    config: &ScanConfig,
+    progress: &(dyn Fn(ScanProgress) + Send + Sync),
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<ScanResult, Error> {
     let plan = scope::plan(
         &scope::interfaces(),
         &config.interfaces,
@@ -63,16 +73,22 @@ pub async fn scan(
         shared.clone(),
         progress,
     );
-    let cut_short = tokio::time::timeout(config.deadline, work).await.is_err();
+    let ended_by = tokio::select! {
+        finished = tokio::time::timeout(config.deadline, work) => {
+            finished.err().map(|_| format!(
+                "the scan's deadline ({}) ended it before every probe was done: the results \
+                 are partial",
+                humantime::format_duration(config.deadline)
+            ))
+        }
+        () = stop => Some("the scan was stopped before every probe was done: the results are \
+                           partial".to_string()),
+    };
     let state = std::mem::take(&mut *lock(&shared));
     let mut result = state.finish(&plan.hosts);
-    if cut_short {
+    if let Some(why) = ended_by {
         result.cut_short = true;
-        result.warnings.push(format!(
-            "the scan's deadline ({}) ended it before every probe was done: the results are \
-             partial",
-            humantime::format_duration(config.deadline)
-        ));
+        result.warnings.push(why);
     }
     Ok(result)
 }

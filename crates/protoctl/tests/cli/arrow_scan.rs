@@ -195,3 +195,73 @@ fn netns_arrow_scan_of_a_silent_22_ends_at_its_deadline_with_flat_memory() {
     drop(void);
     drop(lan);
 }
+
+#[test]
+#[ignore = "needs a private network namespace: run by cargo xtask ci"]
+fn netns_arrow_scan_stops_in_order_on_sigint_and_sigterm_with_what_it_found() {
+    use std::io::{BufRead, BufReader};
+    assert_private_network_namespace();
+    // A silent /22, as above, with a deadline far beyond the test's wait: only the signal
+    // can end the scan in time.
+    let lan = namespace_holder();
+    let void = namespace_holder();
+    let (lan_pid, void_pid) = (lan.0.id(), void.0.id());
+    sh(&format!(
+        "nsenter -t {lan_pid} -n sh -c 'ip link set lo up \
+         && ip link add quiet0 type veth peer name void0 netns {void_pid} \
+         && ip addr add 10.97.0.1/22 dev quiet0 && ip link set quiet0 up' \
+         && nsenter -t {void_pid} -n ip link set void0 up"
+    ));
+    for (flag, name) in [("-INT", "SIGINT"), ("-TERM", "SIGTERM")] {
+        let mut scan = in_namespace(lan_pid);
+        scan.args([
+            "-v",
+            "--json",
+            "arrow",
+            "scan",
+            "--discovery-interface",
+            "quiet0",
+        ])
+        .args(["--timeout", "10m"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let mut child = Reaped(scan.spawn().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.0.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        // The scan has started: its plan is logged.
+        let started = (0..1000)
+            .map_while(|_| rx.recv_timeout(crate::support::WAIT).ok())
+            .any(|line| line.contains("scan starting"));
+        assert!(started, "the scan logs its start");
+        let sent = std::process::Command::new("kill")
+            .args([flag, &child.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let mut logged = Vec::new();
+        while let Ok(line) = rx.recv_timeout(crate::support::WAIT) {
+            logged.push(line);
+        }
+        let status = child.0.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{flag}: {logged:?}");
+        assert!(
+            logged
+                .iter()
+                .any(|l| l.contains(&format!("{name}: the scan stopped early"))),
+            "{flag}: {logged:?}"
+        );
+        let mut stdout = String::new();
+        std::io::Read::read_to_string(&mut child.0.stdout.take().unwrap(), &mut stdout).unwrap();
+        assert!(
+            stdout
+                .lines()
+                .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+        );
+    }
+    drop(lan);
+}

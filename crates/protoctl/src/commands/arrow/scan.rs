@@ -25,6 +25,7 @@ use ipnet::Ipv4Net;
 use crate::duration::{VALUE_NAME as DURATION, interval};
 use crate::exit::CliError;
 use crate::output::Output;
+use crate::signals::{Signal, Signals};
 
 /// Arguments of `protoctl arrow scan`.
 #[derive(Debug, Args)]
@@ -95,21 +96,39 @@ fn progress_bar() -> ProgressBar {
 pub(crate) async fn run(args: ScanArgs, out: &mut Output) -> Result<(), CliError> {
     let config = args.config()?;
     let bar = progress_bar();
-    let result = discovery::scan(&config, &|progress| {
-        let (prefix, done, total) = match progress {
-            ScanProgress::Sweeping { done, total } => ("sweeping", done, total),
-            ScanProgress::Probing { done, total } => ("probing", done, total),
-        };
-        bar.set_prefix(prefix);
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    })
+    // SIGINT or SIGTERM ends the scan in order: what was found by then is printed, exit 0.
+    let mut signals = Signals::new()?;
+    let stopped_by = std::sync::Mutex::new(None);
+    let stop = async {
+        loop {
+            if let Signal::Stop(name) = signals.next().await {
+                *stopped_by.lock().unwrap_or_else(|p| p.into_inner()) = Some(name);
+                return;
+            }
+        }
+    };
+    let result = discovery::scan_until(
+        &config,
+        &|progress| {
+            let (prefix, done, total) = match progress {
+                ScanProgress::Sweeping { done, total } => ("sweeping", done, total),
+                ScanProgress::Probing { done, total } => ("probing", done, total),
+            };
+            bar.set_prefix(prefix);
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+        stop,
+    )
     .await?;
     bar.finish_and_clear();
+    let stopped_by = stopped_by.into_inner().unwrap_or_else(|p| p.into_inner());
     for warning in &result.warnings {
         tracing::warn!("{warning}");
     }
-    if result.cut_short {
+    if let Some(signal) = stopped_by {
+        tracing::warn!("{signal}: the scan stopped early; what was found by then is printed");
+    } else if result.cut_short {
         tracing::warn!(
             deadline = %humantime::format_duration(config.deadline),
             "the scan's deadline ended it: what was found by then is printed (raise --timeout)"
