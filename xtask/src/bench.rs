@@ -39,7 +39,7 @@ pub(crate) fn run() -> Result {
             .args(CRITERION_ARGS),
     )?;
     crate::scan_bench::run(false)?;
-    crate::hostile_bench::bench(60, false)?;
+    crate::hostile::bench(60, false)?;
     let groups = collect(&target.join("criterion"))?;
     let notes = notes(&target.join("bench-notes"));
     let doc = render(&groups, &notes);

@@ -16,8 +16,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a chore runner talks to its user
 
 mod bench;
-mod hostile_arrow;
-mod hostile_bench;
+mod hostile;
 mod netns;
 mod scan_bench;
 
@@ -36,10 +35,10 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") if args.get(1).is_some_and(|a| a == "scan") => scan_bench::run(true),
         Some("bench") if args.get(1).is_some_and(|a| a == "hostile") => {
-            seconds(&args[2..], 60).and_then(|s| hostile_bench::bench(s, true))
+            seconds(&args[2..], 60).and_then(|s| hostile::bench(s, true))
         }
         Some("bench") => bench::run(),
-        Some("hostile") => hostile_bench::short(),
+        Some("hostile") => hostile::short(),
         // Run by `bench` inside the network namespace it makes; not for users.
         Some("scan-bench-inside") => match args.get(1) {
             Some(protoctl) => scan_bench::inside(Path::new(protoctl)),
@@ -117,7 +116,7 @@ fn ci() -> Result {
     feature_matrix()?;
     run("tests", cargo().args(["test", "--workspace"]))?;
     netns::run_namespace_tests()?;
-    hostile_bench::short()?;
+    hostile::short()?;
     run(
         "docs",
         cargo()

@@ -119,7 +119,7 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
         }
         source = s.source();
     }
-    crate::output::escape_controls(&text).into_owned()
+    crate::escape::escape_controls(&text).into_owned()
 }
 
 impl From<wire::FrameError> for CliError {
@@ -272,7 +272,7 @@ pub(crate) fn report(result: Result<(), CliError>) -> ExitCode {
                 let message: Vec<_> = e
                     .message
                     .split('\n')
-                    .map(crate::output::escape_controls)
+                    .map(crate::escape::escape_controls)
                     .collect();
                 let _ = io::Write::write_all(
                     &mut io::stderr().lock(),

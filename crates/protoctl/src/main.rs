@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod duration;
+mod escape;
 mod exit;
 mod logging;
 mod output;

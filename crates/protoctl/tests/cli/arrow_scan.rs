@@ -109,17 +109,8 @@ fn netns_arrow_scan_finds_every_kind_of_camera_with_its_type_path_and_mac() {
 #[ignore = "needs a private network namespace: run by cargo xtask ci"]
 fn netns_arrow_scan_of_a_silent_22_ends_at_its_deadline_with_flat_memory() {
     assert_private_network_namespace();
-    // The LAN: a /22 on a veth pair whose far end, in a namespace of its own, has no
-    // address, so nothing answers anything.
-    let lan = namespace_holder();
-    let void = namespace_holder();
-    let (lan_pid, void_pid) = (lan.0.id(), void.0.id());
-    sh(&format!(
-        "nsenter -t {lan_pid} -n sh -c 'ip link set lo up \
-         && ip link add silent0 type veth peer name void0 netns {void_pid} \
-         && ip addr add 10.98.0.1/22 dev silent0 && ip link set silent0 up' \
-         && nsenter -t {void_pid} -n ip link set void0 up"
-    ));
+    let (lan, void) = silent_22("silent0", "10.98.0.1");
+    let lan_pid = lan.0.id();
     let mut scan = in_namespace(lan_pid);
     scan.args([
         "--json",
@@ -203,15 +194,8 @@ fn netns_arrow_scan_stops_in_order_on_sigint_and_sigterm_with_what_it_found() {
     assert_private_network_namespace();
     // A silent /22, as above, with a deadline far beyond the test's wait: only the signal
     // can end the scan in time.
-    let lan = namespace_holder();
-    let void = namespace_holder();
-    let (lan_pid, void_pid) = (lan.0.id(), void.0.id());
-    sh(&format!(
-        "nsenter -t {lan_pid} -n sh -c 'ip link set lo up \
-         && ip link add quiet0 type veth peer name void0 netns {void_pid} \
-         && ip addr add 10.97.0.1/22 dev quiet0 && ip link set quiet0 up' \
-         && nsenter -t {void_pid} -n ip link set void0 up"
-    ));
+    let (lan, _void) = silent_22("quiet0", "10.97.0.1");
+    let lan_pid = lan.0.id();
     for (flag, name) in [("-INT", "SIGINT"), ("-TERM", "SIGTERM")] {
         let mut scan = in_namespace(lan_pid);
         scan.args([
@@ -264,4 +248,20 @@ fn netns_arrow_scan_stops_in_order_on_sigint_and_sigterm_with_what_it_found() {
         );
     }
     drop(lan);
+}
+
+/// A LAN namespace whose `link` has `address`/22, on a veth pair whose far end, in a
+/// namespace of its own, has no address: nothing answers anything. (The LAN's holder, the
+/// far end's holder.)
+fn silent_22(link: &str, address: &str) -> (Reaped, Reaped) {
+    let lan = namespace_holder();
+    let void = namespace_holder();
+    let (lan_pid, void_pid) = (lan.0.id(), void.0.id());
+    sh(&format!(
+        "nsenter -t {lan_pid} -n sh -c 'ip link set lo up \
+         && ip link add {link} type veth peer name void0 netns {void_pid} \
+         && ip addr add {address}/22 dev {link} && ip link set {link} up' \
+         && nsenter -t {void_pid} -n ip link set void0 up"
+    ));
+    (lan, void)
 }

@@ -6,8 +6,9 @@ use arctop::discovery::Server;
 use clap::Args;
 use serde_json::json;
 
+use crate::escape::escape_controls;
 use crate::exit::CliError;
-use crate::output::{Output, escape_controls};
+use crate::output::Output;
 
 /// Arguments of `protoctl arctop discover`.
 #[derive(Debug, Args)]

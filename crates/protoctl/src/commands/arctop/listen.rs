@@ -23,8 +23,9 @@ use futures::{FutureExt, StreamExt};
 
 use super::taps::Taps;
 use super::tui;
+use crate::escape::escape_controls;
 use crate::exit::CliError;
-use crate::output::{Output, escape_controls};
+use crate::output::Output;
 use crate::signals::{Signal, Signals};
 
 /// Arguments of `protoctl arctop listen`.

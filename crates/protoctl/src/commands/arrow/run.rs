@@ -312,7 +312,7 @@ fn print(out: &mut Output, event: &RunEvent) -> Result<(), CliError> {
     if out.is_json() {
         out.json_line(event)
     } else {
-        out.text_line(crate::output::escape_controls(&event.to_string()))
+        out.text_line(crate::escape::escape_controls(&event.to_string()))
     }
 }
 
@@ -551,14 +551,14 @@ mod tests {
             ("tab\there\u{7f}", "tab\\there\\u{7f}"),
         ];
         for (text, want) in cases {
-            assert_eq!(crate::output::escape_controls(text), want, "{text:?}");
+            assert_eq!(crate::escape::escape_controls(text), want, "{text:?}");
         }
         let line = RunEvent::Client(ClientEvent::Disconnected {
             reason: "redirected to a\x1b]0;owned\x07b".into(),
             disconnect: None,
         });
         assert_eq!(
-            crate::output::escape_controls(&line.to_string()),
+            crate::escape::escape_controls(&line.to_string()),
             "disconnected: redirected to a\\u{1b}]0;owned\\u{7}b"
         );
     }

@@ -197,7 +197,7 @@ fn table(result: &ScanResult) -> String {
                 if path.is_empty() {
                     std::borrow::Cow::Borrowed("-")
                 } else {
-                    crate::output::escape_controls(path)
+                    crate::escape::escape_controls(path)
                 }
             ));
         }

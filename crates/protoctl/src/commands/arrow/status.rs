@@ -118,7 +118,7 @@ fn human(status: &Status, stale: bool, now: SystemTime) -> String {
     // message): shown with control characters escaped.
     field(
         "server",
-        crate::output::escape_controls(&status.server).into_owned(),
+        crate::escape::escape_controls(&status.server).into_owned(),
     );
     field(
         "client",
@@ -139,7 +139,7 @@ fn human(status: &Status, stale: bool, now: SystemTime) -> String {
         "last error",
         status.last_error.as_deref().map_or_else(
             || "-".into(),
-            |e| crate::output::escape_controls(e).into_owned(),
+            |e| crate::escape::escape_controls(e).into_owned(),
         ),
     );
     field(

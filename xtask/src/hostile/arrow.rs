@@ -14,8 +14,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use super::process::{FD_SLACK, Outcome, Process, Server, cargo_target};
 use crate::Result;
-use crate::hostile_bench::{Outcome, Process, Server};
 
 /// The floods: the example's kind name, a description, and whether the client's stdout is
 /// read (an unread stdout is a flood of its own: events must be dropped, not queued).
@@ -40,18 +40,18 @@ const FLOODS: [(&str, &str, bool); 5] = [
 ];
 
 /// Clients of the register storm against `arrow serve`, and services each announces.
-pub(crate) const STORM_CLIENTS: &str = "200";
-pub(crate) const STORM_SERVICES: &str = "8";
+pub(super) const STORM_CLIENTS: &str = "200";
+pub(super) const STORM_SERVICES: &str = "8";
 
 /// The arrow-client examples the benchmark drives (release or debug, like `protoctl`):
 /// the flood service and the register storm.
-pub(crate) struct Tools {
+pub(super) struct Tools {
     flood: PathBuf,
     storm: PathBuf,
 }
 
 impl Tools {
-    pub(crate) fn build(release: bool) -> Result<Tools> {
+    pub(super) fn build(release: bool) -> Result<Tools> {
         let mut cmd = crate::cargo();
         cmd.args(["build", "-p", "arrow-client", "--features", "dev-service"])
             .args(["--example", "flood_service", "--example", "register_storm"]);
@@ -63,9 +63,7 @@ impl Tools {
             &mut cmd,
         )?;
         let profile = if release { "release" } else { "debug" };
-        let examples = crate::hostile_bench::cargo_target()
-            .join(profile)
-            .join("examples");
+        let examples = cargo_target().join(profile).join("examples");
         Ok(Tools {
             flood: examples.join("flood_service"),
             storm: examples.join("register_storm"),
@@ -73,7 +71,7 @@ impl Tools {
     }
 }
 
-pub(crate) fn run_all(protoctl: &Path, tools: &Tools, length: Duration) -> Result<Vec<Outcome>> {
+pub(super) fn run_all(protoctl: &Path, tools: &Tools, length: Duration) -> Result<Vec<Outcome>> {
     let mut outcomes = Vec::new();
     for (kind, name, read_stdout) in FLOODS {
         eprintln!("xtask: == arrow run under {name} for {length:?}");
@@ -162,7 +160,7 @@ fn storm(protoctl: &Path, storm: &Path, length: Duration) -> Result<Outcome> {
         idle_rss_kib,
         peak_rss_kib,
         peak_fds,
-        fd_bound: 512 + 64 + crate::hostile_bench::FD_SLACK,
+        fd_bound: 512 + 64 + FD_SLACK,
         still_serves,
         stopped_in_order,
     })
@@ -266,14 +264,14 @@ fn one(
         idle_rss_kib: None,
         peak_rss_kib,
         peak_fds,
-        fd_bound: 256 + crate::hostile_bench::FD_SLACK,
+        fd_bound: 256 + FD_SLACK,
         still_serves: report["echoed"].as_bool().unwrap_or(false),
         stopped_in_order,
     })
 }
 
 fn scratch_dir(kind: &str) -> Result<PathBuf> {
-    let dir = crate::hostile_bench::cargo_target()
+    let dir = cargo_target()
         .join("hostile-bench")
         .join(format!("{kind}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
