@@ -355,7 +355,7 @@ where
         }
     };
     let write_side = async move {
-        let sent = send_flood(&mut writer, plan, svc, counters).await;
+        let sent = send_flood(&mut writer, plan, svc, counters, &mut pings).await;
         // The check: a session to the client's first service, the probe through it. A
         // client still closing the flood's sessions may refuse it (its session limit
         // counts them): then again, after a pause, on a new session id.
@@ -377,6 +377,7 @@ where
             );
             let data = Message::Data(DataMessage::new(svc, session, Bytes::from_static(PROBE)));
             let _ = data.encode(&mut out);
+            answer_pings(&mut pings, &mut out);
             if writer.write_all(&out).await.is_err() {
                 break;
             }
@@ -412,10 +413,10 @@ where
             );
             let _ = writer.write_all(&out).await;
         }
-        (sent, echoed.is_some(), writer)
+        (sent, echoed.is_some(), writer, pings)
     };
     tokio::pin!(read_side);
-    let (sent, echoed, mut writer) = tokio::select! {
+    let (sent, echoed, mut writer, mut pings) = tokio::select! {
         done = write_side => done,
         // The client left during the flood.
         _ = &mut read_side => return None,
@@ -439,8 +440,23 @@ where
     }
 }
 
-/// Writes the flood in batches; returns the messages sent.
-async fn send_flood<W>(writer: &mut W, plan: &FloodPlan, svc: u16, counters: &Counters) -> u64
+/// The ACKs of the client's PINGs read so far, added to `out`: a hostile service still
+/// keeps the connection alive, or the client's keepalive would end the flood early.
+fn answer_pings(pings: &mut mpsc::Receiver<u16>, out: &mut BytesMut) {
+    while let Ok(id) = pings.try_recv() {
+        encode(&ControlMessage::ack(id, ErrorCode::NoError), out);
+    }
+}
+
+/// Writes the flood in batches (and the answers to PINGs between them); returns the
+/// messages sent.
+async fn send_flood<W>(
+    writer: &mut W,
+    plan: &FloodPlan,
+    svc: u16,
+    counters: &Counters,
+    pings: &mut mpsc::Receiver<u16>,
+) -> u64
 where
     W: tokio::io::AsyncWrite + Unpin,
 {
@@ -495,6 +511,7 @@ where
             };
             let _ = message.encode(&mut out);
         }
+        answer_pings(pings, &mut out);
         if writer.write_all(&out).await.is_err() {
             break;
         }

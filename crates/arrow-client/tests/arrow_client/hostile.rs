@@ -297,3 +297,38 @@ async fn a_local_service_that_never_reads_stops_the_upstream_and_the_tunnel_serv
     }
     assert_eq!(back, b"still here");
 }
+
+/// A flood that outlasts the client's keepalive: the service answers the client's PINGs
+/// between its batches, so the client stays connected to the end and the check passes
+/// (a service that stopped answering would rightly be dropped by the keepalive).
+#[tokio::test]
+async fn a_flood_longer_than_the_keepalive_keeps_the_connection() {
+    let certs = certs();
+    let (echo, _echo) = echo_server().await;
+    let mut flood = FloodService::bind(
+        certs.server_config().unwrap(),
+        FloodPlan {
+            messages: u64::MAX,
+            duration: std::time::Duration::from_secs(2),
+            ..FloodPlan::new(FloodKind::RefusedConnect)
+        },
+    )
+    .await
+    .unwrap();
+    let mut config = client_config(flood.local_addr(), &certs, &[echo]);
+    config.connection.ping_interval = std::time::Duration::from_millis(100);
+    config.connection.ping_timeout = std::time::Duration::from_millis(500);
+    let mut client = start_client(config);
+    let report = tokio::time::timeout(WAIT, flood.next_report())
+        .await
+        .expect("the flood ends")
+        .expect("a report: the client stayed for the whole flood");
+    assert!(report.echoed, "the tunnel works after the flood");
+    while let Ok(event) = client.events.try_recv() {
+        assert!(
+            !matches!(event, ClientEvent::Disconnected { .. }),
+            "disconnected during the flood: {event:?}"
+        );
+    }
+    flood.stop().await;
+}
