@@ -382,7 +382,19 @@ where
                 break;
             }
             loop {
-                match tokio::time::timeout_at(deadline, probes.recv()).await {
+                // PINGs are answered while the check waits, too.
+                let probe = tokio::select! {
+                    probe = tokio::time::timeout_at(deadline, probes.recv()) => probe,
+                    Some(id) = pings.recv() => {
+                        out.clear();
+                        encode(&ControlMessage::ack(id, ErrorCode::NoError), &mut out);
+                        if writer.write_all(&out).await.is_err() {
+                            break 'attempts;
+                        }
+                        continue;
+                    }
+                };
+                match probe {
                     Ok(Some(Probe::Echoed(s))) if s == session => {
                         echoed = Some(session);
                         break 'attempts;
@@ -396,7 +408,14 @@ where
             if tokio::time::Instant::now() + pause >= deadline {
                 break;
             }
-            tokio::time::sleep(pause).await;
+            let resume = tokio::time::Instant::now() + pause;
+            while let Ok(Some(id)) = tokio::time::timeout_at(resume, pings.recv()).await {
+                out.clear();
+                encode(&ControlMessage::ack(id, ErrorCode::NoError), &mut out);
+                if writer.write_all(&out).await.is_err() {
+                    break 'attempts;
+                }
+            }
         }
         if let Some(session) = echoed {
             counters.echoes.fetch_add(1, Ordering::Relaxed);
