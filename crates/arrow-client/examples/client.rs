@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! protoctl arrow serve --bind 127.0.0.1:8900 --self-signed dev &   # a development service
-//! cargo run -p arrow-client --example client -- localhost:8900 dev/ca.pem state 127.0.0.1:22
+//! cargo run -p arrow-client --example client -- 127.0.0.1:8900 dev/ca.pem state 127.0.0.1:22
 //! cat state/status.json                                              # where it stands
 //! ```
 //!

@@ -41,18 +41,22 @@
 //!
 //! # Features
 //!
-//! - `config-file`: `settings::file`, the TOML config file of `protoctl arrow run`
-//!   (`Settings::load`), with errors that name the file, line, column and key. Adds `toml`.
-//! - `dev-service`: `dev_service`, the development Arrow Service (a real TLS server
-//!   exposing each client service on a local port) and its certificates, made with rcgen;
-//!   and `dev_camera`, a fake IP camera (RTSP with an H.264 clip, MJPEG, HTTP, ONVIF
-//!   WS-Discovery) for tests, demos and scanners without hardware. Adds `rcgen`,
-//!   `rtsp-types`, `sdp-types`, `base64`, `httparse`, `jpeg-encoder` and `quick-xml`. A
-//!   device that only runs the client needs neither feature.
+//! No feature is on by default: a device that only runs the client needs neither. The
+//! core, the runtime ([`client`]), settings from flags, TLS, discovery and scanning
+//! ([`discovery`]) are always built.
+//!
+//! | feature | default | gates | pulls in |
+//! | --- | --- | --- | --- |
+//! | `config-file` | no | `settings::file` and `settings::Settings::load`: the TOML config file of `protoctl arrow run`, with errors that name the file, line, column and key | toml |
+//! | `dev-service` | no | `dev_service`: the development Arrow Service (a real TLS server exposing each client service on a local port, its certificates, the hostile `dev_service::flood`); `dev_camera`: a fake IP camera (RTSP with an H.264 clip, MJPEG, HTTP, ONVIF WS-Discovery) for tests, demos and scanners without hardware; `fuzzing::dev_service_client_bytes`; the example `flood_service` | rcgen, base64, jpeg-encoder |
 //!
 //! ```toml
 //! arrow-client = { version = "0.1", features = ["config-file"] }
 //! ```
+//!
+//! Runnable examples are in `examples/`: `client` (what a device embeds, the shortest
+//! useful program), `register_storm` (many clients against one service) and
+//! `flood_service` (feature `dev-service`: a hostile service on 127.0.0.1).
 //!
 //! # Example: the core, driven by hand
 //!

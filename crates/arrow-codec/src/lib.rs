@@ -37,6 +37,16 @@
 //! The byte layout of every message, and each choice made where the spec is silent, is in
 //! `docs/protocols/arrow.md` of the repository.
 //!
+//! # Features
+//!
+//! | feature | default | gates | pulls in |
+//! | --- | --- | --- | --- |
+//! | (none) | | the crate has no cargo features: every message, [`ArrowCodec`] and the [`fuzzing`] entry points are always built | |
+//!
+//! It needs no runtime: tokio-util is a dependency for its `Decoder` and `Encoder` traits
+//! only. `examples/decode_capture.rs` decodes a captured byte stream fed in small chunks
+//! and encodes the answers back (`cargo run -p arrow-codec --example decode_capture`).
+//!
 //! # Example
 //!
 //! ```
