@@ -4,7 +4,13 @@
 //!   every target with warnings denied, every test (network-namespace tests inside a
 //!   namespace made here), docs with warnings denied. Golden fixtures are checked by the
 //!   tests themselves.
-//! - `fixtures`: rewrite the golden vectors under `fixtures/` from the code's test tables.
+//! - `fixtures`: rewrite the golden vectors under `fixtures/` from the code's test tables
+//!   (and the man pages, whose test is a golden one too).
+//! - `man`: rewrite protoctl's man pages (`crates/protoctl/man/`) from its clap grammar;
+//!   `ci` checks them through protoctl's tests.
+//! - `dist`: the Debian package, `<target>/debian/protoctl_*.deb` (cargo-deb, installed
+//!   when missing): binary, man pages, completions, the `arrow run` systemd unit, its
+//!   account and an example config.
 //! - `fuzz [--seconds N]`: install cargo-fuzz when missing, run every fuzz target N seconds.
 //! - `bench`: run the criterion benchmarks and the Arrow scanner's (inside a network
 //!   namespace made for it) and the hostile-peer floods, and write `docs/benchmarks.md`;
@@ -16,7 +22,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a chore runner talks to its user
 
 mod bench;
+mod dist;
 mod hostile;
+mod man;
 mod netns;
 mod scan_bench;
 
@@ -25,13 +33,15 @@ use std::process::{Command, ExitCode};
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <ci | fixtures | fuzz [--seconds N] | bench [scan | hostile [--seconds N]] | hostile>";
+const USAGE: &str = "usage: cargo xtask <ci | fixtures | man | dist | fuzz [--seconds N] | bench [scan | hostile [--seconds N]] | hostile>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("fixtures") => fixtures(),
+        Some("man") => man::regenerate(),
+        Some("dist") => dist::run_dist(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") if args.get(1).is_some_and(|a| a == "scan") => scan_bench::run(true),
         Some("bench") if args.get(1).is_some_and(|a| a == "hostile") => {

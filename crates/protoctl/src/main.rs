@@ -10,6 +10,8 @@ mod duration;
 mod escape;
 mod exit;
 mod logging;
+#[cfg(test)]
+mod man;
 mod output;
 mod signals;
 
