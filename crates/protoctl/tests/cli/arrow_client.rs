@@ -994,11 +994,13 @@ fn arrow_status_says_unauthorized_while_a_refused_client_retries_and_it_says_so_
         dir.path(),
         &["--allow", "00000000-0000-4000-8000-000000000001"],
     );
+    // Each refusal leaves the status at "unauthorized" for the wait before the next try:
+    // at least a second, so a poll of `arrow status` on a loaded machine sees it.
     let client = run_client(
         &server,
         &ca,
         &state,
-        &["--reconnect-min", "100ms", "--reconnect-max", "200ms"],
+        &["--reconnect-min", "1s", "--reconnect-max", "2s"],
     );
     let not_paired = client.wait_event("not_paired");
     let status = wait_status(&state, "unauthorized");
