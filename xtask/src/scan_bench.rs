@@ -249,7 +249,7 @@ fn measure(cmd: &mut Command) -> Result<(Duration, u64, String)> {
 }
 
 /// `VmHWM:` of a /proc status file, in KiB.
-fn vm_hwm(status: &str) -> Option<u64> {
+pub(crate) fn vm_hwm(status: &str) -> Option<u64> {
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))

@@ -14,8 +14,8 @@
 //! frames into bytes ([`decode_frame`](FrameCodec::decode_frame),
 //! [`decode_frame_eof`](FrameCodec::decode_frame_eof),
 //! [`encode_payload`](FrameCodec::encode_payload)); [`JsonCodec`] adds serde on top. A
-//! caller feeds a [`BytesMut`](bytes::BytesMut) by hand from whatever it reads (a
-//! `std::net::TcpStream`, a file, a test vector); with the `codec` feature both codecs are
+//! caller feeds a [`BytesMut`](bytes::BytesMut) by hand with whatever bytes it has (read
+//! from a socket or a file by the caller, or a test vector); with the `codec` feature both codecs are
 //! also tokio-util `Decoder`s and `Encoder`s, so a tokio driver wraps a socket in `Framed`.
 //!
 //! The decoder contract is tokio-util's: `Ok(None)` means more bytes are needed,

@@ -47,12 +47,7 @@ impl Process {
     pub(crate) fn peak_rss_kib(&self) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.0.id()))
             .ok()
-            .and_then(|status| {
-                status
-                    .lines()
-                    .find_map(|l| l.strip_prefix("VmHWM:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            })
+            .and_then(|status| crate::scan_bench::vm_hwm(&status))
             .unwrap_or(0)
     }
 

@@ -386,9 +386,7 @@ where
                 let probe = tokio::select! {
                     probe = tokio::time::timeout_at(deadline, probes.recv()) => probe,
                     Some(id) = pings.recv() => {
-                        out.clear();
-                        encode(&ControlMessage::ack(id, ErrorCode::NoError), &mut out);
-                        if writer.write_all(&out).await.is_err() {
+                        if !ack_ping(&mut writer, id).await {
                             break 'attempts;
                         }
                         continue;
@@ -410,9 +408,7 @@ where
             }
             let resume = tokio::time::Instant::now() + pause;
             while let Ok(Some(id)) = tokio::time::timeout_at(resume, pings.recv()).await {
-                out.clear();
-                encode(&ControlMessage::ack(id, ErrorCode::NoError), &mut out);
-                if writer.write_all(&out).await.is_err() {
+                if !ack_ping(&mut writer, id).await {
                     break 'attempts;
                 }
             }
@@ -451,12 +447,22 @@ where
         tokio::select! {
             () = &mut read_side => return Some(()),
             Some(id) = pings.recv() => {
-                let mut out = BytesMut::new();
-                encode(&ControlMessage::ack(id, ErrorCode::NoError), &mut out);
-                writer.write_all(&out).await.ok()?;
+                if !ack_ping(&mut writer, id).await {
+                    return None;
+                }
             }
         }
     }
+}
+
+/// Answers one PING of the client's at once; false when the connection is gone.
+async fn ack_ping<W>(writer: &mut W, id: u16) -> bool
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let mut out = BytesMut::new();
+    encode(&ControlMessage::ack(id, ErrorCode::NoError), &mut out);
+    writer.write_all(&out).await.is_ok()
 }
 
 /// The ACKs of the client's PINGs read so far, added to `out`: a hostile service still
