@@ -5,7 +5,10 @@
 //!
 //! - [`SendWindow`]: what we may still send to the Arrow Service. Starts at the capacity,
 //!   shrinks with every byte sent, grows with the service's DATA_ACKs, and never exceeds the
-//!   capacity, so no more than the capacity is ever un-acknowledged in flight.
+//!   capacity, so no more than the capacity is ever un-acknowledged in flight. It hands the
+//!   acknowledged room back to the local reader with silly-window avoidance: while data is
+//!   in flight, in pieces of at least 16 KiB (or half the window), so the size of the
+//!   service's DATA_ACKs does not set the size of our DATA messages.
 //! - [`RecvWindow`]: what the service has sent us and we have not acknowledged yet. A message
 //!   that would take it over the capacity is an overrun (the session is hung up). Bytes are
 //!   acknowledged only once they reached the local service, and acknowledgements are
@@ -20,23 +23,41 @@
 /// The receive window is acknowledged each time this fraction of it was delivered.
 pub const ACK_FRACTION: u32 = 8;
 
+/// The smallest grant of read credit while data is in flight: a DATA message smaller
+/// than this goes out only when the local source had no more to give (see [`SendWindow`]).
+pub const MIN_SEND: u32 = 16 * 1024;
+
 /// The send side of one session.
+///
+/// Besides the window it keeps the *read credit*: how much of the window was handed to
+/// whoever reads the local source and not yet used. Acknowledged bytes become credit again
+/// with silly-window avoidance: while data is in flight, credit is handed out only once at
+/// least [`send_threshold`](Self::send_threshold) bytes of it are there (the smaller of
+/// [`MIN_SEND`] and half the capacity), so a peer that acknowledges every small message
+/// does not turn a bulk transfer into a stream of small messages, each with its own header,
+/// TLS record and system calls. When nothing is in flight the whole window is credit, so a
+/// small interactive write still goes out at once; and a reader with credit sends what the
+/// source has, however little, so small messages happen only when the source is slower
+/// than the link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SendWindow {
     capacity: u32,
     in_flight: u32,
+    /// Handed to the reader and not read yet.
+    credit: u32,
 }
 
 impl SendWindow {
-    /// A fresh window: the whole capacity may be sent.
+    /// A fresh window: the whole capacity is credit.
     pub fn new(capacity: u32) -> Self {
         SendWindow {
             capacity,
             in_flight: 0,
+            credit: capacity,
         }
     }
 
-    /// Bytes that may be sent now.
+    /// Bytes the window has room for now (credit handed out and credit held back).
     pub fn available(&self) -> u32 {
         self.capacity - self.in_flight
     }
@@ -46,24 +67,44 @@ impl SendWindow {
         self.in_flight
     }
 
-    /// Records `n` bytes sent. Fails (and records nothing) if that would exceed the window.
+    /// Bytes the reader may still read (handed out by [`new`](Self::new) and
+    /// [`acknowledge`](Self::acknowledge), not yet [`consume`](Self::consume)d).
+    pub fn credit(&self) -> u32 {
+        self.credit
+    }
+
+    /// The least credit handed out while data is in flight: the smaller of [`MIN_SEND`] and
+    /// half the capacity, at least one byte.
+    pub fn send_threshold(&self) -> u32 {
+        MIN_SEND.min(self.capacity / 2).max(1)
+    }
+
+    /// Records `n` bytes read and sent. Fails (and records nothing) if that is more than
+    /// the reader was given.
     pub fn consume(&mut self, n: u32) -> Result<(), WindowExceeded> {
-        if n > self.available() {
+        if n > self.credit {
             return Err(WindowExceeded {
                 len: n,
-                available: self.available(),
+                available: self.credit,
             });
         }
+        self.credit -= n;
         self.in_flight += n;
         Ok(())
     }
 
-    /// Records a DATA_ACK of `n` bytes and returns how many bytes of credit it really added.
-    /// Acknowledging more than is in flight is clamped (a peer cannot inflate our window).
+    /// Records a DATA_ACK of `n` bytes and returns the credit to hand the reader now (0
+    /// while it is held back). Acknowledging more than is in flight is clamped (a peer
+    /// cannot inflate our window).
     pub fn acknowledge(&mut self, n: u32) -> u32 {
-        let granted = n.min(self.in_flight);
-        self.in_flight -= granted;
-        granted
+        self.in_flight -= n.min(self.in_flight);
+        let held = self.capacity - self.in_flight - self.credit;
+        if held > 0 && (self.in_flight == 0 || self.credit + held >= self.send_threshold()) {
+            self.credit += held;
+            held
+        } else {
+            0
+        }
     }
 }
 
@@ -164,11 +205,107 @@ mod tests {
     fn send_window_ack_reopens_and_is_clamped() {
         let mut w = SendWindow::new(100);
         w.consume(100).unwrap();
-        assert_eq!(w.acknowledge(30), 30);
-        assert_eq!(w.available(), 30);
-        assert_eq!(w.acknowledge(1_000_000), 70, "over-ack is clamped");
+        assert_eq!(w.acknowledge(60), 60, "60 of 100 reaches half the window");
+        assert_eq!(w.available(), 60);
+        assert_eq!(w.acknowledge(1_000_000), 40, "over-ack is clamped");
         assert_eq!(w.available(), 100);
+        assert_eq!(w.credit(), 100);
         assert_eq!(w.acknowledge(5), 0);
+    }
+
+    #[test]
+    fn send_window_reads_no_more_than_its_credit() {
+        let mut w = SendWindow::new(65_536);
+        w.consume(60_000).unwrap();
+        w.acknowledge(1_000);
+        assert_eq!(w.available(), 6_536);
+        assert_eq!(
+            w.credit(),
+            5_536,
+            "the acknowledged 1,000 bytes are held back"
+        );
+        assert_eq!(
+            w.consume(6_000),
+            Err(WindowExceeded {
+                len: 6_000,
+                available: 5_536
+            })
+        );
+    }
+
+    /// Silly-window avoidance, one row per rule: (capacity, bytes sent, acks in order, the
+    /// credit each ack hands out).
+    #[test]
+    fn send_window_hands_out_credit_in_pieces_of_the_threshold_while_data_is_in_flight() {
+        type Row = (&'static str, u32, u32, &'static [u32], &'static [u32]);
+        let rows: &[Row] = &[
+            (
+                "an ack per 600-byte piece is held until 16 KiB are back",
+                65_536,
+                65_536,
+                &[600; 28],
+                &[
+                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                    0, 16_800,
+                ],
+            ),
+            (
+                "the ack that empties the flight hands out everything",
+                65_536,
+                65_536,
+                &[1_000, 64_536],
+                &[0, 65_536],
+            ),
+            (
+                "one big ack goes out at once",
+                65_536,
+                65_536,
+                &[20_000],
+                &[20_000],
+            ),
+            (
+                "a small window uses half of itself as the threshold",
+                1_000,
+                1_000,
+                &[100, 300, 100, 500],
+                &[0, 0, 500, 500],
+            ),
+            (
+                "credit the reader still holds counts toward the threshold",
+                65_536,
+                50_000,
+                &[1_000],
+                &[1_000],
+            ),
+        ];
+        for (name, capacity, sent, acks, grants) in rows {
+            let mut w = SendWindow::new(*capacity);
+            w.consume(*sent).unwrap();
+            let got: Vec<u32> = acks.iter().map(|&n| w.acknowledge(n)).collect();
+            assert_eq!(&got[..], *grants, "{name}");
+        }
+    }
+
+    #[test]
+    fn send_window_acknowledging_everything_always_restores_the_whole_credit() {
+        // Whatever the pieces, once every byte in flight is acknowledged the reader holds
+        // the whole window again: holding credit back never stalls a session.
+        for piece in [1u32, 7, 600, 4_096, 16_383, 16_384, 65_536] {
+            let mut w = SendWindow::new(65_536);
+            w.consume(65_536).unwrap();
+            let mut granted = 0;
+            let mut left = 65_536u32;
+            while left > 0 {
+                let n = piece.min(left);
+                granted += w.acknowledge(n);
+                left -= n;
+            }
+            assert_eq!(
+                (granted, w.credit(), w.in_flight()),
+                (65_536, 65_536, 0),
+                "{piece}"
+            );
+        }
     }
 
     #[test]

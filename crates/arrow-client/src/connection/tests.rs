@@ -887,6 +887,82 @@ fn data_ack_from_service_grants_local_reads_clamped_to_in_flight() {
     );
 }
 
+/// The silly-window case of issue 17: the service acknowledges what it received in small
+/// pieces (600 bytes at a time), and the local source always has more. Every DATA message
+/// after the first window is still at least 16 KiB.
+#[test]
+fn a_service_acking_in_small_pieces_still_gets_data_messages_of_at_least_16_kib() {
+    let mut h = Harness::with_capacity(65_536);
+    let handle = h.open(1);
+    // What the local reader may read (the Open's credit, then the grants).
+    let mut credit = 65_536u32;
+    let mut unacked_at_service = 0u32;
+    let mut sizes = Vec::new();
+    for _ in 0..2_000 {
+        // A fast source: the reader takes all its credit (at most 64 KiB a read).
+        if credit > 0 {
+            let n = credit.min(64 * 1024);
+            credit -= n;
+            h.conn
+                .handle_local_data(handle, Bytes::from(vec![1; n as usize]))
+                .unwrap();
+        }
+        for out in h.transmit() {
+            if let Outgoing::Data { payload, .. } = out {
+                sizes.push(payload.len());
+                unacked_at_service += payload.len() as u32;
+            }
+        }
+        // The service acknowledges 600 bytes (or what is left).
+        let ack = unacked_at_service.min(600);
+        if ack > 0 {
+            unacked_at_service -= ack;
+            h.feed(control(
+                3,
+                ControlIn::DataAck {
+                    session: 1,
+                    len: ack,
+                },
+            ));
+        }
+        for cmd in h.local() {
+            if let LocalCommand::Grant { bytes, .. } = cmd {
+                credit += bytes;
+            }
+        }
+    }
+    assert!(
+        sizes.len() > 10,
+        "the transfer went on: {} messages",
+        sizes.len()
+    );
+    let smallest = sizes[1..].iter().min().copied().unwrap_or(0);
+    assert!(smallest >= 16 * 1024, "a DATA message of {smallest} bytes");
+}
+
+#[test]
+fn with_nothing_in_flight_a_small_local_read_goes_out_at_once() {
+    let mut h = Harness::with_capacity(65_536);
+    let handle = h.open(1);
+    h.conn
+        .handle_local_data(handle, Bytes::from_static(b"OPTIONS * RTSP/1.0\r\n\r\n"))
+        .unwrap();
+    assert!(matches!(
+        h.transmit().as_slice(),
+        [Outgoing::Data { payload, .. }] if payload.len() == 22
+    ));
+    // Acknowledged: the whole window is the reader's again, so the next small request
+    // goes out at once too.
+    h.feed(control(
+        3,
+        ControlIn::DataAck {
+            session: 1,
+            len: 24,
+        },
+    ));
+    assert_eq!(h.local(), vec![LocalCommand::Grant { handle, bytes: 22 }]);
+}
+
 #[test]
 fn data_ack_for_unknown_session_is_ignored() {
     let mut h = Harness::new();

@@ -425,15 +425,22 @@ async fn the_client_never_sends_more_than_the_window_without_data_ack() {
         total, 65_536,
         "exactly the window, no more, while the service acknowledges nothing"
     );
-    // A DATA_ACK of 1,000 bytes lets exactly 1,000 more through.
+    // A DATA_ACK of 1,000 bytes lets nothing through while the rest is in flight (no
+    // silly window: no 1,000-byte DATA message)...
+    // (Two PINGs: a DATA message read after the first one's answer comes before the
+    // second's.)
     peer.send(&ControlMessage::data_ack(200, 3, 1_000)).await;
+    let held = data_until_pong(&mut peer, 3, 300).await + data_until_pong(&mut peer, 3, 301).await;
+    assert_eq!(held, 0);
+    // ...and once 16 KiB are acknowledged, exactly 16 KiB more come.
+    peer.send(&ControlMessage::data_ack(201, 3, 15_384)).await;
     let mut more = 0;
-    let mut ping = 300;
-    while more < 1_000 {
+    let mut ping = 302;
+    while more < 16_384 {
         assert!(ping < 500, "the granted bytes never came: {more}");
         more += data_until_pong(&mut peer, 3, ping).await;
         ping += 1;
     }
     more += data_until_pong(&mut peer, 3, ping).await;
-    assert_eq!(more, 1_000);
+    assert_eq!(more, 16_384);
 }
