@@ -18,7 +18,10 @@
 //!   acknowledgement round trip, and earlier credit measured about a third faster on
 //!   loopback, for eight small messages per window.
 //!   Because the threshold is at most the capacity, a peer that fills the window always
-//!   triggers an acknowledgement, so coalescing never stalls a session.
+//!   triggers an acknowledgement, so coalescing never stalls a session; and once a session
+//!   goes idle, what is left under the threshold is acknowledged too
+//!   ([`RecvWindow::flush`], on the connection's [`ACK_IDLE`](crate::connection::ACK_IDLE)
+//!   timer), so the service's books end even.
 
 /// The receive window is acknowledged each time this fraction of it was delivered.
 pub const ACK_FRACTION: u32 = 8;
@@ -162,6 +165,19 @@ impl RecvWindow {
         }
         self.unacked += n;
         Ok(())
+    }
+
+    /// Bytes delivered to the local service and not acknowledged yet (under the threshold).
+    pub fn delivered(&self) -> u32 {
+        self.delivered
+    }
+
+    /// The session went idle: returns the length of the DATA_ACK for every byte delivered
+    /// and not yet acknowledged, however few, if there are any.
+    pub fn flush(&mut self) -> Option<u32> {
+        let ack = std::mem::take(&mut self.delivered);
+        self.unacked -= ack;
+        (ack > 0).then_some(ack)
     }
 
     /// Records `n` bytes written to the local service. Returns the length of the DATA_ACK to
@@ -334,6 +350,20 @@ mod tests {
         assert_eq!(w.queued(), 850);
         w.receive(150).unwrap();
         assert!(w.receive(1).is_err());
+    }
+
+    #[test]
+    fn recv_window_flush_acknowledges_the_delivered_remainder_only() {
+        let mut w = RecvWindow::new(1000);
+        w.receive(300).unwrap();
+        assert_eq!(w.deliver(100), None);
+        assert_eq!(w.flush(), Some(100), "delivered bytes, under the threshold");
+        assert_eq!((w.unacked(), w.queued(), w.delivered()), (200, 200, 0));
+        assert_eq!(
+            w.flush(),
+            None,
+            "nothing delivered since: no empty DATA_ACK"
+        );
     }
 
     #[test]

@@ -46,6 +46,12 @@
 //! many bytes as it was granted ([`LocalCommand::Open`]'s `credit` plus every
 //! [`LocalCommand::Grant`]); that is the backpressure that keeps memory bounded.
 //!
+//! Both directions avoid the silly window: the service's acknowledgements go back to the
+//! local reader in pieces of at least 16 KiB while data is in flight
+//! ([`SendWindow`](crate::flow::SendWindow)), and our DATA_ACKs are coalesced to an eighth
+//! of the window; what is left under that is acknowledged once the session was idle (no
+//! DATA, nothing waiting for the local service) for [`ACK_IDLE`].
+//!
 //! # Keepalive
 //!
 //! Once registered the client PINGs after [`ConnectionConfig::ping_interval`] without an
@@ -61,7 +67,8 @@ mod keepalive;
 mod sessions;
 mod shutdown;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 pub use config::ConnectionConfig;
@@ -74,6 +81,10 @@ use sessions::Session;
 
 /// How long a session this client hung up is remembered, to drop data still in flight.
 pub const TOMBSTONE_TTL: Duration = Duration::from_secs(10);
+
+/// How long a session must go without DATA, with everything received delivered, before
+/// the delivered bytes under the coalescing threshold are acknowledged.
+pub const ACK_IDLE: Duration = Duration::from_millis(20);
 
 /// `now + wait`, or a century from now for a wait so long that the clock cannot hold it
 /// (a configured timeout of "forever" must not panic).
@@ -101,6 +112,8 @@ pub struct Connection {
     closing: HashSet<SessionHandle>,
     tombstones: HashMap<u32, Instant>,
     tombstone_order: VecDeque<(u32, Instant)>,
+    /// Sessions with delivered bytes not acknowledged yet, by when they may be idle.
+    idle_acks: BinaryHeap<Reverse<(Instant, u32)>>,
     handshake_deadline: Option<Instant>,
     next_ping: Option<Instant>,
     ping_outstanding: Option<(u16, Instant)>,
@@ -136,6 +149,7 @@ impl Connection {
             closing: HashSet::new(),
             tombstones: HashMap::new(),
             tombstone_order: VecDeque::new(),
+            idle_acks: BinaryHeap::new(),
             handshake_deadline: None,
             next_ping: None,
             ping_outstanding: None,

@@ -963,6 +963,78 @@ fn with_nothing_in_flight_a_small_local_read_goes_out_at_once() {
     assert_eq!(h.local(), vec![LocalCommand::Grant { handle, bytes: 22 }]);
 }
 
+fn data_acks(out: &[Outgoing]) -> Vec<u32> {
+    out.iter()
+        .filter_map(|o| match o {
+            Outgoing::DataAck { len, .. } => Some(*len),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_remainder_under_the_ack_threshold_is_acknowledged_once_the_session_is_idle() {
+    let mut h = Harness::with_capacity(65_536);
+    let handle = h.open(1);
+    let start = h.now;
+    h.data(1, 100);
+    h.conn.handle_local_delivered(handle, 100);
+    assert!(data_acks(&h.transmit()).is_empty(), "100 bytes: coalesced");
+    // More DATA 10 ms later moves the idle point.
+    h.now = start + Duration::from_millis(10);
+    h.data(1, 50);
+    h.conn.handle_local_delivered(handle, 50);
+    for (ms, acks) in [(20, vec![]), (29, vec![]), (30, vec![150]), (60, vec![])] {
+        let at = start + Duration::from_millis(ms);
+        if h.conn.poll_timeout().is_some_and(|t| t <= at) {
+            h.conn.handle_timeout(at);
+        }
+        assert_eq!(data_acks(&h.transmit()), acks, "at {ms} ms");
+    }
+}
+
+#[test]
+fn bytes_not_yet_delivered_are_not_acknowledged_when_idle() {
+    let mut h = Harness::with_capacity(65_536);
+    let handle = h.open(1);
+    let start = h.now;
+    h.data(1, 300);
+    h.conn.handle_local_delivered(handle, 100);
+    h.conn.handle_timeout(start + Duration::from_secs(1));
+    assert!(
+        data_acks(&h.transmit()).is_empty(),
+        "200 bytes still queued for the local service: not idle"
+    );
+    // Their delivery arms the timer again, from the last DATA.
+    h.conn.handle_local_delivered(handle, 200);
+    let at = h.conn.poll_timeout().unwrap();
+    h.conn.handle_timeout(at.max(start + Duration::from_secs(1)));
+    assert_eq!(data_acks(&h.transmit()), vec![300]);
+}
+
+#[test]
+fn a_steady_stream_of_small_data_gets_no_ack_under_the_threshold_until_it_stops() {
+    let mut h = Harness::with_capacity(65_536);
+    let handle = h.open(1);
+    let start = h.now;
+    let mut acks = Vec::new();
+    // 100 messages of 1,000 bytes, one a millisecond, each delivered as it comes.
+    for i in 0..100u64 {
+        h.now = start + Duration::from_millis(i);
+        if h.conn.poll_timeout().is_some_and(|t| t <= h.now) {
+            h.conn.handle_timeout(h.now);
+        }
+        h.data(1, 1_000);
+        h.conn.handle_local_delivered(handle, 1_000);
+        acks.extend(data_acks(&h.transmit()));
+    }
+    assert!(acks.iter().all(|&n| n >= 8_192), "{acks:?}");
+    h.now = start + Duration::from_millis(200);
+    h.conn.handle_timeout(h.now);
+    let rest = data_acks(&h.transmit());
+    assert_eq!(acks.iter().sum::<u32>() + rest.iter().sum::<u32>(), 100_000);
+}
+
 #[test]
 fn data_ack_for_unknown_session_is_ignored() {
     let mut h = Harness::new();
