@@ -879,11 +879,9 @@ fn data_ack_from_service_grants_local_reads_clamped_to_in_flight() {
     ));
     assert_eq!(
         h.local(),
-        vec![
-            LocalCommand::Grant { handle, bytes: 30 },
-            LocalCommand::Grant { handle, bytes: 50 },
-        ],
-        "a service cannot inflate the window past the capacity"
+        vec![LocalCommand::Grant { handle, bytes: 80 }],
+        "30 bytes (under half the window) are held back; then everything in flight is \
+         acknowledged, and a service cannot inflate the window past the capacity"
     );
 }
 
@@ -1008,7 +1006,8 @@ fn bytes_not_yet_delivered_are_not_acknowledged_when_idle() {
     // Their delivery arms the timer again, from the last DATA.
     h.conn.handle_local_delivered(handle, 200);
     let at = h.conn.poll_timeout().unwrap();
-    h.conn.handle_timeout(at.max(start + Duration::from_secs(1)));
+    h.conn
+        .handle_timeout(at.max(start + Duration::from_secs(1)));
     assert_eq!(data_acks(&h.transmit()), vec![300]);
 }
 
