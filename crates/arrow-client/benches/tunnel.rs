@@ -57,12 +57,24 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
+#[path = "tunnel/ack_each.rs"]
+mod ack_each;
+#[path = "tunnel/client_cpu.rs"]
+mod client_cpu;
+#[path = "tunnel/dedicated_thread.rs"]
+mod dedicated_thread;
+#[path = "tunnel/delay_line.rs"]
+mod delay_line;
 #[path = "tunnel/hops.rs"]
 mod hops;
 #[path = "tunnel/relay_floor.rs"]
 mod relay_floor;
+#[path = "tunnel/wan.rs"]
+mod wan;
 #[path = "tunnel/window_floor.rs"]
 mod window_floor;
+
+use dedicated_thread::DedicatedThread;
 
 const CHUNK: usize = 64 * 1024;
 const MIB: usize = 1 << 20;
@@ -255,9 +267,7 @@ async fn round_trip<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, msg: &[u8], bu
 
 struct Setup {
     certs: DevCertificates,
-    _service: DevService,
-    /// Runs until dropped.
-    _client: Client,
+    _tunnel: Tunnel,
     /// Exposed ports by role.
     sink: u16,
     source: u16,
@@ -273,11 +283,48 @@ struct Setup {
     tcp_echo: SocketAddr,
 }
 
-async fn setup() -> Setup {
-    let certs = DevCertificates::generate(&["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let sink_addr = serve_tcp(Role::Sink).await;
-    let source_addr = serve_tcp(Role::Source).await;
-    let echo_addr = serve_tcp(Role::Echo).await;
+/// The tunnel between the user and local services: a development service and a client on
+/// 127.0.0.1.
+struct Tunnel {
+    _service: DevService,
+    /// Runs until dropped.
+    _client: Client,
+    /// The client's own thread, when it has one (dropped after the client).
+    client_thread: Option<DedicatedThread>,
+    /// The port the service exposes for each target, in order.
+    ports: Vec<u16>,
+}
+
+/// How the tunnel is set up: a delay line between the client and the service (its round
+/// trip), and the client on a thread of its own (to measure it alone).
+#[derive(Default)]
+struct TunnelOptions {
+    delay: Option<Duration>,
+    own_thread: bool,
+}
+
+/// The id the client gives each of `targets`, in their order (the table keeps its own).
+fn service_ids(resolved: Vec<(ServiceSpec, SocketAddr)>, targets: &[SocketAddr]) -> Vec<u16> {
+    let table = ServiceTable::new(resolved).unwrap();
+    targets
+        .iter()
+        .map(|addr| {
+            table
+                .services()
+                .iter()
+                .find(|s| s.addr == *addr)
+                .unwrap()
+                .id
+        })
+        .collect()
+}
+
+/// Starts a tunnel exposing each of `targets`.
+async fn start_tunnel(
+    certs: &DevCertificates,
+    targets: &[SocketAddr],
+    options: TunnelOptions,
+) -> Tunnel {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (tx, mut events) = mpsc::unbounded_channel();
     let service = DevService::spawn(
@@ -288,17 +335,17 @@ async fn setup() -> Setup {
     .unwrap();
     let mut specs = Vec::new();
     let mut resolved = Vec::new();
-    for addr in [sink_addr, source_addr, echo_addr] {
+    for addr in targets {
         let spec = ServiceSpec::host_port(ServiceKind::Tcp, &addr.to_string()).unwrap();
         specs.push(spec.clone());
-        resolved.push((spec, addr));
+        resolved.push((spec, *addr));
     }
-    let table = ServiceTable::new(resolved).unwrap();
-    let targets: Vec<(u16, SocketAddr)> = table.services().iter().map(|s| (s.id, s.addr)).collect();
-    let mut config = ClientConfig::new(
-        service.local_addr().to_string(),
-        certs.client_config().unwrap(),
-    );
+    let ids = service_ids(resolved, targets);
+    let server = match options.delay {
+        Some(rtt) => delay_line::serve(service.local_addr(), rtt),
+        None => service.local_addr(),
+    };
+    let mut config = ClientConfig::new(server.to_string(), certs.client_config().unwrap());
     config.identity = Some(Identity::generate());
     config.mac = Some(MacAddr([2, 0, 0, 0, 0, 1]));
     config.services = specs;
@@ -306,22 +353,47 @@ async fn setup() -> Setup {
         max_sessions: 20_000,
         ..ConnectionConfig::default()
     };
-    let (ctx, _cevents) =
-        arrow_client::client::event_queue(arrow_client::client::DEFAULT_EVENT_QUEUE);
-    std::mem::forget(_cevents);
-    let client = Client::spawn(config, ctx).unwrap();
-    let mut ports = std::collections::HashMap::new();
-    while ports.len() < 3 {
-        if let Some(ServiceEvent::PortExposed { service, .. }) = events.recv().await {
-            let target = targets
-                .iter()
-                .find(|(id, _)| *id == service.svc_id)
-                .unwrap()
-                .1;
-            ports.insert(target, service.port);
+    let spawn = move || {
+        let (ctx, cevents) =
+            arrow_client::client::event_queue(arrow_client::client::DEFAULT_EVENT_QUEUE);
+        std::mem::forget(cevents);
+        Client::spawn(config, ctx).unwrap()
+    };
+    let (client, client_thread) = if options.own_thread {
+        let thread = DedicatedThread::start();
+        let client = thread.spawn(async move { spawn() }).await.unwrap();
+        (client, Some(thread))
+    } else {
+        (spawn(), None)
+    };
+    let mut ports = vec![0u16; targets.len()];
+    while ports.contains(&0) {
+        if let Some(ServiceEvent::PortExposed { service, .. }) = events.recv().await
+            && let Some(i) = ids.iter().position(|id| *id == service.svc_id)
+        {
+            ports[i] = service.port;
         }
     }
     tokio::spawn(async move { while events.recv().await.is_some() {} });
+    Tunnel {
+        _service: service,
+        _client: client,
+        client_thread,
+        ports,
+    }
+}
+
+async fn setup() -> Setup {
+    let certs = DevCertificates::generate(&["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let sink_addr = serve_tcp(Role::Sink).await;
+    let source_addr = serve_tcp(Role::Source).await;
+    let echo_addr = serve_tcp(Role::Echo).await;
+    let tunnel = start_tunnel(
+        &certs,
+        &[sink_addr, source_addr, echo_addr],
+        TunnelOptions::default(),
+    )
+    .await;
     Setup {
         tls_sink: serve_tls(Role::Sink, &certs).await,
         tls_source: serve_tls(Role::Source, &certs).await,
@@ -331,11 +403,10 @@ async fn setup() -> Setup {
         window_source: window_floor::serve(source_addr, &certs).await.port(),
         tcp_echo: serve_tcp(Role::Echo).await,
         certs,
-        _service: service,
-        _client: client,
-        sink: ports[&sink_addr],
-        source: ports[&source_addr],
-        echo: ports[&echo_addr],
+        sink: tunnel.ports[0],
+        source: tunnel.ports[1],
+        echo: tunnel.ports[2],
+        _tunnel: tunnel,
     }
 }
 
@@ -413,6 +484,7 @@ fn latency(c: &mut Criterion, rt: &Runtime, s: &Setup) -> String {
     group.bench_function("tunnel", |b| {
         b.iter(|| rt.block_on(round_trip(&mut user, &msg, &mut buf)))
     });
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
     let mut direct = rt.block_on(TcpStream::connect(s.tcp_echo)).unwrap();
     direct.set_nodelay(true).unwrap();
     group.bench_function("baseline-direct-tcp", |b| {
@@ -420,34 +492,80 @@ fn latency(c: &mut Criterion, rt: &Runtime, s: &Setup) -> String {
     });
     group.finish();
 
-    let mut percentiles = |stream: &mut TcpStream| {
-        let mut samples: Vec<Duration> = (0..10_000)
-            .map(|_| {
+    // Interleaved, so that whatever the machine does meanwhile (frequency, other load,
+    // where the scheduler puts the runtime's workers) falls on every path alike: each
+    // round of a block takes one sample of each path, in an order that alternates.
+    const BLOCKS: usize = 10;
+    const ROUNDS: usize = 1_000;
+    // A round trip between the bench thread and a task on the runtime over channels: the
+    // wake-ups alone, without sockets or TLS.
+    let (wake_tx, mut wake_rx) = mpsc::channel::<()>(1);
+    let (back_tx, mut back_rx) = mpsc::channel::<()>(1);
+    rt.spawn(async move {
+        while wake_rx.recv().await.is_some() {
+            if back_tx.send(()).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut samples: [Vec<Duration>; 3] = Default::default();
+    let mut added = Vec::with_capacity(BLOCKS);
+    for _ in 0..BLOCKS {
+        let mut block: [Vec<Duration>; 3] = Default::default();
+        for round in 0..ROUNDS {
+            let order = if round % 2 == 0 { [0, 1, 2] } else { [2, 1, 0] };
+            for path in order {
                 let start = Instant::now();
-                rt.block_on(round_trip(stream, &msg, &mut buf));
-                start.elapsed()
-            })
-            .collect();
-        samples.sort();
-        (
-            samples[samples.len() / 2],
-            samples[samples.len() * 99 / 100],
-        )
-    };
-    let (t50, t99) = percentiles(&mut user);
-    let (d50, d99) = percentiles(&mut direct);
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
+                match path {
+                    0 => rt.block_on(round_trip(&mut user, &msg, &mut buf)),
+                    1 => rt.block_on(round_trip(&mut direct, &msg, &mut buf)),
+                    _ => rt.block_on(async {
+                        wake_tx.send(()).await.unwrap();
+                        back_rx.recv().await.unwrap();
+                    }),
+                }
+                block[path].push(start.elapsed());
+            }
+        }
+        for list in &mut block {
+            list.sort();
+        }
+        added.push(us(block[0][ROUNDS / 2]) - us(block[1][ROUNDS / 2]));
+        for (all, list) in samples.iter_mut().zip(block) {
+            all.extend(list);
+        }
+    }
+    for list in &mut samples {
+        list.sort();
+    }
+    added.sort_by(f64::total_cmp);
+    let p = |list: &[Duration], q: usize| us(list[list.len() * q / 100]);
+    let [tunnel, direct, wake] = &samples;
+    let added_p50 = added[BLOCKS / 2];
     format!(
-        "### Arrow tunnel: round-trip latency of a 64-byte echo (10,000 round trips)\n\n\
+        "### Arrow tunnel: round-trip latency of a 64-byte echo\n\n\
+         {BLOCKS} blocks of {ROUNDS} rounds; each round takes one sample of each path, in \
+         an order that alternates, so the paths share whatever else the machine does.\n\n\
          | path | p50 | p99 |\n| --- | ---: | ---: |\n\
          | user -> dev service -> TLS -> client -> local echo | {:.1} µs | {:.1} µs |\n\
-         | direct TCP to the same kind of echo server | {:.1} µs | {:.1} µs |\n\n\
-         Added by the tunnel at p50: {:.1} µs (aim: under 100 µs).\n",
-        us(t50),
-        us(t99),
-        us(d50),
-        us(d99),
-        us(t50) - us(d50)
+         | direct TCP to the same kind of echo server | {:.1} µs | {:.1} µs |\n\
+         | a wake-up round trip: bench thread to a runtime task and back, no socket | {:.1} µs | {:.1} µs |\n\n\
+         Added by the tunnel at p50: **{added_p50:.1} µs** (median of the blocks; spread \
+         {:.1} to {:.1} µs; aim: under 100 µs).\n\n\
+         What dominates: the direct path is one wake-up round trip plus two loopback TCP \
+         hops. The tunnel crosses three tasks more each way (the development service, the \
+         client, and the TLS connection between them), each a wake-up and a system call or \
+         two; the added {added_p50:.1} µs is about {:.1} wake-up round trips. The bytes' own \
+         work (framing, TLS of 64 bytes) is small beside the hand-offs.\n",
+        p(tunnel, 50),
+        p(tunnel, 99),
+        p(direct, 50),
+        p(direct, 99),
+        p(wake, 50),
+        p(wake, 99),
+        added[0],
+        added[BLOCKS - 1],
+        added_p50 / p(wake, 50),
     )
 }
 
@@ -733,6 +851,14 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // One note alone, printed (for working on it).
+    match std::env::var("ARROW_BENCH_NOTE").as_deref() {
+        Ok("wan") => return println!("{}", wan::note(&rt)),
+        Ok("client-cpu") => return println!("{}", client_cpu::note(&rt)),
+        Ok("ack-each-wan") => return println!("{}", client_cpu::wan_sizes(&rt)),
+        Ok(other) => panic!("ARROW_BENCH_NOTE: no note {other} (wan, client-cpu)"),
+        Err(_) => {}
+    }
     let setup = rt.block_on(setup());
     if let Ok(path) = std::env::var("ARROW_BENCH_PROFILE") {
         profile(&rt, &setup, &path);
@@ -756,9 +882,11 @@ fn main() {
     let latency_note = latency(&mut c, &rt, &setup);
     let cpu_note = cpu_cost(&rt, &setup);
     c.final_summary();
+    let client_cpu_note = client_cpu::note(&rt);
+    let wan_note = wan::note(&rt);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-notes");
     let _ = std::fs::create_dir_all(&dir);
-    let notes = format!("{latency_note}\n{cpu_note}\n{memory_note}");
+    let notes = format!("{latency_note}\n{cpu_note}\n{client_cpu_note}\n{wan_note}\n{memory_note}");
     let _ = std::fs::write(dir.join("arrow-client.md"), &notes);
     println!("{notes}");
 }

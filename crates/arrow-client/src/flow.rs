@@ -19,9 +19,9 @@
 //!   loopback, for eight small messages per window.
 //!   Because the threshold is at most the capacity, a peer that fills the window always
 //!   triggers an acknowledgement, so coalescing never stalls a session; and once a session
-//!   goes idle, what is left under the threshold is acknowledged too
-//!   ([`RecvWindow::flush`], on the connection's [`ACK_IDLE`](crate::connection::ACK_IDLE)
-//!   timer), so the service's books end even.
+//!   is idle (everything received reached the local service), what is left under the
+//!   threshold is acknowledged too ([`RecvWindow::flush`]), so the service's window is
+//!   never kept short of it for a round trip.
 
 /// The receive window is acknowledged each time this fraction of it was delivered.
 pub const ACK_FRACTION: u32 = 8;
@@ -48,6 +48,9 @@ pub struct SendWindow {
     in_flight: u32,
     /// Handed to the reader and not read yet.
     credit: u32,
+    /// Bytes to be acknowledged before the last message under the threshold is (0: none
+    /// is in flight).
+    small_until: u32,
 }
 
 impl SendWindow {
@@ -57,6 +60,7 @@ impl SendWindow {
             capacity,
             in_flight: 0,
             credit: capacity,
+            small_until: 0,
         }
     }
 
@@ -93,24 +97,48 @@ impl SendWindow {
         }
         self.credit -= n;
         self.in_flight += n;
+        if n < self.send_threshold() {
+            self.small_until = self.in_flight;
+        }
         Ok(())
     }
 
     /// Records a DATA_ACK of `n` bytes and returns the credit to hand the reader now (0
     /// while it is held back). Acknowledging more than is in flight is clamped (a peer
     /// cannot inflate our window).
+    ///
+    /// Credit goes out when at least [`send_threshold`](Self::send_threshold) bytes were
+    /// acknowledged, when nothing is in flight, or when no message under the threshold is
+    /// in flight (Minshall's form of Nagle's rule): so at most one small message is ever
+    /// in flight, a trickle of small acknowledgements cannot turn into a stream of small
+    /// messages, and the sliver that ends a window over a WAN does not wait a whole round
+    /// trip for the next acknowledgement.
     pub fn acknowledge(&mut self, n: u32) -> u32 {
-        self.in_flight -= n.min(self.in_flight);
-        let held = self.capacity - self.in_flight - self.credit;
+        let n = n.min(self.in_flight);
+        self.in_flight -= n;
+        self.small_until = self.small_until.saturating_sub(n);
         // Only acknowledged bytes count toward the threshold, not credit the reader still
         // holds: by the time the DATA_ACK is handled the reader may have used that credit
         // already (its report still queued), and counting it hands out slivers.
-        if held > 0 && (self.in_flight == 0 || held >= self.send_threshold()) {
-            self.credit += held;
-            held
+        let held = self.held();
+        if held > 0
+            && (self.in_flight == 0 || held >= self.send_threshold() || self.small_until == 0)
+        {
+            self.grant()
         } else {
             0
         }
+    }
+
+    /// Acknowledged bytes not handed to the reader yet.
+    pub fn held(&self) -> u32 {
+        self.capacity - self.in_flight - self.credit
+    }
+
+    fn grant(&mut self) -> u32 {
+        let held = self.held();
+        self.credit += held;
+        held
     }
 }
 
@@ -235,7 +263,8 @@ mod tests {
     #[test]
     fn send_window_reads_no_more_than_its_credit() {
         let mut w = SendWindow::new(65_536);
-        w.consume(60_000).unwrap();
+        w.consume(59_000).unwrap();
+        w.consume(1_000).unwrap();
         w.acknowledge(1_000);
         assert_eq!(w.available(), 6_536);
         assert_eq!(
@@ -252,16 +281,22 @@ mod tests {
         );
     }
 
-    /// Silly-window avoidance, one row per rule: (capacity, bytes sent, acks in order, the
-    /// credit each ack hands out).
+    /// Silly-window avoidance, one row per rule: (capacity, messages sent, acks in order,
+    /// the credit each ack hands out).
     #[test]
     fn send_window_hands_out_credit_in_pieces_of_the_threshold_while_data_is_in_flight() {
-        type Row = (&'static str, u32, u32, &'static [u32], &'static [u32]);
+        type Row = (
+            &'static str,
+            u32,
+            &'static [u32],
+            &'static [u32],
+            &'static [u32],
+        );
         let rows: &[Row] = &[
             (
-                "an ack per 600-byte piece is held until 16 KiB are back",
+                "with a small message in flight, 600-byte acks are held until 16 KiB are back",
                 65_536,
-                65_536,
+                &[65_000, 536],
                 &[600; 28],
                 &[
                     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -269,40 +304,72 @@ mod tests {
                 ],
             ),
             (
+                "with no small message in flight, a sliver goes at once",
+                65_536,
+                &[65_536],
+                &[600],
+                &[600],
+            ),
+            (
                 "the ack that empties the flight hands out everything",
                 65_536,
-                65_536,
+                &[60_000, 5_536],
                 &[1_000, 64_536],
                 &[0, 65_536],
             ),
             (
                 "one big ack goes out at once",
                 65_536,
-                65_536,
+                &[65_536],
                 &[20_000],
                 &[20_000],
             ),
             (
                 "a small window uses half of itself as the threshold",
                 1_000,
-                1_000,
+                &[600, 400],
                 &[100, 300, 100, 500],
                 &[0, 0, 500, 500],
             ),
             (
                 "credit the reader still holds does not count toward the threshold",
                 65_536,
-                50_000,
+                &[49_000, 1_000],
                 &[1_000, 15_384],
                 &[0, 16_384],
             ),
         ];
         for (name, capacity, sent, acks, grants) in rows {
             let mut w = SendWindow::new(*capacity);
-            w.consume(*sent).unwrap();
+            for &n in *sent {
+                w.consume(n).unwrap();
+            }
             let got: Vec<u32> = acks.iter().map(|&n| w.acknowledge(n)).collect();
             assert_eq!(&got[..], *grants, "{name}");
         }
+    }
+
+    #[test]
+    fn at_most_one_message_under_the_threshold_is_in_flight() {
+        let mut w = SendWindow::new(65_536);
+        w.consume(60_000).unwrap();
+        w.consume(5_536).unwrap();
+        // The window's last 5,536 bytes are acknowledged after the first 60,000: no small
+        // message is in flight any more, so they go out at once.
+        assert_eq!(w.acknowledge(60_000), 60_000);
+        w.consume(60_000).unwrap();
+        assert_eq!(w.acknowledge(5_536), 5_536);
+        // That sliver goes out as a small message: the next small acknowledgements wait
+        // for it (or for 16 KiB).
+        w.consume(5_536).unwrap();
+        assert_eq!(w.acknowledge(1_000), 0);
+        assert_eq!(w.acknowledge(15_384), 16_384, "16 KiB: out at once");
+        w.consume(16_384).unwrap();
+        assert_eq!(w.acknowledge(43_616), 43_616);
+        w.consume(43_616).unwrap();
+        // Everything before the small message is acknowledged, then the small message:
+        // the next sliver may go.
+        assert_eq!(w.acknowledge(5_536), 5_536);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - Writes ([`LocalSockets::write`]) go to the socket at once while it takes them; the
 //!   rest is queued and written (vectored) when the socket becomes writable.
 //! - Reads happen only while the connection holds read credit ([`LocalSockets::grant`]):
-//!   with none, the socket is not read and the kernel's buffers push back on the peer. An
+//!   with none, the socket is not read and the kernel's buffers push back on the peer.
+//!   A grant is read in the next poll, so grants that come together are read together. An
 //!   idle connection holds no buffer: reads land in one buffer shared by all connections.
 //! - Readiness: each socket has its own waker; when tokio wakes it, the socket's key goes
 //!   on a ready list and the owner's task is woken; [`LocalSockets::poll_io`] then does the
@@ -228,13 +229,15 @@ where
         }
     }
 
-    /// Allows `n` more bytes to be read, and reads what is there now.
+    /// Allows `n` more bytes to be read. The read happens in the next
+    /// [`poll_io`](Self::poll_io), not now: grants that come together (the DATA_ACKs of
+    /// one window, handled in one go) become one read and one DATA message, not one each.
     pub(crate) fn grant(&mut self, key: K, n: u32) {
         let Some(local) = self.sockets.get_mut(&key) else {
             return;
         };
         local.credit = local.credit.saturating_add(n);
-        self.drive(key);
+        local.notify.wake_by_ref();
     }
 
     /// Stops reading and closes the connection once the bytes queued for it are written.

@@ -1,7 +1,6 @@
 //! The timers: the handshake deadline, PING after an idle interval and its ACK deadline,
-//! the shutdown grace, forgetting hung-up sessions, and acknowledging idle sessions.
+//! the shutdown grace, and forgetting hung-up sessions.
 
-use std::cmp::Reverse;
 use std::time::Instant;
 
 use super::{Connection, Disconnect, State, after};
@@ -19,7 +18,6 @@ impl Connection {
             self.ping_outstanding.map(|(_, at)| at),
             self.shutdown_deadline,
             self.tombstone_order.front().map(|(_, at)| *at),
-            self.idle_acks.peek().map(|Reverse((at, _))| *at),
         ]
         .into_iter()
         .flatten()
@@ -44,7 +42,6 @@ impl Connection {
                     self.grace_expired(now);
                     return;
                 }
-                self.acknowledge_idle_sessions(now);
                 if self.ping_outstanding.is_none() && self.next_ping.is_some_and(|at| now >= at) {
                     let msg_id = self.msg_id();
                     self.transmit.push_back(Outgoing::Ping { msg_id });

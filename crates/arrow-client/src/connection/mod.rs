@@ -47,10 +47,11 @@
 //! [`LocalCommand::Grant`]); that is the backpressure that keeps memory bounded.
 //!
 //! Both directions avoid the silly window: the service's acknowledgements go back to the
-//! local reader in pieces of at least 16 KiB while data is in flight
-//! ([`SendWindow`](crate::flow::SendWindow)), and our DATA_ACKs are coalesced to an eighth
-//! of the window; what is left under that is acknowledged once the session was idle (no
-//! DATA, nothing waiting for the local service) for [`ACK_IDLE`].
+//! local reader in pieces of at least 16 KiB while data is in flight, with at most one
+//! smaller message in flight ([`SendWindow`](crate::flow::SendWindow)); and our DATA_ACKs
+//! are coalesced to an eighth of the window while deliveries to the local service lag
+//! behind, what is left under that being acknowledged once the session is idle
+//! (everything received has reached the local service).
 //!
 //! # Keepalive
 //!
@@ -67,8 +68,7 @@ mod keepalive;
 mod sessions;
 mod shutdown;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 pub use config::ConnectionConfig;
@@ -81,10 +81,6 @@ use sessions::Session;
 
 /// How long a session this client hung up is remembered, to drop data still in flight.
 pub const TOMBSTONE_TTL: Duration = Duration::from_secs(10);
-
-/// How long a session must go without DATA, with everything received delivered, before
-/// the delivered bytes under the coalescing threshold are acknowledged.
-pub const ACK_IDLE: Duration = Duration::from_millis(20);
 
 /// `now + wait`, or a century from now for a wait so long that the clock cannot hold it
 /// (a configured timeout of "forever" must not panic).
@@ -112,8 +108,6 @@ pub struct Connection {
     closing: HashSet<SessionHandle>,
     tombstones: HashMap<u32, Instant>,
     tombstone_order: VecDeque<(u32, Instant)>,
-    /// Sessions with delivered bytes not acknowledged yet, by when they may be idle.
-    idle_acks: BinaryHeap<Reverse<(Instant, u32)>>,
     handshake_deadline: Option<Instant>,
     next_ping: Option<Instant>,
     ping_outstanding: Option<(u16, Instant)>,
@@ -149,7 +143,6 @@ impl Connection {
             closing: HashSet::new(),
             tombstones: HashMap::new(),
             tombstone_order: VecDeque::new(),
-            idle_acks: BinaryHeap::new(),
             handshake_deadline: None,
             next_ping: None,
             ping_outstanding: None,

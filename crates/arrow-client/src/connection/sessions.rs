@@ -1,14 +1,12 @@
 //! Sessions: the spec's rules for CONNECT, data and HUP, the local-socket reports, flow
 //! control, and the ids of recently hung-up sessions (tombstones).
 
-use std::cmp::Reverse;
 use std::time::Instant;
 
 use bytes::Bytes;
 
 use super::{
-    ACK_IDLE, Connection, Event, LocalCommand, SessionEnd, SessionHandle, State, TOMBSTONE_TTL,
-    UsageError,
+    Connection, Event, LocalCommand, SessionEnd, SessionHandle, State, TOMBSTONE_TTL, UsageError,
 };
 use crate::flow::{RecvWindow, SendWindow};
 use crate::message::{Outgoing, code};
@@ -25,10 +23,6 @@ pub(super) struct Session {
     pub(super) recv: RecvWindow,
     pub(super) bytes_up: u64,
     pub(super) bytes_down: u64,
-    /// When the last DATA came.
-    pub(super) last_data: Instant,
-    /// On the idle-acknowledgement timer.
-    pub(super) idle_ack_armed: bool,
 }
 
 impl Connection {
@@ -76,8 +70,6 @@ impl Connection {
                 recv: RecvWindow::new(capacity),
                 bytes_up: 0,
                 bytes_down: 0,
-                last_data: now,
-                idle_ack_armed: false,
             },
         );
         self.by_handle.insert(handle, session);
@@ -113,7 +105,6 @@ impl Connection {
             return;
         }
         s.bytes_down += u64::from(len);
-        s.last_data = now;
         self.bytes_down += u64::from(len);
         if !payload.is_empty() {
             self.local.push_back(LocalCommand::Write {
@@ -181,19 +172,20 @@ impl Connection {
         let Some(s) = self.sessions.get_mut(&session) else {
             return;
         };
-        if let Some(len) = s.recv.deliver(n.min(s.recv.queued())) {
+        // Coalesced while deliveries lag behind; once everything received has reached the
+        // local service the session is idle, and what is left under the threshold is
+        // acknowledged too (or the service's window stays short of it a whole round trip).
+        let ack = match s.recv.deliver(n.min(s.recv.queued())) {
+            None if s.recv.queued() == 0 => s.recv.flush(),
+            ack => ack,
+        };
+        if let Some(len) = ack {
             let msg_id = self.msg_id();
             self.transmit.push_back(Outgoing::DataAck {
                 msg_id,
                 session,
                 len,
             });
-        } else if s.recv.queued() == 0 && s.recv.delivered() > 0 && !s.idle_ack_armed {
-            // Everything received is delivered and a remainder under the threshold is not
-            // acknowledged: unless more comes, it is once the session was idle for a while.
-            s.idle_ack_armed = true;
-            self.idle_acks
-                .push(Reverse((s.last_data + ACK_IDLE, session)));
         }
         // While draining the deadline dates the tombstone (it no longer matters).
         if self.state == State::Draining
@@ -250,39 +242,6 @@ impl Connection {
             bytes_up: s.bytes_up,
             bytes_down: s.bytes_down,
         });
-    }
-
-    /// Acknowledges what sessions idle since [`ACK_IDLE`] delivered under the coalescing
-    /// threshold; a session that got DATA since is looked at again later.
-    pub(super) fn acknowledge_idle_sessions(&mut self, now: Instant) {
-        while let Some(&Reverse((at, session))) = self.idle_acks.peek() {
-            if at > now {
-                break;
-            }
-            self.idle_acks.pop();
-            // Gone, or an entry left from an earlier use of the id.
-            let Some(s) = self.sessions.get_mut(&session).filter(|s| s.idle_ack_armed) else {
-                continue;
-            };
-            let idle_at = s.last_data + ACK_IDLE;
-            if idle_at > now {
-                self.idle_acks.push(Reverse((idle_at, session)));
-                continue;
-            }
-            s.idle_ack_armed = false;
-            // Bytes still on their way to the local service: their delivery arms it again.
-            if s.recv.queued() > 0 {
-                continue;
-            }
-            if let Some(len) = s.recv.flush() {
-                let msg_id = self.msg_id();
-                self.transmit.push_back(Outgoing::DataAck {
-                    msg_id,
-                    session,
-                    len,
-                });
-            }
-        }
     }
 
     pub(super) fn refuse(&mut self, session: u32, reason: &'static str) {

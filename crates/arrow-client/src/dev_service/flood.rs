@@ -542,6 +542,11 @@ where
         }
         sent += batch;
         counters.sent.fetch_add(batch, Ordering::Relaxed);
+        // The reading side shares this task: let it read the client's answers between
+        // batches. A socket that always takes the batch would otherwise keep this loop
+        // going until tokio's budget runs out, and the client, its answers unread, rightly
+        // drops a service that does not read.
+        tokio::task::yield_now().await;
     }
     if plan.kind == FloodKind::ConnectHupChurn {
         // Sessions still open from the last burst are hung up, so the check finds room.

@@ -535,12 +535,19 @@ impl ClientConn<'_> {
         });
     }
 
-    /// `n` bytes reached the user's socket: acknowledge them when the window says so.
+    /// `n` bytes reached the user's socket: acknowledge them when the window says so, or
+    /// when everything received has been delivered (the session is idle: what is left
+    /// under the coalescing threshold would otherwise hold back the client's window for a
+    /// whole round trip).
     fn delivered(&mut self, session: u32, n: u32) {
         let Some(s) = self.sessions.get_mut(&session) else {
             return;
         };
-        if let Some(len) = s.recv.deliver(n.min(s.recv.queued())) {
+        let ack = match s.recv.deliver(n.min(s.recv.queued())) {
+            None if s.recv.queued() == 0 => s.recv.flush(),
+            ack => ack,
+        };
+        if let Some(len) = ack {
             let id = self.msg_id();
             self.control(ControlMessage::data_ack(id, session, len));
         }
