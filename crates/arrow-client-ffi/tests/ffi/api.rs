@@ -268,14 +268,17 @@ extern "C" fn store_status(user: *mut c_void, data: *const u8, len: usize) -> i3
     0
 }
 
-/// The notes until `pred` accepts one (returned with all before it), within [`WAIT`].
+/// The notes until `pred` accepts one (returned with all before it), within [`WAIT`] in
+/// all.
 fn notes_until(
     rx: &Receiver<(Note, Option<String>)>,
     pred: impl Fn(&Note) -> bool,
 ) -> Vec<(Note, Option<String>)> {
     let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + WAIT;
     loop {
-        match rx.recv_timeout(WAIT) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
             Ok(note) => {
                 let done = pred(&note.0);
                 seen.push(note);
