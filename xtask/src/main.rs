@@ -18,11 +18,15 @@
 //!   floods alone (60 s each unless told), printed.
 //! - `hostile`: the floods' short form alone, as `ci` runs it (debug binary, 2 s each,
 //!   bounds checked).
+//! - `ffi [--prefix DIR]`: the C API's release libraries and pkg-config file (installed
+//!   under DIR with `--prefix`); `ffi-header`: rewrite its header and reference from the
+//!   crate. `ci` checks both, builds the C example and runs it under valgrind (`ffi.rs`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a chore runner talks to its user
 
 mod bench;
 mod dist;
+mod ffi;
 mod hostile;
 mod man;
 mod netns;
@@ -33,7 +37,7 @@ use std::process::{Command, ExitCode};
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <ci | fixtures | man | dist | fuzz [--seconds N] | bench [scan | hostile [--seconds N]] | hostile>";
+const USAGE: &str = "usage: cargo xtask <ci | fixtures | man | dist | fuzz [--seconds N] | bench [scan | hostile [--seconds N]] | hostile | ffi [--prefix DIR] | ffi-header>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,6 +53,8 @@ fn main() -> ExitCode {
         }
         Some("bench") => bench::run(),
         Some("hostile") => hostile::short(),
+        Some("ffi") => ffi::run_ffi(&args[1..]),
+        Some("ffi-header") => ffi::regenerate_header(),
         // Run by `bench` inside the network namespace it makes; not for users.
         Some("scan-bench-inside") => match args.get(1) {
             Some(protoctl) => scan_bench::inside(Path::new(protoctl)),
@@ -113,6 +119,7 @@ fn ci() -> Result {
     run("tests", cargo().args(["test", "--workspace"]))?;
     netns::run_namespace_tests()?;
     hostile::short()?;
+    ffi::ci()?;
     run(
         "docs",
         cargo()
@@ -125,12 +132,13 @@ fn ci() -> Result {
 
 /// The features of the library crates, which stand alone (each crate's docs say what they
 /// gate): arrow-client without any is what a device embeds.
-const FEATURES: [(&str, &[&str]); 5] = [
+const FEATURES: [(&str, &[&str]); 6] = [
     ("wire", &["codec"]),
     ("arctop", &["client", "mdns", "simulator", "plot", "lsl"]),
     ("arkeo", &["client", "simulator", "plot"]),
     ("arrow-codec", &[]),
     ("arrow-client", &["config-file", "dev-service"]),
+    ("arrow-client-ffi", &[]),
 ];
 
 /// Each crate alone with no default features, with each feature alone, and with all of

@@ -97,31 +97,40 @@ impl Identity {
             Err(source) => return Err(Error::State { path, source }),
         };
         make_private(&path)?;
-        let corrupt = |what: String| Error::State {
-            path: path.clone(),
-            source: io::Error::new(io::ErrorKind::InvalidData, what),
-        };
-        let file: IdentityFile =
-            serde_json::from_str(&text).map_err(|e| corrupt(format!("not an identity: {e}")))?;
-        let key =
-            decode_hex16(&file.key).ok_or_else(|| corrupt("key is not 32 hex digits".into()))?;
-        Ok(Some(Identity {
-            uuid: file.uuid,
-            key,
-        }))
+        Self::from_json(&text)
+            .map(Some)
+            .map_err(|what| Error::State {
+                path,
+                source: io::Error::new(io::ErrorKind::InvalidData, what),
+            })
     }
 
-    /// Writes the identity to `path` unless a file is there already; false if one was.
-    fn store_new(&self, path: &Path) -> Result<bool, Error> {
+    /// The identity as `identity.json` holds it: `{"uuid": "…", "key": "<32 hex digits>"}`,
+    /// pretty-printed. For a device that keeps the identity somewhere else than a state
+    /// directory (the C API's storage callbacks); the text holds the key, so it is a secret.
+    pub fn to_json(&self) -> String {
         let file = IdentityFile {
             uuid: self.uuid,
             key: self.key.iter().map(|b| format!("{b:02x}")).collect(),
         };
-        let text = serde_json::to_string_pretty(&file).map_err(|e| Error::State {
-            path: path.to_path_buf(),
-            source: io::Error::other(e),
-        })?;
-        write_private_new(path, text.as_bytes()).map_err(|source| Error::State {
+        serde_json::to_string_pretty(&file).expect("an identity always serializes")
+    }
+
+    /// Reads the text [`to_json`](Self::to_json) makes; the error says what is wrong
+    /// (never the key).
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let file: IdentityFile =
+            serde_json::from_str(text).map_err(|e| format!("not an identity: {e}"))?;
+        let key = decode_hex16(&file.key).ok_or("key is not 32 hex digits")?;
+        Ok(Identity {
+            uuid: file.uuid,
+            key,
+        })
+    }
+
+    /// Writes the identity to `path` unless a file is there already; false if one was.
+    fn store_new(&self, path: &Path) -> Result<bool, Error> {
+        write_private_new(path, self.to_json().as_bytes()).map_err(|source| Error::State {
             path: path.to_path_buf(),
             source,
         })
@@ -411,6 +420,25 @@ mod tests {
             Identity::load_or_create(dir.path()),
             Err(Error::State { .. })
         ));
+    }
+
+    #[test]
+    fn the_json_form_round_trips_and_is_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let (made, _) = Identity::load_or_create(dir.path()).unwrap();
+        let on_disk = fs::read_to_string(dir.path().join(IDENTITY_FILE)).unwrap();
+        assert_eq!(made.to_json(), on_disk);
+        assert_eq!(Identity::from_json(&on_disk), Ok(made));
+        let short = r#"{"uuid":"5f1c9e3a-1d2b-4c6e-9a7f-0b8d2e4c6a10","key":"abcd"}"#;
+        assert_eq!(
+            Identity::from_json(short),
+            Err("key is not 32 hex digits".into())
+        );
+        assert!(
+            Identity::from_json("[]")
+                .unwrap_err()
+                .starts_with("not an identity")
+        );
     }
 
     #[test]

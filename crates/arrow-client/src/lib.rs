@@ -29,7 +29,8 @@
 //!   loads or makes the identity and picks the MAC ([`identity`]), and on each attempt
 //!   resolves the services' hosts ([`resolve`]), dials (TLS with rustls and ring, see
 //!   [`tls`]), registers and serves, then reconnects per [`reconnect`]. It keeps
-//!   `status.json` current ([`status`]) and reports [`client::ClientEvent`]s (also JSON).
+//!   `status.json` current ([`status`]; or hands it to a [`storage::StatusStore`]) and
+//!   reports [`client::ClientEvent`]s (also JSON).
 //!   One task drives each connection: reading never waits on writing, the same task polls
 //!   every local socket (no task per socket), and DATA bodies go to TLS without a copy.
 //! - [`settings`]: the options as a person gives them (flags, a config file), merged and
@@ -120,6 +121,7 @@ pub mod state_lock;
 pub mod status;
 mod status_coalescer;
 mod status_file;
+pub mod storage;
 pub mod tls;
 pub mod wire;
 

@@ -108,15 +108,19 @@ impl Status {
         state_dir.join(STATUS_FILE)
     }
 
+    /// The document as the status file holds it: pretty JSON and a newline (also what a
+    /// [`StatusStore`](crate::storage::StatusStore) keeper may write where it likes).
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a status always serializes");
+        text.push('\n');
+        text
+    }
+
     /// Writes the status file atomically (mode 0600).
     pub fn write(&self, state_dir: &Path) -> Result<(), Error> {
         let path = Self::path(state_dir);
-        let mut text = serde_json::to_vec_pretty(self).map_err(|e| Error::State {
-            path: path.clone(),
-            source: io::Error::other(e),
-        })?;
-        text.push(b'\n');
-        write_private(&path, &text).map_err(|source| Error::State { path, source })
+        write_private(&path, self.to_json().as_bytes())
+            .map_err(|source| Error::State { path, source })
     }
 
     /// Reads the status file; `None` when there is none (the client never ran here).
@@ -175,6 +179,15 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn the_json_form_is_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        sample().write(dir.path()).unwrap();
+        let on_disk = fs::read_to_string(Status::path(dir.path())).unwrap();
+        assert_eq!(sample().to_json(), on_disk);
+        assert!(on_disk.ends_with("}\n"));
     }
 
     #[test]

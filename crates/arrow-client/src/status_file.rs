@@ -8,6 +8,7 @@
 //! two per session. One writer task does the file I/O (on the blocking pool), so a burst of
 //! changes costs one write of the latest state and the connection driver never waits on
 //! the disk. The last write (`stopped`) is done in place and nothing is written after it.
+//! With a [`StatusStore`] the documents go to it instead of the file, with the same timing.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,6 +20,7 @@ use uuid::Uuid;
 
 use crate::status::{LinkState, Status, rfc3339};
 use crate::status_coalescer::{Change, WriteCoalescer};
+use crate::storage::StatusStore;
 
 /// How often the session count and the counters may cause a write.
 const COUNTER_PERIOD: Duration = Duration::from_secs(1);
@@ -29,9 +31,10 @@ pub(crate) struct StatusFile {
     shared: Arc<Shared>,
 }
 
-#[derive(Debug)]
 struct Shared {
     dir: Option<PathBuf>,
+    /// Takes the documents instead of `dir`'s file, when given.
+    store: Option<Arc<dyn StatusStore>>,
     status: Mutex<Status>,
     bytes_up: AtomicU64,
     bytes_down: AtomicU64,
@@ -46,9 +49,25 @@ struct Shared {
     warned: AtomicBool,
 }
 
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("dir", &self.dir)
+            .field("store", &self.store.is_some())
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
 impl StatusFile {
-    /// Status for this client; written to `dir` when given.
-    pub(crate) fn new(dir: Option<PathBuf>, server: &str, uuid: Uuid, mac: String) -> Self {
+    /// Status for this client; written to `store` when given, else to `dir` when given.
+    pub(crate) fn new(
+        dir: Option<PathBuf>,
+        store: Option<Arc<dyn StatusStore>>,
+        server: &str,
+        uuid: Uuid,
+        mac: String,
+    ) -> Self {
         let now = rfc3339(SystemTime::now());
         let status = Status {
             state: LinkState::Connecting,
@@ -67,6 +86,7 @@ impl StatusFile {
         StatusFile {
             shared: Arc::new(Shared {
                 dir,
+                store,
                 status: Mutex::new(status),
                 bytes_up: AtomicU64::new(0),
                 bytes_down: AtomicU64::new(0),
@@ -135,16 +155,27 @@ impl StatusFile {
     }
 
     fn write(&self, last: bool) {
-        let Some(dir) = &self.shared.dir else {
+        let (store, dir) = (&self.shared.store, &self.shared.dir);
+        if store.is_none() && dir.is_none() {
             return;
-        };
+        }
         let mut done = lock(&self.shared.write);
         if *done {
             return;
         }
-        if let Err(e) = self.snapshot().write(dir) {
+        let written = match (store, dir) {
+            (Some(store), _) => store
+                .store_status(&self.snapshot())
+                .map_err(|e| ("the status store failed", e.to_string())),
+            (None, Some(dir)) => self
+                .snapshot()
+                .write(dir)
+                .map_err(|e| ("cannot write the status file", e.to_string())),
+            (None, None) => Ok(()),
+        };
+        if let Err((what, e)) = written {
             if !self.shared.warned.swap(true, Ordering::Relaxed) {
-                tracing::warn!(error = %e, "cannot write the status file");
+                tracing::warn!(error = %e, "{what}");
             }
         } else {
             self.shared.warned.store(false, Ordering::Relaxed);
@@ -207,6 +238,7 @@ mod tests {
     fn file(dir: &std::path::Path) -> StatusFile {
         StatusFile::new(
             Some(dir.to_path_buf()),
+            None,
             "a:1",
             Uuid::nil(),
             "02:00:00:00:00:01".into(),
@@ -236,6 +268,38 @@ mod tests {
         f.set_state(LinkState::Connected, "b:2", None, None);
         let s = f.snapshot();
         assert_eq!((s.last_error, s.next_attempt), (None, None));
+    }
+
+    /// Keeps every document it is given.
+    #[derive(Default)]
+    struct Kept(Mutex<Vec<Status>>);
+
+    impl StatusStore for Kept {
+        fn store_status(&self, status: &Status) -> std::io::Result<()> {
+            lock(&self.0).push(status.clone());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_status_store_takes_the_documents_instead_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = Arc::new(Kept::default());
+        let f = StatusFile::new(
+            Some(dir.path().to_path_buf()),
+            Some(kept.clone()),
+            "a:1",
+            Uuid::nil(),
+            "02:00:00:00:00:01".into(),
+        );
+        f.set_state(LinkState::Connected, "a:1", None, None);
+        f.write(false);
+        f.set_state(LinkState::Stopped, "a:1", None, None);
+        f.write_final();
+        f.write(false);
+        let states: Vec<LinkState> = lock(&kept.0).iter().map(|s| s.state).collect();
+        assert_eq!(states, [LinkState::Connected, LinkState::Stopped]);
+        assert_eq!(Status::read(dir.path()).unwrap(), None, "no file beside it");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::identity::{Identity, MacAddr};
 use crate::reconnect::ReconnectPolicy;
 use crate::resolve::{DEFAULT_RESOLVE_TIMEOUT, Resolve, SystemResolver};
 use crate::service_table::ServiceSpec;
+use crate::storage::StatusStore;
 
 use super::registration::default_extended_info;
 
@@ -29,6 +30,9 @@ pub struct ClientConfig {
     pub state_dir: Option<PathBuf>,
     /// The UUID and key; `None` to load (or create) them in the state directory.
     pub identity: Option<Identity>,
+    /// Takes the status documents instead of the state directory's `status.json`
+    /// ([`crate::storage`]); `None` for the file (when there is a state directory).
+    pub status_store: Option<Arc<dyn StatusStore>>,
     /// The MAC sent in REGISTER; `None` for [`crate::identity::default_mac`] (the first
     /// network card's, else one derived from the UUID).
     pub mac: Option<MacAddr>,
@@ -61,6 +65,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("server", &self.server)
             .field("state_dir", &self.state_dir)
             .field("identity", &self.identity)
+            .field("status_store", &self.status_store.is_some())
             .field("mac", &self.mac)
             .field("services", &self.services)
             .field("connection", &self.connection)
@@ -82,6 +87,7 @@ impl ClientConfig {
             tls,
             state_dir: None,
             identity: None,
+            status_store: None,
             mac: None,
             services: Vec::new(),
             connection: ConnectionConfig::default(),

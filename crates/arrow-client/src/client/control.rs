@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::event::ClientEvent;
 use super::event_queue::EventSender;
@@ -28,6 +28,8 @@ pub(crate) enum Command {
         specs: Vec<ServiceSpec>,
         table: ServiceTable,
     },
+    /// Scan the LAN now (the same as the service's SCAN_NETWORK).
+    ScanNow,
     /// Stop in an orderly way.
     Shutdown,
 }
@@ -41,7 +43,10 @@ pub(crate) struct Control {
     /// The configured services of the current connection, resolved.
     pub(crate) static_table: ServiceTable,
     /// The table announced: the configured services and the visible discovered ones.
+    /// Changed only through [`set_table`](Self::set_table), which publishes it.
     pub(crate) table: ServiceTable,
+    /// The handles' view of `table`.
+    pub(crate) table_watch: watch::Sender<ServiceTable>,
     /// The services scans found, and when (discovery on).
     pub(crate) sightings: Sightings,
     /// Where the sightings are kept (the state directory's `discovered.json`).
@@ -68,8 +73,20 @@ impl Control {
     /// The configured services (just resolved): the table announced is them and the
     /// visible discovered services.
     pub(crate) fn set_static_table(&mut self, table: ServiceTable) {
-        self.table = table.with_discovered(&self.sightings.visible(SystemTime::now()));
+        self.set_table(table.with_discovered(&self.sightings.visible(SystemTime::now())));
         self.static_table = table;
+    }
+
+    /// The table announced from now on, published to the handles.
+    fn set_table(&mut self, table: ServiceTable) {
+        self.table_watch.send_if_modified(|published| {
+            let changed = *published != table;
+            if changed {
+                published.clone_from(&table);
+            }
+            changed
+        });
+        self.table = table;
     }
 
     /// Takes the findings of a scan not taken yet: the new table when the visible services
@@ -97,7 +114,7 @@ impl Control {
             .static_table
             .with_discovered(&self.sightings.visible(SystemTime::now()));
         (table != self.table).then(|| {
-            self.table = table.clone();
+            self.set_table(table.clone());
             table
         })
     }
@@ -118,7 +135,7 @@ impl Control {
             .static_table
             .with_discovered(&self.sightings.visible(now));
         (table != self.table).then(|| {
-            self.table = table.clone();
+            self.set_table(table.clone());
             table
         })
     }
@@ -127,7 +144,7 @@ impl Control {
     pub(crate) fn forget_discovered(&mut self) {
         self.sightings.clear();
         self.save_sightings();
-        self.table = self.static_table.clone();
+        self.set_table(self.static_table.clone());
     }
 
     fn save_sightings(&mut self) {
@@ -156,6 +173,16 @@ impl Control {
                 self.specs = specs;
                 self.set_static_table(table);
                 Some(self.table.clone())
+            }
+            Some(Command::ScanNow) => {
+                match &self.scanner {
+                    Some(scanner) => {
+                        tracing::info!("a scan was asked for");
+                        scanner.request();
+                    }
+                    None => tracing::debug!("a scan was asked for, but discovery is off"),
+                }
+                None
             }
             Some(Command::Shutdown) | None => {
                 if !self.stopping {

@@ -14,7 +14,10 @@
 //! ([`update_services`](ClientHandle::update_services): resolved, then UPDATE on the live
 //! connection and the new table in every later REGISTER) and stop it
 //! ([`shutdown`](ClientHandle::shutdown): no new session, open sessions hung up once what
-//! they hold is delivered, TLS closed with close_notify, status `stopped`). With
+//! they hold is delivered, TLS closed with close_notify, status `stopped`). A handle also
+//! reads the status ([`status`](ClientHandle::status)) and the service table announced
+//! ([`services`](ClientHandle::services)) as they are now, and asks for a scan of the LAN
+//! ([`scan_now`](ClientHandle::scan_now), discovery on). With
 //! [`ClientConfig::once`] the client registers and stops: install scripts and health
 //! checks.
 //!
@@ -56,7 +59,7 @@ mod scanning;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 pub use config::ClientConfig;
 pub use driver::CLOSE_TIMEOUT;
@@ -70,6 +73,7 @@ use crate::identity::{self, Identity, MacAddr};
 use crate::resolve::{Resolve, resolve_specs};
 use crate::service_table::{ServiceSpec, ServiceTable};
 use crate::state_lock::StateLock;
+use crate::status::Status;
 use crate::status_file::StatusFile;
 use control::{Command, Control};
 use probing::ProbeCache;
@@ -82,6 +86,9 @@ pub struct ClientHandle {
     resolver: Arc<dyn Resolve>,
     resolve_timeout: Duration,
     probes: ProbeCache,
+    status: StatusFile,
+    table: watch::Receiver<ServiceTable>,
+    discovery: bool,
 }
 
 impl std::fmt::Debug for ClientHandle {
@@ -110,6 +117,34 @@ impl ClientHandle {
     /// Starts an orderly shutdown.
     pub fn shutdown(&self) {
         let _ = self.commands.send(Command::Shutdown);
+    }
+
+    /// Asks for a scan of the LAN now, as the service's SCAN_NETWORK does: it starts at
+    /// once when none runs, else right after the running one, and scans asked for start
+    /// at most once every 30 seconds. Its end is a
+    /// [`ScanFinished`](ClientEvent::ScanFinished) event, and the services it found join
+    /// the table announced. An [`Error::Config`] when discovery is off
+    /// ([`ClientConfig::discovery`]).
+    pub fn scan_now(&self) -> Result<(), Error> {
+        if !self.discovery {
+            return Err(Error::Config(
+                "a scan was asked for, but discovery is off".into(),
+            ));
+        }
+        let _ = self.commands.send(Command::ScanNow);
+        Ok(())
+    }
+
+    /// The status as it stands: what `status.json` would hold now (the link state, the
+    /// server, open sessions, byte counters, the last error).
+    pub fn status(&self) -> Status {
+        self.status.snapshot()
+    }
+
+    /// The service table announced now: the configured services, resolved, and the ones
+    /// discovery found that are still visible. Empty until the services first resolved.
+    pub fn services(&self) -> ServiceTable {
+        self.table.borrow().clone()
     }
 }
 
@@ -191,17 +226,29 @@ impl Client {
             .and(config.state_dir.as_ref())
             .map(|dir| dir.join(SIGHTINGS_FILE));
         let (tx, rx) = mpsc::unbounded_channel();
+        let status = StatusFile::new(
+            config.state_dir.clone(),
+            config.status_store.clone(),
+            &config.server,
+            identity.uuid,
+            mac.to_string(),
+        );
+        let (table_watch, table) = watch::channel(ServiceTable::default());
         let handle = ClientHandle {
             commands: tx,
             resolver: config.resolver.clone(),
             resolve_timeout: config.resolve_timeout,
             probes: ProbeCache::default(),
+            status: status.clone(),
+            table,
+            discovery: config.discovery.is_some(),
         };
         let control = Control {
             commands: rx,
             specs: config.services.clone(),
             static_table: ServiceTable::default(),
             table: ServiceTable::default(),
+            table_watch,
             sightings: match (&config.discovery, &sightings_file) {
                 (Some(_), Some(path)) => std::fs::read_to_string(path)
                     .map(|text| Sightings::from_json(&text))
@@ -213,12 +260,7 @@ impl Client {
             scans_taken: 0,
             stopping: false,
             once: config.once,
-            status: StatusFile::new(
-                config.state_dir.clone(),
-                &config.server,
-                identity.uuid,
-                mac.to_string(),
-            ),
+            status,
             scanner: config
                 .discovery
                 .clone()
@@ -288,5 +330,95 @@ impl Client {
             Ok(result) => result,
             Err(e) => Err(Error::Internal(format!("the client task failed: {e}"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::dev_service::{DevCertificates, DevService, ServiceConfig};
+    use crate::discovery::ScanConfig;
+    use crate::service_table::ServiceKind;
+    use crate::status::LinkState;
+
+    const WAIT: Duration = Duration::from_secs(20);
+
+    /// The next event `pred` accepts, within [`WAIT`].
+    async fn next(rx: &mut mpsc::Receiver<ClientEvent>, pred: impl Fn(&ClientEvent) -> bool) {
+        tokio::time::timeout(WAIT, async {
+            while let Some(event) = rx.recv().await {
+                if pred(&event) {
+                    return;
+                }
+            }
+            panic!("the client stopped");
+        })
+        .await
+        .expect("no such event in time");
+    }
+
+    /// A client of a development service on 127.0.0.1, with one TCP service and discovery
+    /// of 127.0.0.2 only when `discovery`.
+    async fn client(discovery: bool) -> (DevService, Client, mpsc::Receiver<ClientEvent>) {
+        let certs = DevCertificates::generate(&["127.0.0.1".into()]).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (tx, _service_events) = mpsc::unbounded_channel();
+        let service = DevService::spawn(
+            listener,
+            ServiceConfig::new(certs.server_config().unwrap()),
+            tx,
+        )
+        .unwrap();
+        let mut config = ClientConfig::new(
+            service.local_addr().to_string(),
+            certs.client_config().unwrap(),
+        );
+        config.identity = Some(Identity::generate());
+        config.services = vec![ServiceSpec::host_port(ServiceKind::Tcp, "127.0.0.1:7").unwrap()];
+        config.discovery = discovery.then(|| ScanConfig {
+            targets: vec!["127.0.0.2/32".parse().unwrap()],
+            rtsp_ports: vec![1],
+            http_ports: vec![1],
+            onvif: false,
+            ..ScanConfig::default()
+        });
+        let (events, rx) = event_queue(DEFAULT_EVENT_QUEUE);
+        (service, Client::spawn(config, events).unwrap(), rx)
+    }
+
+    #[tokio::test]
+    async fn a_handle_reads_the_status_and_the_table_as_they_are_now() {
+        let (service, client, mut rx) = client(false).await;
+        let handle = client.handle();
+        next(&mut rx, |e| *e == ClientEvent::Registered).await;
+        assert_eq!(handle.status().state, LinkState::Connected);
+        assert_eq!(handle.status().uuid, client.uuid());
+        let table = handle.services();
+        assert_eq!(table.len(), 1);
+        assert_eq!(table.services()[0].addr, "127.0.0.1:7".parse().unwrap());
+        assert!(
+            matches!(handle.scan_now(), Err(Error::Config(why)) if why.contains("discovery is off"))
+        );
+        handle.shutdown();
+        client.join().await.unwrap();
+        assert_eq!(handle.status().state, LinkState::Stopped);
+        service.stop().await;
+    }
+
+    #[tokio::test]
+    async fn scan_now_starts_another_scan() {
+        let (service, client, mut rx) = client(true).await;
+        let handle = client.handle();
+        next(&mut rx, |e| matches!(e, ClientEvent::ScanFinished { .. })).await;
+        handle.scan_now().unwrap();
+        next(&mut rx, |e| *e == ClientEvent::ScanStarted).await;
+        next(&mut rx, |e| matches!(e, ClientEvent::ScanFinished { .. })).await;
+        handle.shutdown();
+        client.join().await.unwrap();
+        service.stop().await;
     }
 }
