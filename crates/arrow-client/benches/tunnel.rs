@@ -28,11 +28,18 @@
 //! megabytes, so the window's ramp-up and the per-iteration wake-ups are a small part of
 //! it.
 //!
-//! It also writes `target/bench-notes/arrow-client.md`: round-trip latency p50/p99 over
-//! 10,000 echoes (tunnel and direct TCP), the CPU time each path spends per gigabyte (a
-//! number the other load on the machine hardly moves, unlike throughput), and memory per
-//! idle session with 10,000 open sessions (the local service runs in a child process so
-//! the descriptors fit).
+//! It also writes `target/bench-notes/arrow-client.md`: round-trip latency p50/p99 of the
+//! tunnel, direct TCP and a bare wake-up, interleaved round by round (so the machine's
+//! state falls on every path alike) with the spread over blocks; the CPU time each path
+//! spends per gigabyte (a number the other load on the machine hardly moves, unlike
+//! throughput); the client alone on a thread of its own, CPU per gigabyte up and down
+//! beside one end of a direct TLS pipe, also against a service acknowledging each DATA
+//! message, with the size of the client's upstream messages (`tunnel/client_cpu.rs`,
+//! `tunnel/ack_each.rs`); one session through a userspace delay line at 20, 50 and 150 ms
+//! as a fraction of 65,536 B per round trip (`tunnel/wan.rs`, `tunnel/delay_line.rs`);
+//! and memory per idle session with 10,000 open sessions (the local service runs in a
+//! child process so the descriptors fit). `ARROW_BENCH_NOTE=wan`, `client-cpu` or `latency`
+//! runs one of those notes alone and prints it.
 
 // The memory measurement's child process talks to its parent over stdout, and the notes
 // are echoed there for whoever runs the bench by hand.
@@ -856,10 +863,17 @@ fn main() {
         Ok("wan") => return println!("{}", wan::note(&rt)),
         Ok("client-cpu") => return println!("{}", client_cpu::note(&rt)),
         Ok("ack-each-wan") => return println!("{}", client_cpu::wan_sizes(&rt)),
-        Ok(other) => panic!("ARROW_BENCH_NOTE: no note {other} (wan, client-cpu)"),
+        Ok("latency") => {}
+        Ok(other) => panic!("ARROW_BENCH_NOTE: no note {other} (wan, client-cpu, latency)"),
         Err(_) => {}
     }
     let setup = rt.block_on(setup());
+    if std::env::var("ARROW_BENCH_NOTE").as_deref() == Ok("latency") {
+        let mut c = Criterion::default()
+            .warm_up_time(Duration::from_millis(200))
+            .measurement_time(Duration::from_secs(1));
+        return println!("{}", latency(&mut c, &rt, &setup));
+    }
     if let Ok(path) = std::env::var("ARROW_BENCH_PROFILE") {
         profile(&rt, &setup, &path);
         return;

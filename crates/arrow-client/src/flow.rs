@@ -18,10 +18,11 @@
 //!   acknowledgement round trip, and earlier credit measured about a third faster on
 //!   loopback, for eight small messages per window.
 //!   Because the threshold is at most the capacity, a peer that fills the window always
-//!   triggers an acknowledgement, so coalescing never stalls a session; and once a session
-//!   is idle (everything received reached the local service), what is left under the
-//!   threshold is acknowledged too ([`RecvWindow::flush`]), so the service's window is
-//!   never kept short of it for a round trip.
+//!   triggers an acknowledgement, so coalescing never stalls a session; and once a burst
+//!   ends (everything received reached the local service), what is left under the
+//!   threshold is acknowledged too ([`RecvWindow::idle`]), so the service's window is
+//!   never kept short of it for a round trip. A lone small message (a request) gets no
+//!   DATA_ACK of its own.
 
 /// The receive window is acknowledged each time this fraction of it was delivered.
 pub const ACK_FRACTION: u32 = 8;
@@ -161,6 +162,9 @@ pub struct RecvWindow {
     unacked: u32,
     /// Delivered to the local service and not yet acknowledged.
     delivered: u32,
+    /// A DATA_ACK at the threshold went out since the session was last idle: the data is
+    /// coming in a burst.
+    in_burst: bool,
 }
 
 impl RecvWindow {
@@ -170,6 +174,7 @@ impl RecvWindow {
             capacity,
             unacked: 0,
             delivered: 0,
+            in_burst: false,
         }
     }
 
@@ -203,8 +208,21 @@ impl RecvWindow {
         self.delivered
     }
 
-    /// The session went idle: returns the length of the DATA_ACK for every byte delivered
-    /// and not yet acknowledged, however few, if there are any.
+    /// Everything received was delivered (the session is idle): returns the length of the
+    /// DATA_ACK for the tail of a burst, every byte delivered and not yet acknowledged,
+    /// however few. Outside a burst (a lone small message, a request) nothing: its bytes
+    /// wait for the next acknowledgement, so an interactive exchange carries no DATA_ACK
+    /// per message, while a burst's tail does not keep the sender's window short for a
+    /// round trip.
+    pub fn idle(&mut self) -> Option<u32> {
+        if !std::mem::take(&mut self.in_burst) {
+            return None;
+        }
+        self.flush()
+    }
+
+    /// Returns the length of the DATA_ACK for every byte delivered and not yet
+    /// acknowledged, however few, if there are any.
     pub fn flush(&mut self) -> Option<u32> {
         let ack = std::mem::take(&mut self.delivered);
         self.unacked -= ack;
@@ -220,6 +238,7 @@ impl RecvWindow {
             let ack = self.delivered;
             self.unacked -= ack;
             self.delivered = 0;
+            self.in_burst = true;
             Some(ack)
         } else {
             None
@@ -420,6 +439,23 @@ mod tests {
         assert_eq!(w.queued(), 850);
         w.receive(150).unwrap();
         assert!(w.receive(1).is_err());
+    }
+
+    #[test]
+    fn recv_window_idle_acknowledges_the_tail_of_a_burst_not_a_lone_small_message() {
+        let mut w = RecvWindow::new(65_536);
+        w.receive(64).unwrap();
+        assert_eq!(w.deliver(64), None);
+        assert_eq!(w.idle(), None, "a lone request: no DATA_ACK of its own");
+        w.receive(10_000).unwrap();
+        assert_eq!(
+            w.deliver(9_000),
+            Some(9_064),
+            "the threshold: the request with it"
+        );
+        assert_eq!(w.deliver(1_000), None);
+        assert_eq!(w.idle(), Some(1_000), "the tail of the burst");
+        assert_eq!(w.idle(), None);
     }
 
     #[test]

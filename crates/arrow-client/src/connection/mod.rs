@@ -49,9 +49,9 @@
 //! Both directions avoid the silly window: the service's acknowledgements go back to the
 //! local reader in pieces of at least 16 KiB while data is in flight, with at most one
 //! smaller message in flight ([`SendWindow`](crate::flow::SendWindow)); and our DATA_ACKs
-//! are coalesced to an eighth of the window while deliveries to the local service lag
-//! behind, what is left under that being acknowledged once the session is idle
-//! (everything received has reached the local service).
+//! are coalesced to an eighth of the window, what is left under that at the end of a burst
+//! being acknowledged once everything received has reached the local service (a lone
+//! request gets no DATA_ACK of its own).
 //!
 //! # Keepalive
 //!

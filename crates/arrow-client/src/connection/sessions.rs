@@ -172,11 +172,11 @@ impl Connection {
         let Some(s) = self.sessions.get_mut(&session) else {
             return;
         };
-        // Coalesced while deliveries lag behind; once everything received has reached the
-        // local service the session is idle, and what is left under the threshold is
-        // acknowledged too (or the service's window stays short of it a whole round trip).
+        // Coalesced; once everything received has reached the local service, the tail of a
+        // burst is acknowledged too (or the service's window stays short of it a whole
+        // round trip).
         let ack = match s.recv.deliver(n.min(s.recv.queued())) {
-            None if s.recv.queued() == 0 => s.recv.flush(),
+            None if s.recv.queued() == 0 => s.recv.idle(),
             ack => ack,
         };
         if let Some(len) = ack {

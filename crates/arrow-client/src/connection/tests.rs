@@ -996,7 +996,7 @@ fn acks_are_coalesced_while_deliveries_lag_and_the_rest_goes_once_everything_is_
     assert_eq!(
         acks,
         vec![9_000, 1_000],
-        "one past the threshold, then the idle rest"
+        "one past the threshold, then the tail of the burst"
     );
 }
 
@@ -1011,7 +1011,10 @@ fn bytes_not_yet_delivered_are_not_acknowledged() {
         "200 bytes still on their way to the local service"
     );
     h.conn.handle_local_delivered(handle, 200);
-    assert_eq!(data_acks(&h.transmit()), vec![300]);
+    assert!(
+        data_acks(&h.transmit()).is_empty(),
+        "a lone 300-byte message: no DATA_ACK of its own"
+    );
 }
 
 /// Over a WAN the DATA_ACKs of a window come in a burst: the sliver that ends it goes out

@@ -535,16 +535,15 @@ impl ClientConn<'_> {
         });
     }
 
-    /// `n` bytes reached the user's socket: acknowledge them when the window says so, or
-    /// when everything received has been delivered (the session is idle: what is left
-    /// under the coalescing threshold would otherwise hold back the client's window for a
-    /// whole round trip).
+    /// `n` bytes reached the user's socket: acknowledge them when the window says so, and
+    /// the tail of a burst once everything received has been delivered (it would otherwise
+    /// hold back the client's window for a whole round trip).
     fn delivered(&mut self, session: u32, n: u32) {
         let Some(s) = self.sessions.get_mut(&session) else {
             return;
         };
         let ack = match s.recv.deliver(n.min(s.recv.queued())) {
-            None if s.recv.queued() == 0 => s.recv.flush(),
+            None if s.recv.queued() == 0 => s.recv.idle(),
             ack => ack,
         };
         if let Some(len) = ack {
