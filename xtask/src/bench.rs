@@ -49,6 +49,42 @@ pub(crate) fn run() -> Result {
     Ok(())
 }
 
+/// `cargo xtask bench arrow`: runs the Arrow tunnel benchmark alone (its criterion groups
+/// and notes) and rewrites docs/benchmarks.md with it and the other results of the last
+/// full run, still in `target/`; the page says which part was run again.
+pub(crate) fn run_arrow() -> Result {
+    let target = root().join("target");
+    if !target.join("criterion").is_dir() {
+        return Err("no earlier results in target/criterion: run `cargo xtask bench` first".into());
+    }
+    run_step(
+        "the Arrow tunnel benchmark",
+        cargo()
+            .args(["bench", "-p", "arrow-client", "--bench", "tunnel", "--"])
+            .args(CRITERION_ARGS),
+    )?;
+    let groups = collect(&target.join("criterion"))?;
+    let notes = notes(&target.join("bench-notes"));
+    let mut doc = render(&groups, &notes);
+    let rerun = format!(
+        "Written by `{COMMAND}` (criterion, `{}`); do not edit by hand.",
+        CRITERION_ARGS.join(" ")
+    );
+    doc = doc.replacen(
+        &rerun,
+        &format!(
+            "{rerun} The Arrow tunnel groups (`arrow/down-*`, `arrow/up-*`, `arrow/echo-64B`) \
+             and the Arrow tunnel and client notes were then run again by `{COMMAND} arrow`, \
+             the rest being the full run's."
+        ),
+        1,
+    );
+    let path = root().join("docs/benchmarks.md");
+    std::fs::write(&path, doc).map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("xtask: wrote {}", path.display());
+    Ok(())
+}
+
 fn read_json(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))

@@ -37,7 +37,7 @@ use std::process::{Command, ExitCode};
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <ci | fixtures | man | dist | fuzz [--seconds N] | bench [scan | hostile [--seconds N]] | hostile | ffi [--prefix DIR] | ffi-header>";
+const USAGE: &str = "usage: cargo xtask <ci | fixtures | man | dist | fuzz [--seconds N] | bench [scan | arrow | hostile [--seconds N]] | hostile | ffi [--prefix DIR] | ffi-header>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         Some("dist") => dist::run_dist(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") if args.get(1).is_some_and(|a| a == "scan") => scan_bench::run(true),
+        Some("bench") if args.get(1).is_some_and(|a| a == "arrow") => bench::run_arrow(),
         Some("bench") if args.get(1).is_some_and(|a| a == "hostile") => {
             seconds(&args[2..], 60).and_then(|s| hostile::bench(s, true))
         }

@@ -74,6 +74,8 @@ mod dedicated_thread;
 mod delay_line;
 #[path = "tunnel/hops.rs"]
 mod hops;
+#[path = "tunnel/interleaved.rs"]
+mod interleaved;
 #[path = "tunnel/relay_floor.rs"]
 mod relay_floor;
 #[path = "tunnel/wan.rs"]
@@ -863,11 +865,16 @@ fn main() {
         Ok("wan") => return println!("{}", wan::note(&rt)),
         Ok("client-cpu") => return println!("{}", client_cpu::note(&rt)),
         Ok("ack-each-wan") => return println!("{}", client_cpu::wan_sizes(&rt)),
-        Ok("latency") => {}
-        Ok(other) => panic!("ARROW_BENCH_NOTE: no note {other} (wan, client-cpu, latency)"),
+        Ok("latency" | "interleaved") => {}
+        Ok(other) => {
+            panic!("ARROW_BENCH_NOTE: no note {other} (wan, client-cpu, latency, interleaved)")
+        }
         Err(_) => {}
     }
     let setup = rt.block_on(setup());
+    if std::env::var("ARROW_BENCH_NOTE").as_deref() == Ok("interleaved") {
+        return println!("{}", interleaved::note(&rt, &setup));
+    }
     if std::env::var("ARROW_BENCH_NOTE").as_deref() == Ok("latency") {
         let mut c = Criterion::default()
             .warm_up_time(Duration::from_millis(200))
@@ -894,13 +901,16 @@ fn main() {
         return;
     }
     let latency_note = latency(&mut c, &rt, &setup);
+    let interleaved_note = interleaved::note(&rt, &setup);
     let cpu_note = cpu_cost(&rt, &setup);
     c.final_summary();
     let client_cpu_note = client_cpu::note(&rt);
     let wan_note = wan::note(&rt);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-notes");
     let _ = std::fs::create_dir_all(&dir);
-    let notes = format!("{latency_note}\n{cpu_note}\n{client_cpu_note}\n{wan_note}\n{memory_note}");
+    let notes = format!(
+        "{latency_note}\n{interleaved_note}\n{cpu_note}\n{client_cpu_note}\n{wan_note}\n{memory_note}"
+    );
     let _ = std::fs::write(dir.join("arrow-client.md"), &notes);
     println!("{notes}");
 }

@@ -197,7 +197,7 @@ pub(crate) fn note(rt: &Runtime) -> String {
          without the local socket.\n\n\
          | service | down | up | up / down |\n\
          | --- | ---: | ---: | ---: |\n\
-         | development service (acknowledges per 8 KiB delivered) | {dev_down:.2} s/GB | {dev_up:.2} s/GB | {:.2} |\n\
+         | development service (DATA_ACKs coalesced to 8 KiB, a burst's tail at once) | {dev_down:.2} s/GB | {dev_up:.2} s/GB | {:.2} |\n\
          | a service acknowledging each DATA message as it arrives | {each_down:.2} s/GB | {each_up:.2} s/GB | {:.2} |\n\
          | one end of a direct TLS pipe | {tls_down:.2} s/GB | {tls_up:.2} s/GB | {:.2} |\n\n\
          Against the service acknowledging each message, the client's upstream DATA \

@@ -1,0 +1,146 @@
+//! The throughput groups again, interleaved: each round moves one iteration through every
+//! path in turn (the order rotating), so whatever the machine does meanwhile (frequency,
+//! other load, where the scheduler puts the workers) falls on the tunnel and its floors
+//! alike. Criterion measures each path for seconds, one after the other, and on a shared
+//! 2-core machine two fresh runs moved a floor by a third; the ratio of one round's tunnel
+//! to the same round's floor does not drift that way.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::runtime::Runtime;
+
+use super::{CHUNK, ONE_SESSION, PER_SESSION_CHUNKS, Setup, dial_paths, pull, push, push_each};
+
+/// Rounds per group.
+const ROUNDS: usize = 40;
+
+/// One group: its name, the floor it is held to, and each path's rate per round.
+struct Group {
+    name: &'static str,
+    floor: &'static str,
+    /// Per path (in `dial_paths` order): the seconds of each round.
+    seconds: Vec<(&'static str, Vec<f64>)>,
+    bytes: usize,
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+impl Group {
+    fn row(&self) -> String {
+        let per = |name: &str| &self.seconds.iter().find(|(n, _)| *n == name).unwrap().1;
+        let (tunnel, floor) = (per("tunnel"), per(self.floor));
+        let mut ratios: Vec<f64> = tunnel.iter().zip(floor).map(|(t, f)| f / t).collect();
+        let ratio = median(&mut ratios);
+        let rate = |name: &str| {
+            let mut s = per(name).clone();
+            self.bytes as f64 / median(&mut s) / 1e9
+        };
+        format!(
+            "| {} | {:.2} GB/s | {:.2} GB/s | {:.2} GB/s | {:.2} GB/s | **{:.0}%** of {} ({:.0}% to {:.0}%) |\n",
+            self.name,
+            rate("tunnel"),
+            rate("window-floor"),
+            rate("relay-floor"),
+            rate("baseline-direct-tls"),
+            100.0 * ratio,
+            self.floor,
+            100.0 * ratios[ROUNDS / 10],
+            100.0 * ratios[ROUNDS - 1 - ROUNDS / 10],
+        )
+    }
+}
+
+fn time(run: impl FnOnce()) -> f64 {
+    let start = Instant::now();
+    run();
+    start.elapsed().as_secs_f64()
+}
+
+pub(crate) fn note(rt: &Runtime, s: &Setup) -> String {
+    let block = Arc::new(vec![0x5au8; CHUNK]);
+    let mut buf = vec![0u8; CHUNK];
+    let mut groups = Vec::new();
+
+    let mut paths = rt.block_on(dial_paths(s, false, 1));
+    let mut seconds: Vec<(&str, Vec<f64>)> = paths.iter().map(|(n, _)| (*n, Vec::new())).collect();
+    for round in 0..ROUNDS {
+        for k in 0..paths.len() {
+            let i = (round + k) % paths.len();
+            let stream = &mut paths[i].1[0];
+            seconds[i]
+                .1
+                .push(time(|| rt.block_on(push(stream, &block, ONE_SESSION))));
+        }
+    }
+    groups.push(Group {
+        name: "down, 1 session",
+        floor: "window-floor",
+        seconds,
+        bytes: ONE_SESSION,
+    });
+
+    let chunks = (ONE_SESSION / CHUNK) as u8;
+    let mut paths = rt.block_on(dial_paths(s, true, 1));
+    let mut seconds: Vec<(&str, Vec<f64>)> = paths.iter().map(|(n, _)| (*n, Vec::new())).collect();
+    for round in 0..ROUNDS {
+        for k in 0..paths.len() {
+            let i = (round + k) % paths.len();
+            let stream = &mut paths[i].1[0];
+            seconds[i]
+                .1
+                .push(time(|| rt.block_on(pull(stream, &mut buf, chunks))));
+        }
+    }
+    groups.push(Group {
+        name: "up, 1 session",
+        floor: "window-floor",
+        seconds,
+        bytes: ONE_SESSION,
+    });
+
+    // Each path's streams, lent to `push_each` for a round and handed back.
+    type Lent = Option<Vec<Box<dyn super::Stream>>>;
+    let mut paths: Vec<(&str, Lent)> = rt
+        .block_on(dial_paths(s, false, 100))
+        .into_iter()
+        .map(|(n, v)| (n, Some(v)))
+        .collect();
+    let mut seconds: Vec<(&str, Vec<f64>)> = paths.iter().map(|(n, _)| (*n, Vec::new())).collect();
+    for round in 0..ROUNDS {
+        for k in 0..paths.len() {
+            let i = (round + k) % paths.len();
+            let taken = paths[i].1.take().unwrap();
+            let mut back = None;
+            seconds[i]
+                .1
+                .push(time(|| back = Some(rt.block_on(push_each(taken, &block)))));
+            paths[i].1 = back;
+        }
+    }
+    groups.push(Group {
+        name: "down, 100 sessions",
+        floor: "relay-floor",
+        seconds,
+        bytes: 100 * PER_SESSION_CHUNKS * CHUNK,
+    });
+
+    let mut note = format!(
+        "### Arrow tunnel beside its floors, interleaved\n\n\
+         The throughput groups again, {ROUNDS} rounds each; a round moves one iteration \
+         through every path in turn (the order rotating), so the machine's drift falls on \
+         all of them alike. Rates are medians over the rounds; the tunnel's share of its \
+         floor is the median of each round's ratio, with the 10th to 90th percentile \
+         (aims: one session at least 85% of the window floor, 100 sessions at least 85% \
+         of the relay floor).\n\n\
+         | group | tunnel | window floor | relay floor | direct TLS | tunnel / floor |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: |\n"
+    );
+    for group in &groups {
+        note.push_str(&group.row());
+    }
+    note
+}
