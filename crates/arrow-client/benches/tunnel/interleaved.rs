@@ -54,10 +54,21 @@ impl Group {
     }
 }
 
-fn time(run: impl FnOnce()) -> f64 {
-    let start = Instant::now();
-    run();
-    start.elapsed().as_secs_f64()
+/// Runs every path once a round, the order rotating, and times each run.
+fn interleave<T>(
+    paths: &mut [(&'static str, T)],
+    mut run: impl FnMut(&mut T),
+) -> Vec<(&'static str, Vec<f64>)> {
+    let mut seconds: Vec<(&str, Vec<f64>)> = paths.iter().map(|(n, _)| (*n, Vec::new())).collect();
+    for round in 0..ROUNDS {
+        for k in 0..paths.len() {
+            let i = (round + k) % paths.len();
+            let start = Instant::now();
+            run(&mut paths[i].1);
+            seconds[i].1.push(start.elapsed().as_secs_f64());
+        }
+    }
+    seconds
 }
 
 pub(crate) fn note(rt: &Runtime, s: &Setup) -> String {
@@ -66,16 +77,9 @@ pub(crate) fn note(rt: &Runtime, s: &Setup) -> String {
     let mut groups = Vec::new();
 
     let mut paths = rt.block_on(dial_paths(s, false, 1));
-    let mut seconds: Vec<(&str, Vec<f64>)> = paths.iter().map(|(n, _)| (*n, Vec::new())).collect();
-    for round in 0..ROUNDS {
-        for k in 0..paths.len() {
-            let i = (round + k) % paths.len();
-            let stream = &mut paths[i].1[0];
-            seconds[i]
-                .1
-                .push(time(|| rt.block_on(push(stream, &block, ONE_SESSION))));
-        }
-    }
+    let seconds = interleave(&mut paths, |streams| {
+        rt.block_on(push(&mut streams[0], &block, ONE_SESSION))
+    });
     groups.push(Group {
         name: "down, 1 session",
         floor: "window-floor",
@@ -85,16 +89,9 @@ pub(crate) fn note(rt: &Runtime, s: &Setup) -> String {
 
     let chunks = (ONE_SESSION / CHUNK) as u8;
     let mut paths = rt.block_on(dial_paths(s, true, 1));
-    let mut seconds: Vec<(&str, Vec<f64>)> = paths.iter().map(|(n, _)| (*n, Vec::new())).collect();
-    for round in 0..ROUNDS {
-        for k in 0..paths.len() {
-            let i = (round + k) % paths.len();
-            let stream = &mut paths[i].1[0];
-            seconds[i]
-                .1
-                .push(time(|| rt.block_on(pull(stream, &mut buf, chunks))));
-        }
-    }
+    let seconds = interleave(&mut paths, |streams| {
+        rt.block_on(pull(&mut streams[0], &mut buf, chunks))
+    });
     groups.push(Group {
         name: "up, 1 session",
         floor: "window-floor",
@@ -109,18 +106,9 @@ pub(crate) fn note(rt: &Runtime, s: &Setup) -> String {
         .into_iter()
         .map(|(n, v)| (n, Some(v)))
         .collect();
-    let mut seconds: Vec<(&str, Vec<f64>)> = paths.iter().map(|(n, _)| (*n, Vec::new())).collect();
-    for round in 0..ROUNDS {
-        for k in 0..paths.len() {
-            let i = (round + k) % paths.len();
-            let taken = paths[i].1.take().unwrap();
-            let mut back = None;
-            seconds[i]
-                .1
-                .push(time(|| back = Some(rt.block_on(push_each(taken, &block)))));
-            paths[i].1 = back;
-        }
-    }
+    let seconds = interleave(&mut paths, |streams| {
+        *streams = streams.take().map(|v| rt.block_on(push_each(v, &block)));
+    });
     groups.push(Group {
         name: "down, 100 sessions",
         floor: "relay-floor",
