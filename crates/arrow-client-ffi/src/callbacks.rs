@@ -25,8 +25,7 @@ use arrow_client::status::LinkState;
 use tracing::level_filters::LevelFilter;
 
 use crate::cstr::c_string;
-use crate::log::{ARROW_LOG_LEVEL_WARN, ArrowLogLevel};
-use crate::storage::StatusCallback;
+use crate::log_level::{ARROW_LOG_LEVEL_WARN, ArrowLogLevel};
 
 /// Where the client's link to the Arrow Service stands.
 pub type ArrowState = u32;
@@ -92,6 +91,24 @@ unsafe impl Send for UserPtr {}
 impl From<*mut c_void> for UserPtr {
     fn from(p: *mut c_void) -> Self {
         UserPtr(p)
+    }
+}
+
+/// `store_status` and its pointer, called on the callback thread.
+#[derive(Debug)]
+pub(crate) struct StatusCallback {
+    pub(crate) store: unsafe extern "C" fn(*mut c_void, *const u8, usize) -> i32,
+    pub(crate) user: UserPtr,
+}
+
+impl StatusCallback {
+    /// Hands `document` to the caller; `Err` with the code it returned.
+    pub(crate) fn store(&self, document: &[u8]) -> Result<(), i32> {
+        // SAFETY: the caller's callback, with its own pointer and our bytes for the call.
+        match unsafe { (self.store)(self.user.0, document.as_ptr(), document.len()) } {
+            0 => Ok(()),
+            code => Err(code),
+        }
     }
 }
 

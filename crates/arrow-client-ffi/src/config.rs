@@ -438,7 +438,7 @@ pub unsafe extern "C" fn arrow_config_set_log_callback(
     config: *mut ArrowConfig,
     callback: ArrowLogCallback,
     user: *mut c_void,
-    max_level: crate::log::ArrowLogLevel,
+    max_level: crate::log_level::ArrowLogLevel,
 ) -> ArrowResult {
     // SAFETY: the caller's contract, passed on.
     unsafe {

@@ -3,7 +3,7 @@
 
 use std::ffi::{CStr, CString, c_char};
 
-use crate::error::FfiError;
+use crate::error::{FfiError, copy_to_buffer};
 
 /// The text at `ptr`, a NUL-terminated UTF-8 string; `name` names the argument in errors.
 ///
@@ -41,26 +41,6 @@ pub(crate) unsafe fn mut_arg<'a, T>(
 ) -> Result<&'a mut T, FfiError> {
     // SAFETY: the caller's contract.
     unsafe { ptr.as_mut() }.ok_or(FfiError::Null(name))
-}
-
-/// Copies `text` into `buf` like `snprintf`: at most `len - 1` bytes and a NUL when
-/// `len > 0`; returns the length of `text`. Nothing is written when `buf` is NULL or
-/// `len` is 0.
-///
-/// # Safety
-/// `buf` must be NULL or point to `len` writable bytes.
-pub(crate) unsafe fn copy_to_buffer(text: &str, buf: *mut c_char, len: usize) -> usize {
-    let bytes = text.as_bytes();
-    if !buf.is_null() && len > 0 {
-        let n = bytes.len().min(len - 1);
-        // SAFETY: `n < len` bytes and the NUL fit in the caller's `len` bytes; the source
-        // is our own string, which cannot overlap the caller's buffer.
-        unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr().cast::<c_char>(), buf, n);
-            *buf.add(n) = 0;
-        }
-    }
-    bytes.len()
 }
 
 /// Copies `text` and its NUL into `buf` when they fit in `len` bytes, else fails with

@@ -10,8 +10,6 @@ use std::cell::RefCell;
 use std::ffi::c_char;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::cstr::copy_to_buffer;
-
 /// The result of a call: `ARROW_OK` (0) or an `ARROW_ERROR_*` code (positive). Later
 /// versions may add codes: treat any other non-zero value as a failure.
 pub type ArrowResult = i32;
@@ -223,6 +221,26 @@ pub extern "C" fn arrow_result_name(code: ArrowResult) -> *const c_char {
         _ => c"ARROW_ERROR_UNKNOWN",
     };
     name.as_ptr()
+}
+
+/// Copies `text` into `buf` like `snprintf`: at most `len - 1` bytes and a NUL when
+/// `len > 0`; returns the length of `text`. Nothing is written when `buf` is NULL or
+/// `len` is 0.
+///
+/// # Safety
+/// `buf` must be NULL or point to `len` writable bytes.
+pub(crate) unsafe fn copy_to_buffer(text: &str, buf: *mut c_char, len: usize) -> usize {
+    let bytes = text.as_bytes();
+    if !buf.is_null() && len > 0 {
+        let n = bytes.len().min(len - 1);
+        // SAFETY: `n < len` bytes and the NUL fit in the caller's `len` bytes; the source
+        // is our own string, which cannot overlap the caller's buffer.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr().cast::<c_char>(), buf, n);
+            *buf.add(n) = 0;
+        }
+    }
+    bytes.len()
 }
 
 #[cfg(test)]

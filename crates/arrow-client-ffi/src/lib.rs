@@ -62,6 +62,7 @@ mod config;
 mod cstr;
 mod error;
 mod log;
+mod log_level;
 mod services;
 mod storage;
 
@@ -92,7 +93,7 @@ pub use error::{
     ARROW_ERROR_STATE_LOCKED, ARROW_ERROR_STORAGE, ARROW_ERROR_WRONG_THREAD, ARROW_OK, ArrowResult,
     arrow_last_error_message, arrow_result_name,
 };
-pub use log::{
+pub use log_level::{
     ARROW_LOG_LEVEL_DEBUG, ARROW_LOG_LEVEL_ERROR, ARROW_LOG_LEVEL_INFO, ARROW_LOG_LEVEL_TRACE,
     ARROW_LOG_LEVEL_WARN, ArrowLogLevel,
 };

@@ -16,7 +16,7 @@ use arrow_client::identity::Identity;
 use arrow_client::status::Status;
 use arrow_client::storage::StatusStore;
 
-use crate::callbacks::{Hub, UserPtr};
+use crate::callbacks::{Hub, StatusCallback};
 use crate::error::FfiError;
 
 /// The most bytes `load_identity` is given to write the identity into.
@@ -106,24 +106,6 @@ impl ArrowStorage {
             store,
             user: self.user.into(),
         })
-    }
-}
-
-/// `store_status` and its pointer, called on the callback thread.
-#[derive(Debug)]
-pub(crate) struct StatusCallback {
-    store: unsafe extern "C" fn(*mut c_void, *const u8, usize) -> i32,
-    user: UserPtr,
-}
-
-impl StatusCallback {
-    /// Hands `document` to the caller; `Err` with the code it returned.
-    pub(crate) fn store(&self, document: &[u8]) -> Result<(), i32> {
-        // SAFETY: the caller's callback, with its own pointer and our bytes for the call.
-        match unsafe { (self.store)(self.user.0, document.as_ptr(), document.len()) } {
-            0 => Ok(()),
-            code => Err(code),
-        }
     }
 }
 
