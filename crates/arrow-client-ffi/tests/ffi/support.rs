@@ -217,12 +217,20 @@ pub(crate) fn build_tunnel(link: Link, out: &Path) -> PathBuf {
     match link {
         Link::Static => {
             let archive = lib.join("libarrow_client_ffi.a");
-            assert!(archive.exists(), "{} is missing", archive.display());
+            assert!(
+                archive.exists(),
+                "{} is missing: `cargo build -p arrow-client-ffi` makes it",
+                archive.display()
+            );
             cmd.arg(archive)
                 .args(arrow_client_ffi::STATIC_LINK_LIBS.split_whitespace());
         }
         Link::Shared => {
-            assert!(lib.join("libarrow_client_ffi.so").exists());
+            assert!(
+                lib.join("libarrow_client_ffi.so").exists(),
+                "{}/libarrow_client_ffi.so is missing: `cargo build -p arrow-client-ffi` makes it",
+                lib.display()
+            );
             cmd.arg("-L")
                 .arg(&lib)
                 .arg("-larrow_client_ffi")
