@@ -65,6 +65,7 @@ fn echo_then_sigterm(
 }
 
 #[test]
+#[ignore = "needs the C libraries built (cargo build -p arrow-client-ffi); `cargo xtask ci` builds them and runs it"]
 fn the_c_example_tunnels_an_echo_and_stops_in_order_on_sigterm() {
     let mut peers = Peers::start();
     let program = build_tunnel(Link::Static, peers.dir.path());
@@ -77,6 +78,7 @@ fn the_c_example_tunnels_an_echo_and_stops_in_order_on_sigterm() {
 }
 
 #[test]
+#[ignore = "needs the C libraries built (cargo build -p arrow-client-ffi); `cargo xtask ci` builds them and runs it"]
 fn the_c_example_linked_shared_registers_once_and_stops() {
     let mut peers = Peers::start();
     let program = build_tunnel(Link::Shared, peers.dir.path());
