@@ -312,10 +312,22 @@ struct TunnelOptions {
     own_thread: bool,
 }
 
-/// The id the client gives each of `targets`, in their order (the table keeps its own).
-fn service_ids(resolved: Vec<(ServiceSpec, SocketAddr)>, targets: &[SocketAddr]) -> Vec<u16> {
+/// A client of `server` exposing each of `targets`, and the id it gives each of them, in
+/// their order (the table keeps its own).
+fn client_for(
+    certs: &DevCertificates,
+    server: SocketAddr,
+    targets: &[SocketAddr],
+) -> (ClientConfig, Vec<u16>) {
+    let mut specs = Vec::new();
+    let mut resolved = Vec::new();
+    for addr in targets {
+        let spec = ServiceSpec::host_port(ServiceKind::Tcp, &addr.to_string()).unwrap();
+        specs.push(spec.clone());
+        resolved.push((spec, *addr));
+    }
     let table = ServiceTable::new(resolved).unwrap();
-    targets
+    let ids = targets
         .iter()
         .map(|addr| {
             table
@@ -325,7 +337,30 @@ fn service_ids(resolved: Vec<(ServiceSpec, SocketAddr)>, targets: &[SocketAddr])
                 .unwrap()
                 .id
         })
-        .collect()
+        .collect();
+    let mut config = ClientConfig::new(server.to_string(), certs.client_config().unwrap());
+    config.identity = Some(Identity::generate());
+    config.mac = Some(MacAddr([2, 0, 0, 0, 0, 1]));
+    config.services = specs;
+    config.connection = ConnectionConfig {
+        max_sessions: 20_000,
+        ..ConnectionConfig::default()
+    };
+    (config, ids)
+}
+
+/// Starts a client on the current runtime, or on `thread` (its tasks then live there).
+async fn spawn_client(config: ClientConfig, thread: Option<&DedicatedThread>) -> Client {
+    let spawn = move || {
+        let (ctx, cevents) =
+            arrow_client::client::event_queue(arrow_client::client::DEFAULT_EVENT_QUEUE);
+        std::mem::forget(cevents);
+        Client::spawn(config, ctx).unwrap()
+    };
+    match thread {
+        Some(thread) => thread.spawn(async move { spawn() }).await.unwrap(),
+        None => spawn(),
+    }
 }
 
 /// Starts a tunnel exposing each of `targets`.
@@ -342,39 +377,13 @@ async fn start_tunnel(
         tx,
     )
     .unwrap();
-    let mut specs = Vec::new();
-    let mut resolved = Vec::new();
-    for addr in targets {
-        let spec = ServiceSpec::host_port(ServiceKind::Tcp, &addr.to_string()).unwrap();
-        specs.push(spec.clone());
-        resolved.push((spec, *addr));
-    }
-    let ids = service_ids(resolved, targets);
     let server = match options.delay {
         Some(rtt) => delay_line::serve(service.local_addr(), rtt),
         None => service.local_addr(),
     };
-    let mut config = ClientConfig::new(server.to_string(), certs.client_config().unwrap());
-    config.identity = Some(Identity::generate());
-    config.mac = Some(MacAddr([2, 0, 0, 0, 0, 1]));
-    config.services = specs;
-    config.connection = ConnectionConfig {
-        max_sessions: 20_000,
-        ..ConnectionConfig::default()
-    };
-    let spawn = move || {
-        let (ctx, cevents) =
-            arrow_client::client::event_queue(arrow_client::client::DEFAULT_EVENT_QUEUE);
-        std::mem::forget(cevents);
-        Client::spawn(config, ctx).unwrap()
-    };
-    let (client, client_thread) = if options.own_thread {
-        let thread = DedicatedThread::start();
-        let client = thread.spawn(async move { spawn() }).await.unwrap();
-        (client, Some(thread))
-    } else {
-        (spawn(), None)
-    };
+    let (config, ids) = client_for(certs, server, targets);
+    let client_thread = options.own_thread.then(DedicatedThread::start);
+    let client = spawn_client(config, client_thread.as_ref()).await;
     let mut ports = vec![0u16; targets.len()];
     while ports.contains(&0) {
         if let Some(ServiceEvent::PortExposed { service, .. }) = events.recv().await

@@ -7,17 +7,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arrow_client::client::{Client, ClientConfig};
+use arrow_client::client::Client;
 use arrow_client::dev_service::DevCertificates;
-use arrow_client::identity::{Identity, MacAddr};
-use arrow_client::service_table::{ServiceKind, ServiceSpec};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 
 use super::ack_each::{AckEach, Upstream};
 use super::{
-    CHUNK, DedicatedThread, MIB, Role, TunnelOptions, delay_line, dial, dial_tls, pull, push,
-    serve_tcp, serve_tls, service_ids, start_tunnel,
+    CHUNK, DedicatedThread, MIB, Role, TunnelOptions, client_for, delay_line, dial, dial_tls, pull,
+    push, serve_tcp, serve_tls, spawn_client, start_tunnel,
 };
 
 /// Bytes per run, and runs (the best counts: other load only ever adds).
@@ -68,33 +66,13 @@ async fn ack_each_client(
     let sink = serve_tcp(Role::Sink).await;
     let source = serve_tcp(Role::Source).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut specs = Vec::new();
-    let mut resolved = Vec::new();
-    for addr in [sink, source] {
-        let spec = ServiceSpec::host_port(ServiceKind::Tcp, &addr.to_string()).unwrap();
-        specs.push(spec.clone());
-        resolved.push((spec, addr));
-    }
-    let ids = service_ids(resolved, &[sink, source]);
     let server = match delay {
         Some(rtt) => delay_line::serve(listener.local_addr().unwrap(), rtt),
         None => listener.local_addr().unwrap(),
     };
-    let mut config = ClientConfig::new(server.to_string(), certs.client_config().unwrap());
-    config.identity = Some(Identity::generate());
-    config.mac = Some(MacAddr([2, 0, 0, 0, 0, 2]));
-    config.services = specs;
+    let (config, ids) = client_for(certs, server, &[sink, source]);
     let thread = DedicatedThread::start();
-    // The client's tasks live on the thread's runtime.
-    let client: Client = thread
-        .spawn(async move {
-            let (ctx, cevents) =
-                arrow_client::client::event_queue(arrow_client::client::DEFAULT_EVENT_QUEUE);
-            std::mem::forget(cevents);
-            Client::spawn(config, ctx).unwrap()
-        })
-        .await
-        .unwrap();
+    let client = spawn_client(config, Some(&thread)).await;
     let service = AckEach::accept(&listener, certs).await;
     (service, client, thread, [ids[0], ids[1]])
 }
