@@ -208,6 +208,18 @@ impl RecvWindow {
         self.delivered
     }
 
+    /// Records `n` bytes written to the local service (clamped to what is queued) and
+    /// returns the length of the DATA_ACK to send now: at the coalescing threshold
+    /// ([`deliver`](Self::deliver)), or the tail of a burst once nothing received is left
+    /// to deliver ([`idle`](Self::idle)). The one rule the client and the development
+    /// service both follow.
+    pub fn delivered_now(&mut self, n: u32) -> Option<u32> {
+        match self.deliver(n.min(self.queued())) {
+            None if self.queued() == 0 => self.idle(),
+            ack => ack,
+        }
+    }
+
     /// Everything received was delivered (the session is idle): returns the length of the
     /// DATA_ACK for the tail of a burst, every byte delivered and not yet acknowledged,
     /// however few. Outside a burst (a lone small message, a request) nothing: its bytes

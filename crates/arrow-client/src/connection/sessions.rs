@@ -172,14 +172,7 @@ impl Connection {
         let Some(s) = self.sessions.get_mut(&session) else {
             return;
         };
-        // Coalesced; once everything received has reached the local service, the tail of a
-        // burst is acknowledged too (or the service's window stays short of it a whole
-        // round trip).
-        let ack = match s.recv.deliver(n.min(s.recv.queued())) {
-            None if s.recv.queued() == 0 => s.recv.idle(),
-            ack => ack,
-        };
-        if let Some(len) = ack {
+        if let Some(len) = s.recv.delivered_now(n) {
             let msg_id = self.msg_id();
             self.transmit.push_back(Outgoing::DataAck {
                 msg_id,

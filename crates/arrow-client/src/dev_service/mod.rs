@@ -542,11 +542,7 @@ impl ClientConn<'_> {
         let Some(s) = self.sessions.get_mut(&session) else {
             return;
         };
-        let ack = match s.recv.deliver(n.min(s.recv.queued())) {
-            None if s.recv.queued() == 0 => s.recv.idle(),
-            ack => ack,
-        };
-        if let Some(len) = ack {
+        if let Some(len) = s.recv.delivered_now(n) {
             let id = self.msg_id();
             self.control(ControlMessage::data_ack(id, session, len));
         }
