@@ -7,8 +7,9 @@
 //!   shrinks with every byte sent, grows with the service's DATA_ACKs, and never exceeds the
 //!   capacity, so no more than the capacity is ever un-acknowledged in flight. It hands the
 //!   acknowledged room back to the local reader with silly-window avoidance: while data is
-//!   in flight, in pieces of at least 16 KiB (or half the window), so the size of the
-//!   service's DATA_ACKs does not set the size of our DATA messages.
+//!   in flight, in pieces of at least 16 KiB (or half the window), one smaller piece at a
+//!   time, so the size of the service's DATA_ACKs does not set the size of our DATA
+//!   messages.
 //! - [`RecvWindow`]: what the service has sent us and we have not acknowledged yet. A message
 //!   that would take it over the capacity is an overrun (the session is hung up). Bytes are
 //!   acknowledged only once they reached the local service, and acknowledgements are
@@ -28,7 +29,8 @@
 pub const ACK_FRACTION: u32 = 8;
 
 /// The smallest grant of read credit while data is in flight: a DATA message smaller
-/// than this goes out only when the local source had no more to give (see [`SendWindow`]).
+/// than this goes out only when the local source had no more to give, or as the one small
+/// message allowed in flight (see [`SendWindow`]).
 pub const MIN_SEND: u32 = 16 * 1024;
 
 /// The send side of one session.
