@@ -113,6 +113,7 @@ mod local_sockets;
 pub mod message;
 pub mod open_files;
 mod outbox;
+mod read_regions;
 pub mod reconnect;
 pub mod resolve;
 pub mod service_table;

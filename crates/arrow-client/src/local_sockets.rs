@@ -10,8 +10,11 @@
 //!   rest is queued and written (vectored) when the socket becomes writable.
 //! - Reads happen only while the connection holds read credit ([`LocalSockets::grant`]):
 //!   with none, the socket is not read and the kernel's buffers push back on the peer.
-//!   A grant is read in the next poll, so grants that come together are read together. An
-//!   idle connection holds no buffer: reads land in one buffer shared by all connections.
+//!   A grant is read in the next poll, so grants that come together are read together.
+//!   A socket gets one read per poll, in turn with the other ready sockets, so the message
+//!   it made goes out before the next read; a lone socket reads half a window at a time
+//!   (see `LONE_READ`). An idle connection holds no buffer: reads land in a few regions
+//!   shared by all connections (`read_regions`).
 //! - Readiness: each socket has its own waker; when tokio wakes it, the socket's key goes
 //!   on a ready list and the owner's task is woken; [`LocalSockets::poll_io`] then does the
 //!   I/O of exactly the sockets on that list.
@@ -31,18 +34,23 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes};
 use futures::task::AtomicWaker;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-/// Largest single read from a local socket.
+use crate::read_regions::ReadRegions;
+
+/// Largest single read from a local socket (an Arrow session's whole window).
 const MAX_READ: usize = 64 * 1024;
-/// Reads go into one buffer shared by every connection of the owner, allocated this
-/// much at a time: the owner copies each chunk into its output and drops it, so the
-/// allocation is reused instead of allocating (and page-faulting) per read.
-const READ_BUFFER: usize = 256 * 1024;
+/// Largest read when the socket is the only one ready: half the window, so that a lone
+/// session has two DATA messages in flight and the two ends of the tunnel work at once
+/// (the peer delivers the first while this side reads and encrypts the second). When
+/// other sockets are ready too, their messages keep the link busy and a read takes up to
+/// [`MAX_READ`]: fewer, larger messages cost less per byte. Measured in
+/// docs/arrow-efficiency.md.
+const LONE_READ: usize = MAX_READ / 2;
 /// Buffers in one vectored write.
 const MAX_IOV: usize = 64;
 /// How long a local connect may take.
@@ -135,8 +143,11 @@ pub(crate) struct LocalSockets<K> {
     released_tx: mpsc::UnboundedSender<K>,
     released_rx: mpsc::UnboundedReceiver<K>,
     events: VecDeque<(K, LocalEvent)>,
-    /// Where reads land; each chunk read is split off it.
-    read_buf: BytesMut,
+    /// Where reads land (shared by every connection); each chunk read is split off.
+    read_regions: ReadRegions,
+    /// Largest read in this round of [`poll_io`](Self::poll_io): [`LONE_READ`] or
+    /// [`MAX_READ`].
+    read_cap: usize,
 }
 
 impl<K> LocalSockets<K>
@@ -159,7 +170,8 @@ where
             connected_tx,
             connected_rx,
             events: VecDeque::new(),
-            read_buf: BytesMut::new(),
+            read_regions: ReadRegions::new(),
+            read_cap: LONE_READ,
         }
     }
 
@@ -293,6 +305,7 @@ where
             std::mem::swap(&mut *keys, &mut self.scratch);
         }
         let mut keys = std::mem::take(&mut self.scratch);
+        self.read_cap = if keys.len() > 1 { MAX_READ } else { LONE_READ };
         for key in keys.drain(..) {
             if let Some(local) = self.sockets.get(&key) {
                 local.notify.queued.store(false, Ordering::Release);
@@ -357,12 +370,23 @@ where
             read_credit(
                 stream,
                 &mut cx,
-                &mut self.read_buf,
+                &mut self.read_regions,
+                self.read_cap,
                 &mut local.credit,
                 &mut local.read_open,
                 |event| self.events.push_back((key, event)),
             )
         });
+        if matches!(result, Ok(true)) && !local.notify.queued.swap(true, Ordering::AcqRel) {
+            // Read again in the next poll, once what this read produced has gone out and
+            // every other ready socket had its turn. No wake-up needed: this read queued
+            // an event, so the owner polls again before it waits.
+            self.list
+                .keys
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(key);
+        }
         if let Err(e) = result {
             tracing::debug!(?key, error = %e, "local connection failed");
             local.stream = Stream::Failed;
@@ -438,25 +462,26 @@ fn write_pending(
     Ok(())
 }
 
-/// Reads while there is credit and data; each chunk (and an EOF) goes to `event`.
+/// Reads one chunk of at most `cap` bytes within the credit, if there is one; the chunk (or
+/// an EOF) goes to `event`. True when a chunk was read and credit is left: the socket may
+/// hold more, and tokio reports it ready only after a read found it empty, so the caller
+/// must come back.
 fn read_credit(
     stream: &TcpStream,
     cx: &mut Context<'_>,
-    buf: &mut BytesMut,
+    regions: &mut ReadRegions,
+    cap: usize,
     credit: &mut u32,
     read_open: &mut bool,
     mut event: impl FnMut(LocalEvent),
-) -> io::Result<()> {
+) -> io::Result<bool> {
     while *read_open && *credit > 0 {
         match stream.poll_read_ready(cx) {
             Poll::Pending => break,
             Poll::Ready(ready) => ready?,
         }
-        let want = (*credit as usize).min(MAX_READ);
-        if buf.capacity() < want {
-            // Reclaims the allocation when every chunk split off it was dropped.
-            buf.reserve(READ_BUFFER);
-        }
+        let want = (*credit as usize).min(cap);
+        let buf = regions.room(want);
         match stream.try_read_buf(&mut (&mut *buf).limit(want)) {
             Ok(0) => {
                 *read_open = false;
@@ -465,12 +490,13 @@ fn read_credit(
             Ok(n) => {
                 *credit -= n as u32;
                 event(LocalEvent::Data(buf.split().freeze()));
+                return Ok(*credit > 0);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Hands a closed connection to a task that writes what is still queued, half-closes and
@@ -533,4 +559,80 @@ async fn linger(stream: &TcpStream) {
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    /// `n` local connections, each with `bytes` already written by its peer; the peers are
+    /// returned so they stay open.
+    async fn loaded(n: u32, bytes: usize) -> (LocalSockets<u32>, Vec<TcpStream>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut sockets = LocalSockets::new();
+        let mut peers = Vec::new();
+        for key in 0..n {
+            sockets.connect(key, addr, 0);
+            let (mut peer, _) = listener.accept().await.unwrap();
+            peer.write_all(&vec![7u8; bytes]).await.unwrap();
+            peers.push(peer);
+        }
+        // Every connect is reported before the first read is granted.
+        std::future::poll_fn(|cx| {
+            let _ = sockets.poll_io(cx);
+            let open = sockets
+                .sockets
+                .values()
+                .all(|l| matches!(l.stream, Stream::Open(_)));
+            if open { Poll::Ready(()) } else { Poll::Pending }
+        })
+        .await;
+        (sockets, peers)
+    }
+
+    /// The `Data` events of one poll that has any, by key and size.
+    async fn one_poll(sockets: &mut LocalSockets<u32>) -> Vec<(u32, usize)> {
+        std::future::poll_fn(|cx| sockets.poll_io(cx)).await;
+        let mut reads = Vec::new();
+        while let Some((key, event)) = sockets.pop_event() {
+            if let LocalEvent::Data(data) = event {
+                reads.push((key, data.len()));
+            }
+        }
+        reads
+    }
+
+    #[tokio::test]
+    async fn a_lone_socket_reads_half_a_window_per_poll() {
+        let (mut sockets, _peers) = loaded(1, MAX_READ).await;
+        sockets.grant(0, MAX_READ as u32);
+        let mut total = 0;
+        for _ in 0..MAX_READ {
+            let reads = one_poll(&mut sockets).await;
+            assert_eq!(reads.len(), 1, "one read per poll: {reads:?}");
+            assert!(reads[0].1 <= LONE_READ, "{reads:?}");
+            total += reads[0].1;
+            if total == MAX_READ {
+                break;
+            }
+        }
+        assert_eq!(total, MAX_READ);
+    }
+
+    #[tokio::test]
+    async fn sockets_ready_together_take_turns_with_whole_window_reads() {
+        let (mut sockets, _peers) = loaded(2, MAX_READ).await;
+        sockets.grant(0, MAX_READ as u32);
+        sockets.grant(1, MAX_READ as u32);
+        let reads = one_poll(&mut sockets).await;
+        // One read each in the first round, each allowed the whole window.
+        let mut keys: Vec<u32> = reads.iter().map(|(k, _)| *k).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, [0, 1], "{reads:?}");
+        assert!(reads.iter().any(|(_, n)| *n > LONE_READ), "{reads:?}");
+    }
 }
