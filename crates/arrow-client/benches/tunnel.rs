@@ -16,7 +16,8 @@
 //!
 //! `ARROW_BENCH_GROUPS_ONLY=1` skips the notes below (for profiling a group), and
 //! `ARROW_BENCH_PROFILE=<function>` (`tunnel`, `window-floor`, ...) moves 1 GiB down that
-//! one path (with `-up` appended, up) and exits (for `perf stat` / `perf record`).
+//! one path (with `-up` appended, up; with `-100` appended, down 100 sessions) and exits
+//! (for `perf stat` / `perf record`).
 //!
 //! Fairness: the baseline is a TLS connection made with the very same rustls client and
 //! server configurations (`DevCertificates`), to servers that run the same sink, source
@@ -823,35 +824,45 @@ fn idle_server() {
     });
 }
 
-/// Moves 1 GiB down (or with an `-up` suffix, up) one path (`tunnel`,
-/// `baseline-direct-tls`, `relay-floor` or `window-floor`) and nothing else, for
-/// `perf stat` / `perf record` (`ARROW_BENCH_PROFILE=tunnel-up`).
+/// Moves 1 GiB down one path (`tunnel`, `baseline-direct-tls`, `relay-floor` or
+/// `window-floor`) and nothing else, for `perf stat` / `perf record`: with an `-up`
+/// suffix up (`ARROW_BENCH_PROFILE=tunnel-up`), with `-100` down 100 sessions at once.
 fn profile(rt: &Runtime, s: &Setup, path: &str) {
-    let (name, up) = match path.strip_suffix("-up") {
+    let (name, sessions) = match path.strip_suffix("-100") {
+        Some(name) => (name, 100),
+        None => (path, 1),
+    };
+    let (name, up) = match name.strip_suffix("-up") {
         Some(name) => (name, true),
-        None => (path, false),
+        None => (name, false),
     };
     let Some((_, mut streams)) = rt
-        .block_on(dial_paths(s, up, 1))
+        .block_on(dial_paths(s, up, sessions))
         .into_iter()
         .find(|(n, _)| *n == name)
     else {
         panic!("ARROW_BENCH_PROFILE: no path {name}");
     };
-    let stream = &mut streams[0];
+    assert!(
+        sessions == 1 || !up,
+        "ARROW_BENCH_PROFILE: 100 sessions run down only"
+    );
     let start = Instant::now();
     let cpu = cpu_seconds();
-    let block = vec![0x5au8; CHUNK];
+    let block = Arc::new(vec![0x5au8; CHUNK]);
     let mut buf = vec![0u8; CHUNK];
-    rt.block_on(async {
-        if up {
-            for _ in 0..(1 << 30) / (64 * CHUNK) {
-                pull(stream, &mut buf, 64).await;
-            }
-        } else {
-            push(stream, &block, 1 << 30).await;
+    if sessions > 1 {
+        let per_round = sessions * PER_SESSION_CHUNKS * CHUNK;
+        for _ in 0..(1 << 30) / per_round {
+            streams = rt.block_on(push_each(streams, &block));
         }
-    });
+    } else if up {
+        for _ in 0..(1 << 30) / (64 * CHUNK) {
+            rt.block_on(pull(&mut streams[0], &mut buf, 64));
+        }
+    } else {
+        rt.block_on(push(&mut streams[0], &block, 1 << 30));
+    }
     println!(
         "{path}: 1 GiB in {:.2} s, {:.2} CPU s",
         start.elapsed().as_secs_f64(),
