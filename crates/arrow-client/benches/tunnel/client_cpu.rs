@@ -181,7 +181,8 @@ pub(crate) fn note(rt: &Runtime) -> String {
          Against the service acknowledging each message, the client's upstream DATA \
          messages averaged **{:.1} KiB** through a delay line of {} ms round trip, where \
          the local source is faster than the link ({} messages for {} MiB; aim: at least \
-         16 KiB), and {:.1} KiB on loopback, where the source and the service take turns \
+         16 KiB; a lone session reads at most 32 KiB at a time), and {:.1} KiB on \
+         loopback, where the source and the service take turns \
          on 2 cores and a read often finds less than a window's worth waiting (a smaller \
          message then is what the source had: sending it at once is the rule). Upstream \
          CPU per GB was {:.2}x downstream (aim: at most 1.3x).\n",
