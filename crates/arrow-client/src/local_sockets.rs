@@ -129,6 +129,8 @@ struct Local<K> {
     read_open: bool,
     /// Closed by the owner while still connecting: drain and close once connected.
     closing: bool,
+    /// Skipped for want of read budget; queued again when there is some.
+    parked: bool,
 }
 
 /// Every local connection of one tunnel connection, keyed by `K`.
@@ -148,6 +150,10 @@ pub(crate) struct LocalSockets<K> {
     /// Largest read in this round of [`poll_io`](Self::poll_io): [`LONE_READ`] or
     /// [`MAX_READ`].
     read_cap: usize,
+    /// Bytes that may be read before the owner's output has drained (`set_read_budget`).
+    read_budget: usize,
+    /// Sockets with credit skipped for want of budget.
+    parked: Vec<K>,
 }
 
 impl<K> LocalSockets<K>
@@ -172,6 +178,8 @@ where
             events: VecDeque::new(),
             read_regions: ReadRegions::new(),
             read_cap: LONE_READ,
+            read_budget: usize::MAX,
+            parked: Vec::new(),
         }
     }
 
@@ -192,6 +200,7 @@ where
                 credit,
                 read_open: true,
                 closing: false,
+                parked: false,
             },
         );
     }
@@ -250,6 +259,26 @@ where
         };
         local.credit = local.credit.saturating_add(n);
         local.notify.wake_by_ref();
+    }
+
+    /// How many bytes may be read (over all sockets) from now on: the owner's room for
+    /// output it has not written yet. Reads stop when it is spent, so what is read waits in
+    /// the socket's kernel buffer rather than in the owner's output; sockets skipped for it
+    /// are read again once a budget is set that allows it.
+    pub(crate) fn set_read_budget(&mut self, budget: usize) {
+        self.read_budget = budget;
+        if budget == 0 || self.parked.is_empty() {
+            return;
+        }
+        let mut keys = self.list.keys.lock().unwrap_or_else(|e| e.into_inner());
+        for key in self.parked.drain(..) {
+            if let Some(local) = self.sockets.get_mut(&key) {
+                local.parked = false;
+                if !local.notify.queued.swap(true, Ordering::AcqRel) {
+                    keys.push(key);
+                }
+            }
+        }
     }
 
     /// Stops reading and closes the connection once the bytes queued for it are written.
@@ -362,6 +391,11 @@ where
         let Stream::Open(stream) = &local.stream else {
             return;
         };
+        let cap = self.read_cap.min(self.read_budget);
+        if cap == 0 && local.credit > 0 && local.read_open && !local.parked {
+            local.parked = true;
+            self.parked.push(key);
+        }
         let mut cx = Context::from_waker(&local.waker);
         let result = write_pending(stream, &mut cx, &mut local.pending, |n| {
             self.events.push_back((key, LocalEvent::Delivered(n)));
@@ -371,10 +405,15 @@ where
                 stream,
                 &mut cx,
                 &mut self.read_regions,
-                self.read_cap,
+                cap,
                 &mut local.credit,
                 &mut local.read_open,
-                |event| self.events.push_back((key, event)),
+                |event| {
+                    if let LocalEvent::Data(data) = &event {
+                        self.read_budget = self.read_budget.saturating_sub(data.len());
+                    }
+                    self.events.push_back((key, event));
+                },
             )
         });
         if matches!(result, Ok(true)) && !local.notify.queued.swap(true, Ordering::AcqRel) {
@@ -475,7 +514,7 @@ fn read_credit(
     read_open: &mut bool,
     mut event: impl FnMut(LocalEvent),
 ) -> io::Result<bool> {
-    while *read_open && *credit > 0 {
+    while *read_open && *credit > 0 && cap > 0 {
         match stream.poll_read_ready(cx) {
             Poll::Pending => break,
             Poll::Ready(ready) => ready?,
@@ -621,6 +660,21 @@ mod tests {
             }
         }
         assert_eq!(total, MAX_READ);
+    }
+
+    #[tokio::test]
+    async fn no_read_without_budget_and_a_new_budget_reads_the_skipped_socket() {
+        let (mut sockets, _peers) = loaded(1, 4096).await;
+        sockets.set_read_budget(0);
+        sockets.grant(0, MAX_READ as u32);
+        // The grant is handled (the socket is ready) but nothing is read.
+        let handled = std::future::poll_fn(|cx| Poll::Ready(sockets.poll_io(cx))).await;
+        assert!(handled.is_pending());
+        assert!(sockets.pop_event().is_none());
+        sockets.set_read_budget(1000);
+        let reads = one_poll(&mut sockets).await;
+        assert_eq!(reads, [(0, 1000)], "the budget caps the read");
+        assert_eq!(sockets.read_budget, 0);
     }
 
     #[tokio::test]

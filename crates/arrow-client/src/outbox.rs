@@ -20,6 +20,11 @@ pub(crate) const MAX_IOV: usize = 64;
 /// What the tail buffer starts with (and grows by).
 const TAIL: usize = 16 * 1024;
 
+/// Output queued for TLS beyond which the owner reads no more from local sockets
+/// ([`LocalSockets::set_read_budget`](crate::local_sockets::LocalSockets::set_read_budget)):
+/// what is read waits for TLS in the socket's kernel buffer, not in memory of ours.
+pub(crate) const READ_AHEAD: usize = 256 * 1024;
+
 /// Bytes queued for the TLS writer, in order.
 #[derive(Debug)]
 pub(crate) struct Outbox {

@@ -123,6 +123,8 @@ where
         );
         loop {
             self.flush()?;
+            self.locals
+                .set_read_budget(crate::outbox::READ_AHEAD.saturating_sub(self.out.len()));
             if self.conn.state() == State::Disconnected {
                 let reason = self
                     .conn
