@@ -97,14 +97,26 @@ impl<K: Copy + Send + Sync + 'static> Wake for SocketWaker<K> {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if !self.queued.swap(true, Ordering::AcqRel) {
+        if self.queue() {
+            self.list.owner.wake();
+        }
+    }
+}
+
+impl<K: Copy> SocketWaker<K> {
+    /// Puts the key on the ready list unless it is there already; true if it was not.
+    /// From the owner's own task no wake-up is needed: it calls
+    /// [`LocalSockets::poll_io`] (which takes the list) before it next waits.
+    fn queue(&self) -> bool {
+        let first = !self.queued.swap(true, Ordering::AcqRel);
+        if first {
             self.list
                 .keys
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(self.key);
-            self.list.owner.wake();
         }
+        first
     }
 }
 
@@ -253,12 +265,14 @@ where
     /// Allows `n` more bytes to be read. The read happens in the next
     /// [`poll_io`](Self::poll_io), not now: grants that come together (the DATA_ACKs of
     /// one window, handled in one go) become one read and one DATA message, not one each.
+    /// Called from the owner's task, like every method here, so the owner is not woken:
+    /// waking itself cost a spurious poll and often a worker thread's wake-up per grant.
     pub(crate) fn grant(&mut self, key: K, n: u32) {
         let Some(local) = self.sockets.get_mut(&key) else {
             return;
         };
         local.credit = local.credit.saturating_add(n);
-        local.notify.wake_by_ref();
+        local.notify.queue();
     }
 
     /// How many bytes may be read (over all sockets) from now on: the owner's room for
@@ -270,13 +284,10 @@ where
         if budget == 0 || self.parked.is_empty() {
             return;
         }
-        let mut keys = self.list.keys.lock().unwrap_or_else(|e| e.into_inner());
         for key in self.parked.drain(..) {
             if let Some(local) = self.sockets.get_mut(&key) {
                 local.parked = false;
-                if !local.notify.queued.swap(true, Ordering::AcqRel) {
-                    keys.push(key);
-                }
+                local.notify.queue();
             }
         }
     }
@@ -416,15 +427,10 @@ where
                 },
             )
         });
-        if matches!(result, Ok(true)) && !local.notify.queued.swap(true, Ordering::AcqRel) {
+        if matches!(result, Ok(true)) {
             // Read again in the next poll, once what this read produced has gone out and
-            // every other ready socket had its turn. No wake-up needed: this read queued
-            // an event, so the owner polls again before it waits.
-            self.list
-                .keys
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(key);
+            // every other ready socket had its turn.
+            local.notify.queue();
         }
         if let Err(e) = result {
             tracing::debug!(?key, error = %e, "local connection failed");
