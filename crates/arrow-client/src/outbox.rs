@@ -21,9 +21,9 @@ pub(crate) const MAX_IOV: usize = 64;
 const TAIL: usize = 16 * 1024;
 
 /// Output queued for TLS beyond which the owner reads no more from local sockets
-/// ([`LocalSockets::set_read_budget`](crate::local_sockets::LocalSockets::set_read_budget)):
-/// what is read waits for TLS in the socket's kernel buffer, not in memory of ours.
-pub(crate) const READ_AHEAD: usize = 256 * 1024;
+/// ([`Outbox::read_budget`]): what is read waits for TLS in the socket's kernel buffer,
+/// not in memory of ours.
+const READ_AHEAD: usize = 256 * 1024;
 
 /// Bytes queued for the TLS writer, in order.
 #[derive(Debug)]
@@ -80,6 +80,13 @@ impl Outbox {
         let chunk = self.tail.split().freeze();
         self.queued += chunk.len();
         self.chunks.push_back(chunk);
+    }
+
+    /// How much more may be read from local sockets before what is queued here has gone
+    /// to TLS: [`READ_AHEAD`] less what is queued (for
+    /// [`LocalSockets::set_read_budget`](crate::local_sockets::LocalSockets::set_read_budget)).
+    pub(crate) fn read_budget(&self) -> usize {
+        READ_AHEAD.saturating_sub(self.len())
     }
 
     /// Bytes queued.

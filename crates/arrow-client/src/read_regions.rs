@@ -12,10 +12,10 @@
 use bytes::BytesMut;
 
 /// Size of one region.
-pub(crate) const REGION: usize = 256 * 1024;
+const REGION: usize = 256 * 1024;
 /// Regions kept for reuse; when every one of them still has chunks in flight, the current
 /// one is replaced (and freed once its chunks are).
-pub(crate) const MAX_REGIONS: usize = 4;
+const MAX_REGIONS: usize = 4;
 
 /// Up to [`MAX_REGIONS`] regions of [`REGION`] bytes.
 #[derive(Debug, Default)]

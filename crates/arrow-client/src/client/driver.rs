@@ -123,8 +123,7 @@ where
         );
         loop {
             self.flush()?;
-            self.locals
-                .set_read_budget(crate::outbox::READ_AHEAD.saturating_sub(self.out.len()));
+            self.locals.set_read_budget(self.out.read_budget());
             if self.conn.state() == State::Disconnected {
                 let reason = self
                     .conn

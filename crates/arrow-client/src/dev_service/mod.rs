@@ -858,8 +858,7 @@ async fn serve_client(
         {
             break Err(e);
         }
-        conn.users
-            .set_read_budget(crate::outbox::READ_AHEAD.saturating_sub(conn.out.len()));
+        conn.users.set_read_budget(conn.out.read_budget());
         if conn.out.len() > config.max_outbox {
             break Err(format!(
                 "the client does not read: {} bytes queued for it, more than {}",
