@@ -19,6 +19,11 @@
 //! one path (with `-up` appended, up; with `-100` appended, down 100 sessions) and exits
 //! (for `perf stat` / `perf record`).
 //!
+//! Built with `RUSTFLAGS="--cfg tokio_unstable"`, `ARROW_BENCH_EAGER_HANDOFF=1` turns on
+//! tokio's eager driver hand-off for the shared runtime: a worker about to run a task
+//! wakes an idle one to wait in the I/O driver. Without it tokio may run a whole path on
+//! one worker (docs/arrow-efficiency.md, "Where the time goes").
+//!
 //! Fairness: the baseline is a TLS connection made with the very same rustls client and
 //! server configurations (`DevCertificates`), to servers that run the same sink, source
 //! and echo code with the same buffer sizes, in the same tokio runtime as the tunnel: a
@@ -875,11 +880,15 @@ fn main() {
         idle_server();
         return;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(2).enable_all();
+    // Built with `RUSTFLAGS="--cfg tokio_unstable"`: an idle worker always waits in the I/O
+    // driver (see "Where the time goes" in docs/arrow-efficiency.md).
+    #[cfg(tokio_unstable)]
+    if std::env::var_os("ARROW_BENCH_EAGER_HANDOFF").is_some() {
+        builder.enable_eager_driver_handoff();
+    }
+    let rt = builder.build().unwrap();
     // One note alone, printed (for working on it).
     match std::env::var("ARROW_BENCH_NOTE").as_deref() {
         Ok("wan") => return println!("{}", wan::note(&rt)),
