@@ -50,15 +50,23 @@ impl DedicatedThread {
 
     /// CPU time the thread has used so far (the scheduler's own count, in nanoseconds).
     pub(crate) fn cpu(&self) -> Duration {
-        let path = format!("/proc/self/task/{}/schedstat", self.tid);
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let nanos = text
-            .split_whitespace()
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        Duration::from_nanos(nanos)
+        task_cpu(std::path::Path::new(&format!(
+            "/proc/self/task/{}",
+            self.tid
+        )))
     }
+}
+
+/// CPU time a thread of this process has used so far, from its `/proc/self/task/<tid>`
+/// folder (the scheduler's own count, in nanoseconds; zero once the thread is gone).
+pub(crate) fn task_cpu(task: &std::path::Path) -> Duration {
+    let text = std::fs::read_to_string(task.join("schedstat")).unwrap_or_default();
+    let nanos = text
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    Duration::from_nanos(nanos)
 }
 
 impl Drop for DedicatedThread {
