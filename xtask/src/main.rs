@@ -137,7 +137,7 @@ const FEATURES: [(&str, &[&str]); 6] = [
     ("wire", &["codec"]),
     ("arctop", &["client", "mdns", "simulator", "plot", "lsl"]),
     ("arkeo", &["client", "simulator", "plot"]),
-    ("arrow-codec", &[]),
+    ("arrow-codec", &["codec"]),
     ("arrow-client", &["config-file", "dev-service"]),
     ("arrow-client-ffi", &[]),
 ];
@@ -182,6 +182,7 @@ fn feature_matrix() -> Result {
         ("wire", &["tokio-util"][..]),
         ("arctop", &["tokio", "mdns-sd"][..]),
         ("arkeo", &["tokio"][..]),
+        ("arrow-codec", &["tokio-util", "tokio"][..]),
     ] {
         let tree = cargo()
             .args(["tree", "-p", krate, "--no-default-features", "-e", "normal"])

@@ -761,8 +761,7 @@ fn idle_session_memory(rt: &Runtime, n: usize) -> String {
         let mut codec = arrow_codec::ArrowCodec::new();
         let mut input = bytes::BytesMut::new();
         loop {
-            use tokio_util::codec::Decoder;
-            if codec.decode(&mut input).unwrap().is_some() {
+            if codec.decode_message(&mut input).unwrap().is_some() {
                 break;
             }
             tls.read_buf(&mut input).await.unwrap();

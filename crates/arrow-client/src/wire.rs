@@ -6,7 +6,6 @@ use arrow_codec::{
     Register, ScanReport, StatusFlags, Update,
 };
 use bytes::{Buf, BytesMut};
-use tokio_util::codec::Decoder;
 
 use crate::ProtocolViolation;
 use crate::message::{ControlIn, Incoming, Outgoing};
@@ -81,9 +80,9 @@ pub(crate) fn next_incoming(
         }
     }
     let decoded = if eof {
-        codec.decode_eof(input)?
+        codec.decode_message_eof(input)?
     } else {
-        codec.decode(input)?
+        codec.decode_message(input)?
     };
     Ok(decoded.map(incoming))
 }

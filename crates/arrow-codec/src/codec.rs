@@ -1,12 +1,11 @@
-//! The tokio-util codec for whole messages.
+//! The codec for whole messages: bytes in, [`Message`]s out, and back.
 
 use bytes::{Buf, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
 
 use crate::control::{ControlMessage, control_prefix};
 use crate::error::{DecodeError, Error};
 use crate::header::{HEADER_LEN, Header};
-use crate::message::{DataMessage, Message};
+use crate::message::Message;
 
 /// How much of an announced (and allowed) body is reserved ahead of its arrival; larger
 /// bodies grow the buffer as they come in.
@@ -20,13 +19,15 @@ const RESERVE_AHEAD: usize = 256 * 1024;
 /// are parsed and must be consumed exactly.
 ///
 /// A [`DecodeError`] for which [`DecodeError::is_within_message`] is true leaves the codec
-/// at the start of the next message: a caller driving `decode` by hand may answer and go
-/// on (tokio-util `Framed` stops at the first error whatever the kind).
+/// at the start of the next message: a caller driving [`decode_message`](Self::decode_message)
+/// by hand may answer and go on (tokio-util `Framed` stops at the first error whatever the
+/// kind).
 ///
 /// Encoding checks the same `max_body`, so a peer using the same limit accepts what we send.
 ///
-/// `Encoder` is implemented for [`Message`], [`ControlMessage`] and [`DataMessage`], owned
-/// and borrowed. Because of that, sink calls that take no item need the item type named,
+/// With the `codec` feature, tokio-util's `Decoder` is implemented for [`Message`] and
+/// `Encoder` for [`Message`], [`ControlMessage`] and [`DataMessage`](crate::DataMessage), owned and borrowed.
+/// Because of that, sink calls that take no item need the item type named,
 /// e.g. `SinkExt::<Message>::close(&mut framed)`.
 #[derive(Debug, Clone)]
 pub struct ArrowCodec {
@@ -101,13 +102,16 @@ impl ArrowCodec {
         dst.extend_from_slice(body);
         Ok(())
     }
-}
 
-impl Decoder for ArrowCodec {
-    type Item = Message;
-    type Error = Error;
+    /// Encodes any message with this codec's limit.
+    pub fn encode_message(&self, msg: &Message, dst: &mut BytesMut) -> Result<(), Error> {
+        Ok(msg.encode_with_limit(self.max_body, dst)?)
+    }
 
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, Error> {
+    /// Decodes the next message from the front of `src`, consuming its bytes; `None` when
+    /// `src` does not hold a whole message yet (the codec keeps a header it has read).
+    /// This is tokio-util's `Decoder::decode` with the `codec` feature.
+    pub fn decode_message(&mut self, src: &mut BytesMut) -> Result<Option<Message>, Error> {
         let header = match self.state {
             State::Body(header) => header,
             State::Head => {
@@ -148,8 +152,10 @@ impl Decoder for ArrowCodec {
         Ok(Some(Message::from_parts(header, body)?))
     }
 
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, Error> {
-        if let Some(msg) = self.decode(src)? {
+    /// As [`decode_message`](Self::decode_message) once the stream has ended: bytes left
+    /// that do not make a whole message are [`DecodeError::EofMidMessage`].
+    pub fn decode_message_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, Error> {
+        if let Some(msg) = self.decode_message(src)? {
             return Ok(Some(msg));
         }
         match self.state {
@@ -165,53 +171,5 @@ impl Decoder for ArrowCodec {
             }
             .into()),
         }
-    }
-}
-
-impl Encoder<&Message> for ArrowCodec {
-    type Error = Error;
-
-    fn encode(&mut self, msg: &Message, dst: &mut BytesMut) -> Result<(), Error> {
-        Ok(msg.encode_with_limit(self.max_body, dst)?)
-    }
-}
-
-impl Encoder<Message> for ArrowCodec {
-    type Error = Error;
-
-    fn encode(&mut self, msg: Message, dst: &mut BytesMut) -> Result<(), Error> {
-        self.encode(&msg, dst)
-    }
-}
-
-impl Encoder<&ControlMessage> for ArrowCodec {
-    type Error = Error;
-
-    fn encode(&mut self, msg: &ControlMessage, dst: &mut BytesMut) -> Result<(), Error> {
-        self.encode_control(msg, dst)
-    }
-}
-
-impl Encoder<ControlMessage> for ArrowCodec {
-    type Error = Error;
-
-    fn encode(&mut self, msg: ControlMessage, dst: &mut BytesMut) -> Result<(), Error> {
-        self.encode_control(&msg, dst)
-    }
-}
-
-impl Encoder<&DataMessage> for ArrowCodec {
-    type Error = Error;
-
-    fn encode(&mut self, msg: &DataMessage, dst: &mut BytesMut) -> Result<(), Error> {
-        self.encode_data(msg.svc_id, msg.session_id, &msg.body, dst)
-    }
-}
-
-impl Encoder<DataMessage> for ArrowCodec {
-    type Error = Error;
-
-    fn encode(&mut self, msg: DataMessage, dst: &mut BytesMut) -> Result<(), Error> {
-        self.encode_data(msg.svc_id, msg.session_id, &msg.body, dst)
     }
 }

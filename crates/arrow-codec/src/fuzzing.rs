@@ -3,7 +3,6 @@
 //! They panic when an invariant breaks; on any input they must otherwise return.
 
 use bytes::BytesMut;
-use tokio_util::codec::Decoder;
 
 use crate::{ArrowCodec, Message};
 
@@ -47,7 +46,7 @@ fn decode_in_chunks(mut codec: ArrowCodec, stream: &[u8], chunk: usize) -> Outco
     for piece in stream.chunks(chunk) {
         buf.extend_from_slice(piece);
         loop {
-            match codec.decode(&mut buf) {
+            match codec.decode_message(&mut buf) {
                 Ok(Some(msg)) => messages.push(msg),
                 Ok(None) => break,
                 Err(e) => return (messages, Some(e.to_string())),
@@ -55,7 +54,7 @@ fn decode_in_chunks(mut codec: ArrowCodec, stream: &[u8], chunk: usize) -> Outco
         }
     }
     loop {
-        match codec.decode_eof(&mut buf) {
+        match codec.decode_message_eof(&mut buf) {
             Ok(Some(msg)) => messages.push(msg),
             Ok(None) => return (messages, None),
             Err(e) => return (messages, Some(e.to_string())),

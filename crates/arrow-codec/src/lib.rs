@@ -16,10 +16,10 @@
 //!                           +------------+------------+------------------+
 //! ```
 //!
-//! This crate does no I/O and reads no clock. [`ArrowCodec`] implements the tokio-util
-//! [`Decoder`](tokio_util::codec::Decoder) and [`Encoder`](tokio_util::codec::Encoder)
-//! traits, so a driver wraps a TLS stream in `Framed`, while tests and other runtimes feed
-//! a [`BytesMut`](bytes::BytesMut) by hand.
+//! This crate does no I/O and reads no clock. [`ArrowCodec`] takes bytes from a
+//! [`BytesMut`](bytes::BytesMut) and gives messages back ([`ArrowCodec::decode_message`],
+//! [`ArrowCodec::encode_message`]); with the `codec` feature it is also tokio-util's
+//! `Decoder` and `Encoder`, so a driver wraps a TLS stream in `Framed`.
 //!
 //! - Data messages ([`DataMessage`]) hand their body out as [`Bytes`](bytes::Bytes) split
 //!   off the input buffer, never copied. [`encode_data`] and [`encode_data_header`] write
@@ -41,31 +41,31 @@
 //!
 //! | feature | default | gates | pulls in |
 //! | --- | --- | --- | --- |
-//! | (none) | | the crate has no cargo features: every message, [`ArrowCodec`] and the [`fuzzing`] entry points are always built | |
+//! | `codec` | yes | `tokio_util::codec::{Decoder, Encoder}` for [`ArrowCodec`] (decoding [`Message`]; encoding [`Message`], [`ControlMessage`] and [`DataMessage`], owned or borrowed) | tokio-util |
 //!
-//! It needs no runtime: tokio-util is a dependency for its `Decoder` and `Encoder` traits
-//! only. `examples/decode_capture.rs` decodes a captured byte stream fed in small chunks
+//! Every message, [`ArrowCodec`]'s own methods and the [`fuzzing`] entry points are always
+//! built; without any feature the crate depends on bytes, hex, nom, serde, thiserror and
+//! uuid only. `examples/decode_capture.rs` decodes a captured byte stream fed in small chunks
 //! and encodes the answers back (`cargo run -p arrow-codec --example decode_capture`).
 //!
 //! # Example
 //!
 //! ```
 //! use bytes::{Bytes, BytesMut};
-//! use tokio_util::codec::{Decoder, Encoder};
 //! use arrow_codec::{ArrowCodec, ControlBody, ControlMessage, ErrorCode, Message};
 //!
 //! let mut codec = ArrowCodec::new();
 //! let mut wire = BytesMut::new();
-//! codec.encode(ControlMessage::ping(1), &mut wire)?;
+//! codec.encode_control(&ControlMessage::ping(1), &mut wire)?;
 //! arrow_codec::encode_data(1, 0x42, b"RTSP/1.0 200 OK\r\n", &mut wire)?;
 //! assert_eq!(&wire[..11], &[2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4]);
 //!
-//! let Some(Message::Control(ping)) = codec.decode(&mut wire)? else { panic!() };
+//! let Some(Message::Control(ping)) = codec.decode_message(&mut wire)? else { panic!() };
 //! assert_eq!(ping.body, ControlBody::Ping);
-//! let Some(Message::Data(data)) = codec.decode(&mut wire)? else { panic!() };
+//! let Some(Message::Data(data)) = codec.decode_message(&mut wire)? else { panic!() };
 //! assert_eq!((data.svc_id, data.session_id), (1, 0x42));
 //! assert_eq!(data.body, Bytes::from_static(b"RTSP/1.0 200 OK\r\n"));
-//! assert!(codec.decode_eof(&mut wire)?.is_none(), "clean end between messages");
+//! assert!(codec.decode_message_eof(&mut wire)?.is_none(), "clean end between messages");
 //!
 //! // The answer to a PING: an ACK with the same msg_id.
 //! let mut reply = BytesMut::new();
@@ -86,6 +86,8 @@ mod mac;
 mod message;
 mod parse;
 mod service;
+#[cfg(feature = "codec")]
+mod tokio_codec;
 
 pub use codec::ArrowCodec;
 pub use codes::{ErrorCode, ServiceType};

@@ -45,7 +45,6 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
-use tokio_util::codec::Decoder;
 
 use crate::Error;
 
@@ -282,7 +281,7 @@ where
             if let Ok(Some(Message::Control(ControlMessage {
                 body: ControlBody::Register(register),
                 ..
-            }))) = codec.decode(&mut input)
+            }))) = codec.decode_message(&mut input)
             {
                 return Some(register);
             }
@@ -311,7 +310,7 @@ where
         let mut echoed = (0u32, Vec::new());
         loop {
             loop {
-                match codec.decode(&mut input) {
+                match codec.decode_message(&mut input) {
                     Ok(Some(Message::Control(c))) => match c.body {
                         ControlBody::Ack(_) => {
                             seen.0.fetch_add(1, Ordering::Relaxed);

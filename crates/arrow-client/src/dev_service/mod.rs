@@ -21,7 +21,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
-use tokio_util::codec::Decoder;
 use uuid::Uuid;
 
 use crate::Error;
@@ -651,7 +650,7 @@ fn decode_register(
     codec: &mut ArrowCodec,
     input: &mut BytesMut,
 ) -> Result<Option<(u16, Register)>, String> {
-    match codec.decode(input) {
+    match codec.decode_message(input) {
         Ok(Some(Message::Control(ControlMessage {
             msg_id,
             body: ControlBody::Register(register),
@@ -1044,7 +1043,7 @@ fn codec_drain(
     ping: &mut Option<u16>,
 ) -> Option<Result<(), String>> {
     loop {
-        match codec.decode(input) {
+        match codec.decode_message(input) {
             Ok(Some(message)) => {
                 if let Err(e) = conn.on_message(message, ping) {
                     return Some(Err(e));

@@ -7,7 +7,6 @@ use arrow_codec::{ArrowCodec, Message};
 use bytes::BytesMut;
 use clap::Args;
 use serde_json::{Map, Value, json};
-use tokio_util::codec::Decoder;
 
 use crate::commands::input::open_bytes;
 use crate::exit::CliError;
@@ -73,9 +72,9 @@ pub(super) fn run(args: DecodeArgs, out: &mut Output) -> Result<(), CliError> {
         fed += n as u64;
         loop {
             let next = if n == 0 {
-                codec.decode_eof(&mut buf)
+                codec.decode_message_eof(&mut buf)
             } else {
-                codec.decode(&mut buf)
+                codec.decode_message(&mut buf)
             };
             match next.map_err(|e| bad_message(start, e))? {
                 Some(msg) => {
