@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::probing::DEFAULT_PROBE_TIMEOUT;
 use crate::connection::ConnectionConfig;
 use crate::discovery::ScanConfig;
 use crate::identity::{Identity, MacAddr};
@@ -57,6 +58,12 @@ pub struct ClientConfig {
     pub resolver: Arc<dyn Resolve>,
     /// How long one service host lookup may take.
     pub resolve_timeout: Duration,
+    /// How long probing one configured stream that named no path may take, all its
+    /// requests together. A camera still not done by then (one that answers OPTIONS and
+    /// then stalls, say) is announced with its configured type and path `/` and asked
+    /// again later, so that it cannot hold up the connection to the service. Streams
+    /// are probed side by side.
+    pub probe_timeout: Duration,
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -73,6 +80,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("once", &self.once)
             .field("discovery", &self.discovery)
             .field("resolve_timeout", &self.resolve_timeout)
+            .field("probe_timeout", &self.probe_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -80,7 +88,8 @@ impl std::fmt::Debug for ClientConfig {
 impl ClientConfig {
     /// A configuration with the defaults: no state directory yet, no services, window
     /// 65,536, PING every 20 s with a 15 s timeout, no gateway mode, backoff 1 s to 60 s,
-    /// this crate's extended_info, the system's resolver with a 10 s timeout.
+    /// this crate's extended_info, the system's resolver with a 10 s timeout, 15 s to
+    /// probe a stream that named no path.
     pub fn new(server: impl Into<String>, tls: Arc<rustls::ClientConfig>) -> Self {
         ClientConfig {
             server: server.into(),
@@ -97,6 +106,7 @@ impl ClientConfig {
             discovery: None,
             resolver: Arc::new(SystemResolver),
             resolve_timeout: DEFAULT_RESOLVE_TIMEOUT,
+            probe_timeout: DEFAULT_PROBE_TIMEOUT,
         }
     }
 }

@@ -238,7 +238,7 @@ impl Client {
             commands: tx,
             resolver: config.resolver.clone(),
             resolve_timeout: config.resolve_timeout,
-            probes: ProbeCache::default(),
+            probes: ProbeCache::new(config.probe_timeout),
             status: status.clone(),
             table,
             discovery: config.discovery.is_some(),

@@ -2,15 +2,20 @@
 //! reconnect loop and [`ClientHandle::update_services`](super::ClientHandle::update_services)
 //! so that a reload keeps the paths found and probes only the services new to it.
 //!
-//! A camera is probed once per address. One that did not answer (off at boot, say) is
-//! asked again on a later attempt, at most every [`RETRY_NOT_FOUND`]; until then it is
-//! announced with its configured type and path `/`.
+//! A camera is probed once per address. One that did not answer (off at boot, say), or
+//! was not done within the probe timeout ([`DEFAULT_PROBE_TIMEOUT`] unless configured),
+//! is asked again on a later attempt, at most every [`RETRY_NOT_FOUND`]; until then it is
+//! announced with its configured type and path `/`. The streams to probe are probed side
+//! by side, at most [`PROBES_AT_ONCE`] at a time, so one slow camera holds up the
+//! connection to the service by one timeout at most.
 
 use std::collections::HashMap;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use futures::StreamExt;
 
 use crate::Error;
 use crate::discovery::{ScanConfig, probe_stream};
@@ -19,16 +24,35 @@ use crate::service_table::{Probed, ServiceSpec, ServiceTable};
 /// How long a camera that gave no stream path is left alone before it is probed again.
 pub(crate) const RETRY_NOT_FOUND: Duration = Duration::from_secs(300);
 
+/// How long probing one stream may take, all its requests together, unless configured
+/// ([`ClientConfig::probe_timeout`](super::ClientConfig::probe_timeout)). A camera on the
+/// LAN answers the whole walk over the path list in well under a second.
+pub(crate) const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How many streams are probed at the same time.
+pub(crate) const PROBES_AT_ONCE: usize = 16;
+
 /// Findings by service and address, with when each was made.
-#[derive(Clone, Default)]
-pub(crate) struct ProbeCache(Arc<Mutex<Findings>>);
+#[derive(Clone)]
+pub(crate) struct ProbeCache {
+    findings: Arc<Mutex<Findings>>,
+    timeout: Duration,
+}
 
 /// What each probe found (nothing, for a camera that gave no path), and when.
 type Findings = HashMap<(ServiceSpec, SocketAddr), (Option<Probed>, Instant)>;
 
 impl ProbeCache {
+    /// An empty cache whose probes each end after `timeout`.
+    pub(crate) fn new(timeout: Duration) -> Self {
+        ProbeCache {
+            findings: Arc::default(),
+            timeout,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Findings> {
-        self.0
+        self.findings
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -40,29 +64,55 @@ impl ProbeCache {
         resolved: Vec<(ServiceSpec, SocketAddr)>,
     ) -> Result<ServiceTable, Error> {
         let scan = ScanConfig::default();
-        for (spec, addr) in resolved.iter().filter(|(s, _)| s.find_path) {
-            let key = (spec.clone(), *addr);
-            let known = match self.lock().get(&key) {
-                Some((Some(_), _)) => true,
-                Some((None, at)) => at.elapsed() < RETRY_NOT_FOUND,
-                None => false,
-            };
-            if known {
-                continue;
+        let pending: Vec<(ServiceSpec, SocketAddr)> = {
+            let findings = self.lock();
+            resolved
+                .iter()
+                .filter(|(spec, addr)| {
+                    spec.find_path
+                        && match findings.get(&(spec.clone(), *addr)) {
+                            Some((Some(_), _)) => false,
+                            Some((None, at)) => at.elapsed() >= RETRY_NOT_FOUND,
+                            None => true,
+                        }
+                })
+                .cloned()
+                .collect()
+        };
+        let probes = pending.into_iter().map(|(spec, addr)| {
+            let scan = &scan;
+            async move {
+                let probe = probe_stream(spec.kind, addr, scan);
+                let finding = match tokio::time::timeout(self.timeout, probe).await {
+                    Ok(Some((t, path))) => {
+                        tracing::info!(service = %spec, found = %t, path, "probed the stream's path");
+                        Some((t, path))
+                    }
+                    Ok(None) => {
+                        tracing::warn!(
+                            service = %spec,
+                            "the camera named no stream path and none was found: announced \
+                             with path / (asked again later)"
+                        );
+                        None
+                    }
+                    Err(_) => {
+                        tracing::warn!(
+                            service = %spec,
+                            timeout = ?self.timeout,
+                            "the camera was not done answering the probe for its stream path: \
+                             announced with path / (asked again later)"
+                        );
+                        None
+                    }
+                };
+                self.lock().insert((spec, addr), (finding, Instant::now()));
             }
-            let finding = probe_stream(spec.kind, *addr, &scan).await;
-            match &finding {
-                Some((t, path)) => {
-                    tracing::info!(service = %spec, found = %t, path, "probed the stream's path")
-                }
-                None => tracing::warn!(
-                    service = %spec,
-                    "the camera named no stream path and none was found: announced with path / \
-                     (asked again later)"
-                ),
-            }
-            self.lock().insert(key, (finding, Instant::now()));
-        }
+        });
+        futures::stream::iter(probes)
+            .buffer_unordered(PROBES_AT_ONCE)
+            .collect::<()>()
+            .await;
         let cache = self.lock();
         let items: Vec<(ServiceSpec, SocketAddr, Option<Probed>)> = resolved
             .into_iter()

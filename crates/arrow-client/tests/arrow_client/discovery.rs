@@ -83,7 +83,16 @@ fn cseq(head: &str) -> String {
         .to_string()
 }
 
-/// A server on `addr` answering each request with `answer`, then closing.
+/// A camera that answers OPTIONS and then never answers a DESCRIBE.
+fn stalling_camera(head: &str) -> String {
+    match head.split_whitespace().next() {
+        Some("OPTIONS") => rtsp("200 OK", &cseq(head), ""),
+        _ => String::new(),
+    }
+}
+
+/// A server on `addr` answering each request with `answer`, then closing; an empty answer
+/// is none: the connection is held open, unanswered, until the other end closes it.
 async fn camera(addr: SocketAddr, answer: Answer) -> Guard<()> {
     let listener = TcpListener::bind(addr).await.unwrap();
     Guard(tokio::spawn(async move {
@@ -98,6 +107,10 @@ async fn camera(addr: SocketAddr, answer: Answer) -> Guard<()> {
                     }
                 }
                 let reply = answer(&String::from_utf8_lossy(&head));
+                if reply.is_empty() {
+                    while matches!(socket.read(&mut byte).await, Ok(1..)) {}
+                    return;
+                }
                 let _ = socket.write_all(reply.as_bytes()).await;
                 let _ = socket.shutdown().await;
             });
@@ -927,4 +940,47 @@ async fn a_configured_stream_without_a_path_is_probed_once_for_its_path_and_type
     again.sort_by_key(|s| s.0);
     registered.sort_by_key(|s| s.0);
     assert_eq!(again, registered);
+}
+
+#[tokio::test]
+async fn a_camera_that_stalls_the_probe_is_announced_with_path_slash_once_the_probe_timeout_passes()
+{
+    use crate::malicious::Scripted;
+    use crate::support::{Spawned, certs, client_config};
+    use arrow_client::service_table::{ServiceKind, ServiceSpec};
+
+    let port = free_port().await;
+    let _cams = [
+        camera(at(2, port), h264_camera).await,
+        camera(at(4, port), stalling_camera).await,
+    ];
+    let certs = certs();
+    let scripted = Scripted::new(&certs).await;
+    let mut config = client_config(scripted.addr(), &certs, &[]);
+    config.services = vec![
+        ServiceSpec::url(ServiceKind::Rtsp, &format!("rtsp://127.0.0.2:{port}")).unwrap(),
+        ServiceSpec::url(ServiceKind::Rtsp, &format!("rtsp://127.0.0.4:{port}")).unwrap(),
+    ];
+    // Far below one request's own timeout (2 s): only the probe's timeout can end it.
+    // Without it the walk would ask every listed path, 2 s each, and end as Unknown RTSP.
+    config.probe_timeout = Duration::from_millis(300);
+    let _client = Spawned::start(config);
+    let (_peer, register) = scripted.accept_register().await;
+    let mut got: Vec<(String, ServiceType, String)> = register
+        .services
+        .iter()
+        .map(|s| (s.ip.to_string(), s.svc_type, s.path.clone()))
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        [
+            (
+                "127.0.0.2".to_string(),
+                ServiceType::Rtsp,
+                "/live.sdp".to_string()
+            ),
+            ("127.0.0.4".to_string(), ServiceType::Rtsp, "/".to_string()),
+        ]
+    );
 }
