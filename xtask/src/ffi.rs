@@ -4,9 +4,12 @@
 //!   reference in docs/c-api.md from the crate. The generator is the crate's own
 //!   `golden_*` tests, run with `PROTOCTL_UPDATE_FIXTURES` set, like the man pages; without
 //!   it the same tests (so `cargo test --workspace`) fail when either file is not current.
-//! - `cargo xtask ffi [--prefix DIR]`: builds the release libraries and writes
-//!   `target/release/pkgconfig/arrow_client.pc` for this checkout; with `--prefix`, installs
-//!   the libraries, the header and the pkg-config file under DIR.
+//! - `cargo xtask ffi [--prefix DIR]`: builds the release libraries, links
+//!   `target/release/libarrow_client_ffi.so.<API>` (the SONAME build.rs gives the shared
+//!   library) to it, and writes `target/release/pkgconfig/arrow_client.pc` for this
+//!   checkout; with `--prefix`, installs the libraries (the shared one under its SONAME,
+//!   with `libarrow_client_ffi.so` linked to it), the header and the pkg-config file
+//!   under DIR.
 //! - `ci` (part of `cargo xtask ci`): the release libraries build, with exactly the system
 //!   libraries for a static link that the docs name (what rustc prints); the C example
 //!   compiles through pkg-config; and the example's tests run against the release
@@ -129,13 +132,49 @@ fn in_tree_pkg_config() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// The C API's version, as src/lib.rs defines it (build.rs reads the same line).
+fn api_version() -> Result<u32> {
+    let lib = crate_dir().join("src/lib.rs");
+    let text = std::fs::read_to_string(&lib).map_err(|e| format!("{}: {e}", lib.display()))?;
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("pub const ARROW_API_VERSION: u32 = "))
+        .and_then(|rest| rest.strip_suffix(';'))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("{}: no ARROW_API_VERSION", lib.display()))
+}
+
+/// The shared library's SONAME (build.rs sets it): `libarrow_client_ffi.so.<API version>`.
+fn soname() -> Result<String> {
+    Ok(format!("libarrow_client_ffi.so.{}", api_version()?))
+}
+
+/// Makes `link` a symbolic link to `target` (a name in the same folder), replacing what
+/// was there.
+fn symlink(target: &str, link: &Path) -> Result {
+    match std::fs::remove_file(link) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}: {e}", link.display())),
+    }
+    std::os::unix::fs::symlink(target, link)
+        .map_err(|e| format!("{} -> {target}: {e}", link.display()))
+}
+
+/// The release build's `libarrow_client_ffi.so.<API>` link, the name a program linked
+/// against the in-tree library asks the loader for.
+fn in_tree_soname_link() -> Result {
+    symlink("libarrow_client_ffi.so", &release_dir().join(soname()?))
+}
+
 /// `cargo xtask ffi [--prefix DIR]`.
 pub(crate) fn run_ffi(args: &[String]) -> Result {
     build_release()?;
+    in_tree_soname_link()?;
     let dir = in_tree_pkg_config()?;
     eprintln!(
-        "xtask: {}/libarrow_client_ffi.{{a,so}}; PKG_CONFIG_PATH={} pkg-config --cflags --libs arrow_client",
+        "xtask: {}/libarrow_client_ffi.{{a,so}} and {}; PKG_CONFIG_PATH={} pkg-config --cflags --libs arrow_client",
         release_dir().display(),
+        soname()?,
         dir.display()
     );
     let prefix = match args {
@@ -144,9 +183,17 @@ pub(crate) fn run_ffi(args: &[String]) -> Result {
         _ => return Err("usage: cargo xtask ffi [--prefix DIR]".into()),
     };
     let (lib, include) = (prefix.join("lib"), prefix.join("include"));
-    for name in ["libarrow_client_ffi.a", "libarrow_client_ffi.so"] {
-        copy(&release_dir().join(name), &lib.join(name))?;
-    }
+    // The shared library under its SONAME, and the name the linker's -l finds as a link.
+    let soname = soname()?;
+    copy(
+        &release_dir().join("libarrow_client_ffi.a"),
+        &lib.join("libarrow_client_ffi.a"),
+    )?;
+    copy(
+        &release_dir().join("libarrow_client_ffi.so"),
+        &lib.join(&soname),
+    )?;
+    symlink(&soname, &lib.join("libarrow_client_ffi.so"))?;
     copy(
         &crate_dir().join("include/arrow_client.h"),
         &include.join("arrow_client.h"),
@@ -174,6 +221,7 @@ pub(crate) fn ci() -> Result {
             return Err(format!("{} was not built", release.join(name).display()));
         }
     }
+    in_tree_soname_link()?;
     // The example through pkg-config, as a user builds it (shared).
     let pkg_config_dir = in_tree_pkg_config()?;
     let flags = Command::new("pkg-config")

@@ -192,6 +192,14 @@ pub(crate) fn lib_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// The shared library's SONAME on Linux: named after the C API's version.
+pub(crate) fn soname() -> String {
+    format!(
+        "libarrow_client_ffi.so.{}",
+        arrow_client_ffi::ARROW_API_VERSION
+    )
+}
+
 /// How the example is linked.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Link {
@@ -231,6 +239,13 @@ pub(crate) fn build_tunnel(link: Link, out: &Path) -> PathBuf {
                 "{}/libarrow_client_ffi.so is missing: `cargo build -p arrow-client-ffi` makes it",
                 lib.display()
             );
+            // The loader looks the library up by its SONAME, which cargo does not make.
+            let soname = lib.join(soname());
+            match std::os::unix::fs::symlink("libarrow_client_ffi.so", &soname) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => panic!("cannot link {}: {e}", soname.display()),
+            }
             cmd.arg("-L")
                 .arg(&lib)
                 .arg("-larrow_client_ffi")

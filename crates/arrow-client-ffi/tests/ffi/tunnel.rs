@@ -8,7 +8,7 @@ use std::process::Command;
 
 use arrow_client::dev_service::ServiceEvent;
 
-use crate::support::{Link, Peers, Running, build_tunnel};
+use crate::support::{Link, Peers, Running, build_tunnel, lib_dir, soname};
 
 /// `tunnel SERVER CA STATE SERVICE [--once]`, after `wrapper` (valgrind) when given.
 fn tunnel(wrapper: &[String], program: &Path, peers: &Peers, once: bool) -> Command {
@@ -92,6 +92,33 @@ fn the_c_example_linked_shared_registers_once_and_stops() {
     assert!(ended.status.success(), "{ended:#?}");
     assert!(ended.stdout.contains("service "), "{ended:#?}");
     assert!(ended.stderr.contains("tunnel: stopped"), "{ended:#?}");
+}
+
+/// The dynamic section of an ELF file, as `readelf -d` prints it.
+fn dynamic_section(file: &Path) -> String {
+    let output = Command::new("readelf")
+        .arg("-d")
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run readelf (binutils, beside cc): {e}"));
+    assert!(output.status.success(), "readelf -d {}", file.display());
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+#[ignore = "needs the C libraries built (cargo build -p arrow-client-ffi); `cargo xtask ci` builds them and runs it"]
+fn the_shared_library_is_named_after_the_api_version_and_a_program_asks_for_that_name() {
+    let library = dynamic_section(&lib_dir().join("libarrow_client_ffi.so"));
+    assert!(
+        library.contains(&format!("Library soname: [{}]", soname())),
+        "{library}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let program = dynamic_section(&build_tunnel(Link::Shared, dir.path()));
+    assert!(
+        program.contains(&format!("Shared library: [{}]", soname())),
+        "{program}"
+    );
 }
 
 #[test]
