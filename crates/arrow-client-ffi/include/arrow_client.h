@@ -420,7 +420,8 @@ ArrowResult arrow_client_status(const struct ArrowClient *client, struct ArrowSt
  * last_error, next_attempt) and a NUL into `buf` (`len` bytes). `*needed`, when
  * `needed` is not NULL, gets the bytes it takes; `ARROW_ERROR_BUFFER_TOO_SMALL` when
  * they are more than `len` (nothing is written then). 1024 bytes are enough unless the
- * last error is long.
+ * last error is long. The status can change between two calls (a new error, say): on
+ * `ARROW_ERROR_BUFFER_TOO_SMALL`, grow the buffer to `*needed` and call again.
  *
  * # Safety
  * `client` must be NULL or a live client; `buf` NULL or `len` writable bytes; `needed`
