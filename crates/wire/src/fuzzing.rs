@@ -4,7 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::{FrameCodec, FrameError, PrefixWidth};
+use crate::{FrameCodec, FrameError, ForeignProtocol, PrefixWidth};
 
 /// Decodes `data` as a frame stream, whole and in chunks, and checks that both agree.
 ///
@@ -57,6 +57,9 @@ enum Outcome {
     CleanEof,
     Oversize(u64),
     EofMidFrame(usize, usize),
+    /// The stream starts in another protocol (HTTP, TLS, SSH): the codec's sniffing of
+    /// the first bytes, which must not depend on how they arrive either.
+    Foreign(ForeignProtocol),
 }
 
 fn decode_in_chunks(mut codec: FrameCodec, stream: &[u8], chunk: usize) -> (Vec<Bytes>, Outcome) {
@@ -85,6 +88,7 @@ fn outcome(e: FrameError) -> Outcome {
     match e {
         FrameError::Oversize { announced, .. } => Outcome::Oversize(announced),
         FrameError::EofMidFrame { received, expected } => Outcome::EofMidFrame(received, expected),
+        FrameError::ForeignProtocol { protocol } => Outcome::Foreign(protocol),
         other => panic!("decoding produced an unexpected error: {other}"),
     }
 }
