@@ -4,7 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::{FrameCodec, FrameError, ForeignProtocol, PrefixWidth};
+use crate::{ForeignProtocol, FrameCodec, FrameError, PrefixWidth};
 
 /// Decodes `data` as a frame stream, whole and in chunks, and checks that both agree.
 ///

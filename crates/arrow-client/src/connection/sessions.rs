@@ -31,30 +31,29 @@ impl Connection {
             // Rule 3, and both ends agree the id is now free: the old session ends too. This
             // comes first: a HUP for the id ends the old session on the service's side
             // whatever the service id of the new CONNECT was.
-            self.refuse(session, "session id already in use");
+            self.refuse(now, session, "session id already in use");
             self.end_session(now, session, SessionEnd::DuplicateConnect, None);
-            // Data for the id that crosses our HUP is dropped like any hung-up session's.
-            self.add_tombstone(session, now + TOMBSTONE_TTL);
             return;
         }
         if self.state == State::Draining {
-            self.refuse(session, "the client is shutting down");
+            self.refuse(now, session, "the client is shutting down");
             return;
         }
         let Some(service) = self.table.get(svc_id) else {
-            self.refuse(session, "unknown service");
+            self.refuse(now, session, "unknown service");
             return;
         };
         let addr = service.addr;
         if !self.config.gateway && !addr.ip().is_loopback() {
             self.refuse(
+                now,
                 session,
                 "the service is on another host and gateway mode is off",
             );
             return;
         }
         if self.sockets_in_use() >= self.config.max_sessions {
-            self.refuse(session, "too many sessions");
+            self.refuse(now, session, "too many sessions");
             return;
         }
         self.forget_tombstone(session);
@@ -90,7 +89,7 @@ impl Connection {
     pub(super) fn handle_data(&mut self, now: Instant, session: u32, payload: Bytes) {
         let Some(s) = self.sessions.get_mut(&session) else {
             if !self.tombstones.contains_key(&session) {
-                self.refuse(session, "data for an unknown session");
+                self.refuse(now, session, "data for an unknown session");
             }
             return;
         };
@@ -237,13 +236,18 @@ impl Connection {
         });
     }
 
-    pub(super) fn refuse(&mut self, session: u32, reason: &'static str) {
+    /// HUP 3 for a session we will not serve. Data for it that crosses the HUP (a
+    /// service pipelines data right behind its CONNECT) is dropped like any hung-up
+    /// session's: a second HUP for the id could end a new session the service opened
+    /// under it.
+    pub(super) fn refuse(&mut self, now: Instant, session: u32, reason: &'static str) {
         let msg_id = self.msg_id();
         self.transmit.push_back(Outgoing::Hup {
             msg_id,
             session,
             code: code::CONNECTION_ERROR,
         });
+        self.add_tombstone(session, now + TOMBSTONE_TTL);
         self.events.push_back(Event::Refused { session, reason });
     }
 

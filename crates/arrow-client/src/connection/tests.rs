@@ -494,6 +494,41 @@ fn rule4_data_racing_our_hup_is_dropped_not_hung_up_twice() {
 }
 
 #[test]
+fn a_refused_connect_is_hung_up_once_and_the_data_behind_it_dropped() {
+    let mut h = Harness::new();
+    // A CONNECT for a service we do not have, with data pipelined right behind it.
+    h.feed(control(
+        50,
+        ControlIn::Connect {
+            svc_id: h.svc.wrapping_add(1),
+            session: 6,
+        },
+    ));
+    h.data(6, 10);
+    h.data(6, 10);
+    assert_eq!(hups(&h.transmit()), vec![(6, code::CONNECTION_ERROR)]);
+    assert!(h.local().is_empty());
+    // The id is free again for a CONNECT the service means.
+    let handle = h.open(6);
+    h.data(6, 10);
+    assert!(h.transmit().is_empty(), "the new session is not hung up");
+    assert!(
+        h.local()
+            .iter()
+            .any(|c| matches!(c, LocalCommand::Write { handle: w, .. } if *w == handle))
+    );
+}
+
+#[test]
+fn rule4_data_for_an_unknown_session_is_hung_up_once_not_per_message() {
+    let mut h = Harness::new();
+    h.data(31, 10);
+    h.data(31, 10);
+    h.data(31, 10);
+    assert_eq!(hups(&h.transmit()), vec![(31, code::CONNECTION_ERROR)]);
+}
+
+#[test]
 fn rule5_data_for_known_session_goes_to_its_local_connection() {
     let mut h = Harness::new();
     let a = h.open(1);
