@@ -743,7 +743,6 @@ impl ScriptedService {
     ) {
         use arrow_codec::{ArrowCodec, ControlBody, ControlMessage, ErrorCode, Message};
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        use tokio_util::codec::Decoder;
 
         let table = |services: &[arrow_codec::Service]| -> Vec<(String, u16)> {
             services
@@ -760,7 +759,7 @@ impl ScriptedService {
         let mut input = bytes::BytesMut::new();
         let mut next_id = 0u16;
         loop {
-            while let Some(message) = codec.decode(&mut input).unwrap() {
+            while let Some(message) = codec.decode_message(&mut input).unwrap() {
                 let Message::Control(ControlMessage { msg_id, body }) = message else {
                     continue;
                 };

@@ -9,6 +9,9 @@ use arctop::{Event, Message, Reading, ValueKey};
 
 /// Values kept per key: more than any terminal is wide.
 pub(crate) const HISTORY: usize = 512;
+/// Keys tracked: the first this many keys seen (the set is open: a server assigns
+/// prediction ids); values of later keys are counted, not kept.
+pub(crate) const MAX_KEYS: usize = 64;
 /// Messages per second are counted over this window.
 pub(crate) const RATE_WINDOW: Duration = Duration::from_secs(5);
 
@@ -64,8 +67,10 @@ pub(crate) struct LiveState {
     /// Where we connect (`--addr`, or "mDNS"), then the server authenticated with.
     pub(crate) server: String,
     pub(crate) link: Link,
-    /// Every key seen, in the order it first appeared.
+    /// The keys seen, in the order they first appeared: the first [`MAX_KEYS`].
     pub(crate) keys: Vec<KeyTrack>,
+    /// Values of keys beyond the first [`MAX_KEYS`], dropped.
+    pub(crate) untracked: u64,
     /// The headband's state from the latest `connection` message.
     pub(crate) headband: Option<ConnectionState>,
     /// The latest QA verdict: passed, and why not.
@@ -88,6 +93,7 @@ impl LiveState {
             server: target.into(),
             link: Link::Connecting,
             keys: Vec::new(),
+            untracked: 0,
             headband: None,
             qa: None,
             error: None,
@@ -145,10 +151,14 @@ impl LiveState {
                 let point = spark_value(value);
                 let track = match self.keys.iter().position(|t| &t.key == key) {
                     Some(at) => &mut self.keys[at],
+                    None if self.keys.len() == MAX_KEYS => {
+                        self.untracked += 1;
+                        return;
+                    }
                     None => {
                         self.keys.push(KeyTrack {
                             key: key.clone(),
-                            history: VecDeque::with_capacity(HISTORY),
+                            history: VecDeque::new(),
                             latest: value.clone(),
                         });
                         let last = self.keys.len() - 1;
@@ -291,6 +301,25 @@ mod tests {
         assert_eq!(history.front(), Some(&Some(10.0)));
         assert_eq!(state.keys[0].range(), (10.0, (HISTORY + 9) as f64));
         assert_eq!(state.keys[0].latest, Reading::Scalar((HISTORY + 9) as f64));
+    }
+
+    #[test]
+    fn keys_beyond_the_first_max_keys_are_counted_not_kept() {
+        let mut state = LiveState::new("x");
+        let now = Instant::now();
+        for i in 0..MAX_KEYS + 1000 {
+            let text = format!(r#"{{"command":"valueChange","key":"k{i}","value":1}}"#);
+            state.on_event(&message(&text), now);
+        }
+        // A key already tracked still updates.
+        state.on_event(
+            &message(r#"{"command":"valueChange","key":"k0","value":2}"#),
+            now,
+        );
+        assert_eq!(state.keys.len(), MAX_KEYS);
+        assert_eq!(state.untracked, 1000);
+        assert_eq!(state.keys[0].latest, Reading::Scalar(2.0));
+        assert_eq!(state.messages, (MAX_KEYS + 1001) as u64);
     }
 
     #[test]

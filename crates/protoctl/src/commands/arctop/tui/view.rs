@@ -21,7 +21,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline};
 
-use super::state::{KeyTrack, Link, LiveState};
+use super::state::{KeyTrack, Link, LiveState, MAX_KEYS};
 use arctop::message::ConnectionState;
 
 /// The most rows of one key's panel: borders and six rows of sparkline.
@@ -124,14 +124,29 @@ fn draw_keys(frame: &mut Frame<'_>, state: &LiveState, area: Rect) {
     let rows = (area.height / count).clamp(MIN_KEY_ROWS, KEY_ROWS);
     let shown = usize::from((area.height / rows).min(count));
     let hidden = state.keys.len() - shown;
+    let mut notes = Vec::new();
+    if hidden > 0 {
+        notes.push(format!("+{hidden} more keys: enlarge the terminal"));
+    }
+    if state.untracked > 0 {
+        notes.push(format!(
+            "{} values of keys beyond the first {MAX_KEYS} not shown",
+            state.untracked
+        ));
+    }
+    let footer = (!notes.is_empty()).then(|| format!(" {} ", notes.join("; ")));
     let areas = Layout::vertical(vec![Constraint::Length(rows); shown]).split(area);
     for (index, (track, area)) in state.keys.iter().zip(areas.iter()).enumerate() {
-        let more = (index + 1 == shown && hidden > 0).then_some(hidden);
-        draw_key(frame, track, *area, more);
+        let footer = if index + 1 == shown {
+            footer.as_deref()
+        } else {
+            None
+        };
+        draw_key(frame, track, *area, footer);
     }
 }
 
-fn draw_key(frame: &mut Frame<'_>, track: &KeyTrack, area: Rect, hidden: Option<usize>) {
+fn draw_key(frame: &mut Frame<'_>, track: &KeyTrack, area: Rect, footer: Option<&str>) {
     let latest = track.latest.to_string();
     let mut title = vec![
         Span::raw(" "),
@@ -156,8 +171,8 @@ fn draw_key(frame: &mut Frame<'_>, track: &KeyTrack, area: Rect, hidden: Option<
     }
     title.push(Span::raw(" "));
     let mut block = Block::bordered().title(Line::from(title));
-    if let Some(hidden) = hidden {
-        block = block.title_bottom(format!(" +{hidden} more keys: enlarge the terminal "));
+    if let Some(footer) = footer {
+        block = block.title_bottom(footer.to_string());
     }
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -283,6 +298,22 @@ mod tests {
         assert!(text.contains(" focus "), "{text}");
         assert!(
             text.contains("+2 more keys: enlarge the terminal"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn values_of_keys_beyond_the_tracked_ones_are_counted_on_screen() {
+        let mut state = LiveState::new("x");
+        for i in 0..MAX_KEYS + 3 {
+            let text = format!(r#"{{"command":"valueChange","key":"k{i}","value":1}}"#);
+            state.on_event(&message(&text), Instant::now());
+        }
+        let text = screen(&state, 120, 30, None).join("\n");
+        assert!(
+            text.contains(&format!(
+                "3 values of keys beyond the first {MAX_KEYS} not shown"
+            )),
             "{text}"
         );
     }
