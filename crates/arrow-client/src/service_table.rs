@@ -470,6 +470,31 @@ impl ServiceTable {
             .map(|i| &self.services[i])
     }
 
+    /// A scan's service records with the ids this table gives the same services (same
+    /// type and address; for a service at the address of a configured one, the configured
+    /// one's id), so that SCAN_REPORT names the ids CONNECT answers for. A record the table
+    /// does not hold keeps its own id. Sorted by id.
+    pub fn ids_of(&self, records: &[arrow_codec::Service]) -> Vec<arrow_codec::Service> {
+        let mut records: Vec<arrow_codec::Service> = records
+            .iter()
+            .map(|r| {
+                let addr = SocketAddr::new(r.ip, r.port);
+                let same = self
+                    .services
+                    .iter()
+                    .find(|s| s.addr == addr && s.wire_type == r.svc_type)
+                    .or_else(|| self.services.iter().find(|s| s.addr == addr));
+                let mut r = r.clone();
+                if let Some(s) = same {
+                    r.svc_id = s.id;
+                }
+                r
+            })
+            .collect();
+        records.sort_by_key(|r| r.svc_id);
+        records
+    }
+
     /// The records REGISTER carries, in id order.
     pub fn records(&self) -> Vec<arrow_codec::Service> {
         self.services
@@ -861,6 +886,42 @@ mod tests {
         assert_eq!(joined.configured(), configured);
         let json = serde_json::to_string(new).unwrap();
         assert!(json.ends_with(r#""discovered":true}"#), "{json}");
+    }
+
+    #[test]
+    fn a_scan_report_names_the_ids_the_table_gives_its_services() {
+        use crate::discovery::FoundService;
+        let mac = MacAddr([2, 0, 0, 0, 0, 9]);
+        let found = FoundService {
+            service_type: arrow_codec::ServiceType::Rtsp,
+            addr: "10.0.0.9:554".parse().unwrap(),
+            path: "/live.sdp".into(),
+            mac,
+        };
+        let own_id = discovered_records(std::slice::from_ref(&found))[0].svc_id;
+        // A configured service whose id is the found one's: in the table the found service
+        // moves to the next free id, which the report must name too.
+        let (host, port) = (1..=255u8)
+            .flat_map(|h| (1..=u16::MAX).map(move |p| (h, p)))
+            .find(|&(h, p)| {
+                let addr = SocketAddr::from(([127, 0, 0, h], p));
+                let mac = MacAddr([0xff, 0xff, 127, 0, 0, h]);
+                stable_id(ServiceKind::Tcp.code(), mac, addr, "") == own_id
+            })
+            .expect("some address collides within 16 bits");
+        let configured = ServiceTable::new(resolved(&[spec(
+            ServiceKind::Tcp,
+            &format!("127.0.0.{host}:{port}"),
+        )]))
+        .unwrap();
+        assert_eq!(configured.services()[0].id, own_id);
+        let table = configured.with_discovered(std::slice::from_ref(&found));
+        let in_table = table.services().iter().find(|s| s.discovered).unwrap().id;
+        assert_ne!(in_table, own_id);
+        let report = table.ids_of(&discovered_records(std::slice::from_ref(&found)));
+        assert_eq!(report.len(), 1);
+        assert_eq!(report[0].svc_id, in_table);
+        assert_eq!(table.get(report[0].svc_id).unwrap().addr, found.addr);
     }
 
     #[test]

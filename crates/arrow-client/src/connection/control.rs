@@ -81,7 +81,10 @@ impl Connection {
                 self.transmit.push_back(Outgoing::ScanReport {
                     msg_id: id,
                     request_id: msg_id,
-                    findings: self.findings.clone(),
+                    findings: ScanFindings {
+                        hosts: self.findings.hosts.clone(),
+                        services: self.table.ids_of(&self.findings.services),
+                    },
                 });
             }
             // Without discovery there is nothing to scan: ignored, as the spec allows.
