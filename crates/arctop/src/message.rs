@@ -497,6 +497,9 @@ impl Message {
                 let passed = match object.get("passed") {
                     Some(Value::Bool(b)) => *b,
                     Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+                    // 0 and 1, as loose writers put booleans.
+                    Some(Value::Number(n)) if n.as_f64() == Some(0.0) => false,
+                    Some(Value::Number(n)) if n.as_f64() == Some(1.0) => true,
                     _ => failure.is_none(),
                 };
                 Message::Qa {
@@ -830,6 +833,26 @@ mod tests {
         ];
         for (text, expected) in cases {
             assert_eq!(parse(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn qa_passed_as_0_or_1_is_false_or_true() {
+        let cases = [
+            (r#"{"command":"qa","passed":0}"#, false),
+            (r#"{"command":"qa","passed":0,"type":0}"#, false),
+            (r#"{"command":"qa","passed":0.0}"#, false),
+            (r#"{"command":"qa","passed":1}"#, true),
+            (r#"{"command":"qa","passed":1,"type":0}"#, true),
+            // Other numbers are not booleans: the failure type decides.
+            (r#"{"command":"qa","passed":7}"#, true),
+            (r#"{"command":"qa","passed":7,"type":2}"#, false),
+        ];
+        for (text, want) in cases {
+            let Message::Qa { passed, .. } = parse(text) else {
+                panic!("{text}")
+            };
+            assert_eq!(passed, want, "{text}");
         }
     }
 
