@@ -63,8 +63,18 @@ impl Backoff {
     }
 
     fn delay(&self, attempt: u32) -> Duration {
-        self.base_delay(attempt)
-            .mul_f64(rand::random_range(0.75..1.25))
+        self.jittered(attempt, rand::random_range(0.75..1.25))
+    }
+
+    /// The delay before attempt `attempt`, scaled by `jitter`; saturates at
+    /// [`Duration::MAX`] (an absurd `initial` or `max` never panics).
+    fn jittered(&self, attempt: u32, jitter: f64) -> Duration {
+        let secs = self.base_delay(attempt).as_secs_f64() * jitter;
+        Duration::try_from_secs_f64(secs).unwrap_or(if secs > 0.0 {
+            Duration::MAX
+        } else {
+            Duration::ZERO
+        })
     }
 }
 
@@ -480,5 +490,25 @@ mod tests {
                     && d <= b.base_delay(attempt).mul_f64(1.25)
             );
         }
+    }
+
+    #[test]
+    fn an_absurd_backoff_saturates_instead_of_panicking() {
+        let b = Backoff {
+            initial: Duration::MAX,
+            max: Duration::MAX,
+            max_attempts: None,
+        };
+        for attempt in [1, 2, 40, u32::MAX] {
+            assert_eq!(b.jittered(attempt, 1.2499), Duration::MAX, "{attempt}");
+            assert!(b.jittered(attempt, 0.75) >= Duration::from_secs(u64::MAX / 2));
+            // The random jitter too.
+            assert!(b.delay(attempt) >= Duration::from_secs(u64::MAX / 2));
+        }
+        let zero = Backoff {
+            initial: Duration::ZERO,
+            ..b
+        };
+        assert_eq!(zero.jittered(3, 1.1), Duration::ZERO);
     }
 }
