@@ -40,6 +40,11 @@ pub enum Mutf8ErrorKind {
     /// A 4-byte sequence above U+10FFFF.
     #[error("code point out of range")]
     OutOfRange,
+    /// A 4-byte sequence (lead `F0`..`FF`), as plain UTF-8 writes a character above
+    /// U+FFFF: Java's `readUTF` takes those only as a surrogate pair (see
+    /// [`check_read_utf`]).
+    #[error("4-byte sequence, which readUTF rejects")]
+    FourByteSequence,
 }
 
 /// Decodes a frame payload: strict UTF-8 when it is (borrowed, no copy), else Java modified
@@ -150,6 +155,45 @@ fn read_unit(bytes: &[u8], at: usize) -> Result<(Unit, usize), Mutf8Error> {
     Ok((unit, len))
 }
 
+/// Checks a payload the way the app's `DataInputStream.readUTF` reads it, which is how the
+/// Stream Server reads a client's `auth` request.
+///
+/// `readUTF` takes 1-, 2- and 3-byte sequences only: a character above U+FFFF must come as
+/// a surrogate pair (two 3-byte sequences), and the 4-byte form plain UTF-8 writes for it
+/// is malformed input ([`Mutf8ErrorKind::FourByteSequence`]), as is a stray continuation
+/// byte, a bad continuation byte or a sequence cut by the end of the payload. It does not
+/// check for overlong forms or unpaired surrogates; [`decode`] does, so a payload that
+/// passes here can still fail there.
+///
+/// ```
+/// use arctop::mutf8::{Mutf8ErrorKind, check_read_utf};
+/// // U+1F600 as writeUTF writes it (a surrogate pair) passes; as plain UTF-8 it does not.
+/// assert!(check_read_utf(b"\xED\xA0\xBD\xED\xB8\x80").is_ok());
+/// let err = check_read_utf("key 😀".as_bytes()).unwrap_err();
+/// assert_eq!((err.offset, err.kind), (4, Mutf8ErrorKind::FourByteSequence));
+/// ```
+pub fn check_read_utf(bytes: &[u8]) -> Result<(), Mutf8Error> {
+    let mut at = 0;
+    while let Some(&lead) = bytes.get(at) {
+        let fail = |kind| Mutf8Error { offset: at, kind };
+        let len = match lead >> 4 {
+            0..=7 => 1,
+            12 | 13 => 2,
+            14 => 3,
+            15 => return Err(fail(Mutf8ErrorKind::FourByteSequence)),
+            _ => return Err(fail(Mutf8ErrorKind::InvalidLead)),
+        };
+        let Some(seq) = bytes.get(at..at + len) else {
+            return Err(fail(Mutf8ErrorKind::Truncated));
+        };
+        if seq[1..].iter().any(|b| b & 0xC0 != 0x80) {
+            return Err(fail(Mutf8ErrorKind::InvalidContinuation));
+        }
+        at += len;
+    }
+    Ok(())
+}
+
 /// Encodes text as Java's `writeUTF` does: NUL as `C0 80`, characters above U+FFFF as two
 /// 3-byte surrogates, everything else as in UTF-8. ASCII text (all we send) is unchanged.
 pub fn encode(text: &str) -> Cow<'_, [u8]> {
@@ -228,6 +272,39 @@ mod tests {
                 Mutf8Error { offset, kind },
                 "{bytes:x?}"
             );
+        }
+    }
+
+    #[test]
+    fn read_utf_rejects_four_byte_sequences_and_broken_ones() {
+        type Want = Result<(), (usize, Mutf8ErrorKind)>;
+        let cases: [(&[u8], Want); 12] = [
+            (b"plain", Ok(())),
+            (b"a\xC0\x80b", Ok(())),
+            ("ünï ✓".as_bytes(), Ok(())),
+            (b"\xED\xA0\xBD\xED\xB8\x80", Ok(())),
+            // Lenient where readUTF is: overlong forms, unpaired surrogates.
+            (b"\xC1\xBF\xED\xB8\x80", Ok(())),
+            (
+                b"ab\xF0\x9F\x98\x80",
+                Err((2, Mutf8ErrorKind::FourByteSequence)),
+            ),
+            (
+                b"\xF4\x90\x80\x80",
+                Err((0, Mutf8ErrorKind::FourByteSequence)),
+            ),
+            (b"x\xFF", Err((1, Mutf8ErrorKind::FourByteSequence))),
+            (b"a\x80", Err((1, Mutf8ErrorKind::InvalidLead))),
+            (b"a\xC3", Err((1, Mutf8ErrorKind::Truncated))),
+            (b"\xE2\x82", Err((0, Mutf8ErrorKind::Truncated))),
+            (
+                b"\xE2\x28\xA1",
+                Err((0, Mutf8ErrorKind::InvalidContinuation)),
+            ),
+        ];
+        for (bytes, want) in cases {
+            let got = check_read_utf(bytes).map_err(|e| (e.offset, e.kind));
+            assert_eq!(got, want, "{bytes:x?}");
         }
     }
 

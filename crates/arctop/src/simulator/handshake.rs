@@ -4,7 +4,8 @@
 //!
 //! ```text
 //!   AwaitingAuth --auth with the key--> Accepted   (auth-success, the stream starts)
-//!        | wrong key, other command, unreadable frame, bad framing,
+//!        | wrong key, other command, unreadable frame (also one the app's
+//!        | readUTF rejects: 4-byte UTF-8), bad framing,
 //!        | no auth before the deadline  --> Refused (auth-failed, then close)
 //!   Accepted / Refused: later frames are ignored (the client sends nothing after auth)
 //! ```
@@ -14,8 +15,8 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use wire::FrameError;
 
-use crate::frame;
 use crate::message::{ApiKey, Message};
+use crate::{frame, mutf8};
 
 /// The longest auth timeout honoured (about 30 years).
 const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
@@ -84,6 +85,12 @@ impl Handshake {
     pub fn handle_frame(&mut self, payload: &[u8]) -> Verdict {
         if self.phase != HandshakePhase::AwaitingAuth {
             return Verdict::Ignore;
+        }
+        // The app reads the request with readUTF, which refuses what writeUTF would not
+        // write (4-byte UTF-8 above all): such a request is unreadable, however good the
+        // key in it.
+        if let Err(e) = mutf8::check_read_utf(payload) {
+            return self.decide(Err(format!("unreadable auth request: {e}")));
         }
         let outcome = match Message::parse(payload).map(|r| r.message) {
             Ok(Message::Auth { api_key }) if self.api_key.matches(api_key.expose()) => Ok(()),
@@ -167,6 +174,28 @@ mod tests {
             };
             assert_eq!(h.phase(), phase);
             assert_eq!(h.poll_timeout(), None);
+        }
+    }
+
+    #[test]
+    fn an_auth_request_in_four_byte_utf8_is_refused_as_readutf_does() {
+        let key = "k\u{1F600}";
+        let mut h = Handshake::new(ApiKey::new(key), Instant::now(), T);
+        // The right key, but the emoji as plain UTF-8: the app's readUTF rejects it.
+        let plain = format!(r#"{{"command":"auth","apiKey":"{key}"}}"#);
+        let verdict = h.handle_frame(plain.as_bytes());
+        assert!(
+            matches!(&verdict, Verdict::Refuse(r) if r.contains("readUTF")),
+            "{verdict:?}"
+        );
+        assert_eq!(h.phase(), HandshakePhase::Refused);
+        // As writeUTF writes it (a surrogate pair), or escaped as the client sends it: accepted.
+        for payload in [
+            crate::mutf8::encode(&plain).into_owned(),
+            br#"{"command":"auth","apiKey":"k\ud83d\ude00"}"#.to_vec(),
+        ] {
+            let mut h = Handshake::new(ApiKey::new(key), Instant::now(), T);
+            assert_eq!(h.handle_frame(&payload), Verdict::Accept, "{payload:x?}");
         }
     }
 

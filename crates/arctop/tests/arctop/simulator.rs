@@ -83,6 +83,32 @@ fn wrong_key_is_refused_with_auth_failed() {
 }
 
 #[test]
+fn auth_in_four_byte_utf8_gets_auth_failed_as_from_the_app() {
+    run(async {
+        let key = "sim-\u{1F600}";
+        let sim = simulator("127.0.0.1:0", |c| {
+            c.api_key = ApiKey::new(key);
+            c.count = Some(1);
+        })
+        .await;
+        // The right key, sent as plain UTF-8 (as the Unity example would): the app's
+        // readUTF rejects the 4-byte sequence.
+        let payload = format!(r#"{{"command":"auth","apiKey":"{key}"}}"#);
+        let mut frame = (payload.len() as u16).to_be_bytes().to_vec();
+        frame.extend_from_slice(payload.as_bytes());
+        let mut socket = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
+        socket.write_all(&frame).await.unwrap();
+        let mut reply = Vec::new();
+        socket.read_to_end(&mut reply).await.unwrap();
+        assert_eq!(reply[2..], *br#"{"command":"auth-failed"}"#);
+        // The library's client escapes the key: accepted.
+        let mut events = arctop::connect(client(&sim, key));
+        let first = events.next().await.unwrap().unwrap();
+        assert!(matches!(first, Event::Connected { .. }), "{first:?}");
+    });
+}
+
+#[test]
 fn silent_client_is_refused_after_the_auth_timeout() {
     run(async {
         let sim = simulator("127.0.0.1:0", |c| {
