@@ -49,7 +49,15 @@ impl Generator {
         }
     }
 
-    /// The next message, stamped `now_ms` (Unix milliseconds).
+    /// Whether [`next`](Self::next) gives a `valueChange` (paced by `--rate`) rather than
+    /// a pending `connection` or `qa` (sent at once), so the pause can be taken before the
+    /// message is made and stamped.
+    pub(crate) fn next_is_value(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// The next message, stamped `now_ms` (Unix milliseconds): call it when the message
+    /// is sent.
     pub(crate) fn next(&mut self, now_ms: i64) -> Generated {
         if !self.pending.is_empty() {
             let raw = self.pending.remove(0);
@@ -127,7 +135,9 @@ mod tests {
         let mut values = 0;
         let mut others = 0;
         for i in 0..2000 {
+            let is_value = g.next_is_value();
             let out = g.next(1_700_000_000_000 + i);
+            assert_eq!(out.is_value, is_value);
             let received = Message::parse(out.text.as_bytes()).unwrap();
             assert_eq!(received.message.timestamp(), Some(1_700_000_000_000 + i));
             match received.message {

@@ -24,6 +24,7 @@
 //! buffer. In total: about `max_connections` × 100 KiB.
 
 mod accept_backoff;
+mod feed;
 mod generator;
 mod handshake;
 mod replay;
@@ -45,7 +46,7 @@ pub use accept_backoff::{AcceptBackoff, AcceptRetry};
 pub use handshake::{Handshake, HandshakePhase, Verdict};
 pub use replay::{MAX_GAP, ReplayItem, parse_recording, replay_length};
 
-use self::generator::Generator;
+use self::feed::{Feed, Poll};
 use crate::Error;
 #[cfg(feature = "mdns")]
 use crate::discovery::Advertisement;
@@ -422,70 +423,51 @@ async fn serve(
         let _ = observer.send(SimulatorEvent::AuthAccepted { peer });
     }
 
-    // The stream.
-    let interval = value_interval(config.rate);
-    let mut generator = Generator::new();
-    let mut replay_at = 0usize;
-    let mut next_at = Instant::now();
-    let mut values = 0u64;
-    let mut ended_by_source = false;
+    // The stream: each message made and stamped when it is due; a sessionComplete last,
+    // whether the source ends, a shutdown comes (in a pause too) or a message fails.
+    let mut feed = Feed::new(
+        &config.source,
+        value_interval(config.rate),
+        config.count,
+        clock(),
+    );
     loop {
-        if config.count.is_some_and(|count| values >= count) || *stop.borrow() {
+        if *stop.borrow() {
             break;
         }
-        let (text, is_value, delay) = match &config.source {
-            Source::Generated => {
-                let g = generator.next(now_ms());
-                let delay = if g.is_value { interval } else { None };
-                (g.text, g.is_value, delay)
+        match feed.poll(clock(), now_ms()) {
+            Poll::Done => break,
+            Poll::Wait(at) => {
+                // Paced: flush what is pending, then wait for the slot (or a shutdown).
+                if let Err(e) = flush(&mut write, &mut out, timeout).await {
+                    return gone(peer, &e);
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep_until(Instant::from_std(at)) => {}
+                    _ = stop.wait_for(|stopped| *stopped) => break,
+                }
             }
-            Source::Replay(items) => {
-                let Some(item) = items.get(replay_at) else {
-                    break;
-                };
-                replay_at += 1;
-                let text = serde_json::to_string(&item.object).unwrap_or_default();
-                ended_by_source = item.is_end();
-                (
-                    text,
-                    item.is_value(),
-                    Some(item.delay).filter(|d| !d.is_zero()),
-                )
+            Poll::Send(message) => {
+                if let Err(e) = frame::encode_modified(&message.text, &mut out) {
+                    tracing::warn!(error = %e, "message too large to send; skipped");
+                    continue;
+                }
+                feed.written(&message);
+                if (out.len() >= FLUSH_AT || message.paced)
+                    && let Err(e) = flush(&mut write, &mut out, timeout).await
+                {
+                    return gone(peer, &e);
+                }
             }
-        };
-        if let Some(delay) = delay {
-            // Paced: flush what is pending, then wait for the slot (or a shutdown).
-            if let Err(e) = flush(&mut write, &mut out, timeout).await {
-                return gone(peer, &e);
-            }
-            // Saturating: a schedule past the end of the clock waits at the last instant.
-            next_at = next_at.checked_add(delay).unwrap_or(next_at);
-            tokio::select! {
-                _ = tokio::time::sleep_until(next_at) => {}
-                _ = stop.wait_for(|stopped| *stopped) => break,
-            }
-        }
-        if let Err(e) = frame::encode_modified(&text, &mut out) {
-            tracing::warn!(error = %e, "message too large to send; skipped");
-            continue;
-        }
-        values += u64::from(is_value);
-        if ended_by_source {
-            break;
-        }
-        if (out.len() >= FLUSH_AT || delay.is_some())
-            && let Err(e) = flush(&mut write, &mut out, timeout).await
-        {
-            return gone(peer, &e);
         }
     }
-    if !ended_by_source {
-        let end = format!(
-            r#"{{"command":"sessionComplete","timestamp":{}}}"#,
-            now_ms()
-        );
-        let _ = frame::encode_modified(&end, &mut out);
+    if let Some(end) = feed.finish(now_ms()) {
+        // A few bytes: it always fits a frame.
+        if frame::encode_modified(&end.text, &mut out).is_ok() {
+            feed.written(&end);
+        }
     }
+    let values = feed.values();
     if let Err(e) = flush(&mut write, &mut out, timeout).await {
         return gone(peer, &e);
     }

@@ -147,6 +147,55 @@ fn shutdown_ends_open_sessions_with_session_complete() {
 }
 
 #[test]
+fn shutdown_in_the_pause_before_a_recordings_session_complete_still_sends_one() {
+    run(async {
+        // The recording's own sessionComplete comes 60 s after its value: the shutdown
+        // lands in that pause.
+        let recording = concat!(
+            "{\"command\":\"valueChange\",\"timestamp\":1000,\"key\":\"focus\",\"value\":40}\n",
+            "{\"command\":\"sessionComplete\",\"timestamp\":61000}\n",
+        );
+        let items = parse_recording(recording).unwrap();
+        let sim = simulator("127.0.0.1:0", |c| {
+            c.source = Source::Replay(Arc::new(items))
+        })
+        .await;
+        let stop = sim.shutdown_handle();
+        let mut events = arctop::connect(client(&sim, "sim-key"));
+        let mut seen = Vec::new();
+        while let Some(event) = events.next().await {
+            if let Event::Message(r) = event.unwrap() {
+                if matches!(r.message, Message::ValueChange { .. }) {
+                    stop.shutdown();
+                }
+                seen.push(r.message.command().to_string());
+            }
+        }
+        assert_eq!(seen, ["valueChange", "sessionComplete"]);
+        sim.stop().await.unwrap();
+    });
+}
+
+#[test]
+fn a_recordings_final_session_complete_too_large_to_send_is_replaced() {
+    run(async {
+        let pad = "x".repeat(70_000);
+        let recording = format!(
+            "{{\"command\":\"valueChange\",\"timestamp\":1000,\"key\":\"focus\",\"value\":40}}\n\
+             {{\"command\":\"sessionComplete\",\"timestamp\":1001,\"pad\":\"{pad}\"}}\n"
+        );
+        let items = parse_recording(&recording).unwrap();
+        let sim = simulator("127.0.0.1:0", |c| {
+            c.source = Source::Replay(Arc::new(items))
+        })
+        .await;
+        let (events, error) = collect(client(&sim, "sim-key")).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(commands(&events), ["valueChange", "sessionComplete"]);
+    });
+}
+
+#[test]
 fn replays_a_recording_in_order_as_modified_utf8() {
     run(async {
         let recording = concat!(

@@ -16,6 +16,7 @@ fn sans_io_modules_do_no_io_and_read_no_clock() {
         "scale.rs",
         "session.rs",
         "simulator/accept_backoff.rs",
+        "simulator/feed.rs",
         "simulator/generator.rs",
         "simulator/handshake.rs",
         "simulator/replay.rs",
