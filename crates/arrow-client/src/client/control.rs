@@ -67,6 +67,10 @@ pub(crate) struct Control {
     pub(crate) registered_at: Option<Instant>,
     /// The scanner, when discovery is on.
     pub(crate) scanner: Option<Scanner>,
+    /// Gateway mode: sessions to services on other hosts are allowed.
+    pub(crate) gateway: bool,
+    /// Told once that a scan found cameras on other hosts while gateway mode is off.
+    pub(crate) warned_no_gateway: bool,
 }
 
 impl Control {
@@ -96,6 +100,16 @@ impl Control {
             return None;
         }
         self.scans_taken = state.scans;
+        if !self.gateway
+            && !self.warned_no_gateway
+            && state.found.iter().any(|f| !f.addr.ip().is_loopback())
+        {
+            self.warned_no_gateway = true;
+            tracing::warn!(
+                "a scan found cameras on other hosts but gateway mode is off: they are \
+                 announced, but sessions to them will be refused (turn gateway mode on)"
+            );
+        }
         self.record_scan(&state.found)
     }
 

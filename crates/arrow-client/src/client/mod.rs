@@ -265,6 +265,8 @@ impl Client {
                 .discovery
                 .clone()
                 .map(|scan| scanning::Scanner::spawn(scan, events.clone())),
+            gateway: config.connection.gateway,
+            warned_no_gateway: false,
             events,
             registered_at: None,
         };

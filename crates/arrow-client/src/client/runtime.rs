@@ -206,12 +206,7 @@ impl Runtime {
                 "gateway mode is off: sessions to these services on other hosts will be refused"
             );
         }
-        if !self.connection.gateway && self.control.scanner.is_some() {
-            tracing::warn!(
-                "discovery is on but gateway mode is off: the cameras it finds on other hosts \
-                 are announced, but sessions to them will be refused (turn gateway mode on)"
-            );
-        }
+
         self.event(ClientEvent::Started {
             uuid: self.registration.identity.uuid,
             mac: self.registration.mac,
