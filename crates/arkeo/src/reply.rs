@@ -120,13 +120,23 @@ fn decode<T: DeserializeOwned>(
     T::deserialize(value).map_err(|e| shape(command, &format!("{what}: {e}")))
 }
 
-/// Reads a request_id as sent: a number, or a string holding one.
+/// Reads a request_id as sent: a number (`1.0` counts as 1), or a string holding one.
 fn id_of(value: &Value) -> Option<u64> {
     match value {
-        Value::Number(n) => n.as_u64(),
+        Value::Number(n) => n.as_u64().or_else(|| {
+            // 2^64 as f64 is exact; below it every whole f64 fits in a u64.
+            whole(n)
+                .filter(|f| (0.0..18_446_744_073_709_551_616.0).contains(f))
+                .map(|f| f as u64)
+        }),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
+}
+
+/// A float with no fractional part (`101.0`), as the f64 it is.
+fn whole(n: &serde_json::Number) -> Option<f64> {
+    n.as_f64().filter(|f| f.is_finite() && f.fract() == 0.0)
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -206,7 +216,14 @@ fn error_details(error: &Value) -> (Option<ErrorCode>, String) {
     match error {
         Value::Object(e) => {
             let code = e.get("code").and_then(|c| match c {
-                Value::Number(n) => n.as_i64(),
+                Value::Number(n) => n.as_i64().or_else(|| {
+                    // -2^63 and 2^63 as f64 are exact; every whole f64 between fits an i64.
+                    whole(n)
+                        .filter(|f| {
+                            (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(f)
+                        })
+                        .map(|f| f as i64)
+                }),
                 Value::String(s) => s.trim().parse().ok(),
                 _ => None,
             });
@@ -320,6 +337,47 @@ mod tests {
             crate::nonfinite::as_f64(&data["x"][0]),
             Some(f64::NEG_INFINITY)
         );
+    }
+
+    #[test]
+    fn a_whole_float_request_id_or_error_code_reads_as_that_integer() {
+        ok(r#"{"status":"OK","request_id":5.0}"#, Some(5));
+        ok(r#"{"status":"OK","request_id":5e0}"#, Some(5));
+        let cases = [
+            (
+                r#"{"status":"ERROR","error":{"code":101.0,"message":"m"}}"#,
+                Some(101),
+            ),
+            (
+                r#"{"status":"ERROR","error":{"code":-1.0,"message":"m"}}"#,
+                Some(-1),
+            ),
+            (
+                r#"{"status":"ERROR","error":{"code":101.5,"message":"m"}}"#,
+                None,
+            ),
+            (
+                r#"{"status":"ERROR","error":{"code":1e300,"message":"m"}}"#,
+                None,
+            ),
+        ];
+        for (payload, code) in cases {
+            assert_eq!(rejected(payload).code.map(|c| c.0), code, "{payload}");
+        }
+        for payload in [
+            r#"{"status":"OK","request_id":5.5}"#,
+            r#"{"status":"OK","request_id":-5.0}"#,
+            r#"{"status":"OK","request_id":1e300}"#,
+        ] {
+            let err = classify(payload.as_bytes(), Dialect::AllInOne, Some(5)).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Protocol(ProtocolError::RequestIdMismatch { .. })
+                ),
+                "{payload}: {err}"
+            );
+        }
     }
 
     #[test]
