@@ -88,7 +88,8 @@ impl Request {
     /// Reads a request written as JSON (one line of `protoctl arkeo run`, say).
     ///
     /// Accepts the documented names and the legacy ones seen in vendor examples: `params`
-    /// (All-in-One draft) and `data` (a Multichannel example) for `parameter`.
+    /// (All-in-One draft), `data` (a Multichannel example) and `parameters` (another
+    /// example) for `parameter`; `parameter` wins when several are present.
     pub fn from_json(value: &Value) -> Result<Self, UsageError> {
         let object = value
             .as_object()
@@ -103,7 +104,7 @@ impl Request {
             Some(Value::String(t)) => request.target = Some(t.clone()),
             Some(_) => return Err(UsageError::new("\"target\" must be a string")),
         }
-        request.parameter = ["parameter", "params", "data"]
+        request.parameter = ["parameter", "params", "data", "parameters"]
             .iter()
             .find_map(|k| object.get(*k))
             .cloned();
@@ -327,7 +328,7 @@ mod tests {
 
     #[test]
     fn from_json_accepts_legacy_parameter_names() {
-        for key in ["parameter", "params", "data"] {
+        for key in ["parameter", "params", "data", "parameters"] {
             let line = json!({"target":"MAIN","command":"StartRoutine", key: {"routine":"JV"}});
             let request = Request::from_json(&line).unwrap();
             assert_eq!(
