@@ -15,8 +15,9 @@ pub fn get_status() -> Request {
     Request::new(target::LED, GET_STATUS)
 }
 
-/// `SetValues {address, values}`: one value in 0..=1 per channel (a wrong count is error
-/// 1001).
-pub fn set_values(address: &str, values: &[f64]) -> Request {
+/// `SetValues {address, values}`: the board's integer address and one value per channel,
+/// 0 (off) to 1 (maximum); the instrument coerces values outside that range, and a count
+/// other than its number of channels (12) is error 1001.
+pub fn set_values(address: u32, values: &[f64]) -> Request {
     Request::new(target::LED, SET_VALUES).parameter(json!({ "address": address, "values": values }))
 }

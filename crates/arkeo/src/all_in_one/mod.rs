@@ -82,8 +82,12 @@ mod tests {
                 json!({"target":"MUX","command":"SetStatus","parameter":{"state":[true,false]}}),
             ),
             (
-                led::set_values("COM3", &[0.5, 1.0]),
-                json!({"target":"LED","command":"SetValues","parameter":{"address":"COM3","values":[0.5,1.0]}}),
+                led::set_values(1, &[0.5, 1.0]),
+                json!({"target":"LED","command":"SetValues","parameter":{"address":1,"values":[0.5,1.0]}}),
+            ),
+            (
+                tmpctl::set_controller(1, 1),
+                json!({"target":"TMPCTL","command":"SetController","parameter":{"address":1,"channel":1}}),
             ),
         ];
         for (request, want) in cases {

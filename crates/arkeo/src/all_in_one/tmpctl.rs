@@ -14,13 +14,15 @@ pub const SET_TEMPERATURE: &str = "SetTemperature";
 /// `SetEnable`.
 pub const SET_ENABLE: &str = "SetEnable";
 
-/// `SetController {address, channel}`.
-pub fn set_controller(address: &str, channel: u32) -> Request {
+/// `SetController {address, channel}`, both integers as in the vendor's example
+/// (`{"address": 1, "channel": 1}`).
+pub fn set_controller(address: u32, channel: u32) -> Request {
     Request::new(target::TMPCTL, SET_CONTROLLER)
         .parameter(json!({ "address": address, "channel": channel }))
 }
 
-/// `GetStatus` (its `data` is an array, one entry per controller).
+/// `GetStatus` (its `data` is an array, one entry per controller: `address`, `channel`,
+/// `name`, `DeviceStatus`, `LatestMeasurement`).
 pub fn get_status() -> Request {
     Request::new(target::TMPCTL, GET_STATUS)
 }

@@ -116,11 +116,11 @@ async fn every_all_in_one_builder_is_answered() {
         acked(&mut c, connection_test::set_output(0.5)).await;
         acked(&mut c, routine::close_routine()).await;
 
-        acked(&mut c, tmpctl::set_controller("COM4", 1)).await;
+        acked(&mut c, tmpctl::set_controller(4, 1)).await;
         acked(&mut c, tmpctl::set_temperature(30.0)).await;
         acked(&mut c, tmpctl::set_enable(true)).await;
         let t = ok(&mut c, tmpctl::get_status()).await;
-        assert_eq!(t.data().unwrap()[0]["address"], "COM4");
+        assert_eq!(t.data().unwrap()[0]["address"], 4);
 
         acked(&mut c, mux::connect()).await;
         acked(
@@ -133,9 +133,11 @@ async fn every_all_in_one_builder_is_answered() {
         assert_eq!(status.relays, 8);
         acked(&mut c, mux::disconnect()).await;
 
-        acked(&mut c, led::set_values("COM3", &[0.1, 0.2, 0.3, 0.4])).await;
+        let mut values = [0.0; 12];
+        values[3] = 0.4;
+        acked(&mut c, led::set_values(1, &values)).await;
         let led = ok(&mut c, led::get_status()).await;
-        assert_eq!(led.data().unwrap()["values"][3], 0.4);
+        assert_eq!(led.data().unwrap()["boards"][0]["values"][3], 0.4);
         sim.shutdown().await;
     })
     .await;

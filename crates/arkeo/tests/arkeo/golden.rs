@@ -46,7 +46,7 @@ fn cases() -> Vec<(&'static str, Dialect, Script)> {
             Dialect::AllInOne,
             vec![
                 (0.0, routine::get_test_status()),
-                (0.0, led::set_values("COM3", &[0.5])),
+                (0.0, led::set_values(1, &[0.5])),
                 (0.0, tmpctl::get_status()),
                 (0.0, Request::new("NOPE", "Anything").request_id(77)),
                 (0.0, Request::new("main", "GetActiveRoutine")),

@@ -188,7 +188,7 @@ async fn documented_error_codes_reach_the_client() {
         );
         assert_eq!(code(c.request(&main::start_routine("jv")).await), Some(101));
         assert_eq!(
-            code(c.request(&led::set_values("COM1", &[0.5])).await),
+            code(c.request(&led::set_values(1, &[0.5])).await),
             Some(1001)
         );
         assert_eq!(code(c.request(&mux::set_status(&[true])).await), Some(101));

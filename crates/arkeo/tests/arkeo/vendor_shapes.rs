@@ -114,11 +114,64 @@ fn examples() -> Vec<Example> {
             name: "aio-led-value-count",
             dialect: aio_dialect,
             setup: vec![],
-            request: aio("LED", "SetValues", json!({"address": "COM3", "values": [0.5]})),
+            request: aio("LED", "SetValues", json!({"address": 1, "values": [0.5]})),
             at: 0.0,
-            documented: r#"{"status":"ERROR","error":{"code":1001,"message":"Expected 4 values, got 1"},"request_id":1}"#,
+            documented: r#"{"status":"ERROR","error":{"code":1001,"message":"Invalid array size: 1. Must match number of channels: 12"},"request_id":1}"#,
             same_shape: true,
             check: |r| assert_eq!(r.unwrap_err().rejection().unwrap().code.unwrap().0, 1001),
+        },
+        Example {
+            name: "aio-led-set-values",
+            dialect: aio_dialect,
+            setup: vec![],
+            request: aio("LED", "SetValues", json!({"address": 1, "values": [0, 0, 0.8, 0, 0, 0, 0, 0, 0, 0, 0, 0]})),
+            at: 0.0,
+            documented: r#"{"status":"OK","data":{"state":"OK"},"request_id":1}"#,
+            same_shape: true,
+            check: |r| assert_eq!(r.unwrap().data().unwrap()["state"], "OK"),
+        },
+        Example {
+            name: "aio-led-status",
+            dialect: aio_dialect,
+            setup: vec![],
+            request: aio("LED", "GetStatus", json!({})),
+            at: 0.0,
+            documented: r#"{"status":"OK","data":{"connected":true,"driver":"LVVISA","boards":[{"address":1,"connected":true,"values":[0,0,0.8,0,0,0,0,0,0,0,0,0]}]},"request_id":1}"#,
+            same_shape: true,
+            check: |r| {
+                let reply = r.unwrap();
+                let board = &reply.data().unwrap()["boards"][0];
+                assert_eq!(board["address"], 1);
+                assert_eq!(board["values"].as_array().unwrap().len(), 12);
+            },
+        },
+        Example {
+            name: "aio-tmpctl-set-controller",
+            dialect: aio_dialect,
+            setup: vec![],
+            request: aio("TMPCTL", "SetController", json!({"address": 1, "channel": 1})),
+            at: 0.0,
+            documented: r#"{"status":"OK","data":{"state":"OK"},"request_id":1}"#,
+            same_shape: true,
+            check: |r| assert_eq!(r.unwrap().data().unwrap()["state"], "OK"),
+        },
+        Example {
+            name: "aio-tmpctl-status",
+            dialect: aio_dialect,
+            setup: vec![],
+            request: aio("TMPCTL", "GetStatus", json!({})),
+            at: 0.0,
+            documented: r#"{"status":"OK","data":[{"address":0,"channel":0,"name":"","DeviceStatus":{"State":"Initializing","Error Number":0,"Error Instance":0,"Error Parameter":0},"LatestMeasurement":{"Time Stamp":"1904-01-01T00:00:00.000Z","Temp. Measurement":{"Object Temperature":0,"Sink Temperature":0,"Stable":"Not Active"},"Temp. Control":{"Target Object Temperature":0,"(Ramp) Nominal Object Temperature":0,"Thermal Power Model Current":0},"Output Stage Monitoring":{"Output Current":0,"Output Voltage":0},"Sink Temp. General":{"Temperature Selection":"External","Fixed Temperature":0},"Fan Controller":{"Relative Cooling Power":0,"Nominal FAN Speed":0,"Actual FAN Speed":0,"FAN PWM Level":0,"Enabled":0,"Target Temperature":0,"0% Speed":0,"100% Speed":0}}}],"request_id":1}"#,
+            same_shape: true,
+            check: |r| {
+                let reply = r.unwrap();
+                let controller = &reply.data().unwrap()[0];
+                assert_eq!(controller["DeviceStatus"]["State"], "Initializing");
+                assert_eq!(
+                    controller["LatestMeasurement"]["Temp. Measurement"]["Stable"],
+                    "Not Active"
+                );
+            },
         },
         Example {
             name: "aio-active-routine",
