@@ -38,6 +38,32 @@ fn assert_cleaned_up_on_the_same_connection(sim: &Simulator) {
     );
 }
 
+/// The error code each StopMeasurement was answered with, in order.
+fn stop_measurement_answers(sim: &Simulator) -> Vec<Option<i64>> {
+    sim.received()
+        .into_iter()
+        .filter(|r| r.command == routine::STOP_MEASUREMENT)
+        .map(|r| r.error)
+        .collect()
+}
+
+#[tokio::test]
+async fn close_routine_at_closes_a_ready_routine_although_stop_measurement_is_refused() {
+    within(async {
+        let sim =
+            simulator_with(SimulatorConfig::new(Dialect::AllInOne).timing(instant_phases())).await;
+        let mut c = client(&sim, Dialect::AllInOne).await;
+        c.request(&main::start_routine("JV")).await.unwrap();
+        close_routine_at(&sim.local_addr().to_string(), ClientOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(stop_measurement_answers(&sim), [Some(101)]);
+        assert_closed(&sim).await;
+        sim.shutdown().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn ready_timeout_still_stops_and_closes_the_routine() {
     within(async {
@@ -59,6 +85,11 @@ async fn ready_timeout_still_stops_and_closes_the_routine() {
         assert!(err.to_string().contains("to be Ready"), "{err}");
         assert_eq!(events.last(), Some(&WorkflowEvent::RoutineClosed));
         assert_cleaned_up_on_the_same_connection(&sim);
+        assert_eq!(
+            stop_measurement_answers(&sim),
+            [Some(101)],
+            "nothing ran: StopMeasurement is refused, and the routine is closed all the same"
+        );
         assert_closed(&sim).await;
         sim.shutdown().await;
     })

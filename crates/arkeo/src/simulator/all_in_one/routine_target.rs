@@ -45,11 +45,20 @@ pub(crate) fn start_measurement(sim: &mut AllInOneInstrument, call: &Call<'_>) -
     ack()
 }
 
-/// `StopMeasurement`: ends the measurement, keeping what it measured (nothing to do when
-/// none runs).
+/// `StopMeasurement`: ends the measurement, keeping what it measured. The vendor: "returns
+/// an error when the routine is not in the Starting or Running state"; the code is not
+/// documented, so it is 101 like StartMeasurement's wrong states.
 pub(crate) fn stop_measurement(sim: &mut AllInOneInstrument, call: &Call<'_>) -> Outcome {
     let timing = sim.timing;
-    sim.routine_mut()?.stop(call.at, &timing);
+    let active = sim.routine_mut()?;
+    if !active.is_measuring() {
+        let state = active.status(call.at, &timing).state;
+        return Err(Failure::invalid(format!(
+            "Routine is {} (not Starting or Running): no measurement to stop",
+            state.as_str()
+        )));
+    }
+    active.stop(call.at, &timing);
     ack()
 }
 
@@ -149,4 +158,91 @@ pub(crate) fn get_custom_commands(sim: &mut AllInOneInstrument, _: &Call<'_>) ->
             .collect(),
         extra: Default::default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::simulator::Timing;
+    use crate::simulator::clock::Moment;
+
+    fn send(sim: &mut AllInOneInstrument, target: &str, command: &str, p: Value, t: f64) -> Value {
+        let p = p.as_object().cloned().unwrap_or_default();
+        sim.handle(
+            target,
+            command,
+            &p,
+            Moment::at_offset(Duration::from_secs_f64(t)),
+        )
+    }
+
+    #[test]
+    fn stop_measurement_is_an_error_outside_starting_and_running() {
+        let open = || vec![("MAIN", "StartRoutine", json!({"routine": "JV"}), 0.0)];
+        let start = |t| ("ROUTINE", "StartMeasurement", json!({}), t);
+        let compliance = (
+            "ROUTINE",
+            "ApplySettings",
+            json!({"device_settings": {"Compliance (A)": 0.001}}),
+            1.0,
+        );
+        // (setup, when StopMeasurement comes, the error code or None for an ack, the state
+        // the message names)
+        let cases = [
+            (vec![], 1.0, Some(4006), "No active routine"),
+            (open(), 0.1, Some(101), "Routine is Initializing"),
+            (open(), 1.0, Some(101), "Routine is Ready"),
+            ([open(), vec![start(1.0)]].concat(), 1.1, None, "Starting"),
+            ([open(), vec![start(1.0)]].concat(), 3.0, None, "Running"),
+            (
+                [open(), vec![start(1.0)]].concat(),
+                60.0,
+                Some(101),
+                "Routine is Ready",
+            ),
+            (
+                [open(), vec![compliance, start(1.0)]].concat(),
+                60.0,
+                Some(101),
+                "Routine is Error",
+            ),
+        ];
+        for (setup, at, code, what) in cases {
+            let mut sim = AllInOneInstrument::new(Timing::default());
+            for (target, command, p, t) in setup {
+                let reply = send(&mut sim, target, command, p, t);
+                assert!(reply.get("error").is_none(), "{what}: {reply}");
+            }
+            let reply = send(&mut sim, "ROUTINE", "StopMeasurement", json!({}), at);
+            match code {
+                None => assert_eq!(reply["data"], json!({"state": "OK"}), "{what}"),
+                Some(code) => {
+                    assert_eq!(reply["error"]["code"], code, "{what}: {reply}");
+                    let message = reply["error"]["message"].as_str().unwrap();
+                    assert!(message.contains(what), "{what}: {message}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_second_stop_measurement_is_an_error() {
+        let mut sim = AllInOneInstrument::new(Timing::default());
+        send(
+            &mut sim,
+            "MAIN",
+            "StartRoutine",
+            json!({"routine": "JV"}),
+            0.0,
+        );
+        send(&mut sim, "ROUTINE", "StartMeasurement", json!({}), 1.0);
+        let first = send(&mut sim, "ROUTINE", "StopMeasurement", json!({}), 3.0);
+        assert_eq!(first["data"], json!({"state": "OK"}));
+        let second = send(&mut sim, "ROUTINE", "StopMeasurement", json!({}), 3.1);
+        assert_eq!(second["error"]["code"], 101, "{second}");
+    }
 }
