@@ -32,7 +32,7 @@ impl Default for ClientOptions {
     }
 }
 
-/// A connection to an ARKEO instrument (or the [simulator](crate::simulator)).
+/// A connection to an ARKEO instrument (or the simulator of the `simulator` feature).
 ///
 /// Requests take `&mut self`, so one request is in flight at a time by construction: the
 /// API forbids pipelining. Share a client between tasks behind a `tokio::sync::Mutex`.

@@ -10,7 +10,7 @@ pub const GET_STATUS: &str = "GetStatus";
 /// `SetValues`.
 pub const SET_VALUES: &str = "SetValues";
 
-/// `GetStatus`.
+/// `GetStatus` (read its `data` as [`LedStatus`](super::LedStatus)).
 pub fn get_status() -> Request {
     Request::new(target::LED, GET_STATUS)
 }

@@ -31,7 +31,10 @@ pub use crate::jv::JvData;
 pub use custom_replies::{
     AutoExposure, ChopperFrequency, CountRates, MonochromatorStatus, Spectrum,
 };
-pub use device_replies::MuxStatus;
+pub use device_replies::{
+    ControllerMeasurement, ControllerState, LedBoard, LedStatus, MuxStatus, TemperatureControl,
+    TemperatureController, TemperatureMeasurement,
+};
 pub use jv_settings::{
     DeviceSettings, JvSettings, LightConfig, LightSource, Precondition, SampleSettings,
     ScanSettings, SweepSettings, order,

@@ -22,7 +22,8 @@ pub fn set_controller(address: u32, channel: u32) -> Request {
 }
 
 /// `GetStatus` (its `data` is an array, one entry per controller: `address`, `channel`,
-/// `name`, `DeviceStatus`, `LatestMeasurement`).
+/// `name`, `DeviceStatus`, `LatestMeasurement`; read it as
+/// `Vec<`[`TemperatureController`](super::TemperatureController)`>`).
 pub fn get_status() -> Request {
     Request::new(target::TMPCTL, GET_STATUS)
 }

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use arkeo::all_in_one::{
     ActiveRoutine, AutoExposure, AvailableRoutines, ChopperFrequency, CountRates, CustomCommands,
-    JvData, JvSettings, MonochromatorStatus, MuxStatus, RoutineState, Spectrum, TestStatus,
+    JvData, JvSettings, LedStatus, MonochromatorStatus, MuxStatus, RoutineState, Spectrum,
+    TemperatureController, TestStatus,
 };
 use arkeo::multichannel::{
     ChannelSettingsEntry, ChannelState, ChannelStatus, ChannelTransition, DayNight, Environment,
@@ -139,10 +140,10 @@ fn examples() -> Vec<Example> {
             documented: r#"{"status":"OK","data":{"connected":true,"driver":"LVVISA","boards":[{"address":1,"connected":true,"values":[0,0,0.8,0,0,0,0,0,0,0,0,0]}]},"request_id":1}"#,
             same_shape: true,
             check: |r| {
-                let reply = r.unwrap();
-                let board = &reply.data().unwrap()["boards"][0];
-                assert_eq!(board["address"], 1);
-                assert_eq!(board["values"].as_array().unwrap().len(), 12);
+                let status: LedStatus = r.unwrap().data_as("GetStatus").unwrap();
+                assert!(status.connected);
+                assert_eq!(status.boards[0].address, 1);
+                assert_eq!(status.boards[0].values.len(), 12);
             },
         },
         Example {
@@ -164,13 +165,13 @@ fn examples() -> Vec<Example> {
             documented: r#"{"status":"OK","data":[{"address":0,"channel":0,"name":"","DeviceStatus":{"State":"Initializing","Error Number":0,"Error Instance":0,"Error Parameter":0},"LatestMeasurement":{"Time Stamp":"1904-01-01T00:00:00.000Z","Temp. Measurement":{"Object Temperature":0,"Sink Temperature":0,"Stable":"Not Active"},"Temp. Control":{"Target Object Temperature":0,"(Ramp) Nominal Object Temperature":0,"Thermal Power Model Current":0},"Output Stage Monitoring":{"Output Current":0,"Output Voltage":0},"Sink Temp. General":{"Temperature Selection":"External","Fixed Temperature":0},"Fan Controller":{"Relative Cooling Power":0,"Nominal FAN Speed":0,"Actual FAN Speed":0,"FAN PWM Level":0,"Enabled":0,"Target Temperature":0,"0% Speed":0,"100% Speed":0}}}],"request_id":1}"#,
             same_shape: true,
             check: |r| {
-                let reply = r.unwrap();
-                let controller = &reply.data().unwrap()[0];
-                assert_eq!(controller["DeviceStatus"]["State"], "Initializing");
-                assert_eq!(
-                    controller["LatestMeasurement"]["Temp. Measurement"]["Stable"],
-                    "Not Active"
-                );
+                let controllers: Vec<TemperatureController> =
+                    r.unwrap().data_as("GetStatus").unwrap();
+                let c = &controllers[0];
+                assert_eq!(c.device_status.state, "Initializing");
+                assert_eq!(c.latest.measurement.stable, "Not Active");
+                assert_eq!(c.latest.control.target, 0.0);
+                assert!(c.latest.extra.contains_key("Fan Controller"), "{c:?}");
             },
         },
         Example {
