@@ -135,7 +135,7 @@ fn id_of(value: &Value) -> Option<u64> {
 }
 
 /// A float with no fractional part (`101.0`), as the f64 it is.
-fn whole(n: &serde_json::Number) -> Option<f64> {
+pub(crate) fn whole(n: &serde_json::Number) -> Option<f64> {
     n.as_f64().filter(|f| f.is_finite() && f.fract() == 0.0)
 }
 

@@ -84,8 +84,9 @@ pub(crate) fn integer(
         .as_i64()
         .or_else(|| {
             value
-                .as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                .as_number()
+                .and_then(crate::reply::whole)
+                .filter(|f| f.abs() < 1e15)
                 .map(|f| f as i64)
         })
         .filter(|n| range.contains(n))

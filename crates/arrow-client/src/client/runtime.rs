@@ -206,7 +206,6 @@ impl Runtime {
                 "gateway mode is off: sessions to these services on other hosts will be refused"
             );
         }
-
         self.event(ClientEvent::Started {
             uuid: self.registration.identity.uuid,
             mac: self.registration.mac,

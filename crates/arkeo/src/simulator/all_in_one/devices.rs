@@ -281,17 +281,7 @@ pub(crate) fn led_set_values(sim: &mut AllInOneInstrument, call: &Call<'_>) -> O
 mod tests {
     use super::*;
     use crate::simulator::Timing;
-    use crate::simulator::clock::Moment;
-
-    fn send(sim: &mut AllInOneInstrument, target: &str, command: &str, p: Value, t: f64) -> Value {
-        let p = p.as_object().cloned().unwrap_or_default();
-        sim.handle(
-            target,
-            command,
-            &p,
-            Moment::at_offset(Duration::from_secs_f64(t)),
-        )
-    }
+    use crate::simulator::all_in_one::send_at as send;
 
     fn refusal(reply: &Value) -> Option<(i64, String)> {
         let e = reply.get("error")?;

@@ -155,6 +155,24 @@ pub struct AllInOneInstrument {
     pub(crate) led: Led,
 }
 
+/// For tests: one request to `sim` at `t` seconds on its clock, and the reply.
+#[cfg(test)]
+pub(crate) fn send_at(
+    sim: &mut AllInOneInstrument,
+    target: &str,
+    command: &str,
+    parameter: Value,
+    t: f64,
+) -> Value {
+    let parameter = parameter.as_object().cloned().unwrap_or_default();
+    sim.handle(
+        target,
+        command,
+        &parameter,
+        Moment::at_offset(std::time::Duration::from_secs_f64(t)),
+    )
+}
+
 /// The `{"state": "OK"}` acknowledgement of commands that return nothing else.
 pub(crate) fn ack() -> Outcome {
     Ok(json!({ "state": "OK" }))

@@ -162,23 +162,11 @@ pub(crate) fn get_custom_commands(sim: &mut AllInOneInstrument, _: &Call<'_>) ->
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     use super::*;
     use crate::simulator::Timing;
-    use crate::simulator::clock::Moment;
-
-    fn send(sim: &mut AllInOneInstrument, target: &str, command: &str, p: Value, t: f64) -> Value {
-        let p = p.as_object().cloned().unwrap_or_default();
-        sim.handle(
-            target,
-            command,
-            &p,
-            Moment::at_offset(Duration::from_secs_f64(t)),
-        )
-    }
+    use crate::simulator::all_in_one::send_at as send;
 
     #[test]
     fn stop_measurement_is_an_error_outside_starting_and_running() {
